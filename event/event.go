@@ -1,0 +1,75 @@
+// Package event describes the security-relevant things twofa does, for the
+// application to record, alert on or mail to the user.
+//
+// Every factor package takes a [Hook]. An event names the user, the method
+// and what happened; it never holds a secret, a code or a token, so a hook
+// may log it as it is. [Slog] adapts a [log/slog.Logger].
+package event
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Kind says what happened.
+type Kind string
+
+// The kinds of event.
+const (
+	Enrolled       Kind = "enrolled"        // a method was set up and confirmed
+	SetupStarted   Kind = "setup_started"   // a set-up (or a move to a new phone) began
+	Verified       Kind = "verified"        // a second-factor check passed
+	Failed         Kind = "failed"          // a second-factor check failed
+	ReplayRefused  Kind = "replay_refused"  // a code already used was presented again
+	Throttled      Kind = "throttled"       // an attempt was refused by the throttle
+	Disabled       Kind = "disabled"        // a method was turned off for a while
+	EnabledAgain   Kind = "enabled"         // a disabled method was turned back on
+	Removed        Kind = "removed"         // a method and its secret were deleted
+	Resealed       Kind = "resealed"        // a secret was sealed again under the primary key
+	ThrottleUnlock Kind = "throttle_unlock" // an administrator cleared a user's failures
+)
+
+// Event is one security-relevant occurrence.
+type Event struct {
+	Kind   Kind
+	Method string // "totp", "backup", ...
+	UserID string
+	Time   time.Time
+	// Reason adds a short, fixed explanation ("malformed code", "store
+	// error"); it never holds user input.
+	Reason string
+}
+
+// Hook receives events. It is called synchronously, so it should not block;
+// a nil Hook discards events.
+type Hook func(context.Context, Event)
+
+// Emit calls h if it is not nil.
+func (h Hook) Emit(ctx context.Context, e Event) {
+	if h != nil {
+		h(ctx, e)
+	}
+}
+
+// Slog returns a hook that writes each event to l at level Info, or Warn for
+// failures, refused replays and throttling.
+func Slog(l *slog.Logger) Hook {
+	return func(ctx context.Context, e Event) {
+		level := slog.LevelInfo
+		switch e.Kind {
+		case Failed, ReplayRefused, Throttled:
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{
+			slog.String("event", string(e.Kind)),
+			slog.String("method", e.Method),
+			slog.String("user", e.UserID),
+			slog.Time("at", e.Time),
+		}
+		if e.Reason != "" {
+			attrs = append(attrs, slog.String("reason", e.Reason))
+		}
+		l.LogAttrs(ctx, level, "twofa", attrs...)
+	}
+}

@@ -1,0 +1,130 @@
+// Package memory is an in-process store for tests and single-process
+// applications. Everything is lost when the process ends.
+package memory
+
+import (
+	"bytes"
+	"context"
+	"sync"
+
+	"github.com/twofa-go/twofa/storage"
+)
+
+// Store keeps every record in maps behind one mutex. It is safe for
+// concurrent use; records go in and come out as copies, so a caller never
+// shares memory with the store.
+type Store struct {
+	mu       sync.Mutex
+	totp     map[string]storage.TOTPRecord
+	throttle map[string]storage.ThrottleState
+	version  int64
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		totp:     make(map[string]storage.TOTPRecord),
+		throttle: make(map[string]storage.ThrottleState),
+	}
+}
+
+func copySecret(s *storage.TOTPSecret) *storage.TOTPSecret {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	c.Sealed = bytes.Clone(s.Sealed)
+	return &c
+}
+
+func copyTOTP(r storage.TOTPRecord) storage.TOTPRecord {
+	r.Active = copySecret(r.Active)
+	r.Pending = copySecret(r.Pending)
+	return r
+}
+
+// TOTP implements [storage.TOTPStore].
+func (s *Store) TOTP(_ context.Context, userID string) (storage.TOTPRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.totp[userID]
+	if !ok {
+		return storage.TOTPRecord{}, storage.ErrNotFound
+	}
+	return copyTOTP(r), nil
+}
+
+// PutTOTP implements [storage.TOTPStore].
+func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.totp[rec.UserID]
+	if ok && cur.Version != rec.Version || !ok && rec.Version != 0 {
+		return 0, storage.ErrConflict
+	}
+	// Versions come from one counter, so a record deleted and made again
+	// never repeats a version a stale reader still holds.
+	s.version++
+	next := copyTOTP(rec)
+	next.LastStep = cur.LastStep
+	next.Version = s.version
+	s.totp[rec.UserID] = next
+	return next.Version, nil
+}
+
+// AdvanceTOTPStep implements [storage.TOTPStore].
+func (s *Store) AdvanceTOTPStep(_ context.Context, userID string, step int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.totp[userID]
+	if !ok {
+		return false, storage.ErrNotFound
+	}
+	if r.LastStep >= step {
+		return false, nil
+	}
+	r.LastStep = step
+	s.totp[userID] = r
+	return true, nil
+}
+
+// DeleteTOTP implements [storage.TOTPStore].
+func (s *Store) DeleteTOTP(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.totp, userID)
+	return nil
+}
+
+// Throttle implements [storage.ThrottleStore].
+func (s *Store) Throttle(_ context.Context, userID string) (storage.ThrottleState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttle[userID], nil
+}
+
+// SwapThrottle implements [storage.ThrottleStore].
+func (s *Store) SwapThrottle(_ context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.throttle[userID]
+	if cur.Failures != old.Failures || !cur.Last.Equal(old.Last) {
+		return false, nil
+	}
+	if next == (storage.ThrottleState{}) {
+		delete(s.throttle, userID)
+	} else {
+		s.throttle[userID] = next
+	}
+	return true, nil
+}
+
+// ResetThrottle implements [storage.ThrottleStore].
+func (s *Store) ResetThrottle(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.throttle, userID)
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package storage defines what twofa keeps, as small interfaces with one
+// concern each, so an application can back them with the store it already
+// runs.
+//
+// # Contracts
+//
+// Every method takes a [context.Context] first. A method that looks a record
+// up returns [ErrNotFound] (compared with [errors.Is]) when there is none;
+// every other error is a system error, and the library denies access when it
+// sees one. Operations that must happen at most once — advancing the last
+// accepted TOTP time step, consuming a one-time code — are atomic conditional
+// updates in the store, so they hold across goroutines and across several
+// application servers sharing one database.
+//
+// # Backends
+//
+// Package [github.com/twofa-go/twofa/storage/memory] keeps everything in
+// process; package [github.com/twofa-go/twofa/storage/sqlstore] runs over the
+// application's own [database/sql] handle (SQLite or PostgreSQL). Both pass
+// the one conformance suite in
+// [github.com/twofa-go/twofa/storage/storagetest].
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound reports that the requested record does not exist.
+	ErrNotFound = errors.New("storage: not found")
+
+	// ErrConflict reports that a conditional write lost: the record changed
+	// (or came into being) since it was read. The caller reads it again.
+	ErrConflict = errors.New("storage: conflict")
+)
+
+// TOTPSecret is one sealed authenticator-app secret with the parameters its
+// codes are computed with. The parameters are kept with the secret so that a
+// change of the service's defaults never breaks an enrolled phone.
+type TOTPSecret struct {
+	// Sealed is the secret sealed by a keyring; the store never sees it in
+	// the clear.
+	Sealed    []byte
+	Algorithm string // "SHA1", "SHA256" or "SHA512"
+	Digits    int
+	Period    int // seconds
+	Created   time.Time
+}
+
+// TOTPRecord is one user's authenticator-app state.
+type TOTPRecord struct {
+	UserID string
+	// Account is the label shown in the authenticator app (an e-mail address
+	// or user name); it is not secret.
+	Account string
+	// Active is the confirmed secret, nil while the first set-up is pending.
+	Active *TOTPSecret
+	// Pending is a secret being set up and not yet confirmed with a code:
+	// the first set-up, or a move to a different phone while Active keeps
+	// working. Nil when no set-up is under way.
+	Pending *TOTPSecret
+	// Disabled is true when the user turned the method off for a while; the
+	// secret is kept so it can be enabled again without a new set-up.
+	Disabled bool
+	// LastStep identifies the last accepted time step by the Unix time, in
+	// seconds, at which that step began, so that secrets with different
+	// periods compare. A code is accepted only for a strictly later step.
+	// It is written only by AdvanceTOTPStep, never by PutTOTP.
+	LastStep int64
+	// Version is the store's revision of the record: 0 for a record that
+	// does not exist yet, and a new value after every PutTOTP.
+	Version int64
+}
+
+// TOTPStore keeps authenticator-app records, one per user.
+type TOTPStore interface {
+	// TOTP returns the user's record. If there is none, err is ErrNotFound.
+	TOTP(ctx context.Context, userID string) (TOTPRecord, error)
+
+	// PutTOTP writes rec if the stored record's version is still
+	// rec.Version (0: no record may exist yet) and returns the new version.
+	// If the record changed or appeared in between, err is ErrConflict and
+	// nothing is written. PutTOTP writes every field except LastStep, which
+	// it leaves as stored (a new record starts at 0).
+	PutTOTP(ctx context.Context, rec TOTPRecord) (version int64, err error)
+
+	// AdvanceTOTPStep sets the user's LastStep to step if, and only if, the
+	// stored LastStep is smaller, as one atomic operation: of any number of
+	// concurrent calls with the same step, exactly one reports true. It
+	// reports false with a nil error when the stored step is already at or
+	// past step. If the user has no record, err is ErrNotFound.
+	AdvanceTOTPStep(ctx context.Context, userID string, step int64) (advanced bool, err error)
+
+	// DeleteTOTP removes the user's record. Deleting a record that does not
+	// exist is not an error.
+	DeleteTOTP(ctx context.Context, userID string) error
+}
+
+// ThrottleState counts a user's consecutive failed second-factor attempts.
+// The zero value means no failures.
+type ThrottleState struct {
+	Failures int
+	// Last is the time of the most recent counted attempt; stores keep it
+	// to the nanosecond so that a state read back compares equal.
+	Last time.Time
+}
+
+// ThrottleStore keeps per-user failure counters, shared by every method and
+// every application server that uses the store.
+type ThrottleStore interface {
+	// Throttle returns the user's state. A user with no recorded failures
+	// gets the zero state and a nil error.
+	Throttle(ctx context.Context, userID string) (ThrottleState, error)
+
+	// SwapThrottle replaces the user's state with next if the stored state
+	// still equals old (the zero state standing for no record), as one
+	// atomic operation. It reports false with a nil error when the stored
+	// state differs.
+	SwapThrottle(ctx context.Context, userID string, old, next ThrottleState) (swapped bool, err error)
+
+	// ResetThrottle clears the user's failures. Clearing a user with none is
+	// not an error.
+	ResetThrottle(ctx context.Context, userID string) error
+}
+
+// Store is every concern together, as the bundled backends implement it.
+type Store interface {
+	TOTPStore
+	ThrottleStore
+}

@@ -1,0 +1,70 @@
+package totp_test
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/totp"
+)
+
+// The whole flow: set up, confirm with the first code ("verify and save"),
+// log in, and see the same code refused a second time.
+func Example_enrollAndVerify() {
+	ctx := context.Background()
+	key, _ := keyring.NewKey("2026-11") // in production: loaded from your secret store
+	ring, _ := keyring.New(key)
+
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	otp, err := totp.New(totp.Config{
+		Issuer: "Acme Photos",
+		Store:  memory.New(),
+		Keys:   ring,
+		Now:    func() time.Time { return now },
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	enr, _ := otp.Begin(ctx, "user-42", "jane@example.com")
+	fmt.Println(len(enr.GroupedSecret()), "characters to type, or scan the QR code")
+
+	// The phone computes the code; here we do it for the example.
+	phone := func() string {
+		raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
+		c, _ := totp.GenerateCode(enr.Algorithm, raw, enr.Digits, uint64(now.Unix()/30))
+		return c
+	}
+
+	fmt.Println("confirm:", otp.Confirm(ctx, "user-42", phone()))
+	st, _ := otp.State(ctx, "user-42")
+	fmt.Println("status:", st.Status)
+
+	now = now.Add(30 * time.Second)
+	code := phone()
+	fmt.Println("login:", otp.Verify(ctx, "user-42", code))
+	err = otp.Verify(ctx, "user-42", code)
+	fmt.Println("again:", errors.Is(err, totp.ErrReplay))
+	// Output:
+	// 39 characters to type, or scan the QR code
+	// confirm: <nil>
+	// status: enabled
+	// login: <nil>
+	// again: true
+}
+
+func ExampleParseURL() {
+	e, err := totp.ParseURL("otpauth://totp/Acme:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(e.Issuer, e.Account, e.Algorithm, e.Digits, e.Period)
+	fmt.Println(e.GroupedSecret())
+	// Output:
+	// Acme jane@example.com SHA1 6 30s
+	// JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP
+}

@@ -1,0 +1,210 @@
+package totp_test
+
+import (
+	"context"
+	"encoding/base32"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/storage/sqlstore"
+	"github.com/twofa-go/twofa/totp"
+)
+
+// clock is a fake clock the tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// events records what a service emits.
+type events struct {
+	mu   sync.Mutex
+	list []event.Event
+}
+
+func (e *events) hook(_ context.Context, ev event.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, ev)
+}
+
+func (e *events) kinds() []event.Kind {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ks []event.Kind
+	for _, ev := range e.list {
+		ks = append(ks, ev.Kind)
+	}
+	return ks
+}
+
+func (e *events) count(k event.Kind) int {
+	n := 0
+	for _, got := range e.kinds() {
+		if got == k {
+			n++
+		}
+	}
+	return n
+}
+
+// backend is a store under test, with a way to open a second handle on the
+// same data (a second application server) where that means something.
+type backend struct {
+	name string
+	open func(t *testing.T) (storage.Store, func(t *testing.T) storage.Store)
+}
+
+func migrated(t *testing.T, s *sqlstore.Store) *sqlstore.Store {
+	t.Helper()
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+func sqlStore(t *testing.T, s *sqlstore.Store, err error) *sqlstore.Store {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var backends = []backend{
+	{"memory", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
+		m := memory.New()
+		return m, func(*testing.T) storage.Store { return m }
+	}},
+	{"sqlite", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
+		db, path := testdb.SQLite(t)
+		s := migrated(t, sqlStore(t, sqlstore.New(db, sqlstore.SQLite)))
+		return s, func(t *testing.T) storage.Store {
+			db2 := testdb.OpenSQLite(t, path)
+			return sqlStore(t, sqlstore.New(db2, sqlstore.SQLite))
+		}
+	}},
+	{"postgres", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
+		db, dsn := testdb.Postgres(t)
+		s := migrated(t, sqlStore(t, sqlstore.New(db, sqlstore.PostgreSQL)))
+		return s, func(t *testing.T) storage.Store {
+			return sqlStore(t, sqlstore.New(testdb.OpenPostgres(t, dsn), sqlstore.PostgreSQL))
+		}
+	}},
+}
+
+// forEachBackend runs f once per store.
+func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { f(t, b) })
+	}
+}
+
+func newRing(t testing.TB, ids ...string) (*keyring.Ring, []keyring.Key) {
+	t.Helper()
+	var keys []keyring.Key
+	for _, id := range ids {
+		k, err := keyring.NewKey(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	r, err := keyring.New(keys[0], keys[1:]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, keys
+}
+
+// fixture is a service with its collaborators exposed.
+type fixture struct {
+	svc    *totp.Service
+	store  storage.Store
+	clock  *clock
+	events *events
+	ring   *keyring.Ring
+}
+
+func newFixture(t *testing.T, store storage.Store, mod ...func(*totp.Config)) *fixture {
+	t.Helper()
+	ring, _ := newRing(t, "k1")
+	f := &fixture{store: store, clock: newClock(), events: &events{}, ring: ring}
+	cfg := totp.Config{Issuer: "Example", Store: store, Keys: ring, Now: f.clock.Now, Events: f.events.hook}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	svc, err := totp.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	return f
+}
+
+// codeAt computes what the user's app shows at time at.
+func codeAt(t testing.TB, e *totp.Enrollment, at time.Time) string {
+	t.Helper()
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := totp.GenerateCode(e.Algorithm, raw, e.Digits, uint64(at.Unix()/int64(e.Period/time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// enroll sets up and confirms the method for user, with the clock moved one
+// period on so the confirming code is out of the way.
+func (f *fixture) enroll(t *testing.T, user string) *totp.Enrollment {
+	t.Helper()
+	ctx := context.Background()
+	e, err := f.svc.Begin(ctx, user, user+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Confirm(ctx, user, codeAt(t, e, f.clock.Now())); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	f.clock.Add(e.Period)
+	return e
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func b32(raw []byte) string {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+}
+
+func b32dec(s string) ([]byte, error) {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+}
+
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}

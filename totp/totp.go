@@ -1,0 +1,539 @@
+// Package totp adds authenticator-app codes (RFC 6238) as a second factor.
+//
+// # Set-up
+//
+// [Service.Begin] makes a new 160-bit secret and returns an [Enrollment]: the
+// otpauth URL, a QR code, the secret grouped for typing and a printable paper
+// backup. Nothing is active yet. [Service.Confirm] takes the first code from
+// the app ("verify and save") and only then enables the method. Begin on a
+// user who already has the method moves it to a different phone: the old
+// secret keeps working until the new one is confirmed, and the swap is one
+// write.
+//
+// # Verification
+//
+// [Service.Verify] refuses input that is not exactly the record's number of
+// digits (spaces removed) before anything else, accepts the code of the
+// current time step or of the one before or after, and accepts each code
+// once: the store advances the last accepted step with an atomic
+// compare-and-set, so a code is good for one login even when the same code
+// reaches several servers at once. Every attempt is counted by a
+// [throttle.Limiter] kept in the store.
+//
+// # Secrets at rest
+//
+// Secrets are sealed with a [keyring.Ring] (AES-256-GCM, bound to the user
+// and to this purpose). Values under an old key are sealed again with the
+// primary key when next used.
+package totp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/throttle"
+)
+
+// Method is the name of this method in events and account views.
+const Method = "totp"
+
+// sealPurpose binds sealed secrets to this package's use of them.
+const sealPurpose = "totp/secret"
+
+// SecretSize is the length of generated secrets: 160 bits (RFC 4226 R6).
+const SecretSize = 20
+
+const maxPeriodSeconds = 300
+
+var (
+	// ErrInvalidCode reports a code that does not match. ErrReplay wraps it.
+	ErrInvalidCode = errors.New("totp: invalid code")
+	// ErrReplay reports a code that matched a time step already used; the
+	// user waits for the next code.
+	ErrReplay = fmt.Errorf("%w: already used", ErrInvalidCode)
+	// ErrNotEnabled reports a user without a confirmed, enabled secret.
+	ErrNotEnabled = errors.New("totp: not enabled for this user")
+	// ErrNotSetUp reports a user without a confirmed secret (for Enable and
+	// Disable), or without a pending set-up (for Confirm and Pending).
+	ErrNotSetUp = errors.New("totp: not set up for this user")
+	// ErrConcurrentChange reports that the user's set-up changed while this
+	// call was running (another set-up began, or it was removed); nothing
+	// was changed by this call.
+	ErrConcurrentChange = errors.New("totp: set-up changed concurrently, try again")
+	// ErrClock reports a clock reading that cannot be right; the check is
+	// denied.
+	ErrClock = errors.New("totp: clock reads before 1970")
+)
+
+// Config configures a Service. Store, Keys and Issuer are required; every
+// other field has a safe default.
+type Config struct {
+	// Issuer names the application in the authenticator app.
+	Issuer string
+	// Store keeps the records. Unless Throttle is set it must also be a
+	// storage.ThrottleStore.
+	Store storage.TOTPStore
+	// Keys seals secrets at rest.
+	Keys *keyring.Ring
+
+	// Algorithm, Digits and Period apply to new set-ups; enrolled secrets
+	// keep the parameters they were made with. Defaults are what Google
+	// Authenticator supports: SHA1, 6 digits, 30 seconds.
+	Algorithm Algorithm
+	Digits    int           // 6 or 8
+	Period    time.Duration // whole seconds, up to 5 minutes
+	// NoSkew accepts only the current time step's code. By default the
+	// codes of the steps just before and after are accepted too, for
+	// clocks that drift and users who type slowly.
+	NoSkew bool
+
+	// Throttle counts attempts; nil means a limiter with the default policy
+	// over Store, which all methods and servers sharing the store share.
+	Throttle *throttle.Limiter
+	// Events receives what happens; nil discards it.
+	Events event.Hook
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of new secrets; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Service runs set-up and verification. It is safe for concurrent use and
+// keeps no state of its own: several instances over one store behave as one.
+type Service struct {
+	cfg Config
+}
+
+// New validates cfg, fills in defaults and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("totp: Config.Issuer is required")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("totp: Config.Store is required")
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("totp: Config.Keys is required")
+	}
+	if _, err := cfg.Algorithm.hash(); err != nil {
+		return nil, err
+	}
+	if cfg.Digits == 0 {
+		cfg.Digits = 6
+	}
+	if cfg.Digits != 6 && cfg.Digits != 8 {
+		return nil, errors.New("totp: Config.Digits must be 6 or 8")
+	}
+	if cfg.Period == 0 {
+		cfg.Period = 30 * time.Second
+	}
+	if cfg.Period < time.Second || cfg.Period > maxPeriodSeconds*time.Second || cfg.Period%time.Second != 0 {
+		return nil, fmt.Errorf("totp: Config.Period must be whole seconds from 1s to %ds", maxPeriodSeconds)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Throttle == nil {
+		ts, ok := cfg.Store.(storage.ThrottleStore)
+		if !ok {
+			return nil, errors.New("totp: Config.Store is no storage.ThrottleStore, so Config.Throttle is required")
+		}
+		l, err := throttle.New(ts, throttle.Policy{}, cfg.Now)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Throttle = l
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Status is where a user stands with this method.
+type Status int
+
+// The statuses a user can have.
+const (
+	StatusNone     Status = iota // never set up, or removed
+	StatusPending                // a first set-up awaits its confirming code
+	StatusEnabled                // confirmed and in use
+	StatusDisabled               // confirmed, turned off for a while
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusNone:
+		return "not set up"
+	case StatusPending:
+		return "pending"
+	case StatusEnabled:
+		return "enabled"
+	case StatusDisabled:
+		return "disabled"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// State describes a user's method without any secret.
+type State struct {
+	Status  Status
+	Account string
+	// Since is when the active secret was confirmed; zero without one.
+	Since time.Time
+	// Moving is true when a new secret (a different phone) awaits
+	// confirmation while the active one keeps working.
+	Moving bool
+}
+
+// State returns the user's state. A user who never set up gets StatusNone
+// and a nil error.
+func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return State{}, nil
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("totp: load: %w", err)
+	}
+	st := State{Account: rec.Account}
+	switch {
+	case rec.Active == nil && rec.Pending != nil:
+		st.Status = StatusPending
+	case rec.Active != nil && rec.Disabled:
+		st.Status, st.Since, st.Moving = StatusDisabled, rec.Active.Created, rec.Pending != nil
+	case rec.Active != nil:
+		st.Status, st.Since, st.Moving = StatusEnabled, rec.Active.Created, rec.Pending != nil
+	}
+	return st, nil
+}
+
+// Begin starts a set-up for userID, labelled account in the app (an e-mail
+// address or user name). It replaces any set-up already pending. If the user
+// has a confirmed secret it stays in use until the new one is confirmed.
+func (s *Service) Begin(ctx context.Context, userID, account string) (*Enrollment, error) {
+	if userID == "" {
+		return nil, errors.New("totp: empty user ID")
+	}
+	if account == "" {
+		account = userID
+	}
+	raw := make([]byte, SecretSize)
+	if _, err := io.ReadFull(s.cfg.Rand, raw); err != nil {
+		return nil, fmt.Errorf("totp: generate secret: %w", err)
+	}
+	sealed, err := s.cfg.Keys.Seal(sealPurpose, userID, raw)
+	if err != nil {
+		return nil, fmt.Errorf("totp: seal secret: %w", err)
+	}
+	now := s.cfg.Now()
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		rec = storage.TOTPRecord{UserID: userID}
+	case err != nil:
+		return nil, fmt.Errorf("totp: load: %w", err)
+	}
+	rec.Account = account
+	rec.Pending = &storage.TOTPSecret{
+		Sealed:    sealed,
+		Algorithm: s.cfg.Algorithm.String(),
+		Digits:    s.cfg.Digits,
+		Period:    int(s.cfg.Period / time.Second),
+		Created:   now,
+	}
+	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
+		return nil, s.storeErr("save set-up", err)
+	}
+	s.emit(ctx, event.SetupStarted, userID, now, "")
+	return s.enrollment(account, raw, rec.Pending)
+}
+
+// Pending returns the set-up awaiting confirmation, so that a page can show
+// its QR code again or print it. After confirmation it returns ErrNotSetUp:
+// a confirmed secret is never returned.
+func (s *Service) Pending(ctx context.Context, userID string) (*Enrollment, error) {
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrNotSetUp
+	}
+	if err != nil {
+		return nil, fmt.Errorf("totp: load: %w", err)
+	}
+	if rec.Pending == nil {
+		return nil, ErrNotSetUp
+	}
+	raw, _, err := s.cfg.Keys.Open(sealPurpose, userID, rec.Pending.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("totp: open pending secret: %w", err)
+	}
+	return s.enrollment(rec.Account, raw, rec.Pending)
+}
+
+func (s *Service) enrollment(account string, raw []byte, sec *storage.TOTPSecret) (*Enrollment, error) {
+	alg, err := ParseAlgorithm(sec.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	return &Enrollment{
+		Issuer:    s.cfg.Issuer,
+		Account:   account,
+		Secret:    b32.EncodeToString(raw),
+		Algorithm: alg,
+		Digits:    sec.Digits,
+		Period:    time.Duration(sec.Period) * time.Second,
+	}, nil
+}
+
+// Confirm checks code against the pending set-up and, if it matches, makes
+// the new secret the active one and enables the method, in one write. The
+// confirming code cannot then be used to log in.
+func (s *Service) Confirm(ctx context.Context, userID, code string) error {
+	c, err := parseCode(code)
+	if err != nil {
+		return err
+	}
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrNotSetUp
+	}
+	if err != nil {
+		return fmt.Errorf("totp: load: %w", err)
+	}
+	if rec.Pending == nil {
+		return ErrNotSetUp
+	}
+	now, err := s.check(ctx, &rec, rec.Pending, c)
+	if err != nil {
+		return err
+	}
+	rec.Active, rec.Pending, rec.Disabled = rec.Pending, nil, false
+	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
+		return s.storeErr("save confirmed secret", err)
+	}
+	s.emit(ctx, event.Enrolled, userID, now, "")
+	return nil
+}
+
+// Verify checks a login code against the user's active secret. It returns
+// nil only for a well-formed code of an allowed time step that was not used
+// before; otherwise ErrMalformed, ErrInvalidCode (ErrReplay for a reused
+// code), ErrNotEnabled, a *throttle.Error, or a wrapped store error. Every
+// error denies access.
+func (s *Service) Verify(ctx context.Context, userID, code string) error {
+	c, err := parseCode(code)
+	if err != nil {
+		return err
+	}
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrNotEnabled
+	}
+	if err != nil {
+		return fmt.Errorf("totp: load: %w", err)
+	}
+	if rec.Active == nil || rec.Disabled {
+		return ErrNotEnabled
+	}
+	now, err := s.check(ctx, &rec, rec.Active, c)
+	if err != nil {
+		return err
+	}
+	s.emit(ctx, event.Verified, userID, now, "")
+	return nil
+}
+
+// check runs one attempt of code against sec: shape, throttle, match,
+// single use. On success the step is consumed and the throttle cleared.
+func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *storage.TOTPSecret, c code) (time.Time, error) {
+	userID := rec.UserID
+	if c.digits != sec.Digits {
+		return time.Time{}, fmt.Errorf("%w: want %d digits", ErrMalformed, sec.Digits)
+	}
+	now := s.cfg.Now()
+	if now.Unix() <= 0 {
+		return now, ErrClock
+	}
+	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
+		if errors.Is(err, throttle.ErrThrottled) {
+			s.emit(ctx, event.Throttled, userID, now, "")
+		}
+		return now, err
+	}
+	raw, current, err := s.cfg.Keys.Open(sealPurpose, userID, sec.Sealed)
+	if err != nil {
+		return now, fmt.Errorf("totp: open secret: %w", err)
+	}
+	step, ok, err := s.match(raw, sec, c.value, now)
+	if err != nil {
+		return now, err
+	}
+	if !ok {
+		s.emit(ctx, event.Failed, userID, now, "wrong code")
+		return now, ErrInvalidCode
+	}
+	advanced, err := s.cfg.Store.AdvanceTOTPStep(ctx, userID, step)
+	if err != nil {
+		return now, s.storeErr("record used step", err)
+	}
+	if !advanced {
+		s.emit(ctx, event.ReplayRefused, userID, now, "")
+		return now, ErrReplay
+	}
+	if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
+		return now, err
+	}
+	if !current {
+		if err := s.reseal(ctx, rec, sec, raw); err != nil {
+			return now, err
+		}
+		s.emit(ctx, event.Resealed, userID, now, "")
+	}
+	return now, nil
+}
+
+// match reports the start (Unix seconds) of the latest allowed time step
+// whose code equals want. It computes every allowed step's code, and
+// compares in constant time, so the work does not depend on which matched.
+func (s *Service) match(raw []byte, sec *storage.TOTPSecret, want uint32, now time.Time) (int64, bool, error) {
+	alg, err := ParseAlgorithm(sec.Algorithm)
+	if err != nil {
+		return 0, false, fmt.Errorf("totp: stored record: %w", err)
+	}
+	if sec.Period < 1 || sec.Period > maxPeriodSeconds {
+		return 0, false, errors.New("totp: stored record: bad period")
+	}
+	h, err := newHOTP(alg, raw, sec.Digits)
+	if err != nil {
+		return 0, false, fmt.Errorf("totp: stored record: %w", err)
+	}
+	period := int64(sec.Period)
+	counter := now.Unix() / period
+	skew := int64(1)
+	if s.cfg.NoSkew {
+		skew = 0
+	}
+	var matched int64 = -1
+	for c := counter - skew; c <= counter+skew; c++ {
+		if eq(h.code(uint64(c)), want) {
+			matched = c
+		}
+	}
+	if matched < 0 {
+		return 0, false, nil
+	}
+	return matched * period, true, nil
+}
+
+// eq compares two codes in constant time. Codes are below 10^8, so they
+// fit an int32.
+func eq(a, b uint32) bool {
+	return subtle.ConstantTimeEq(int32(a), int32(b)) == 1
+}
+
+// reseal stores sec sealed again under the primary key. A concurrent change
+// of the record wins over the re-seal, which the next use will retry.
+func (s *Service) reseal(ctx context.Context, rec *storage.TOTPRecord, sec *storage.TOTPSecret, raw []byte) error {
+	sealed, err := s.cfg.Keys.Seal(sealPurpose, rec.UserID, raw)
+	if err != nil {
+		return fmt.Errorf("totp: re-seal: %w", err)
+	}
+	sec.Sealed = sealed
+	if _, err := s.cfg.Store.PutTOTP(ctx, *rec); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("totp: store re-sealed secret: %w", err)
+	}
+	return nil
+}
+
+// Disable turns the method off for a while and keeps the secret, so Enable
+// turns it back on without a new set-up. It returns ErrNotSetUp for a user
+// without a confirmed secret.
+func (s *Service) Disable(ctx context.Context, userID string) error {
+	return s.setDisabled(ctx, userID, true, event.Disabled)
+}
+
+// Enable turns a disabled method back on with the secret it had.
+func (s *Service) Enable(ctx context.Context, userID string) error {
+	return s.setDisabled(ctx, userID, false, event.EnabledAgain)
+}
+
+func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool, kind event.Kind) error {
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ErrNotSetUp
+	}
+	if err != nil {
+		return fmt.Errorf("totp: load: %w", err)
+	}
+	if rec.Active == nil {
+		return ErrNotSetUp
+	}
+	if rec.Disabled == disabled {
+		return nil
+	}
+	rec.Disabled = disabled
+	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
+		return s.storeErr("save", err)
+	}
+	s.emit(ctx, kind, userID, s.cfg.Now(), "")
+	return nil
+}
+
+// Cancel abandons a pending set-up. The active secret, if any, is untouched.
+func (s *Service) Cancel(ctx context.Context, userID string) error {
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("totp: load: %w", err)
+	}
+	if rec.Pending == nil {
+		return nil
+	}
+	if rec.Active == nil {
+		// Nothing else is kept: a cancelled first set-up leaves no trace.
+		return s.remove(ctx, userID)
+	}
+	rec.Pending = nil
+	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
+		return s.storeErr("cancel set-up", err)
+	}
+	return nil
+}
+
+// Remove deletes the user's secret and state; using the method again needs
+// a new set-up.
+func (s *Service) Remove(ctx context.Context, userID string) error {
+	if err := s.remove(ctx, userID); err != nil {
+		return err
+	}
+	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	return nil
+}
+
+func (s *Service) remove(ctx context.Context, userID string) error {
+	if err := s.cfg.Store.DeleteTOTP(ctx, userID); err != nil {
+		return fmt.Errorf("totp: delete: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) storeErr(what string, err error) error {
+	if errors.Is(err, storage.ErrConflict) {
+		return ErrConcurrentChange
+	}
+	return fmt.Errorf("totp: %s: %w", what, err)
+}
+
+func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {
+	s.cfg.Events.Emit(ctx, event.Event{Kind: k, Method: Method, UserID: userID, Time: at, Reason: reason})
+}

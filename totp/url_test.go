@@ -1,0 +1,165 @@
+package totp_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa/totp"
+)
+
+func TestURLRoundTrip(t *testing.T) {
+	e := &totp.Enrollment{
+		Issuer: "Acme Photos", Account: "jane+2fa@example.com", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+		Algorithm: totp.SHA256, Digits: 8, Period: 60 * time.Second,
+	}
+	u := e.URL()
+	if !strings.HasPrefix(u, "otpauth://totp/Acme%20Photos:jane+2fa@example.com?") {
+		t.Fatalf("URL = %s", u)
+	}
+	got, err := totp.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != *e {
+		t.Fatalf("round trip: %+v, want %+v", got, e)
+	}
+}
+
+func TestParseURLDefaultsAndForeign(t *testing.T) {
+	// Another service's URL: lower-case padded secret, no parameters but
+	// the secret, a space after the colon.
+	got, err := totp.ParseURL("otpauth://totp/Example:%20alice@google.com?secret=jbswy3dpehpk3pxpjbswy3dpehpk3pxp%3D%3D%3D%3D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := totp.Enrollment{Issuer: "Example", Account: "alice@google.com", Secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+		Algorithm: totp.SHA1, Digits: 6, Period: 30 * time.Second}
+	if *got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestParseURLRefuses(t *testing.T) {
+	const s = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	for _, in := range []string{
+		"",
+		"https://totp/a?secret=" + s,
+		"otpauth://hotp/a?secret=" + s + "&counter=1",
+		"otpauth://totp/?secret=" + s,
+		"otpauth://totp/a",
+		"otpauth://totp/a?secret=JBSWY3DP",           // 40 bits
+		"otpauth://totp/a?secret=" + s + "1",         // not base32
+		"otpauth://totp/a?secret=" + s + "&digits=7", // only 6 or 8
+		"otpauth://totp/a?secret=" + s + "&digits=x",
+		"otpauth://totp/a?secret=" + s + "&period=0",
+		"otpauth://totp/a?secret=" + s + "&period=100000",
+		"otpauth://totp/a?secret=" + s + "&algorithm=MD5",
+		"otpauth://totp/A:b?secret=" + s + "&issuer=B",
+		"otpauth://totp/a?secret=" + s + "&x=%zz",
+		"otpauth://totp/a/b?secret=" + s,
+		"otpauth://totp/a\xff?secret=" + s,
+		"otpauth://totp/a?secret=" + s + strings.Repeat("&x=1", 1000),
+	} {
+		if _, err := totp.ParseURL(in); !errors.Is(err, totp.ErrBadURL) {
+			t.Errorf("ParseURL(%.60q) = %v, want ErrBadURL", in, err)
+		} else if strings.Contains(err.Error(), s) {
+			t.Errorf("error carries the secret: %v", err)
+		}
+	}
+}
+
+func TestGroupedSecret(t *testing.T) {
+	for secret, want := range map[string]string{
+		"":                                 "",
+		"ABC":                              "ABC",
+		"ABCDEFGH":                         "ABCD EFGH",
+		"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP": "JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP",
+		"ABCDEFGHI":                        "ABCD EFGH I",
+	} {
+		e := totp.Enrollment{Secret: secret}
+		if got := e.GroupedSecret(); got != want {
+			t.Errorf("GroupedSecret(%q) = %q, want %q", secret, got, want)
+		}
+	}
+}
+
+func TestNormalizeCode(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		digits int
+		want   uint32
+		ok     bool
+	}{
+		{"123456", 6, 123456, true},
+		{" 123 456 ", 6, 123456, true},
+		{"000001", 6, 1, true},
+		{"12345678", 8, 12345678, true},
+		{"1234 5678", 8, 12345678, true},
+		{"12345", 6, 0, false},
+		{"1234567", 6, 0, false},
+		{"12345a", 6, 0, false},
+		{"123456", 8, 0, false},
+		{"１２３４５６", 6, 0, false},
+		{"123\t456", 6, 0, false},
+		{"", 6, 0, false},
+	} {
+		got, err := totp.NormalizeCode(tc.in, tc.digits)
+		if tc.ok && (err != nil || got != tc.want) || !tc.ok && !errors.Is(err, totp.ErrMalformed) {
+			t.Errorf("NormalizeCode(%q, %d) = %d, %v; want %d ok=%v", tc.in, tc.digits, got, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := totp.NormalizeCode("123456", 7); err == nil {
+		t.Error("7 digits accepted")
+	}
+}
+
+func FuzzNormalizeCode(f *testing.F) {
+	for _, s := range []string{"123456", " 123456", "123 456", "12345678", "12345a", "", "\xff", "１２３４５６"} {
+		f.Add(s, 6)
+		f.Add(s, 8)
+	}
+	f.Fuzz(func(t *testing.T, in string, digits int) {
+		v, err := totp.NormalizeCode(in, digits)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted is digits decimal digits once spaces are
+		// gone, and its value is what those digits say.
+		stripped := strings.ReplaceAll(in, " ", "")
+		if len(stripped) != digits || strings.Trim(stripped, "0123456789") != "" {
+			t.Fatalf("accepted %q for %d digits", in, digits)
+		}
+		if got := strings.TrimLeft(stripped, "0"); got != "" && got != itoa(int(v)) {
+			t.Fatalf("%q read as %d", in, v)
+		}
+	})
+}
+
+func FuzzParseURL(f *testing.F) {
+	f.Add("otpauth://totp/Acme:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&algorithm=SHA256&digits=8&period=60")
+	f.Add("otpauth://totp/a?secret=jbswy3dpehpk3pxpjbswy3dpehpk3pxp")
+	f.Add("otpauth://hotp/a?secret=JBSWY3DP&counter=1")
+	f.Add("otpauth://totp/%zz?secret=")
+	f.Fuzz(func(t *testing.T, in string) {
+		e, err := totp.ParseURL(in)
+		if err != nil {
+			if !errors.Is(err, totp.ErrBadURL) {
+				t.Fatalf("error %v is not ErrBadURL", err)
+			}
+			return
+		}
+		if e.Digits != 6 && e.Digits != 8 || e.Period < time.Second || len(e.Secret) < 26 {
+			t.Fatalf("accepted %+v", e)
+		}
+		// What parses once renders to a URL that parses to the same thing.
+		again, err := totp.ParseURL(e.URL())
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", e.URL(), err)
+		}
+		if *again != *e {
+			t.Fatalf("re-parse: %+v != %+v", again, e)
+		}
+	})
+}
