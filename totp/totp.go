@@ -372,11 +372,14 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 	if err != nil {
 		return now, fmt.Errorf("totp: open secret: %w", err)
 	}
-	step, ok, err := s.match(raw, sec, c.value, now)
-	if err != nil {
+	step, ok, replay, err := s.match(raw, sec, c.value, now, rec.LastStep)
+	switch {
+	case err != nil:
 		return now, err
-	}
-	if !ok {
+	case replay:
+		s.emit(ctx, event.ReplayRefused, userID, now, "")
+		return now, ErrReplay
+	case !ok:
 		s.emit(ctx, event.Failed, userID, now, "wrong code")
 		return now, ErrInvalidCode
 	}
@@ -400,20 +403,24 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 	return now, nil
 }
 
-// match reports the start (Unix seconds) of the latest allowed time step
-// whose code equals want. It computes every allowed step's code, and
-// compares in constant time, so the work does not depend on which matched.
-func (s *Service) match(raw []byte, sec *storage.TOTPSecret, want uint32, now time.Time) (int64, bool, error) {
+// match reports the start (Unix seconds) of the time step to consume for
+// want: of the allowed steps whose code equals want, the earliest one after
+// lastStep. Codes of two steps can coincide (one chance in 10^digits);
+// taking the earliest keeps the later step's own code usable. If want
+// matches only steps at or before lastStep, replay is true. Codes are
+// compared in constant time; a wrong code always costs every allowed step,
+// and a right one stops at its step, which tells the sender nothing new.
+func (s *Service) match(raw []byte, sec *storage.TOTPSecret, want uint32, now time.Time, lastStep int64) (step int64, ok, replay bool, err error) {
 	alg, err := ParseAlgorithm(sec.Algorithm)
 	if err != nil {
-		return 0, false, fmt.Errorf("totp: stored record: %w", err)
+		return 0, false, false, fmt.Errorf("totp: stored record: %w", err)
 	}
 	if sec.Period < 1 || sec.Period > maxPeriodSeconds {
-		return 0, false, errors.New("totp: stored record: bad period")
+		return 0, false, false, errors.New("totp: stored record: bad period")
 	}
 	h, err := newHOTP(alg, raw, sec.Digits)
 	if err != nil {
-		return 0, false, fmt.Errorf("totp: stored record: %w", err)
+		return 0, false, false, fmt.Errorf("totp: stored record: %w", err)
 	}
 	period := int64(sec.Period)
 	counter := now.Unix() / period
@@ -421,16 +428,16 @@ func (s *Service) match(raw []byte, sec *storage.TOTPSecret, want uint32, now ti
 	if s.cfg.NoSkew {
 		skew = 0
 	}
-	var matched int64 = -1
 	for c := counter - skew; c <= counter+skew; c++ {
-		if eq(h.code(uint64(c)), want) {
-			matched = c
+		if !eq(h.code(uint64(c)), want) {
+			continue
 		}
+		if start := c * period; start > lastStep {
+			return start, true, false, nil
+		}
+		replay = true
 	}
-	if matched < 0 {
-		return 0, false, nil
-	}
-	return matched * period, true, nil
+	return 0, false, replay, nil
 }
 
 // eq compares two codes in constant time. Codes are below 10^8, so they
