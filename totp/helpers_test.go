@@ -2,6 +2,7 @@ package totp_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base32"
 	"io"
 	"log/slog"
@@ -86,8 +87,9 @@ func migrated(t *testing.T, s *sqlstore.Store) *sqlstore.Store {
 	return s
 }
 
-func sqlStore(t *testing.T, s *sqlstore.Store, err error) *sqlstore.Store {
+func sqlStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
+	s, err := sqlstore.New(db, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,17 +103,17 @@ var backends = []backend{
 	}},
 	{"sqlite", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
 		db, path := testdb.SQLite(t)
-		s := migrated(t, sqlStore(t, sqlstore.New(db, sqlstore.SQLite)))
+		s := migrated(t, sqlStore(t, db, sqlstore.SQLite))
 		return s, func(t *testing.T) storage.Store {
 			db2 := testdb.OpenSQLite(t, path)
-			return sqlStore(t, sqlstore.New(db2, sqlstore.SQLite))
+			return sqlStore(t, db2, sqlstore.SQLite)
 		}
 	}},
 	{"postgres", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
 		db, dsn := testdb.Postgres(t)
-		s := migrated(t, sqlStore(t, sqlstore.New(db, sqlstore.PostgreSQL)))
+		s := migrated(t, sqlStore(t, db, sqlstore.PostgreSQL))
 		return s, func(t *testing.T) storage.Store {
-			return sqlStore(t, sqlstore.New(testdb.OpenPostgres(t, dsn), sqlstore.PostgreSQL))
+			return sqlStore(t, testdb.OpenPostgres(t, dsn), sqlstore.PostgreSQL)
 		}
 	}},
 }

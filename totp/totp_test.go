@@ -256,7 +256,7 @@ func TestMalformedInput(t *testing.T) {
 		if !errors.Is(err, totp.ErrMalformed) {
 			t.Errorf("Verify(%.20q): %v, want ErrMalformed", in, err)
 		}
-		if err != nil && len(in) > 0 && strings.Contains(err.Error(), in) {
+		if err != nil && len(strings.TrimSpace(in)) >= 3 && strings.Contains(err.Error(), in) {
 			t.Errorf("error repeats the input: %v", err)
 		}
 	}
@@ -556,7 +556,7 @@ func TestKeyRotation(t *testing.T) {
 // The database file never holds the secret, neither as base32 nor raw.
 func TestSQLiteFileHoldsNoSecret(t *testing.T) {
 	db, path := testdb.SQLite(t)
-	store := migrated(t, sqlStore(t, sqlstore.New(db, sqlstore.SQLite)))
+	store := migrated(t, sqlStore(t, db, sqlstore.SQLite))
 	f := newFixture(t, store)
 	var enrolled []*totp.Enrollment
 	for i := range 5 {

@@ -1,0 +1,13 @@
+package memory_test
+
+import (
+	"testing"
+
+	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/storage/storagetest"
+)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(*testing.T) storage.Store { return memory.New() })
+}

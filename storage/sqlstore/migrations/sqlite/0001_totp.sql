@@ -1,0 +1,25 @@
+-- Authenticator-app records and per-user throttle counters.
+-- Every lookup is by user_id, which the primary keys index.
+CREATE TABLE twofa_totp (
+	user_id           TEXT    NOT NULL PRIMARY KEY,
+	account           TEXT    NOT NULL,
+	active_sealed     BLOB,
+	active_algorithm  TEXT,
+	active_digits     INTEGER,
+	active_period     INTEGER,
+	active_created_ns BIGINT,
+	pending_sealed     BLOB,
+	pending_algorithm  TEXT,
+	pending_digits     INTEGER,
+	pending_period     INTEGER,
+	pending_created_ns BIGINT,
+	disabled          INTEGER NOT NULL DEFAULT 0,
+	last_step         BIGINT  NOT NULL DEFAULT 0,
+	version           BIGINT  NOT NULL
+);
+
+CREATE TABLE twofa_throttle (
+	user_id  TEXT    NOT NULL PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	last_ns  BIGINT  NOT NULL
+);
