@@ -149,6 +149,8 @@ type fixture struct {
 	clock  *clock
 	events *events
 	ring   *keyring.Ring
+	// enrolled is the set-up of the test's main user, where a test keeps it.
+	enrolled *totp.Enrollment
 }
 
 func newFixture(t *testing.T, store storage.Store, mod ...func(*totp.Config)) *fixture {

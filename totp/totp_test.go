@@ -277,16 +277,20 @@ func TestConcurrentSubmissions(t *testing.T) {
 		e := f.enroll(t, "u")
 		code := codeAt(t, e, f.clock.Now())
 		const n = 50
-		var ok, replay atomic.Int32
+		// Every racer reads the record before any of them writes, so the
+		// service's own look at the last used step cannot tell them apart:
+		// only the store's compare-and-set can.
+		racing := newBarrierStore(store, n)
+		g := newFixture(t, racing, func(c *totp.Config) { c.Keys, c.Now = f.ring, f.clock.Now })
+		var ok atomic.Int32
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
 		for range n {
 			wg.Go(func() {
-				switch err := f.svc.Verify(ctx, "u", code); {
+				switch err := g.svc.Verify(ctx, "u", code); {
 				case err == nil:
 					ok.Add(1)
 				case errors.Is(err, totp.ErrReplay), errors.Is(err, throttle.ErrThrottled):
-					replay.Add(1)
 				default:
 					errs <- err
 				}
@@ -301,6 +305,29 @@ func TestConcurrentSubmissions(t *testing.T) {
 			t.Fatalf("%d of %d concurrent submissions accepted, want exactly 1", ok.Load(), n)
 		}
 	})
+}
+
+// barrierStore holds the first n TOTP reads until all n have happened.
+type barrierStore struct {
+	storage.Store
+	arrived sync.WaitGroup
+	left    atomic.Int32
+}
+
+func newBarrierStore(s storage.Store, n int) *barrierStore {
+	b := &barrierStore{Store: s}
+	b.arrived.Add(n)
+	b.left.Store(int32(n))
+	return b
+}
+
+func (b *barrierStore) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, error) {
+	rec, err := b.Store.TOTP(ctx, userID)
+	if b.left.Add(-1) >= 0 {
+		b.arrived.Done()
+		b.arrived.Wait()
+	}
+	return rec, err
 }
 
 // Two application servers, each with its own service and its own handle on
