@@ -136,4 +136,3 @@ func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
 	}
 	return nil
 }
-
