@@ -65,6 +65,7 @@ var pow10 = [...]uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 1000
 // checking several time steps keys the HMAC once and formats nothing.
 type hotp struct {
 	mac    hash.Hash
+	used   bool // a fresh HMAC needs no Reset, which is costly the first time
 	mod    uint32
 	buf    [8]byte
 	sumBuf [sha512.Size]byte
@@ -85,7 +86,10 @@ func newHOTP(a Algorithm, secret []byte, digits int) (*hotp, error) {
 // HMAC, reduced modulo 10^digits.
 func (h *hotp) code(counter uint64) uint32 {
 	binary.BigEndian.PutUint64(h.buf[:], counter)
-	h.mac.Reset()
+	if h.used {
+		h.mac.Reset()
+	}
+	h.used = true
 	h.mac.Write(h.buf[:])
 	sum := h.mac.Sum(h.sumBuf[:0])
 	off := sum[len(sum)-1] & 0x0f
