@@ -125,8 +125,58 @@ type ThrottleStore interface {
 	ResetThrottle(ctx context.Context, userID string) error
 }
 
+// BackupSet is one user's current set of backup codes. The codes are never
+// stored: only one KDF hash each, all made with the set's one salt, so that
+// checking a code costs a single KDF evaluation however many codes remain.
+type BackupSet struct {
+	UserID string
+	// SetID identifies this set; a new set gets a new ID, so a code of a
+	// replaced set can never be consumed, even by a request that read the
+	// old set before it was replaced.
+	SetID string
+	Salt  []byte
+	// KDF names the hash function and its parameters ("argon2id$t=2$m=19456$p=1"),
+	// so sets made under other parameters keep verifying.
+	KDF     string
+	Hashes  [][]byte    // one per code, in the order the codes were shown
+	UsedAt  []time.Time // parallel to Hashes; the zero time for an unused code
+	Created time.Time
+	// Disabled is true while the user has turned backup codes off; the set
+	// is kept so they can be turned on again.
+	Disabled bool
+}
+
+// BackupStore keeps one set of backup codes per user.
+type BackupStore interface {
+	// BackupSet returns the user's set. If there is none, err is
+	// ErrNotFound.
+	BackupSet(ctx context.Context, userID string) (BackupSet, error)
+
+	// ReplaceBackupSet makes set the user's only set, removing any earlier
+	// one with all its codes, as one atomic change. Every code of set is
+	// stored unused, whatever set.UsedAt says.
+	ReplaceBackupSet(ctx context.Context, set BackupSet) error
+
+	// UseBackupCode marks code index of the set setID as used at at, if the
+	// set is still the user's current one and the code is unused, as one
+	// atomic operation: of any number of concurrent calls for one code,
+	// exactly one reports true. It reports false with a nil error when the
+	// code is used, the index is out of range, or the set was replaced or
+	// removed.
+	UseBackupCode(ctx context.Context, userID, setID string, index int, at time.Time) (used bool, err error)
+
+	// SetBackupDisabled sets the Disabled flag of the user's set. If there is
+	// no set, err is ErrNotFound.
+	SetBackupDisabled(ctx context.Context, userID string, disabled bool) error
+
+	// DeleteBackupSet removes the user's set and its codes. Deleting a set
+	// that does not exist is not an error.
+	DeleteBackupSet(ctx context.Context, userID string) error
+}
+
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore
 	ThrottleStore
+	BackupStore
 }

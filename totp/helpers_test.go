@@ -2,7 +2,6 @@ package totp_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base32"
 	"io"
 	"log/slog"
@@ -15,8 +14,6 @@ import (
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
-	"github.com/twofa-go/twofa/storage/memory"
-	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/totp"
 )
 
@@ -72,58 +69,11 @@ func (e *events) count(k event.Kind) int {
 	return n
 }
 
-// backend is a store under test, with a way to open a second handle on the
-// same data (a second application server) where that means something.
-type backend struct {
-	name string
-	open func(t *testing.T) (storage.Store, func(t *testing.T) storage.Store)
-}
-
-func migrated(t *testing.T, s *sqlstore.Store) *sqlstore.Store {
-	t.Helper()
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
-}
-
-func sqlStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.New(db, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-var backends = []backend{
-	{"memory", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
-		m := memory.New()
-		return m, func(*testing.T) storage.Store { return m }
-	}},
-	{"sqlite", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
-		db, path := testdb.SQLite(t)
-		s := migrated(t, sqlStore(t, db, sqlstore.SQLite))
-		return s, func(t *testing.T) storage.Store {
-			db2 := testdb.OpenSQLite(t, path)
-			return sqlStore(t, db2, sqlstore.SQLite)
-		}
-	}},
-	{"postgres", func(t *testing.T) (storage.Store, func(*testing.T) storage.Store) {
-		db, dsn := testdb.Postgres(t)
-		s := migrated(t, sqlStore(t, db, sqlstore.PostgreSQL))
-		return s, func(t *testing.T) storage.Store {
-			return sqlStore(t, testdb.OpenPostgres(t, dsn), sqlstore.PostgreSQL)
-		}
-	}},
-}
+// backend is a store under test.
+type backend = testdb.Backend
 
 // forEachBackend runs f once per store.
-func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
-	}
-}
+func forEachBackend(t *testing.T, f func(t *testing.T, b backend)) { testdb.ForEach(t, f) }
 
 func newRing(t testing.TB, ids ...string) (*keyring.Ring, []keyring.Key) {
 	t.Helper()

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 	"image/png"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/boombuler/barcode"
@@ -15,105 +15,138 @@ import (
 	"github.com/go-pdf/fpdf"
 )
 
-// quietModules is the white border a QR code needs around it to scan
-// reliably (ISO/IEC 18004 asks for four modules).
-const quietModules = 4
+const (
+	// quietModules is the white border a QR code needs on every side to
+	// scan reliably (ISO/IEC 18004 asks for four modules). barcode.Scale
+	// adds none of its own.
+	quietModules = 4
+	// defaultQRSize suits a set-up page on a screen.
+	defaultQRSize = 256
+	// maxQRSize keeps a caller's mistake from allocating a huge image.
+	maxQRSize = 2048
+	// paperQRPixels is the QR image put into the PDF: at 70 mm it is over
+	// 250 dpi, so modules stay sharp on any printer.
+	paperQRPixels = 720
+)
 
-const maxQRSize = 2048
-
-// QRCode returns a size×size PNG of the QR code of e.URL(), with its white
-// border, for the user's phone to scan. A size of 0 means 256 pixels.
+// QRCode returns a size×size PNG of the QR code of [Enrollment.URL], for the
+// user's phone to scan. A size of 0 means 256 pixels. The code is drawn with
+// whole pixels per module, centred, with at least four modules of white
+// around it, so a size too small for that, or over 2048, is an error.
 func (e *Enrollment) QRCode(size int) ([]byte, error) {
-	img, err := e.qrImage(size)
+	b, err := e.qrPNG(size)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("totp: QR code: %w", err)
 	}
+	return b, nil
+}
+
+// qrPNG is QRCode with errors its callers prefix. No error carries the URL,
+// which holds the secret.
+func (e *Enrollment) qrPNG(size int) ([]byte, error) {
+	if size == 0 {
+		size = defaultQRSize
+	}
+	if size < 0 || size > maxQRSize {
+		return nil, fmt.Errorf("size %d is negative or over %d pixels", size, maxQRSize)
+	}
+	u := e.URL()
+	code, err := qr.Encode(u, qr.M, qr.Auto)
+	if err != nil {
+		// qr's error quotes the whole URL, secret included: drop it. Too
+		// much data is the only way Auto fails.
+		return nil, fmt.Errorf("the otpauth URL (%d bytes) is too long for a QR code", len(u))
+	}
+	modules := code.Bounds().Dx()
+	if need := modules + 2*quietModules; size < need {
+		return nil, fmt.Errorf("size %d is too small: this code has %d modules and needs at least %d pixels with its white border", size, modules, need)
+	}
+	// Scale to whole pixels per module, leaving room for the quiet zone;
+	// barcode.Scale would otherwise fill the whole size edge to edge.
+	side := size / (modules + 2*quietModules) * modules
+	scaled, err := barcode.Scale(code, side, side)
+	if err != nil {
+		return nil, fmt.Errorf("scaling: %w", err)
+	}
+	img := image.NewGray(image.Rect(0, 0, size, size))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	off := (size - side) / 2
+	draw.Draw(img, image.Rect(off, off, off+side, off+side), scaled, scaled.Bounds().Min, draw.Src)
+
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("totp: QR code: %w", err)
+		return nil, fmt.Errorf("PNG: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-func (e *Enrollment) qrImage(size int) (image.Image, error) {
-	if size == 0 {
-		size = 256
-	}
-	if size < 0 || size > maxQRSize {
-		return nil, fmt.Errorf("totp: QR code size must be 1 to %d pixels", maxQRSize)
-	}
-	code, err := qr.Encode(e.URL(), qr.M, qr.Auto)
-	if err != nil {
-		return nil, fmt.Errorf("totp: QR code: %w", err)
-	}
-	modules := code.Bounds().Dx()
-	scale := size / (modules + 2*quietModules)
-	if scale < 1 {
-		return nil, fmt.Errorf("totp: QR code needs at least %d pixels", modules+2*quietModules)
-	}
-	scaled, err := barcode.Scale(code, modules*scale, modules*scale)
-	if err != nil {
-		return nil, fmt.Errorf("totp: QR code: %w", err)
-	}
-	canvas := image.NewGray(image.Rect(0, 0, size, size))
-	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	off := (size - modules*scale) / 2
-	draw.Draw(canvas, image.Rect(off, off, off+modules*scale, off+modules*scale), scaled, scaled.Bounds().Min, draw.Src)
-	return canvas, nil
-}
-
 // WritePDF writes a one-page A4 paper backup of the set-up to w: the QR
-// code, the secret as text, the issuer, the account and date. Printed and
-// kept somewhere safe, it restores the authenticator on a new phone. The
-// document's dates are date, so the same input gives the same bytes.
+// code and the secret as text, with the issuer, account and date, so the
+// user can restore the authenticator on a new phone after losing the old
+// one. The document's creation and modification dates are date, so the same
+// enrollment and date give the same bytes.
+//
+// The PDF uses fpdf's core fonts, which know only Windows-1252: other
+// characters in the issuer or account print as '?'. The QR code carries
+// them intact.
 func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
-	png, err := e.QRCode(720)
+	qrImage, err := e.qrPNG(paperQRPixels)
 	if err != nil {
-		return err
+		return fmt.Errorf("totp: paper backup: QR code: %w", err)
 	}
+
+	const (
+		margin = 25.0 // mm
+		qrSide = 70.0 // mm, including the quiet zone; the code itself is about 55 mm
+		labelW = 30.0 // mm
+		title  = "Authenticator app backup"
+	)
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreationDate(date)
 	pdf.SetModificationDate(date)
 	pdf.SetCatalogSort(true)
-	pdf.SetTitle("Authenticator app backup", true)
-	pdf.SetMargins(25, 25, 25)
+	pdf.SetTitle(title, true)
+	pdf.SetMargins(margin, margin, margin)
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.AddPage()
-	// The core fonts know only cp1252; anything else becomes a '?' rather
-	// than broken bytes.
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	tr := cp1252(pdf)
 	pageW, _ := pdf.GetPageSize()
-	textW := pageW - 50
+	textW := pageW - 2*margin
 
 	pdf.SetFont("Helvetica", "B", 20)
-	pdf.CellFormat(textW, 12, "Authenticator app backup", "", 1, "L", false, 0, "")
+	pdf.CellFormat(textW, 12, title, "", 1, "L", false, 0, "")
 	pdf.SetFont("Helvetica", "", 11)
 	pdf.SetTextColor(90, 90, 90)
 	pdf.CellFormat(textW, 6, "Two-factor authentication", "", 1, "L", false, 0, "")
 	pdf.Ln(6)
-
 	pdf.SetTextColor(0, 0, 0)
-	for _, row := range [][2]string{
-		{"Service", e.Issuer},
-		{"Account", e.Account},
+
+	rows := [][2]string{
+		{"Service", tr(e.Issuer)},
+		{"Account", tr(e.Account)},
 		{"Printed", date.Format("2 January 2006")},
-	} {
-		pdf.SetFont("Helvetica", "B", 11)
-		pdf.CellFormat(30, 7, row[0], "", 0, "L", false, 0, "")
-		pdf.SetFont("Helvetica", "", 11)
-		pdf.CellFormat(textW-30, 7, tr(row[1]), "", 1, "L", false, 0, "")
 	}
+	// Most apps assume the defaults; a user restoring into an app has to
+	// choose anything else by hand.
 	if e.Algorithm != SHA1 || e.Digits != 6 || e.Period != 30*time.Second {
+		rows = append(rows, [2]string{"Settings", fmt.Sprintf("%s, %d digits, a new code every %d seconds",
+			e.Algorithm, e.Digits, int(e.Period/time.Second))})
+	}
+	for _, row := range rows {
+		if row[1] == "" {
+			continue
+		}
 		pdf.SetFont("Helvetica", "B", 11)
-		pdf.CellFormat(30, 7, "Settings", "", 0, "L", false, 0, "")
+		pdf.CellFormat(labelW, 7, row[0], "", 0, "L", false, 0, "")
 		pdf.SetFont("Helvetica", "", 11)
-		pdf.CellFormat(textW-30, 7, fmt.Sprintf("%s, %d digits, every %d seconds", e.Algorithm, e.Digits, int(e.Period/time.Second)), "", 1, "L", false, 0, "")
+		pdf.MultiCell(textW-labelW, 7, row[1], "", "L", false)
+		pdf.SetX(margin)
 	}
 
-	const qrSide = 70.0
 	y := pdf.GetY() + 10
-	pdf.RegisterImageOptionsReader("qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
-	pdf.ImageOptions("qr", (pageW-qrSide)/2, y, qrSide, qrSide, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+	opt := fpdf.ImageOptions{ImageType: "PNG"}
+	pdf.RegisterImageOptionsReader("qr", opt, bytes.NewReader(qrImage))
+	pdf.ImageOptions("qr", (pageW-qrSide)/2, y, qrSide, qrSide, false, opt, 0, "")
 	pdf.SetY(y + qrSide + 6)
 
 	pdf.SetFont("Helvetica", "", 10)
@@ -121,18 +154,46 @@ func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
 	pdf.CellFormat(textW, 6, "Or type this key into the app:", "", 1, "C", false, 0, "")
 	pdf.SetTextColor(0, 0, 0)
 	pdf.SetFont("Courier", "B", 15)
-	pdf.CellFormat(textW, 9, e.GroupedSecret(), "", 1, "C", false, 0, "")
+	// MultiCell breaks between groups, so secrets longer than 160 bits,
+	// which other services issue, stay on the page.
+	pdf.MultiCell(textW, 8, e.GroupedSecret(), "", "C", false)
 	pdf.Ln(10)
 
+	service := tr(e.Issuer)
+	if service == "" {
+		service = "the service"
+	}
 	pdf.SetFont("Helvetica", "", 10.5)
 	pdf.MultiCell(textW, 5.5, "Keep this sheet somewhere safe, such as with your important papers. "+
 		"Anyone who has it can make your sign-in codes, so do not photograph it or share it.\n\n"+
 		"To restore your codes on a new phone, open your authenticator app, choose to add an account, "+
-		"and scan the QR code above or type the key. If you move to a new phone through the "+
-		tr(e.Issuer)+" settings instead, this sheet stops working: print the new one.", "", "L", false)
+		"and scan the QR code above or type the key. If you later move to a new phone through the "+
+		service+" settings instead, this sheet stops working: print the new one.", "", "L", false)
 
+	if err := pdf.Error(); err != nil {
+		return fmt.Errorf("totp: paper backup: %w", err)
+	}
 	if err := pdf.Output(w); err != nil {
 		return fmt.Errorf("totp: paper backup: %w", err)
 	}
 	return nil
+}
+
+// cp1252 returns a function that makes text safe for fpdf's core fonts.
+// fpdf's own translator turns characters outside Windows-1252 into '.',
+// which on an account such as "用户@example.com" reads as a real but wrong
+// address; '?' shows that something could not be printed.
+func cp1252(pdf *fpdf.Fpdf) func(string) string {
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	return func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			c := tr(string(r))
+			if r != '.' && c == "." {
+				c = "?"
+			}
+			b.WriteString(c)
+		}
+		return b.String()
+	}
 }

@@ -2,6 +2,9 @@ package totp_test
 
 import (
 	"bytes"
+	"errors"
+	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
@@ -14,78 +17,153 @@ import (
 )
 
 // needTool returns the path of an external program the test needs. Without
-// it the test is skipped on a developer's machine and fails in CI.
+// it the test is skipped on a developer's machine and fails in CI, which
+// installs it (.ci/run).
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found; CI must install it (.ci/run)", name)
+			t.Fatalf("%s not found on PATH; CI must install it", name)
 		}
-		t.Skipf("%s not found", name)
+		t.Skipf("%s not found on PATH", name)
 	}
 	return p
 }
 
+// run runs a program found with needTool and returns its standard output.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(needTool(t, name), args...).Output()
+	cmd := exec.Command(needTool(t, name), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
+		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.Bytes())
 	}
 	return string(out)
 }
 
-func sampleEnrollment(t *testing.T) *totp.Enrollment {
+// zbar returns what zbarimg reads from the QR code in a PNG file.
+func zbar(t *testing.T, path string) string {
 	t.Helper()
-	e, err := totp.ParseURL("otpauth://totp/Acme%20Photos:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20Photos")
+	return strings.TrimSpace(run(t, "zbarimg", "--raw", "-q", path))
+}
+
+func writeFile(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// enrollment parses an otpauth URL built here, as a service would hand one
+// over, so the tests depend on nothing but the public API.
+func enrollment(t *testing.T, raw string) *totp.Enrollment {
+	t.Helper()
+	e, err := totp.ParseURL(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
 }
 
-// zbar reads the QR codes in a PNG file.
-func zbar(t *testing.T, path string) string {
-	t.Helper()
-	return strings.TrimSpace(run(t, "zbarimg", "--raw", "-q", path))
-}
+const sampleURL = "otpauth://totp/Acme%20Photos:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20Photos"
+
+var backupDate = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
 
 func TestQRCodeDecodesToURL(t *testing.T) {
 	needTool(t, "zbarimg")
-	e := sampleEnrollment(t)
-	for _, size := range []int{0, 200, 256, 512} {
-		b, err := e.QRCode(size)
+	e := enrollment(t, sampleURL)
+	for _, tc := range []struct{ size, want int }{
+		{0, 256}, {60, 60}, {200, 200}, {256, 256}, {333, 333}, {2048, 2048},
+	} {
+		b, err := e.QRCode(tc.size)
 		if err != nil {
-			t.Fatalf("size %d: %v", size, err)
+			t.Fatalf("size %d: %v", tc.size, err)
 		}
 		img, err := png.Decode(bytes.NewReader(b))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("size %d: not a PNG: %v", tc.size, err)
 		}
-		want := size
-		if want == 0 {
-			want = 256
+		if got := img.Bounds(); got.Dx() != tc.want || got.Dy() != tc.want {
+			t.Fatalf("size %d: image is %v, want %d×%[3]d", tc.size, got, tc.want)
 		}
-		if img.Bounds().Dx() != want || img.Bounds().Dy() != want {
-			t.Fatalf("size %d: image is %v", size, img.Bounds())
-		}
-		path := filepath.Join(t.TempDir(), "qr.png")
-		os.WriteFile(path, b, 0o600)
-		if got := zbar(t, path); got != e.URL() {
-			t.Fatalf("size %d: QR decodes to %q, want %q", size, got, e.URL())
+		checkQuietZone(t, img)
+		if got := zbar(t, writeFile(t, "qr.png", b)); got != e.URL() {
+			t.Fatalf("size %d: QR code reads %q, want %q", tc.size, got, e.URL())
 		}
 	}
 }
 
+// checkQuietZone measures the white border from the image alone: the top
+// left finder pattern starts with a dark run seven modules long, which gives
+// the module size, and the border before it must be at least four modules.
+func checkQuietZone(t *testing.T, img image.Image) {
+	t.Helper()
+	dark := func(x, y int) bool { return color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y < 128 }
+	b := img.Bounds()
+	off := 0
+	for off < b.Dx() && !dark(off, off) {
+		off++
+	}
+	run := 0
+	for off+run < b.Dx() && dark(off+run, off) {
+		run++
+	}
+	if run == 0 || run%7 != 0 {
+		t.Fatalf("no finder pattern at the top left (dark run %d at %d)", run, off)
+	}
+	for x := 0; x < b.Dx(); x++ {
+		if dark(x, 0) || dark(0, x) || dark(x, b.Dy()-1) || dark(b.Dx()-1, x) {
+			t.Fatalf("dark pixel on the image's edge near %d", x)
+		}
+	}
+	if module := run / 7; off < 4*module {
+		t.Errorf("white border is %d pixels, want at least 4 modules of %d", off, module)
+	}
+}
+
 func TestQRCodeBadSizes(t *testing.T) {
-	e := sampleEnrollment(t)
-	for _, size := range []int{-1, 10, 40, 4096} {
-		if _, err := e.QRCode(size); err == nil {
-			t.Errorf("size %d accepted", size)
-		} else if strings.Contains(err.Error(), e.Secret) {
+	e := enrollment(t, sampleURL)
+	// A 160-bit secret's URL needs a QR code of at least 29 modules (version
+	// 3), so 36 pixels with the border.
+	for _, size := range []int{-1, 1, 20, 36, 2049, 1 << 30} {
+		b, err := e.QRCode(size)
+		if err == nil {
+			t.Errorf("size %d: accepted, %d bytes", size, len(b))
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "totp: QR code: ") {
+			t.Errorf("size %d: error %q lacks the package prefix", size, err)
+		}
+		if strings.Contains(err.Error(), e.Secret) {
+			t.Errorf("size %d: error carries the secret: %v", size, err)
+		}
+	}
+}
+
+func TestQRCodeTooMuchData(t *testing.T) {
+	e := enrollment(t, sampleURL)
+	e.Account = strings.Repeat("a", 3000) + "@example.com"
+	_, err := e.QRCode(0)
+	if err == nil {
+		t.Fatal("3 kB URL encoded")
+	}
+	var buf bytes.Buffer
+	pdfErr := e.WritePDF(&buf, backupDate)
+	if pdfErr == nil {
+		t.Fatal("WritePDF of a 3 kB URL succeeded")
+	}
+	for _, err := range []error{err, pdfErr} {
+		if strings.Contains(err.Error(), e.Secret) {
 			t.Errorf("error carries the secret: %v", err)
 		}
+	}
+	if !strings.HasPrefix(pdfErr.Error(), "totp: paper backup: ") {
+		t.Errorf("WritePDF error %q lacks its prefix", pdfErr)
 	}
 }
 
@@ -94,43 +172,107 @@ func TestPaperBackup(t *testing.T) {
 	needTool(t, "pdftotext")
 	needTool(t, "zbarimg")
 	for _, tc := range []struct {
-		name, issuer, account string
-		want                  []string // text that must survive into the PDF
-	}{
-		{"ascii", "Acme Photos", "jane@example.com", []string{"Acme Photos", "jane@example.com"}},
-		{"unicode", "Zürich Ünïcode", "用户@example.com", []string{"Zürich Ünïcode", "@example.com"}},
-	} {
+		name string
+		url  string
+		want []string // text that must appear on the page
+		not  []string // text that must not
+	}{{
+		name: "default settings",
+		url:  sampleURL,
+		want: []string{"Acme Photos", "jane@example.com"},
+		not:  []string{"Settings", "SHA1"},
+	}, {
+		// The core fonts are cp1252: the Latin-1 letters survive and the
+		// rest print as '?', without breaking the PDF.
+		name: "non-Latin text",
+		url:  "otpauth://totp/Z%C3%BCrich%20%C3%9Cn%C3%AFcode:%E7%94%A8%E6%88%B7@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+		want: []string{"Zürich Ünïcode", "??@example.com"},
+	}, {
+		name: "other settings",
+		url:  "otpauth://totp/Acme:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8&period=60",
+		want: []string{"Settings", "SHA256", "8 digits", "every 60 seconds"},
+	}, {
+		// 512 bits, as some services issue: the key wraps instead of
+		// running off the page.
+		name: "long secret",
+		url:  "otpauth://totp/Acme:jane@example.com?secret=" + strings.Repeat("JBSWY3DPEHPK3PXP", 6) + "GEZDGNBV",
+		want: []string{"Acme", "jane@example.com"},
+	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := sampleEnrollment(t)
-			e.Issuer, e.Account = tc.issuer, tc.account
-			date := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+			e := enrollment(t, tc.url)
 			var buf bytes.Buffer
-			if err := e.WritePDF(&buf, date); err != nil {
+			if err := e.WritePDF(&buf, backupDate); err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
-			pdfPath := filepath.Join(dir, "backup.pdf")
-			os.WriteFile(pdfPath, buf.Bytes(), 0o600)
+			path := writeFile(t, "backup.pdf", buf.Bytes())
 
-			text := run(t, "pdftotext", "-layout", pdfPath, "-")
-			for _, s := range append(tc.want, e.GroupedSecret(), "23 November 2026") {
-				if !strings.Contains(text, s) {
-					t.Errorf("PDF text lacks %q:\n%s", s, text)
-				}
-			}
+			text := run(t, "pdftotext", "-enc", "UTF-8", "-layout", path, "-")
 			if pages := strings.Count(text, "\f"); pages != 1 {
 				t.Errorf("%d pages, want 1", pages)
 			}
-			run(t, "pdftoppm", "-png", "-r", "150", "-singlefile", pdfPath, filepath.Join(dir, "page"))
-			if got := zbar(t, filepath.Join(dir, "page.png")); got != e.URL() {
-				t.Fatalf("printed QR decodes to %q, want %q", got, e.URL())
+			for _, s := range append(tc.want, "23 November 2026") {
+				if !strings.Contains(text, s) {
+					t.Errorf("page lacks %q:\n%s", s, text)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(text, s) {
+					t.Errorf("page has %q:\n%s", s, text)
+				}
+			}
+			// The key may wrap; read it as a person would, line after line.
+			if words := strings.Join(strings.Fields(text), " "); !strings.Contains(words, e.GroupedSecret()) {
+				t.Errorf("page lacks the key %q:\n%s", e.GroupedSecret(), text)
+			}
+			// -layout keeps the page's columns: every line must fit on A4.
+			for line := range strings.Lines(text) {
+				if n := len([]rune(strings.TrimRight(line, "\n\f"))); n > 110 {
+					t.Errorf("line of %d characters runs off the page: %q", n, line)
+				}
 			}
 
-			var again bytes.Buffer
-			e.WritePDF(&again, date)
-			if !bytes.Equal(buf.Bytes(), again.Bytes()) {
-				t.Error("two PDFs of the same enrollment and date differ")
+			run(t, "pdftoppm", "-png", "-r", "150", "-singlefile", path, filepath.Join(filepath.Dir(path), "page"))
+			if got := zbar(t, filepath.Join(filepath.Dir(path), "page.png")); got != e.URL() {
+				t.Fatalf("printed QR code reads %q, want %q", got, e.URL())
 			}
 		})
+	}
+}
+
+func TestPaperBackupReproducible(t *testing.T) {
+	e := enrollment(t, sampleURL)
+	pdf := func(date time.Time) []byte {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := e.WritePDF(&buf, date); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	first, second := pdf(backupDate), pdf(backupDate)
+	if !bytes.Equal(first, second) {
+		t.Error("two PDFs of the same enrollment and date differ")
+	}
+	if !bytes.HasPrefix(first, []byte("%PDF-")) {
+		t.Errorf("output starts %q, not a PDF header", first[:min(len(first), 8)])
+	}
+	if bytes.Equal(first, pdf(backupDate.AddDate(0, 0, 1))) {
+		t.Error("the date does not reach the PDF")
+	}
+}
+
+type failingWriter struct{ err error }
+
+func (w failingWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestPaperBackupWriteError(t *testing.T) {
+	e := enrollment(t, sampleURL)
+	disk := errors.New("disk full")
+	err := e.WritePDF(failingWriter{disk}, backupDate)
+	if !errors.Is(err, disk) {
+		t.Fatalf("err = %v, want it to wrap %v", err, disk)
+	}
+	if !strings.HasPrefix(err.Error(), "totp: paper backup: ") || strings.Contains(err.Error(), e.Secret) {
+		t.Errorf("err = %q, want the package prefix and no secret", err)
 	}
 }

@@ -189,7 +189,7 @@ func TestPendingShowsSetUpAgain(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		store, _ := b.open(t)
+		store, _ := b.Open(t)
 		f := newFixture(t, store)
 		e := f.enroll(t, "u")
 		code := codeAt(t, e, f.clock.Now())
@@ -272,7 +272,7 @@ func TestMalformedInput(t *testing.T) {
 
 func TestConcurrentSubmissions(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		store, _ := b.open(t)
+		store, _ := b.Open(t)
 		f := newFixture(t, store)
 		e := f.enroll(t, "u")
 		code := codeAt(t, e, f.clock.Now())
@@ -335,7 +335,7 @@ func (b *barrierStore) TOTP(ctx context.Context, userID string) (storage.TOTPRec
 // count is shared.
 func TestTwoServers(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		store1, second := b.open(t)
+		store1, second := b.Open(t)
 		store2 := second(t)
 		ring, _ := newRing(t, "k1")
 		clk := newClock()
@@ -449,7 +449,7 @@ func TestThrottleLocks(t *testing.T) {
 
 func TestMovePhone(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		store, _ := b.open(t)
+		store, _ := b.Open(t)
 		f := newFixture(t, store)
 		old := f.enroll(t, "u")
 		neu, err := f.svc.Begin(ctx, "u", "u@example.com")
@@ -583,7 +583,7 @@ func TestKeyRotation(t *testing.T) {
 // The database file never holds the secret, neither as base32 nor raw.
 func TestSQLiteFileHoldsNoSecret(t *testing.T) {
 	db, path := testdb.SQLite(t)
-	store := migrated(t, sqlStore(t, db, sqlstore.SQLite))
+	store := testdb.Migrated(t, db, sqlstore.SQLite)
 	f := newFixture(t, store)
 	var enrolled []*totp.Enrollment
 	for i := range 5 {

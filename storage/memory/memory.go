@@ -1,5 +1,8 @@
-// Package memory is an in-process store for tests and single-process
-// applications. Everything is lost when the process ends.
+// Package memory is an in-process [storage.Store] for tests and for
+// applications that run as one process. Everything is lost when the process
+// ends, and nothing is shared with another process: use package
+// [github.com/twofa-go/twofa/storage/sqlstore] to share state between
+// application servers.
 package memory
 
 import (
@@ -17,6 +20,7 @@ type Store struct {
 	mu       sync.Mutex
 	totp     map[string]storage.TOTPRecord
 	throttle map[string]storage.ThrottleState
+	backup   map[string]storage.BackupSet
 	version  int64
 }
 
@@ -27,6 +31,7 @@ func New() *Store {
 	return &Store{
 		totp:     make(map[string]storage.TOTPRecord),
 		throttle: make(map[string]storage.ThrottleState),
+		backup:   make(map[string]storage.BackupSet),
 	}
 }
 
@@ -60,8 +65,9 @@ func (s *Store) TOTP(_ context.Context, userID string) (storage.TOTPRecord, erro
 func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.totp[rec.UserID]
-	if ok && cur.Version != rec.Version || !ok && rec.Version != 0 {
+	// A missing record reads as version 0, which only an insert expects.
+	cur := s.totp[rec.UserID]
+	if cur.Version != rec.Version {
 		return 0, storage.ErrConflict
 	}
 	// Versions come from one counter, so a record deleted and made again
@@ -109,11 +115,14 @@ func (s *Store) Throttle(_ context.Context, userID string) (storage.ThrottleStat
 func (s *Store) SwapThrottle(_ context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A missing state reads as the zero state. Times compare with Equal,
+	// not ==: the same instant may come with another location or a
+	// monotonic clock reading.
 	cur := s.throttle[userID]
 	if cur.Failures != old.Failures || !cur.Last.Equal(old.Last) {
 		return false, nil
 	}
-	if next == (storage.ThrottleState{}) {
+	if next.Failures == 0 && next.Last.IsZero() {
 		delete(s.throttle, userID)
 	} else {
 		s.throttle[userID] = next

@@ -1,43 +1,64 @@
 // Package sqlstore keeps twofa's state in the application's own SQL
 // database through [database/sql], on SQLite or PostgreSQL.
 //
-// The package imports no driver: the application opens the database with
-// the driver it already uses and hands over the *sql.DB. SQLite is the
-// embedded default (modernc.org/sqlite, pure Go); PostgreSQL (for example
-// github.com/jackc/pgx/v5/stdlib) is how several application servers share
-// one state.
+// The package imports no database driver: the application opens the
+// database with the driver it already uses and hands over the *sql.DB, which
+// it keeps owning (a Store never closes it).
 //
-//	db, err := sql.Open("sqlite", "file:app.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate")
-//	...
+// # SQLite
+//
+// With the pure-Go driver modernc.org/sqlite (driver name "sqlite"). WAL
+// mode, a busy timeout and immediate transactions make concurrent writers
+// queue instead of failing with SQLITE_BUSY:
+//
+//	import _ "modernc.org/sqlite"
+//
+//	db, err := sql.Open("sqlite", "file:app.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
+//	if err != nil { ... }
 //	store, err := sqlstore.New(db, sqlstore.SQLite)
-//	...
-//	err = store.Migrate(ctx) // at start-up, or from a deploy step
+//	if err != nil { ... }
+//	if err := store.Migrate(ctx); err != nil { ... }
+//
+// # PostgreSQL
+//
+// With github.com/jackc/pgx/v5/stdlib (driver name "pgx"). This is how
+// several application servers share one state:
+//
+//	import _ "github.com/jackc/pgx/v5/stdlib"
+//
+//	db, err := sql.Open("pgx", "postgres://app@db.internal/app?sslmode=verify-full")
+//	if err != nil { ... }
+//	store, err := sqlstore.New(db, sqlstore.PostgreSQL)
+//	if err != nil { ... }
+//	if err := store.Migrate(ctx); err != nil { ... }
 //
 // # Migrations
 //
-// The schema is created and upgraded by [Store.Migrate] only, never as a side
-// effect. Migrations are embedded, numbered, each applied in its own
-// transaction and recorded in twofa_schema_migrations; on PostgreSQL an
-// advisory lock lets several servers call Migrate at once. Every table is
-// prefixed twofa_.
+// The schema is created and upgraded by [Store.Migrate] only, never as a
+// side effect of [New] or of any other method, so that the application
+// decides when its database changes (at start-up, or from a deploy step).
+// Migrations are embedded, numbered, each applied in its own transaction and
+// recorded in the table twofa_schema_migrations. Migrate may run again and
+// again, and from several servers at once: on PostgreSQL an advisory lock
+// serialises them. Every table is prefixed twofa_.
 //
 // # Concurrency
 //
-// Every single-use operation is one conditional UPDATE (or INSERT ... ON
-// CONFLICT DO NOTHING) whose affected-row count says who won, so it holds
-// across connections and servers without explicit locking.
+// Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
+// NOTHING whose affected-row count says whether it won, so it holds across
+// connections and servers without explicit locking or transactions.
 package sqlstore
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,22 +66,58 @@ import (
 	"github.com/twofa-go/twofa/storage"
 )
 
-// Dialect is the SQL flavour of the database.
-type Dialect struct {
-	name        string
-	dollarBinds bool // $1, $2 instead of ?
-}
+// Dialect is the SQL flavour of the database behind a [Store].
+type Dialect int
 
-// The supported dialects.
-var (
-	SQLite     = Dialect{name: "sqlite"}
-	PostgreSQL = Dialect{name: "postgres", dollarBinds: true}
+const (
+	// SQLite is SQLite 3.24 or later (for ON CONFLICT DO NOTHING).
+	SQLite Dialect = iota + 1
+	// PostgreSQL is PostgreSQL 9.5 or later (for ON CONFLICT DO NOTHING).
+	PostgreSQL
 )
 
-func (d Dialect) String() string { return d.name }
+// String returns the dialect's name, as in "SQLite".
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "SQLite"
+	case PostgreSQL:
+		return "PostgreSQL"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
 
-// Store implements the storage interfaces over a *sql.DB. It is safe for
-// concurrent use, as *sql.DB is.
+// migrationDir is the folder of the dialect's migrations in migrationFS.
+func (d Dialect) migrationDir() string {
+	if d == PostgreSQL {
+		return "migrations/postgres"
+	}
+	return "migrations/sqlite"
+}
+
+// rebind turns the ? placeholders of q into PostgreSQL's $1, $2, ... so that
+// every statement is written once. No statement here has a literal question
+// mark, in a string or otherwise.
+func (d Dialect) rebind(q string) string {
+	if d != PostgreSQL {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r != '?' {
+			b.WriteRune(r)
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// Store implements [storage.Store] over a *sql.DB. It is safe for concurrent
+// use, as *sql.DB is.
 type Store struct {
 	db *sql.DB
 	d  Dialect
@@ -69,36 +126,16 @@ type Store struct {
 
 var _ storage.Store = (*Store)(nil)
 
-// New returns a store over db. It does not touch the database; call Migrate
-// before use.
+// New returns a store over db, which must be opened with a driver for d. It
+// does not touch the database: call [Store.Migrate] before first use.
 func New(db *sql.DB, d Dialect) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
 	if d != SQLite && d != PostgreSQL {
-		return nil, errors.New("sqlstore: unknown dialect (use sqlstore.SQLite or sqlstore.PostgreSQL)")
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v (use sqlstore.SQLite or sqlstore.PostgreSQL)", d)
 	}
 	return &Store{db: db, d: d, q: newQueries(d)}, nil
-}
-
-// rebind turns ? placeholders into $n for PostgreSQL. Queries are written
-// once, with ?, and never contain a literal question mark.
-func (d Dialect) rebind(q string) string {
-	if !d.dollarBinds {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(q[i])
-	}
-	return b.String()
 }
 
 //go:embed migrations
@@ -110,8 +147,9 @@ type migration struct {
 	sql     string
 }
 
-func (s *Store) migrations() ([]migration, error) {
-	dir := "migrations/" + s.d.name
+// migrations returns d's migrations in the order they apply.
+func migrations(d Dialect) ([]migration, error) {
+	dir := d.migrationDir()
 	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: read migrations: %w", err)
@@ -120,100 +158,127 @@ func (s *Store) migrations() ([]migration, error) {
 	for _, e := range entries {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-			return nil, fmt.Errorf("sqlstore: migration file %q is not NNNN_name.sql", e.Name())
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("sqlstore: migration file %q is not named NNNN_name.sql", e.Name())
 		}
 		body, err := fs.ReadFile(migrationFS, dir+"/"+e.Name())
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: read migration: %w", err)
+			return nil, fmt.Errorf("sqlstore: read migration %s: %w", e.Name(), err)
 		}
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	slices.SortFunc(ms, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlstore: migrations %s and %s have one number", ms[i-1].name, ms[i].name)
+		}
+	}
 	return ms, nil
 }
 
-// migrationLockKey is the PostgreSQL advisory lock Migrate holds; any fixed
-// number works as long as nothing else in the database uses it.
-const migrationLockKey = 0x7477_6f66_6121
+// migrationLockKey is the PostgreSQL advisory lock that Migrate holds. Any
+// fixed number works as long as nothing else in the database uses it; this
+// one is "twofa!" in ASCII.
+const migrationLockKey int64 = 0x74776f666121
 
-// Migrate brings the schema up to date. It applies each embedded migration
-// not yet recorded, in order, each in its own transaction, and may be called
-// any number of times, from several servers at once.
+// Migrate brings the schema up to date: it applies, in order, each embedded
+// migration that twofa_schema_migrations does not record yet, each in its
+// own transaction. It may be called any number of times, and on PostgreSQL
+// from several servers at once.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := s.migrations()
+	ms, err := migrations(s.d)
 	if err != nil {
 		return err
 	}
-	create := `CREATE TABLE IF NOT EXISTS twofa_schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		applied_at BIGINT  NOT NULL
-	)`
-	if s.d == PostgreSQL {
-		// CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL;
-		// the advisory lock serialises the servers first.
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey); err != nil {
-			return fmt.Errorf("sqlstore: migrate: lock: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, create); err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-	} else if _, err := s.db.ExecContext(ctx, create); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+	if err := s.createMigrationTable(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: create twofa_schema_migrations: %w", err)
 	}
 	for _, m := range ms {
 		if err := s.apply(ctx, m); err != nil {
-			return err
+			return fmt.Errorf("sqlstore: migrate: %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-// apply runs one migration unless it is recorded already.
+func (s *Store) createMigrationTable(ctx context.Context) error {
+	const create = `CREATE TABLE IF NOT EXISTS twofa_schema_migrations (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	applied_at BIGINT  NOT NULL
+)`
+	if s.d != PostgreSQL {
+		// One statement, and SQLite runs one writer at a time.
+		_, err := s.db.ExecContext(ctx, create)
+		return err
+	}
+	// Two concurrent CREATE TABLE IF NOT EXISTS can both find no table on
+	// PostgreSQL, and the second then fails on the catalog's unique index.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.lockMigrations(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// lockMigrations makes tx the only migrating transaction until it ends, so
+// that servers starting together do not apply one migration twice.
+func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	if s.d == PostgreSQL {
+		// Released when the transaction ends, however it ends.
+		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey)
+		return err
+	}
+	// SQLite lets one transaction write at a time. A write that changes
+	// nothing, as the first statement, takes that place before anything is
+	// read, so a second Migrate waits (busy_timeout) and then sees what the
+	// first recorded, even when the DSN does not ask for _txlock=immediate.
+	_, err := tx.ExecContext(ctx, "UPDATE twofa_schema_migrations SET version = version WHERE version < 0")
+	return err
+}
+
+// apply runs m and records it, unless it is recorded already.
 func (s *Store) apply(ctx context.Context, m migration) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		return err
 	}
 	defer tx.Rollback()
-	if s.d == PostgreSQL {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLockKey); err != nil {
-			return fmt.Errorf("sqlstore: migration %s: lock: %w", m.name, err)
-		}
+	if err := s.lockMigrations(ctx, tx); err != nil {
+		return fmt.Errorf("lock: %w", err)
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT COUNT(*) FROM twofa_schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
-	}
-	if n > 0 {
-		return nil
+	var one int
+	err = tx.QueryRowContext(ctx, s.d.rebind("SELECT 1 FROM twofa_schema_migrations WHERE version = ?"), m.version).Scan(&one)
+	switch {
+	case err == nil:
+		return nil // applied before
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO twofa_schema_migrations (version, applied_at) VALUES (?, ?)"), m.version, time.Now().UnixNano()); err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		return fmt.Errorf("record: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // queries holds every statement, rebound once for the dialect.
 type queries struct {
-	totpGet, totpInsert, totpUpdate, totpAdvance, totpExists, totpDelete      string
-	throttleGet, throttleInsert, throttleUpdate, throttleDel, throttleSwapDel string
+	totpGet, totpInsert, totpUpdate, totpAdvance, totpExists, totpDelete string
+
+	throttleGet, throttleExists, throttleInsert, throttleUpdate, throttleDelete, throttleDeleteIf string
 }
 
+// totpColumns are the columns PutTOTP writes, in the order of its
+// arguments: every one but user_id, last_step and version.
 const totpColumns = `account,
 	active_sealed, active_algorithm, active_digits, active_period, active_created_ns,
 	pending_sealed, pending_algorithm, pending_digits, pending_period, pending_created_ns,
@@ -221,26 +286,36 @@ const totpColumns = `account,
 
 func newQueries(d Dialect) queries {
 	return queries{
-		totpGet:    d.rebind(`SELECT ` + totpColumns + `, last_step, version FROM twofa_totp WHERE user_id = ?`),
-		totpInsert: d.rebind(`INSERT INTO twofa_totp (user_id, ` + totpColumns + `, last_step, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (user_id) DO NOTHING`),
+		totpGet: d.rebind(`SELECT ` + totpColumns + `, last_step, version
+			FROM twofa_totp WHERE user_id = ?`),
+		// last_step takes its default, 0; ON CONFLICT turns a second insert
+		// into zero affected rows instead of an error to parse per driver.
+		totpInsert: d.rebind(`INSERT INTO twofa_totp (user_id, ` + totpColumns + `, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id) DO NOTHING`),
+		// last_step is left out on purpose: only AdvanceTOTPStep writes it.
 		totpUpdate: d.rebind(`UPDATE twofa_totp SET account = ?,
 			active_sealed = ?, active_algorithm = ?, active_digits = ?, active_period = ?, active_created_ns = ?,
 			pending_sealed = ?, pending_algorithm = ?, pending_digits = ?, pending_period = ?, pending_created_ns = ?,
-			disabled = ?, version = ?
+			disabled = ?, version = version + 1
 			WHERE user_id = ? AND version = ?`),
-		totpAdvance:     d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
-		totpExists:      d.rebind(`SELECT COUNT(*) FROM twofa_totp WHERE user_id = ?`),
-		totpDelete:      d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
-		throttleGet:     d.rebind(`SELECT failures, last_ns FROM twofa_throttle WHERE user_id = ?`),
-		throttleInsert:  d.rebind(`INSERT INTO twofa_throttle (user_id, failures, last_ns) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING`),
-		throttleUpdate:  d.rebind(`UPDATE twofa_throttle SET failures = ?, last_ns = ? WHERE user_id = ? AND failures = ? AND last_ns = ?`),
-		throttleDel:     d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ?`),
-		throttleSwapDel: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ? AND failures = ? AND last_ns = ?`),
+		totpAdvance: d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
+		totpExists:  d.rebind(`SELECT 1 FROM twofa_totp WHERE user_id = ?`),
+		totpDelete:  d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
+
+		throttleGet:    d.rebind(`SELECT failures, last_ns FROM twofa_throttle WHERE user_id = ?`),
+		throttleExists: d.rebind(`SELECT 1 FROM twofa_throttle WHERE user_id = ?`),
+		throttleInsert: d.rebind(`INSERT INTO twofa_throttle (user_id, failures, last_ns) VALUES (?, ?, ?)
+			ON CONFLICT (user_id) DO NOTHING`),
+		throttleUpdate: d.rebind(`UPDATE twofa_throttle SET failures = ?, last_ns = ?
+			WHERE user_id = ? AND failures = ? AND last_ns = ?`),
+		throttleDelete:   d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ?`),
+		throttleDeleteIf: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ? AND failures = ? AND last_ns = ?`),
 	}
 }
 
-// secretCols are one TOTPSecret's nullable columns.
-type secretCols struct {
+// secretColumns receives one TOTPSecret's group of nullable columns.
+type secretColumns struct {
 	sealed    []byte
 	algorithm sql.NullString
 	digits    sql.NullInt64
@@ -248,16 +323,18 @@ type secretCols struct {
 	created   sql.NullInt64
 }
 
-func (c *secretCols) dest() []any {
+func (c *secretColumns) dest() []any {
 	return []any{&c.sealed, &c.algorithm, &c.digits, &c.period, &c.created}
 }
 
-func (c *secretCols) secret() *storage.TOTPSecret {
-	if c.sealed == nil {
+func (c *secretColumns) secret() *storage.TOTPSecret {
+	// The group is written whole or NULL whole (secretArgs); the algorithm
+	// tells which, as an empty BLOB may read back as nil.
+	if !c.algorithm.Valid {
 		return nil
 	}
 	return &storage.TOTPSecret{
-		Sealed:    c.sealed,
+		Sealed:    c.sealed, // database/sql copies into a []byte destination
 		Algorithm: c.algorithm.String,
 		Digits:    int(c.digits.Int64),
 		Period:    int(c.period.Int64),
@@ -265,25 +342,20 @@ func (c *secretCols) secret() *storage.TOTPSecret {
 	}
 }
 
+// secretArgs returns the column values for s: all NULL for no secret.
 func secretArgs(s *storage.TOTPSecret) []any {
 	if s == nil {
 		return []any{nil, nil, nil, nil, nil}
 	}
-	// A nil Sealed would read back as "no secret": store an empty one.
 	sealed := s.Sealed
 	if sealed == nil {
-		sealed = []byte{}
+		sealed = []byte{} // a nil []byte would be written as NULL
 	}
-	return []any{sealed, s.Algorithm, s.Digits, s.Period, s.Created.UnixNano()}
+	return []any{sealed, s.Algorithm, s.Digits, s.Period, toNanos(s.Created)}
 }
 
-func fromNanos(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns)
-}
-
+// toNanos stores t as Unix nanoseconds, to the nanosecond, and the zero
+// time as 0 (its own UnixNano is out of range).
 func toNanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -291,6 +363,14 @@ func toNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+func fromNanos(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// Databases differ in booleans; INTEGER 0 and 1 read the same everywhere.
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -301,9 +381,10 @@ func boolInt(b bool) int {
 // TOTP implements [storage.TOTPStore].
 func (s *Store) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, error) {
 	rec := storage.TOTPRecord{UserID: userID}
-	var active, pending secretCols
+	var active, pending secretColumns
 	var disabled int
-	dest := append([]any{&rec.Account}, active.dest()...)
+	dest := []any{&rec.Account}
+	dest = append(dest, active.dest()...)
 	dest = append(dest, pending.dest()...)
 	dest = append(dest, &disabled, &rec.LastStep, &rec.Version)
 	err := s.db.QueryRowContext(ctx, s.q.totpGet, userID).Scan(dest...)
@@ -317,38 +398,41 @@ func (s *Store) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, er
 	return rec, nil
 }
 
-// newVersion returns a random positive version. Versions are random rather
-// than counted so that a record deleted and created again never repeats a
-// version that a stale reader may still hold.
-func newVersion() (int64, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, err
-	}
-	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1, nil
+// firstVersion returns the version of a new record: random, and far below
+// the largest int64 so that updates can count up from it. Were it always 1,
+// a record deleted and created again would repeat the version a stale
+// reader of the old record holds, and that reader's write would win.
+func firstVersion() int64 {
+	return rand.Int64N(1<<62) + 1
 }
 
 // PutTOTP implements [storage.TOTPStore].
 func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, error) {
-	version, err := newVersion()
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: version: %w", err)
-	}
-	cols := append([]any{rec.Account}, secretArgs(rec.Active)...)
+	cols := []any{rec.Account}
+	cols = append(cols, secretArgs(rec.Active)...)
 	cols = append(cols, secretArgs(rec.Pending)...)
 	cols = append(cols, boolInt(rec.Disabled))
-	var res sql.Result
+	var (
+		version int64
+		res     sql.Result
+		err     error
+	)
 	if rec.Version == 0 {
-		res, err = s.db.ExecContext(ctx, s.q.totpInsert, append(append([]any{rec.UserID}, cols...), version)...)
+		version = firstVersion()
+		args := append([]any{rec.UserID}, cols...)
+		res, err = s.db.ExecContext(ctx, s.q.totpInsert, append(args, version)...)
 	} else {
-		res, err = s.db.ExecContext(ctx, s.q.totpUpdate, append(cols, version, rec.UserID, rec.Version)...)
+		version = rec.Version + 1 // as the statement sets it
+		res, err = s.db.ExecContext(ctx, s.q.totpUpdate, append(cols, rec.UserID, rec.Version)...)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: write totp record: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	n, err := res.RowsAffected()
+	if err != nil {
 		return 0, fmt.Errorf("sqlstore: write totp record: %w", err)
-	} else if n == 0 {
+	}
+	if n == 0 {
 		return 0, storage.ErrConflict
 	}
 	return version, nil
@@ -364,15 +448,18 @@ func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64) 
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: advance totp step: %w", err)
 	}
-	if n == 1 {
+	if n > 0 {
 		return true, nil
 	}
-	var exists int
-	if err := s.db.QueryRowContext(ctx, s.q.totpExists, userID).Scan(&exists); err != nil {
-		return false, fmt.Errorf("sqlstore: advance totp step: %w", err)
-	}
-	if exists == 0 {
+	// Nothing changed: either the step was not later, or there is no
+	// record. The answer is decided already; this only tells which.
+	var one int
+	err = s.db.QueryRowContext(ctx, s.q.totpExists, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
 		return false, storage.ErrNotFound
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: advance totp step: %w", err)
 	}
 	return false, nil
 }
@@ -400,20 +487,37 @@ func (s *Store) Throttle(ctx context.Context, userID string) (storage.ThrottleSt
 	return st, nil
 }
 
+// isZero reports whether st is stored as no row at all. It compares what
+// would be stored, so that a state that reads back as the zero state is
+// never kept as a row that a swap from the zero state would not find.
+func isZero(st storage.ThrottleState) bool {
+	return st.Failures == 0 && toNanos(st.Last) == 0
+}
+
 // SwapThrottle implements [storage.ThrottleStore].
 func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
-	var res sql.Result
-	var err error
+	var (
+		res sql.Result
+		err error
+	)
 	switch {
-	case old == (storage.ThrottleState{}) || old.Failures == 0 && old.Last.IsZero():
-		if next.Failures == 0 && next.Last.IsZero() {
-			// Zero to zero: swapped only if there is indeed no state.
-			cur, err := s.Throttle(ctx, userID)
-			return err == nil && cur.Failures == 0 && cur.Last.IsZero(), err
+	case isZero(old) && isZero(next):
+		// Nothing to write: the swap holds if there is indeed no row.
+		var one int
+		err := s.db.QueryRowContext(ctx, s.q.throttleExists, userID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return true, nil
 		}
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: swap throttle: %w", err)
+		}
+		return false, nil
+	case isZero(old):
+		// No row stands for the zero state; the primary key lets exactly
+		// one of several concurrent inserts in.
 		res, err = s.db.ExecContext(ctx, s.q.throttleInsert, userID, next.Failures, toNanos(next.Last))
-	case next.Failures == 0 && next.Last.IsZero():
-		res, err = s.db.ExecContext(ctx, s.q.throttleSwapDel, userID, old.Failures, toNanos(old.Last))
+	case isZero(next):
+		res, err = s.db.ExecContext(ctx, s.q.throttleDeleteIf, userID, old.Failures, toNanos(old.Last))
 	default:
 		res, err = s.db.ExecContext(ctx, s.q.throttleUpdate, next.Failures, toNanos(next.Last), userID, old.Failures, toNanos(old.Last))
 	}
@@ -424,12 +528,12 @@ func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next stora
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: swap throttle: %w", err)
 	}
-	return n == 1, nil
+	return n > 0, nil
 }
 
 // ResetThrottle implements [storage.ThrottleStore].
 func (s *Store) ResetThrottle(ctx context.Context, userID string) error {
-	if _, err := s.db.ExecContext(ctx, s.q.throttleDel, userID); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.q.throttleDelete, userID); err != nil {
 		return fmt.Errorf("sqlstore: reset throttle: %w", err)
 	}
 	return nil

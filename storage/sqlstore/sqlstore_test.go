@@ -1,15 +1,18 @@
 package sqlstore_test
 
 import (
-	"context"
-	"go/parser"
-	"go/token"
-	"os"
+	"bytes"
+	"database/sql"
+	"errors"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx", for the tests only
+	_ "modernc.org/sqlite"             // driver "sqlite", for the tests only
 
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage"
@@ -17,112 +20,353 @@ import (
 	"github.com/twofa-go/twofa/storage/storagetest"
 )
 
-var ctx = context.Background()
+// backend opens a fresh, empty database of one dialect. Without a
+// PostgreSQL server, the PostgreSQL one skips the test, or fails it in CI.
+type backend struct {
+	name    string
+	dialect sqlstore.Dialect
+	open    func(t *testing.T) *sql.DB
+}
 
-func newSQLite(t *testing.T) storage.Store {
-	db, _ := testdb.SQLite(t)
-	s, err := sqlstore.New(db, sqlstore.SQLite)
+var backends = []backend{
+	{"SQLite", sqlstore.SQLite, func(t *testing.T) *sql.DB {
+		db, _ := testdb.SQLite(t) // a file in t.TempDir()
+		return db
+	}},
+	{"PostgreSQL", sqlstore.PostgreSQL, func(t *testing.T) *sql.DB {
+		db, _ := testdb.Postgres(t) // a schema of its own, dropped at the end
+		return db
+	}},
+}
+
+func newStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.New(db, d)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
 	}
 	return s
 }
 
-func newPostgres(t *testing.T) storage.Store {
-	db, _ := testdb.Postgres(t)
-	s, err := sqlstore.New(db, sqlstore.PostgreSQL)
-	if err != nil {
-		t.Fatal(err)
+func (b backend) migrated(t *testing.T) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
+	db := b.open(t)
+	s := newStore(t, db, b.dialect)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
 	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	return s, db
+}
+
+func (b backend) conformance(t *testing.T) storage.Store {
+	s, _ := b.migrated(t)
 	return s
 }
 
-func TestSQLite(t *testing.T) { storagetest.Run(t, newSQLite) }
-
-func TestPostgreSQL(t *testing.T) {
-	testdb.PostgresDSN(t) // skip, or fail in CI, before the subtests
-	storagetest.Run(t, newPostgres)
-}
-
-func TestMigrateTwice(t *testing.T) {
-	db, _ := testdb.SQLite(t)
-	s, _ := sqlstore.New(db, sqlstore.SQLite)
-	for i := range 2 {
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatalf("Migrate #%d: %v", i+1, err)
-		}
-	}
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM twofa_schema_migrations").Scan(&n); err != nil || n == 0 {
-		t.Fatalf("recorded migrations: %d, %v", n, err)
-	}
-	entries, _ := os.ReadDir("migrations/sqlite")
-	if n != len(entries) {
-		t.Fatalf("%d migrations recorded, %d embedded", n, len(entries))
-	}
-}
-
-// Several servers starting at once all migrate without error.
-func TestMigrateConcurrentPostgres(t *testing.T) {
-	_, dsn := testdb.Postgres(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for range 5 {
-		db := testdb.OpenPostgres(t, dsn)
-		wg.Go(func() {
-			s, _ := sqlstore.New(db, sqlstore.PostgreSQL)
-			errs <- s.Migrate(ctx)
+func TestConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			if b.dialect == sqlstore.PostgreSQL {
+				testdb.PostgresDSN(t) // skip, or fail in CI, once rather than per subtest
+			}
+			storagetest.Run(t, b.conformance)
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("concurrent Migrate: %v", err)
-		}
+}
+
+func TestMigrateAgain(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.migrated(t)
+			if err := s.Migrate(t.Context()); err != nil {
+				t.Fatalf("second Migrate: %v", err)
+			}
+			// A second Store on the same database, as after a restart.
+			if err := newStore(t, db, b.dialect).Migrate(t.Context()); err != nil {
+				t.Fatalf("Migrate from a new Store: %v", err)
+			}
+			dir := "migrations/sqlite"
+			if b.dialect == sqlstore.PostgreSQL {
+				dir = "migrations/postgres"
+			}
+			embedded, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+			if err != nil || len(embedded) == 0 {
+				t.Fatalf("no migrations in %s (%v)", dir, err)
+			}
+			rows, err := db.QueryContext(t.Context(), "SELECT version, applied_at FROM twofa_schema_migrations ORDER BY version")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var versions []int
+			for rows.Next() {
+				var v int
+				var at int64
+				if err := rows.Scan(&v, &at); err != nil {
+					t.Fatal(err)
+				}
+				if since := time.Since(time.Unix(0, at)); since < 0 || since > time.Hour {
+					t.Errorf("migration %d applied_at %d is not Unix nanoseconds of now", v, at)
+				}
+				versions = append(versions, v)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(versions) != len(embedded) || versions[0] != 1 {
+				t.Fatalf("recorded versions %v, embedded %v", versions, embedded)
+			}
+		})
+	}
+}
+
+// Several servers starting at once all migrate without error, each with a
+// handle (a connection pool) of its own. On SQLite the DSN does not ask for
+// immediate transactions, as an application's might not.
+func TestMigrateConcurrently(t *testing.T) {
+	const servers = 5
+	for _, b := range []struct {
+		name    string
+		dialect sqlstore.Dialect
+		open    func(t *testing.T) func() *sql.DB
+	}{
+		{"SQLite", sqlstore.SQLite, func(t *testing.T) func() *sql.DB {
+			dsn := "file:" + filepath.Join(t.TempDir(), "twofa.db") + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+			open := func() *sql.DB {
+				db, err := sql.Open("sqlite", dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			}
+			// The file exists, in WAL mode, before the servers start, as the
+			// application's database does. Several connections turning a new
+			// file to WAL at once can fail with SQLITE_BUSY before any
+			// statement of Migrate runs: that race is SQLite's, not this one.
+			if err := open().PingContext(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			return open
+		}},
+		{"PostgreSQL", sqlstore.PostgreSQL, func(t *testing.T) func() *sql.DB {
+			_, dsn := testdb.Postgres(t) // a fresh schema
+			return func() *sql.DB { return testdb.OpenPostgres(t, dsn) }
+		}},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			open := b.open(t)
+			stores := make([]*sqlstore.Store, servers)
+			for i := range stores {
+				stores[i] = newStore(t, open(), b.dialect)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, servers)
+			start := make(chan struct{})
+			for _, s := range stores {
+				wg.Go(func() {
+					<-start
+					errs <- s.Migrate(t.Context())
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Errorf("concurrent Migrate: %v", err)
+				}
+			}
+			// The schema works for every server.
+			for i, s := range stores {
+				rec := storage.TOTPRecord{UserID: string(rune('a' + i)), Account: "x"}
+				if _, err := s.PutTOTP(t.Context(), rec); err != nil {
+					t.Fatalf("server %d: PutTOTP after Migrate: %v", i, err)
+				}
+			}
+		})
 	}
 }
 
 // Nothing is created until Migrate is called.
 func TestNewTouchesNothing(t *testing.T) {
 	db, _ := testdb.SQLite(t)
-	if _, err := sqlstore.New(db, sqlstore.SQLite); err != nil {
-		t.Fatal(err)
-	}
+	newStore(t, db, sqlstore.SQLite)
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil || n != 0 {
+	if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM sqlite_master").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("New created %d schema objects (%v)", n, err)
-	}
-	if _, err := sqlstore.New(nil, sqlstore.SQLite); err == nil {
-		t.Fatal("nil db accepted")
-	}
-	if _, err := sqlstore.New(db, sqlstore.Dialect{}); err == nil {
-		t.Fatal("zero dialect accepted")
 	}
 }
 
-// The package itself imports no database driver: the application chooses.
-func TestImportsNoDriver(t *testing.T) {
-	files, _ := filepath.Glob("*.go")
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
+func TestNewRefuses(t *testing.T) {
+	db, _ := testdb.SQLite(t)
+	if _, err := sqlstore.New(nil, sqlstore.SQLite); err == nil {
+		t.Error("nil db accepted")
+	}
+	for _, d := range []sqlstore.Dialect{0, sqlstore.PostgreSQL + 1, -1} {
+		if _, err := sqlstore.New(db, d); err == nil || !strings.HasPrefix(err.Error(), "sqlstore: ") {
+			t.Errorf("New with %v: %v, want an sqlstore error", d, err)
 		}
-		parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range parsed.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if strings.Contains(path, "sqlite") || strings.Contains(path, "pgx") || strings.Contains(path, "lib/pq") || strings.Contains(path, "mysql") {
-				t.Errorf("%s imports driver %s", f, path)
+	}
+}
+
+// Every table is prefixed, so twofa's live beside the application's.
+func TestTablesPrefixed(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			_, db := b.migrated(t)
+			q := "SELECT name FROM sqlite_master WHERE type = 'table'"
+			if b.dialect == sqlstore.PostgreSQL {
+				q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
 			}
+			rows, err := db.QueryContext(t.Context(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			n := 0
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if !strings.HasPrefix(name, "twofa_") {
+					t.Errorf("table %q is not prefixed twofa_", name)
+				}
+			}
+			if err := rows.Err(); err != nil || n < 3 {
+				t.Fatalf("%d tables (%v)", n, err)
+			}
+		})
+	}
+}
+
+// The columns hold what other tools (and a later migration) can rely on:
+// Unix nanoseconds, 0 and 1 for booleans, NULL for an absent secret.
+func TestStorageFormat(t *testing.T) {
+	when := time.Date(2026, 11, 23, 10, 11, 12, 123456789, time.UTC)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.migrated(t)
+			ctx := t.Context()
+			sealed := []byte{0, 1, 0xfe, 0xff}
+			if _, err := s.PutTOTP(ctx, storage.TOTPRecord{UserID: "u", Account: "a", Disabled: true,
+				Active: &storage.TOTPSecret{Sealed: sealed, Algorithm: "SHA1", Digits: 6, Period: 30, Created: when}}); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := s.SwapThrottle(ctx, "u", storage.ThrottleState{}, storage.ThrottleState{Failures: 1, Last: when}); !ok || err != nil {
+				t.Fatalf("SwapThrottle: %v, %v", ok, err)
+			}
+			var (
+				disabled, createdNs, lastNs int64
+				gotSealed                   []byte
+				pendingNull                 bool
+			)
+			err := db.QueryRowContext(ctx, `SELECT t.disabled, t.active_created_ns, t.active_sealed,
+				t.pending_sealed IS NULL AND t.pending_algorithm IS NULL AND t.pending_digits IS NULL
+					AND t.pending_period IS NULL AND t.pending_created_ns IS NULL,
+				h.last_ns
+				FROM twofa_totp t, twofa_throttle h WHERE t.user_id = 'u' AND h.user_id = 'u'`).
+				Scan(&disabled, &createdNs, &gotSealed, &pendingNull, &lastNs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if disabled != 1 || createdNs != when.UnixNano() || lastNs != when.UnixNano() || !bytes.Equal(gotSealed, sealed) || !pendingNull {
+				t.Fatalf("stored disabled=%d created_ns=%d last_ns=%d sealed=%x pending NULL=%v; want 1, %d, %d, %x, true",
+					disabled, createdNs, lastNs, gotSealed, pendingNull, when.UnixNano(), when.UnixNano(), sealed)
+			}
+		})
+	}
+}
+
+// A store that cannot answer fails every call with an error, never a
+// not-found or a zero state that would let a caller through, and the
+// error names the package and holds no secret.
+func TestErrors(t *testing.T) {
+	marker := []byte("SEALED-SECRET-MARKER")
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.migrated(t)
+			ctx := t.Context()
+			// The tables vanish under the store: every statement fails
+			// in the database, past the driver.
+			for _, table := range []string{"twofa_totp", "twofa_throttle"} {
+				if _, err := db.ExecContext(ctx, "DROP TABLE "+table); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := storage.TOTPRecord{UserID: "u", Account: "a", Active: &storage.TOTPSecret{Sealed: marker, Algorithm: "SHA1", Digits: 6, Period: 30}}
+			calls := map[string]func() error{
+				"TOTP": func() error { _, err := s.TOTP(ctx, "u"); return err },
+				"PutTOTP insert": func() error {
+					_, err := s.PutTOTP(ctx, rec)
+					return err
+				},
+				"PutTOTP update": func() error {
+					r := rec
+					r.Version = 7
+					_, err := s.PutTOTP(ctx, r)
+					return err
+				},
+				"AdvanceTOTPStep": func() error { _, err := s.AdvanceTOTPStep(ctx, "u", 30); return err },
+				"DeleteTOTP":      func() error { return s.DeleteTOTP(ctx, "u") },
+				"Throttle":        func() error { _, err := s.Throttle(ctx, "u"); return err },
+				"SwapThrottle from zero": func() error {
+					_, err := s.SwapThrottle(ctx, "u", storage.ThrottleState{}, storage.ThrottleState{Failures: 1, Last: time.Now()})
+					return err
+				},
+				"SwapThrottle": func() error {
+					_, err := s.SwapThrottle(ctx, "u", storage.ThrottleState{Failures: 1, Last: time.Now()}, storage.ThrottleState{Failures: 2, Last: time.Now()})
+					return err
+				},
+				"SwapThrottle to zero": func() error {
+					_, err := s.SwapThrottle(ctx, "u", storage.ThrottleState{Failures: 1, Last: time.Now()}, storage.ThrottleState{})
+					return err
+				},
+				"ResetThrottle": func() error { return s.ResetThrottle(ctx, "u") },
+			}
+			for name, call := range calls {
+				err := call()
+				switch {
+				case err == nil:
+					t.Errorf("%s: no error without tables", name)
+				case errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict):
+					t.Errorf("%s: %v, want a system error", name, err)
+				case !strings.HasPrefix(err.Error(), "sqlstore: "):
+					t.Errorf("%s: %q is not prefixed sqlstore:", name, err)
+				case bytes.Contains([]byte(err.Error()), marker) || strings.Contains(err.Error(), "5345414c4544"):
+					t.Errorf("%s: the error shows the sealed secret: %v", name, err)
+				}
+			}
+		})
+	}
+}
+
+// The package itself imports no database driver, directly or through
+// another package: the application chooses its own. Only the standard
+// library and this module may be among its dependencies.
+func TestImportsNoDriver(t *testing.T) {
+	gobin, err := exec.LookPath("go") // go test puts its own go first in PATH
+	if err != nil {
+		t.Fatalf("go command not found: %v", err)
+	}
+	cmd := exec.CommandContext(t.Context(), gobin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Logf("%s", ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) == 0 {
+		t.Fatal("go list found no packages")
+	}
+	for _, dep := range deps {
+		if dep != "github.com/twofa-go/twofa" && !strings.HasPrefix(dep, "github.com/twofa-go/twofa/") {
+			t.Errorf("sqlstore depends on %s", dep)
 		}
 	}
 }

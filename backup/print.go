@@ -1,0 +1,100 @@
+package backup
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+)
+
+// Sheet is a set of codes ready to print or download, right after
+// Generate: the only moment the codes exist in the clear.
+type Sheet struct {
+	Issuer  string
+	Account string
+	Date    time.Time
+	Codes   []string
+}
+
+const advice = "Each code works once. Keep them somewhere safe, such as with your important papers " +
+	"or in a password manager. Generating new codes makes all of these stop working."
+
+// WriteText writes the sheet as plain text, for a download.
+func (s Sheet) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s backup codes\n", s.Issuer)
+	fmt.Fprintf(&b, "Account: %s\n", s.Account)
+	fmt.Fprintf(&b, "Generated: %s\n\n", s.Date.Format("2 January 2006"))
+	for i, c := range s.Codes {
+		fmt.Fprintf(&b, "%2d. %s\n", i+1, c)
+	}
+	b.WriteString("\n" + advice + "\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("backup: write text: %w", err)
+	}
+	return nil
+}
+
+// WritePDF writes the sheet as a one-page A4 PDF ready for a printer. The
+// document's dates are s.Date, so the same sheet gives the same bytes.
+func (s Sheet) WritePDF(w io.Writer) error {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetCreationDate(s.Date)
+	pdf.SetModificationDate(s.Date)
+	pdf.SetCatalogSort(true)
+	pdf.SetTitle("Backup codes", true)
+	pdf.SetMargins(25, 25, 25)
+	pdf.SetAutoPageBreak(false, 0)
+	pdf.AddPage()
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	pageW, _ := pdf.GetPageSize()
+	textW := pageW - 50
+
+	pdf.SetFont("Helvetica", "B", 20)
+	pdf.CellFormat(textW, 12, "Backup codes", "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 11)
+	pdf.SetTextColor(90, 90, 90)
+	pdf.CellFormat(textW, 6, "Two-factor authentication", "", 1, "L", false, 0, "")
+	pdf.Ln(6)
+	pdf.SetTextColor(0, 0, 0)
+	for _, row := range [][2]string{
+		{"Service", s.Issuer},
+		{"Account", s.Account},
+		{"Generated", s.Date.Format("2 January 2006")},
+	} {
+		pdf.SetFont("Helvetica", "B", 11)
+		pdf.CellFormat(30, 7, row[0], "", 0, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 11)
+		pdf.CellFormat(textW-30, 7, tr(row[1]), "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(8)
+
+	// Two columns of codes in a box, numbered, in a monospaced face so
+	// that every character is unambiguous on paper.
+	const rowH = 11.0
+	rows := (len(s.Codes) + 1) / 2
+	top := pdf.GetY()
+	pdf.SetDrawColor(160, 160, 160)
+	pdf.Rect(25, top, textW, float64(rows)*rowH+8, "D")
+	for i, c := range s.Codes {
+		col, row := i/rows, i%rows
+		x := 25 + 12 + float64(col)*textW/2
+		pdf.SetXY(x, top+4+float64(row)*rowH)
+		pdf.SetFont("Helvetica", "", 10)
+		pdf.SetTextColor(120, 120, 120)
+		pdf.CellFormat(10, rowH, fmt.Sprintf("%d.", i+1), "", 0, "R", false, 0, "")
+		pdf.SetTextColor(0, 0, 0)
+		pdf.SetFont("Courier", "B", 15)
+		pdf.CellFormat(50, rowH, " "+c, "", 0, "L", false, 0, "")
+	}
+	pdf.SetXY(25, top+float64(rows)*rowH+16)
+	pdf.SetFont("Helvetica", "", 10.5)
+	pdf.MultiCell(textW, 5.5, advice, "", "L", false)
+
+	if err := pdf.Output(w); err != nil {
+		return fmt.Errorf("backup: write PDF: %w", err)
+	}
+	return nil
+}

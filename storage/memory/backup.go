@@ -1,0 +1,75 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/twofa-go/twofa/storage"
+)
+
+func copyBackup(s storage.BackupSet) storage.BackupSet {
+	s.Salt = bytes.Clone(s.Salt)
+	hashes := make([][]byte, len(s.Hashes))
+	for i, h := range s.Hashes {
+		hashes[i] = bytes.Clone(h)
+	}
+	s.Hashes = hashes
+	s.UsedAt = slices.Clone(s.UsedAt)
+	return s
+}
+
+// BackupSet implements [storage.BackupStore].
+func (s *Store) BackupSet(_ context.Context, userID string) (storage.BackupSet, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.backup[userID]
+	if !ok {
+		return storage.BackupSet{}, storage.ErrNotFound
+	}
+	return copyBackup(set), nil
+}
+
+// ReplaceBackupSet implements [storage.BackupStore].
+func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet) error {
+	set = copyBackup(set)
+	set.UsedAt = make([]time.Time, len(set.Hashes))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.backup[set.UserID] = set
+	return nil
+}
+
+// UseBackupCode implements [storage.BackupStore].
+func (s *Store) UseBackupCode(_ context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.backup[userID]
+	if !ok || set.SetID != setID || index < 0 || index >= len(set.UsedAt) || !set.UsedAt[index].IsZero() {
+		return false, nil
+	}
+	set.UsedAt[index] = at
+	return true, nil
+}
+
+// SetBackupDisabled implements [storage.BackupStore].
+func (s *Store) SetBackupDisabled(_ context.Context, userID string, disabled bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set, ok := s.backup[userID]
+	if !ok {
+		return storage.ErrNotFound
+	}
+	set.Disabled = disabled
+	s.backup[userID] = set
+	return nil
+}
+
+// DeleteBackupSet implements [storage.BackupStore].
+func (s *Store) DeleteBackupSet(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.backup, userID)
+	return nil
+}

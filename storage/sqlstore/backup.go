@@ -1,0 +1,135 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofa-go/twofa/storage"
+)
+
+// BackupSet implements [storage.BackupStore].
+func (s *Store) BackupSet(ctx context.Context, userID string) (storage.BackupSet, error) {
+	set := storage.BackupSet{UserID: userID}
+	var created int64
+	var disabled int
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT set_id, salt, kdf, created_ns, disabled FROM twofa_backup_sets WHERE user_id = ?`), userID).
+		Scan(&set.SetID, &set.Salt, &set.KDF, &created, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.BackupSet{}, storage.ErrNotFound
+	}
+	if err != nil {
+		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup set: %w", err)
+	}
+	set.Created, set.Disabled = fromNanos(created), disabled != 0
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT idx, hash, used_ns FROM twofa_backup_codes WHERE user_id = ? AND set_id = ? ORDER BY idx`), userID, set.SetID)
+	if err != nil {
+		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup codes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int
+		var hash []byte
+		var used int64
+		if err := rows.Scan(&idx, &hash, &used); err != nil {
+			return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup codes: %w", err)
+		}
+		if idx != len(set.Hashes) {
+			return storage.BackupSet{}, fmt.Errorf("sqlstore: backup codes of user's set are not numbered 0..n-1")
+		}
+		set.Hashes = append(set.Hashes, hash)
+		set.UsedAt = append(set.UsedAt, fromNanos(used))
+	}
+	if err := rows.Err(); err != nil {
+		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup codes: %w", err)
+	}
+	return set, nil
+}
+
+// ReplaceBackupSet implements [storage.BackupStore]. The old set and codes
+// go and the new ones come in one transaction.
+func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet) error {
+	return s.inTx(ctx, "replace backup set", func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM twofa_backup_codes WHERE user_id = ?`, `DELETE FROM twofa_backup_sets WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(q), set.UserID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_backup_sets (user_id, set_id, salt, kdf, created_ns, disabled) VALUES (?, ?, ?, ?, ?, ?)`),
+			set.UserID, set.SetID, set.Salt, set.KDF, toNanos(set.Created), boolInt(set.Disabled)); err != nil {
+			return err
+		}
+		insert := s.d.rebind(`INSERT INTO twofa_backup_codes (user_id, set_id, idx, hash, used_ns) VALUES (?, ?, ?, ?, 0)`)
+		for i, h := range set.Hashes {
+			if _, err := tx.ExecContext(ctx, insert, set.UserID, set.SetID, i, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inTx runs f in a transaction, committed if f returns nil.
+func (s *Store) inTx(ctx context.Context, what string, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return nil
+}
+
+// UseBackupCode implements [storage.BackupStore]: one conditional UPDATE,
+// whose affected-row count says whether this call consumed the code.
+func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	ns := toNanos(at)
+	if ns == 0 {
+		ns = 1 // 0 means unused
+	}
+	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_codes SET used_ns = ? WHERE user_id = ? AND set_id = ? AND idx = ? AND used_ns = 0`),
+		ns, userID, setID, index)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: use backup code: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: use backup code: %w", err)
+	}
+	return n == 1, nil
+}
+
+// SetBackupDisabled implements [storage.BackupStore].
+func (s *Store) SetBackupDisabled(ctx context.Context, userID string, disabled bool) error {
+	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_sets SET disabled = ? WHERE user_id = ?`), boolInt(disabled), userID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set backup disabled: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: set backup disabled: %w", err)
+	}
+	if n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteBackupSet implements [storage.BackupStore].
+func (s *Store) DeleteBackupSet(ctx context.Context, userID string) error {
+	return s.inTx(ctx, "delete backup set", func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM twofa_backup_codes WHERE user_id = ?`, `DELETE FROM twofa_backup_sets WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(q), userID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
