@@ -391,7 +391,7 @@ func (failing) UseBackupCode(context.Context, string, string, int, time.Time) (b
 	return false, errDown
 }
 func (failing) SetBackupDisabled(context.Context, string, bool) error { return errDown }
-func (failing) DeleteBackupSet(context.Context, string) error       { return errDown }
+func (failing) DeleteBackupSet(context.Context, string) error         { return errDown }
 func (failing) Throttle(context.Context, string) (storage.ThrottleState, error) {
 	return storage.ThrottleState{}, errDown
 }
