@@ -3,6 +3,7 @@ package testdb
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"testing"
 
 	"github.com/twofa-go/twofa/storage"
@@ -56,10 +57,25 @@ func SQLStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	return s
 }
 
+// handles remembers the *sql.DB behind each store made here, for tests that
+// look at the tables themselves.
+var handles sync.Map // *sqlstore.Store → *sql.DB
+
+// DBOf returns the database behind a store made by this package, or nil
+// (the memory store).
+func DBOf(s storage.Store) *sql.DB {
+	if db, ok := handles.Load(s); ok {
+		return db.(*sql.DB)
+	}
+	return nil
+}
+
 // Migrated wraps db in a store and migrates it.
 func Migrated(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
 	s := SQLStore(t, db, d)
+	handles.Store(s, db)
+	t.Cleanup(func() { handles.Delete(s) })
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

@@ -1,0 +1,363 @@
+// Package twofa adds a second factor to the login of an existing Go web
+// application: authenticator apps and backup codes, on the application's own
+// database.
+//
+// # The service
+//
+// [New] builds a [Service] from one store, one key ring and the application's
+// name. Its fields are the factors — [Service.TOTP] for authenticator apps,
+// [Service.Backup] for backup codes — and its methods work across them: the
+// account view ([Service.Account]), turning a method off and on
+// ([Service.Disable], [Service.Enable]), removing it ([Service.Remove]), an
+// administrator reset ([Service.Reset]) and the one verification call of a
+// login page ([Service.Verify]).
+//
+// # Errors
+//
+// Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code
+// that does not pass, [ErrNoMethod] for a user with nothing enabled, and
+// [ErrThrottled] (a [*ThrottledError] carrying the retry time) when the user
+// must wait. Every error denies access; a store or clock failure is an error.
+//
+// # Secrets
+//
+// No call returns or accepts a user's secret once set up: an administrator
+// can remove a user's methods, never read or set them.
+package twofa
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/throttle"
+	"github.com/twofa-go/twofa/totp"
+)
+
+var (
+	// ErrInvalidCode reports a code that did not pass: wrong, already used,
+	// or not shaped like any code. The error also matches the factor's own
+	// error (totp.ErrReplay, backup.ErrUsed, ...).
+	ErrInvalidCode = errors.New("twofa: invalid code")
+	// ErrNoMethod reports a user with no enabled method: the caller decides
+	// whether that user may pass without a second step, never this package.
+	ErrNoMethod = errors.New("twofa: no second factor enabled for this user")
+	// ErrUnknownMethod reports a Method this package does not know.
+	ErrUnknownMethod = errors.New("twofa: unknown method")
+	// ErrThrottled matches every *ThrottledError.
+	ErrThrottled = throttle.ErrThrottled
+)
+
+// ThrottledError reports an attempt refused by the per-user throttle, with
+// RetryAt, or Locked when only an administrator unlock helps.
+type ThrottledError = throttle.Error
+
+// Method names a second factor.
+type Method string
+
+// The methods.
+const (
+	TOTP   Method = totp.Method
+	Backup Method = backup.Method
+)
+
+// Methods lists every method, in the order account views show them.
+var Methods = []Method{TOTP, Backup}
+
+// Config configures a Service. Issuer, Store and Keys are required; the
+// zero value of every other field is the safe default.
+type Config struct {
+	// Issuer names the application in authenticator apps and printouts.
+	Issuer string
+	// Store keeps everything; see packages storage/sqlstore and
+	// storage/memory.
+	Store storage.Store
+	// Keys seals secrets at rest.
+	Keys *keyring.Ring
+
+	// TOTP holds options for authenticator apps: Algorithm, Digits,
+	// Period, NoSkew. Its Issuer, Store, Keys, Throttle, Events, Now and
+	// Rand are taken from this Config.
+	TOTP totp.Config
+	// Backup holds options for backup codes: Count, Params, Hash. Its
+	// Store, Throttle, Events, Now and Rand are taken from this Config.
+	Backup backup.Config
+	// Throttle is the per-user attempt policy, shared by every method.
+	Throttle throttle.Policy
+
+	// Events receives every security-relevant event; see event.Slog.
+	Events event.Hook
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of secrets and codes; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Service is the second factor of an application. It is safe for concurrent
+// use and keeps no state of its own: every server sharing a store acts as
+// one.
+type Service struct {
+	// TOTP sets up and checks authenticator apps.
+	TOTP *totp.Service
+	// Backup generates and checks backup codes.
+	Backup *backup.Service
+
+	limiter *throttle.Limiter
+	store   storage.Store
+	events  event.Hook
+	now     func() time.Time
+}
+
+// New validates cfg, fills in defaults and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("twofa: Config.Store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	limiter, err := throttle.New(cfg.Store, cfg.Throttle, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	tc := cfg.TOTP
+	tc.Issuer, tc.Store, tc.Keys, tc.Throttle, tc.Events, tc.Now, tc.Rand = cfg.Issuer, cfg.Store, cfg.Keys, limiter, cfg.Events, cfg.Now, cfg.Rand
+	t, err := totp.New(tc)
+	if err != nil {
+		return nil, err
+	}
+	bc := cfg.Backup
+	bc.Store, bc.Throttle, bc.Events, bc.Now, bc.Rand = cfg.Store, limiter, cfg.Events, cfg.Now, cfg.Rand
+	b, err := backup.New(bc)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{TOTP: t, Backup: b, limiter: limiter, store: cfg.Store, events: cfg.Events, now: cfg.Now}, nil
+}
+
+// Status is where a user stands with one method.
+type Status int
+
+// The statuses of a method.
+const (
+	NotSetUp Status = iota // never set up, or removed
+	Pending                // set-up begun, awaiting its confirming code
+	Enabled                // in use
+	Disabled               // set up, turned off for a while
+)
+
+func (s Status) String() string {
+	return [...]string{"not set up", "pending", "enabled", "disabled"}[s]
+}
+
+// MethodState is one method of a user.
+type MethodState struct {
+	Method Method
+	Status Status
+	// Since is when the method was set up (the active secret confirmed,
+	// the set of codes generated); zero when not set up.
+	Since time.Time
+}
+
+// Account is a user's second factor at a glance, without any secret.
+type Account struct {
+	// Methods has every method, set up or not, in the order of Methods.
+	Methods []MethodState
+	// BackupRemaining is the number of unused backup codes.
+	BackupRemaining int
+	// Offered are the methods the login page offers: those enabled and
+	// usable (backup codes only while some are left).
+	Offered []Method
+	// MovingPhone is true while a new authenticator awaits confirmation and
+	// the old one keeps working.
+	MovingPhone bool
+	// Throttle is nil, or the *ThrottledError the next attempt would get.
+	Throttle error
+}
+
+// Requires reports whether the user has any method to pass at login.
+func (a Account) Requires() bool { return len(a.Offered) > 0 }
+
+// Status returns the status of method m.
+func (a Account) Status(m Method) Status {
+	for _, s := range a.Methods {
+		if s.Method == m {
+			return s.Status
+		}
+	}
+	return NotSetUp
+}
+
+// Account returns the user's methods and their status.
+func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
+	var a Account
+	ts, err := s.TOTP.State(ctx, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	st := MethodState{Method: TOTP, Since: ts.Since}
+	switch ts.Status {
+	case totp.StatusPending:
+		st.Status = Pending
+	case totp.StatusEnabled:
+		st.Status = Enabled
+		a.Offered = append(a.Offered, TOTP)
+	case totp.StatusDisabled:
+		st.Status = Disabled
+	}
+	a.Methods = append(a.Methods, st)
+	a.MovingPhone = ts.Moving
+
+	bs, err := s.Backup.State(ctx, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	st = MethodState{Method: Backup, Since: bs.Created}
+	switch bs.Status {
+	case backup.StatusEnabled:
+		st.Status = Enabled
+		if bs.Remaining > 0 {
+			a.Offered = append(a.Offered, Backup)
+		}
+	case backup.StatusDisabled:
+		st.Status = Disabled
+	}
+	a.Methods = append(a.Methods, st)
+	a.BackupRemaining = bs.Remaining
+
+	switch err := s.limiter.Status(ctx, userID); {
+	case errors.Is(err, ErrThrottled):
+		a.Throttle = err
+	case err != nil:
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// Disable turns method m off for a while; its secret or codes are kept.
+func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
+	switch m {
+	case TOTP:
+		return s.TOTP.Disable(ctx, userID)
+	case Backup:
+		return s.Backup.Disable(ctx, userID)
+	}
+	return ErrUnknownMethod
+}
+
+// Enable turns a disabled method m back on, with the secret or codes it had.
+func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
+	switch m {
+	case TOTP:
+		return s.TOTP.Enable(ctx, userID)
+	case Backup:
+		return s.Backup.Enable(ctx, userID)
+	}
+	return ErrUnknownMethod
+}
+
+// Remove deletes method m with its secret or codes; using it again needs a
+// new set-up.
+func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
+	switch m {
+	case TOTP:
+		return s.TOTP.Remove(ctx, userID)
+	case Backup:
+		return s.Backup.Remove(ctx, userID)
+	}
+	return ErrUnknownMethod
+}
+
+// Reset removes every second factor and backup code of a user and clears
+// their failure count, for an administrator helping a user who lost
+// everything. It reads no secret. The user then logs in with the password
+// alone until they set up a method again.
+func (s *Service) Reset(ctx context.Context, userID string) error {
+	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	if err := s.store.DeleteBackupSet(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	if err := s.limiter.Unlock(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	s.events.Emit(ctx, event.Event{Kind: event.Reset, UserID: userID, Time: s.now()})
+	return nil
+}
+
+// Unlock clears a user's failure count, for an administrator, without
+// touching their methods.
+func (s *Service) Unlock(ctx context.Context, userID string) error {
+	if err := s.limiter.Unlock(ctx, userID); err != nil {
+		return err
+	}
+	s.events.Emit(ctx, event.Event{Kind: event.ThrottleUnlock, UserID: userID, Time: s.now()})
+	return nil
+}
+
+// Verify checks what a user typed on the login page — "the code from your
+// app, or one of your backup codes" — and reports which method it was.
+// Digits go to the authenticator app, anything else to the backup codes, so
+// a check costs at most one of them. It returns ErrNoMethod for a user with
+// nothing enabled, an error matching ErrInvalidCode for a code that does not
+// pass, a *ThrottledError, or a store error; every error denies access.
+func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
+	m := Backup
+	if looksLikeTOTP(code) {
+		m = TOTP
+	}
+	var err error
+	switch m {
+	case TOTP:
+		err = s.TOTP.Verify(ctx, userID, code)
+	case Backup:
+		err = s.Backup.Verify(ctx, userID, code)
+	}
+	switch {
+	case err == nil:
+		return m, nil
+	case errors.Is(err, totp.ErrNotEnabled), errors.Is(err, backup.ErrNotEnabled),
+		errors.Is(err, totp.ErrMalformed), errors.Is(err, backup.ErrMalformed):
+		// The method the input looked like is not on, or the input is no
+		// code at all: either the user has another method, or none.
+		a, aerr := s.Account(ctx, userID)
+		if aerr != nil {
+			return "", aerr
+		}
+		if !a.Requires() {
+			return "", ErrNoMethod
+		}
+		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)
+	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, backup.ErrInvalidCode):
+		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)
+	}
+	return "", err
+}
+
+// looksLikeTOTP reports whether input is 6 or 8 digits, spaces aside: the
+// shape of an authenticator code. A backup code has ten characters, so even
+// one that happens to be all digits goes to the backup codes.
+func looksLikeTOTP(input string) bool {
+	digits := 0
+	for i := 0; i < len(input); i++ {
+		switch c := input[i]; {
+		case c == ' ':
+		case c >= '0' && c <= '9':
+			digits++
+		default:
+			return false
+		}
+	}
+	return digits == 6 || digits == 8
+}

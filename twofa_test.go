@@ -1,0 +1,437 @@
+package twofa_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/totp"
+)
+
+var ctx = context.Background()
+
+// fastHash stands in for argon2id where a test makes many sets and the
+// KDF's cost is not what it checks.
+func fastHash(code, salt []byte, _ backup.Params) []byte {
+	h := sha256.Sum256(append(append([]byte{}, salt...), code...))
+	return h[:]
+}
+
+type fixture struct {
+	tf     *twofa.Service
+	store  storage.Store
+	now    time.Time
+	mu     sync.Mutex
+	events []event.Event
+	secret *totp.Enrollment // the confirmed authenticator secret
+	codes  []string         // the backup codes
+}
+
+func (f *fixture) clock() time.Time { return f.now }
+
+func newFixture(t testing.TB, store storage.Store) *fixture {
+	t.Helper()
+	key, _ := keyring.NewKey("k1")
+	ring, _ := keyring.New(key)
+	f := &fixture{store: store, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	tf, err := twofa.New(twofa.Config{
+		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
+		Backup: backup.Config{Hash: fastHash},
+		Events: func(_ context.Context, e event.Event) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.events = append(f.events, e)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tf = tf
+	return f
+}
+
+func (f *fixture) appCode(t testing.TB) string {
+	t.Helper()
+	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(f.secret.Secret)
+	c, err := totp.GenerateCode(f.secret.Algorithm, raw, f.secret.Digits, uint64(f.now.Unix()/30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// setUp enrolls an authenticator and generates backup codes for user.
+func (f *fixture) setUp(t testing.TB, user string) {
+	t.Helper()
+	e, err := f.tf.TOTP.Begin(ctx, user, user+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.secret = e
+	if err := f.tf.TOTP.Confirm(ctx, user, f.appCode(t)); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(30 * time.Second)
+	if f.codes, err = f.tf.Backup.Generate(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAccountView(t *testing.T) {
+	f := newFixture(t, memory.New())
+	a, err := f.tf.Account(ctx, "u")
+	if err != nil || a.Requires() || a.Status(twofa.TOTP) != twofa.NotSetUp || a.Status(twofa.Backup) != twofa.NotSetUp {
+		t.Fatalf("new user: %+v, %v", a, err)
+	}
+	f.tf.TOTP.Begin(ctx, "u", "")
+	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.TOTP) != twofa.Pending || a.Requires() {
+		t.Fatalf("pending set-up: %+v", a)
+	}
+	f.setUp(t, "u")
+	a, _ = f.tf.Account(ctx, "u")
+	if a.Status(twofa.TOTP) != twofa.Enabled || a.Status(twofa.Backup) != twofa.Enabled || a.BackupRemaining != 10 ||
+		fmt.Sprint(a.Offered) != "[totp backup]" || !a.Requires() {
+		t.Fatalf("set up: %+v", a)
+	}
+	if len(a.Methods) != len(twofa.Methods) || a.Methods[0].Since.IsZero() {
+		t.Fatalf("methods: %+v", a.Methods)
+	}
+	f.tf.Verify(ctx, "u", f.codes[0])
+	if a, _ := f.tf.Account(ctx, "u"); a.BackupRemaining != 9 {
+		t.Fatalf("after one code: %d left", a.BackupRemaining)
+	}
+	f.tf.Disable(ctx, "u", twofa.TOTP)
+	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.TOTP) != twofa.Disabled || fmt.Sprint(a.Offered) != "[backup]" {
+		t.Fatalf("totp disabled: %+v", a)
+	}
+	// Moving phone shows while the old secret still works.
+	f.tf.Enable(ctx, "u", twofa.TOTP)
+	f.tf.TOTP.Begin(ctx, "u", "")
+	if a, _ := f.tf.Account(ctx, "u"); !a.MovingPhone || a.Status(twofa.TOTP) != twofa.Enabled {
+		t.Fatalf("moving: %+v", a)
+	}
+}
+
+func TestDisableRemovePerMethod(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u")
+	for _, m := range twofa.Methods {
+		if err := f.tf.Disable(ctx, "u", m); err != nil {
+			t.Fatalf("disable %s: %v", m, err)
+		}
+	}
+	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.Is(err, twofa.ErrNoMethod) {
+		t.Fatalf("all disabled: %v, want ErrNoMethod", err)
+	}
+	for _, m := range twofa.Methods {
+		if err := f.tf.Enable(ctx, "u", m); err != nil {
+			t.Fatalf("enable %s: %v", m, err)
+		}
+	}
+	// Enabled again without a new set-up: the kept secret and codes work.
+	if m, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil || m != twofa.TOTP {
+		t.Fatalf("app code after enable: %v, %v", m, err)
+	}
+	if m, err := f.tf.Verify(ctx, "u", f.codes[0]); err != nil || m != twofa.Backup {
+		t.Fatalf("backup code after enable: %v, %v", m, err)
+	}
+	for _, m := range twofa.Methods {
+		if err := f.tf.Remove(ctx, "u", m); err != nil {
+			t.Fatalf("remove %s: %v", m, err)
+		}
+	}
+	if err := f.tf.Enable(ctx, "u", twofa.TOTP); !errors.Is(err, totp.ErrNotSetUp) {
+		t.Fatalf("enable removed totp: %v", err)
+	}
+	if err := f.tf.Enable(ctx, "u", twofa.Backup); !errors.Is(err, backup.ErrNotSetUp) {
+		t.Fatalf("enable removed backup: %v", err)
+	}
+	if err := f.tf.Disable(ctx, "u", "sms"); !errors.Is(err, twofa.ErrUnknownMethod) {
+		t.Fatalf("unknown method: %v", err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u")
+	if m, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil || m != twofa.TOTP {
+		t.Fatalf("app code: %v, %v", m, err)
+	}
+	if m, err := f.tf.Verify(ctx, "u", strings.ToUpper(f.codes[3])); err != nil || m != twofa.Backup {
+		t.Fatalf("backup code: %v, %v", m, err)
+	}
+	for _, wrong := range []string{f.appCode(t), f.codes[3], "zzzzz-zzzzz", "000000", "12345", "", "\xff", strings.Repeat("9", 5000)} {
+		if _, err := f.tf.Verify(ctx, "u", wrong); !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
+			t.Fatalf("Verify(%.20q): %v, want ErrInvalidCode", wrong, err)
+		}
+	}
+	// Replays keep their own error too.
+	_, err := f.tf.Verify(ctx, "v", "123456")
+	if !errors.Is(err, twofa.ErrNoMethod) {
+		t.Fatalf("user without methods: %v, want ErrNoMethod", err)
+	}
+	if _, err := f.tf.Verify(ctx, "v", "abcde-fghij"); !errors.Is(err, twofa.ErrNoMethod) {
+		t.Fatalf("user without methods, backup-shaped: %v", err)
+	}
+	if _, err := f.tf.Verify(ctx, "v", "nonsense!"); !errors.Is(err, twofa.ErrNoMethod) {
+		t.Fatalf("user without methods, junk: %v", err)
+	}
+}
+
+func TestVerifyThrottled(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u")
+	// Failures of both methods add up to one count.
+	for i := range 5 {
+		wrong := []string{"000000", "zzzzz-zzzzz"}[i%2]
+		if wrong == f.appCode(t) {
+			wrong = "000001"
+		}
+		f.tf.Verify(ctx, "u", wrong)
+	}
+	_, err := f.tf.Verify(ctx, "u", f.codes[0])
+	var te *twofa.ThrottledError
+	if !errors.As(err, &te) || !errors.Is(err, twofa.ErrThrottled) || !te.RetryAt.After(f.now) {
+		t.Fatalf("after 5 mixed failures: %v, want a ThrottledError", err)
+	}
+	if a, _ := f.tf.Account(ctx, "u"); a.Throttle == nil {
+		t.Fatal("account view does not show the throttle")
+	}
+	if err := f.tf.Unlock(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := f.tf.Verify(ctx, "u", f.codes[0]); err != nil || m != twofa.Backup {
+		t.Fatalf("after unlock: %v, %v", m, err)
+	}
+}
+
+type failing struct{ storage.Store }
+
+var errDown = errors.New("store down")
+
+func (failing) TOTP(context.Context, string) (storage.TOTPRecord, error) {
+	return storage.TOTPRecord{}, errDown
+}
+func (failing) BackupSet(context.Context, string) (storage.BackupSet, error) {
+	return storage.BackupSet{}, errDown
+}
+func (failing) Throttle(context.Context, string) (storage.ThrottleState, error) {
+	return storage.ThrottleState{}, errDown
+}
+func (failing) DeleteTOTP(context.Context, string) error      { return errDown }
+func (failing) DeleteBackupSet(context.Context, string) error { return errDown }
+
+func TestStoreFailureDenies(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u")
+	g := newFixture(t, failing{f.store})
+	for _, code := range []string{f.appCode(t), f.codes[0], "junk!"} {
+		if m, err := g.tf.Verify(ctx, "u", code); !errors.Is(err, errDown) || m != "" {
+			t.Errorf("Verify(%q) with a failing store: %q, %v; want the store error", code, m, err)
+		}
+	}
+	if _, err := g.tf.Account(ctx, "u"); !errors.Is(err, errDown) {
+		t.Errorf("Account: %v", err)
+	}
+	if err := g.tf.Reset(ctx, "u"); !errors.Is(err, errDown) {
+		t.Errorf("Reset: %v", err)
+	}
+}
+
+// An administrator reset leaves no row of the user in any twofa table.
+func TestResetLeavesNothing(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		store, _ := b.Open(t)
+		f := newFixture(t, store)
+		f.setUp(t, "u")
+		f.setUp(t, "other")
+		f.tf.TOTP.Begin(ctx, "u", "") // a pending move too
+		f.tf.Verify(ctx, "u", "000000")
+		if err := f.tf.Reset(ctx, "u"); err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.tf.Account(ctx, "u")
+		if err != nil || a.Requires() || a.Status(twofa.TOTP) != twofa.NotSetUp || a.Status(twofa.Backup) != twofa.NotSetUp || a.Throttle != nil {
+			t.Fatalf("after reset: %+v, %v", a, err)
+		}
+		if _, err := f.tf.Verify(ctx, "u", f.codes[1]); !errors.Is(err, twofa.ErrNoMethod) {
+			t.Fatalf("login after reset: %v, want ErrNoMethod", err)
+		}
+		if a, _ := f.tf.Account(ctx, "other"); !a.Requires() {
+			t.Fatal("reset touched another user")
+		}
+		if db := testdb.DBOf(store); db != nil {
+			assertNoRows(t, db, b.Name, "u")
+		}
+		if f.countEvents(event.Reset) != 1 {
+			t.Fatal("no reset event")
+		}
+	})
+}
+
+func (f *fixture) countEvents(k event.Kind) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, e := range f.events {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// assertNoRows checks every twofa table with a user_id column.
+func assertNoRows(t *testing.T, db *sql.DB, dialect, user string) {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'twofa_%'`
+	if dialect == "postgres" {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'twofa_%'`
+	}
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	checked := 0
+	for _, table := range tables {
+		if table == "twofa_schema_migrations" {
+			continue
+		}
+		ph := "?"
+		if dialect == "postgres" {
+			ph = "$1"
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE user_id = "+ph, user).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		if n != 0 {
+			t.Errorf("%s still has %d rows of %s", table, n, user)
+		}
+		checked++
+	}
+	if checked < 4 {
+		t.Fatalf("checked only %d tables: %v", checked, tables)
+	}
+}
+
+// No exported method of the service, or of its factors, returns the
+// confirmed secret or a backup code once they were shown at set-up. Every
+// method is called, with plausible arguments, on a fresh set-up, and all it
+// returns — values, errors, nested fields — is searched.
+func TestNoAPIReturnsSecrets(t *testing.T) {
+	targets := map[string]func(*twofa.Service) any{
+		"twofa.Service":  func(s *twofa.Service) any { return s },
+		"totp.Service":   func(s *twofa.Service) any { return s.TOTP },
+		"backup.Service": func(s *twofa.Service) any { return s.Backup },
+	}
+	calls := 0
+	for name, target := range targets {
+		typ := reflect.TypeOf(target(newFixture(t, memory.New()).tf))
+		for i := range typ.NumMethod() {
+			method := typ.Method(i).Name
+			t.Run(name+"."+method, func(t *testing.T) {
+				f := newFixture(t, memory.New())
+				f.setUp(t, "u")
+				raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(f.secret.Secret)
+				needles := [][]byte{[]byte(f.secret.Secret), []byte(strings.ToLower(f.secret.Secret)), []byte(f.secret.GroupedSecret()), raw}
+				for _, c := range f.codes {
+					needles = append(needles, []byte(c), []byte(strings.ReplaceAll(c, "-", "")))
+				}
+				m := reflect.ValueOf(target(f.tf)).MethodByName(method)
+				var args []reflect.Value
+				for j := range m.Type().NumIn() {
+					args = append(args, argFor(m.Type().In(j)))
+				}
+				out := m.Call(args)
+				var hay bytes.Buffer
+				for _, v := range out {
+					collect(&hay, v, 0)
+				}
+				for _, n := range needles {
+					if bytes.Contains(hay.Bytes(), n) {
+						t.Fatalf("%s returned a secret or code", method)
+					}
+				}
+			})
+			calls++
+		}
+	}
+	if calls < 20 {
+		t.Fatalf("walked only %d methods", calls)
+	}
+}
+
+// argFor makes a plausible argument: the context, the enrolled user, a
+// method name, or the zero value.
+func argFor(t reflect.Type) reflect.Value {
+	switch {
+	case t == reflect.TypeOf((*context.Context)(nil)).Elem():
+		return reflect.ValueOf(ctx)
+	case t == reflect.TypeOf(twofa.Method("")):
+		return reflect.ValueOf(twofa.TOTP)
+	case t.Kind() == reflect.String:
+		return reflect.ValueOf("u").Convert(t)
+	}
+	return reflect.Zero(t)
+}
+
+// collect writes everything reachable from v into w.
+func collect(w *bytes.Buffer, v reflect.Value, depth int) {
+	if depth > 8 || !v.IsValid() {
+		return
+	}
+	if v.CanInterface() {
+		if err, ok := v.Interface().(error); ok && err != nil {
+			w.WriteString(err.Error())
+		}
+	}
+	switch v.Kind() {
+	case reflect.String:
+		w.WriteString(v.String())
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			w.Write(v.Bytes())
+			return
+		}
+		for i := range v.Len() {
+			collect(w, v.Index(i), depth+1)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			collect(w, v.Elem(), depth+1)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			collect(w, v.Field(i), depth+1)
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			collect(w, k, depth+1)
+			collect(w, v.MapIndex(k), depth+1)
+		}
+	}
+}
