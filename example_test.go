@@ -1,0 +1,58 @@
+package twofa_test
+
+import (
+	"context"
+	"encoding/base32"
+	"fmt"
+	"time"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/totp"
+)
+
+// The account view of a user who sets up an authenticator app and backup
+// codes, then logs in with each, through the one Verify of a login page.
+func Example() {
+	ctx := context.Background()
+	key, _ := keyring.NewKey("2026-11") // in production: loaded from your secret store
+	ring, _ := keyring.New(key)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	tf, err := twofa.New(twofa.Config{
+		Issuer: "Acme Photos",
+		Store:  memory.New(), // or sqlstore over your *sql.DB
+		Keys:   ring,
+		Now:    func() time.Time { return now },
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com")
+	phone := func() string { // what the user's app shows
+		raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
+		c, _ := totp.GenerateCode(enr.Algorithm, raw, enr.Digits, uint64(now.Unix()/30))
+		return c
+	}
+	_ = tf.TOTP.Confirm(ctx, "user-42", phone())
+	codes, _ := tf.Backup.Generate(ctx, "user-42")
+
+	a, _ := tf.Account(ctx, "user-42")
+	for _, m := range a.Methods {
+		fmt.Println(m.Method, m.Status)
+	}
+	fmt.Println("offered at login:", a.Offered, "backup codes left:", a.BackupRemaining)
+
+	now = now.Add(30 * time.Second)
+	m, err := tf.Verify(ctx, "user-42", phone())
+	fmt.Println("app code:", m, err)
+	m, err = tf.Verify(ctx, "user-42", codes[0])
+	fmt.Println("backup code:", m, err)
+	// Output:
+	// totp enabled
+	// backup enabled
+	// offered at login: [totp backup] backup codes left: 10
+	// app code: totp <nil>
+	// backup code: backup <nil>
+}
