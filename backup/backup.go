@@ -50,6 +50,9 @@ const Method = "backup"
 // DefaultCount is how many codes a set has unless configured otherwise.
 const DefaultCount = 10
 
+// MaxCount is the largest set: what fits one printed page.
+const MaxCount = 20
+
 var (
 	// ErrInvalidCode reports a code that is not in the user's set. ErrUsed
 	// wraps it.
@@ -134,7 +137,7 @@ func Argon2id(code, salt []byte, p Params) []byte {
 // Config configures a Service. Store is required.
 type Config struct {
 	Store storage.BackupStore
-	// Count is the number of codes in a set; default 10, at most 100.
+	// Count is the number of codes in a set; default 10, at most MaxCount.
 	Count int
 	// Params are argon2id's costs for new sets; the zero value is OWASP's
 	// minimum. Stored sets keep the parameters they were made with.
@@ -163,8 +166,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Count == 0 {
 		cfg.Count = DefaultCount
 	}
-	if cfg.Count < 1 || cfg.Count > 100 {
-		return nil, errors.New("backup: Config.Count must be 1 to 100")
+	if cfg.Count < 1 || cfg.Count > MaxCount {
+		return nil, fmt.Errorf("backup: Config.Count must be 1 to %d", MaxCount)
 	}
 	p, err := cfg.Params.withDefaults()
 	if err != nil {

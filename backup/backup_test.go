@@ -228,7 +228,7 @@ func TestTypedVariantsMatch(t *testing.T) {
 
 // One check costs one KDF evaluation, whatever the number of codes.
 func TestOneKDFPerCheck(t *testing.T) {
-	for _, n := range []int{1, 10, 100} {
+	for _, n := range []int{1, 10, backup.MaxCount} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			f := newFixture(t, memory.New(), func(c *backup.Config) { c.Count = n })
 			codes := f.generate(t, "u")
@@ -472,7 +472,13 @@ func needTool(t *testing.T, name string) string {
 }
 
 func TestPrint(t *testing.T) {
-	f := newFixture(t, memory.New())
+	for _, n := range []int{backup.DefaultCount, backup.MaxCount} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) { testPrint(t, n) })
+	}
+}
+
+func testPrint(t *testing.T, n int) {
+	f := newFixture(t, memory.New(), func(c *backup.Config) { c.Count = n })
 	sheet := backup.Sheet{Issuer: "Acme Photos", Account: "jane@example.com", Date: f.now, Codes: f.generate(t, "u")}
 
 	var text bytes.Buffer

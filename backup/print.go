@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-pdf/fpdf"
+	"github.com/twofa-go/twofa/internal/sheet"
 )
 
 // Sheet is a set of codes ready to print or download, right after
@@ -40,35 +40,13 @@ func (s Sheet) WriteText(w io.Writer) error {
 // WritePDF writes the sheet as a one-page A4 PDF ready for a printer. The
 // document's dates are s.Date, so the same sheet gives the same bytes.
 func (s Sheet) WritePDF(w io.Writer) error {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetCreationDate(s.Date)
-	pdf.SetModificationDate(s.Date)
-	pdf.SetCatalogSort(true)
-	pdf.SetTitle("Backup codes", true)
-	pdf.SetMargins(25, 25, 25)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.AddPage()
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	pageW, _ := pdf.GetPageSize()
-	textW := pageW - 50
-
-	pdf.SetFont("Helvetica", "B", 20)
-	pdf.CellFormat(textW, 12, "Backup codes", "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 11)
-	pdf.SetTextColor(90, 90, 90)
-	pdf.CellFormat(textW, 6, "Two-factor authentication", "", 1, "L", false, 0, "")
-	pdf.Ln(6)
-	pdf.SetTextColor(0, 0, 0)
-	for _, row := range [][2]string{
+	d := sheet.New("Backup codes", s.Date)
+	d.Rows([][2]string{
 		{"Service", s.Issuer},
 		{"Account", s.Account},
 		{"Generated", s.Date.Format("2 January 2006")},
-	} {
-		pdf.SetFont("Helvetica", "B", 11)
-		pdf.CellFormat(30, 7, row[0], "", 0, "L", false, 0, "")
-		pdf.SetFont("Helvetica", "", 11)
-		pdf.CellFormat(textW-30, 7, tr(row[1]), "", 1, "L", false, 0, "")
-	}
+	})
+	pdf := d.PDF
 	pdf.Ln(8)
 
 	// Two columns of codes in a box, numbered, in a monospaced face so
@@ -77,23 +55,22 @@ func (s Sheet) WritePDF(w io.Writer) error {
 	rows := (len(s.Codes) + 1) / 2
 	top := pdf.GetY()
 	pdf.SetDrawColor(160, 160, 160)
-	pdf.Rect(25, top, textW, float64(rows)*rowH+8, "D")
+	pdf.Rect(sheet.Margin, top, d.TextW, float64(rows)*rowH+8, "D")
 	for i, c := range s.Codes {
 		col, row := i/rows, i%rows
-		x := 25 + 12 + float64(col)*textW/2
+		x := sheet.Margin + 12 + float64(col)*d.TextW/2
 		pdf.SetXY(x, top+4+float64(row)*rowH)
 		pdf.SetFont("Helvetica", "", 10)
 		pdf.SetTextColor(120, 120, 120)
 		pdf.CellFormat(10, rowH, fmt.Sprintf("%d.", i+1), "", 0, "R", false, 0, "")
 		pdf.SetTextColor(0, 0, 0)
 		pdf.SetFont("Courier", "B", 15)
-		pdf.CellFormat(50, rowH, " "+c, "", 0, "L", false, 0, "")
+		pdf.CellFormat(50, rowH, " "+d.Text(c), "", 0, "L", false, 0, "")
 	}
-	pdf.SetXY(25, top+float64(rows)*rowH+16)
-	pdf.SetFont("Helvetica", "", 10.5)
-	pdf.MultiCell(textW, 5.5, advice, "", "L", false)
+	pdf.SetXY(sheet.Margin, top+float64(rows)*rowH+16)
+	d.Paragraph(advice)
 
-	if err := pdf.Output(w); err != nil {
+	if err := d.Write(w); err != nil {
 		return fmt.Errorf("backup: write PDF: %w", err)
 	}
 	return nil

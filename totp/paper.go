@@ -7,12 +7,13 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
+
+	"github.com/twofa-go/twofa/internal/sheet"
 )
 
 const (
@@ -95,35 +96,11 @@ func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
 		return fmt.Errorf("totp: paper backup: QR code: %w", err)
 	}
 
-	const (
-		margin = 25.0 // mm
-		qrSide = 70.0 // mm, including the quiet zone; the code itself is about 55 mm
-		labelW = 30.0 // mm
-		title  = "Authenticator app backup"
-	)
-	pdf := fpdf.New("P", "mm", "A4", "")
-	pdf.SetCreationDate(date)
-	pdf.SetModificationDate(date)
-	pdf.SetCatalogSort(true)
-	pdf.SetTitle(title, true)
-	pdf.SetMargins(margin, margin, margin)
-	pdf.SetAutoPageBreak(false, 0)
-	pdf.AddPage()
-	tr := cp1252(pdf)
-	pageW, _ := pdf.GetPageSize()
-	textW := pageW - 2*margin
-
-	pdf.SetFont("Helvetica", "B", 20)
-	pdf.CellFormat(textW, 12, title, "", 1, "L", false, 0, "")
-	pdf.SetFont("Helvetica", "", 11)
-	pdf.SetTextColor(90, 90, 90)
-	pdf.CellFormat(textW, 6, "Two-factor authentication", "", 1, "L", false, 0, "")
-	pdf.Ln(6)
-	pdf.SetTextColor(0, 0, 0)
-
+	const qrSide = 70.0 // mm, including the quiet zone; the code itself is about 55 mm
+	d := sheet.New("Authenticator app backup", date)
 	rows := [][2]string{
-		{"Service", tr(e.Issuer)},
-		{"Account", tr(e.Account)},
+		{"Service", e.Issuer},
+		{"Account", e.Account},
 		{"Printed", date.Format("2 January 2006")},
 	}
 	// Most apps assume the defaults; a user restoring into an app has to
@@ -132,17 +109,10 @@ func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
 		rows = append(rows, [2]string{"Settings", fmt.Sprintf("%s, %d digits, a new code every %d seconds",
 			e.Algorithm, e.Digits, int(e.Period/time.Second))})
 	}
-	for _, row := range rows {
-		if row[1] == "" {
-			continue
-		}
-		pdf.SetFont("Helvetica", "B", 11)
-		pdf.CellFormat(labelW, 7, row[0], "", 0, "L", false, 0, "")
-		pdf.SetFont("Helvetica", "", 11)
-		pdf.MultiCell(textW-labelW, 7, row[1], "", "L", false)
-		pdf.SetX(margin)
-	}
+	d.Rows(rows)
 
+	pdf, textW := d.PDF, d.TextW
+	pageW, _ := pdf.GetPageSize()
 	y := pdf.GetY() + 10
 	opt := fpdf.ImageOptions{ImageType: "PNG"}
 	pdf.RegisterImageOptionsReader("qr", opt, bytes.NewReader(qrImage))
@@ -159,41 +129,18 @@ func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
 	pdf.MultiCell(textW, 8, e.GroupedSecret(), "", "C", false)
 	pdf.Ln(10)
 
-	service := tr(e.Issuer)
+	service := e.Issuer
 	if service == "" {
 		service = "the service"
 	}
-	pdf.SetFont("Helvetica", "", 10.5)
-	pdf.MultiCell(textW, 5.5, "Keep this sheet somewhere safe, such as with your important papers. "+
-		"Anyone who has it can make your sign-in codes, so do not photograph it or share it.\n\n"+
-		"To restore your codes on a new phone, open your authenticator app, choose to add an account, "+
-		"and scan the QR code above or type the key. If you later move to a new phone through the "+
-		service+" settings instead, this sheet stops working: print the new one.", "", "L", false)
+	d.Paragraph("Keep this sheet somewhere safe, such as with your important papers. " +
+		"Anyone who has it can make your sign-in codes, so do not photograph it or share it.\n\n" +
+		"To restore your codes on a new phone, open your authenticator app, choose to add an account, " +
+		"and scan the QR code above or type the key. If you later move to a new phone through the " +
+		service + " settings instead, this sheet stops working: print the new one.")
 
-	if err := pdf.Error(); err != nil {
-		return fmt.Errorf("totp: paper backup: %w", err)
-	}
-	if err := pdf.Output(w); err != nil {
+	if err := d.Write(w); err != nil {
 		return fmt.Errorf("totp: paper backup: %w", err)
 	}
 	return nil
-}
-
-// cp1252 returns a function that makes text safe for fpdf's core fonts.
-// fpdf's own translator turns characters outside Windows-1252 into '.',
-// which on an account such as "用户@example.com" reads as a real but wrong
-// address; '?' shows that something could not be printed.
-func cp1252(pdf *fpdf.Fpdf) func(string) string {
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
-	return func(s string) string {
-		var b strings.Builder
-		for _, r := range s {
-			c := tr(string(r))
-			if r != '.' && c == "." {
-				c = "?"
-			}
-			b.WriteString(c)
-		}
-		return b.String()
-	}
 }
