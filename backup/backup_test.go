@@ -278,23 +278,16 @@ func TestConcurrentUse(t *testing.T) {
 // barrierStore holds the first n BackupSet reads until all n have happened.
 type barrierStore struct {
 	storage.Store
-	arrived sync.WaitGroup
-	left    atomic.Int32
+	*testdb.Barrier
 }
 
 func newBarrierStore(s storage.Store, n int) *barrierStore {
-	b := &barrierStore{Store: s}
-	b.arrived.Add(n)
-	b.left.Store(int32(n))
-	return b
+	return &barrierStore{s, testdb.NewBarrier(n)}
 }
 
 func (b *barrierStore) BackupSet(ctx context.Context, userID string) (storage.BackupSet, error) {
 	set, err := b.Store.BackupSet(ctx, userID)
-	if b.left.Add(-1) >= 0 {
-		b.arrived.Done()
-		b.arrived.Wait()
-	}
+	b.Arrive()
 	return set, err
 }
 

@@ -310,23 +310,16 @@ func TestConcurrentSubmissions(t *testing.T) {
 // barrierStore holds the first n TOTP reads until all n have happened.
 type barrierStore struct {
 	storage.Store
-	arrived sync.WaitGroup
-	left    atomic.Int32
+	*testdb.Barrier
 }
 
 func newBarrierStore(s storage.Store, n int) *barrierStore {
-	b := &barrierStore{Store: s}
-	b.arrived.Add(n)
-	b.left.Store(int32(n))
-	return b
+	return &barrierStore{s, testdb.NewBarrier(n)}
 }
 
 func (b *barrierStore) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, error) {
 	rec, err := b.Store.TOTP(ctx, userID)
-	if b.left.Add(-1) >= 0 {
-		b.arrived.Done()
-		b.arrived.Wait()
-	}
+	b.Arrive()
 	return rec, err
 }
 
