@@ -70,7 +70,10 @@ type TOTPRecord struct {
 	// It is written only by AdvanceTOTPStep, never by PutTOTP.
 	LastStep int64
 	// Version is the store's revision of the record: 0 for a record that
-	// does not exist yet, and a new value after every PutTOTP.
+	// does not exist yet, and a new value after every PutTOTP. A store never
+	// repeats a version for a user, even after DeleteTOTP, so a writer
+	// holding a version read before a delete can never overwrite the
+	// record made after it.
 	Version int64
 }
 
@@ -81,8 +84,8 @@ type TOTPStore interface {
 
 	// PutTOTP writes rec if the stored record's version is still
 	// rec.Version (0: no record may exist yet) and returns the new version.
-	// If the record changed or appeared in between, err is ErrConflict and
-	// nothing is written. PutTOTP writes every field except LastStep, which
+	// If the record changed, appeared or was deleted in between, err is
+	// ErrConflict and nothing is written. PutTOTP writes every field except LastStep, which
 	// it leaves as stored (a new record starts at 0).
 	PutTOTP(ctx context.Context, rec TOTPRecord) (version int64, err error)
 
@@ -103,7 +106,8 @@ type TOTPStore interface {
 type ThrottleState struct {
 	Failures int
 	// Last is the time of the most recent counted attempt; stores keep it
-	// to the nanosecond so that a state read back compares equal.
+	// to the nanosecond (for times from 1678 to 2262, as Unix nanoseconds
+	// hold) so that a state read back compares equal.
 	Last time.Time
 }
 
@@ -115,8 +119,9 @@ type ThrottleStore interface {
 	Throttle(ctx context.Context, userID string) (ThrottleState, error)
 
 	// SwapThrottle replaces the user's state with next if the stored state
-	// still equals old (the zero state standing for no record), as one
-	// atomic operation. It reports false with a nil error when the stored
+	// still equals old — the same Failures and the same instant by
+	// time.Time.Equal; the zero state stands for no record — as one atomic
+	// operation. It reports false with a nil error when the stored
 	// state differs.
 	SwapThrottle(ctx context.Context, userID string, old, next ThrottleState) (swapped bool, err error)
 
