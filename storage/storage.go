@@ -179,9 +179,65 @@ type BackupStore interface {
 	DeleteBackupSet(ctx context.Context, userID string) error
 }
 
+// EmailCode is a code mailed to a user, hashed. The code itself is never
+// stored.
+type EmailCode struct {
+	// ID identifies this code; every code sent gets a new one.
+	ID string
+	// Hash is what the code is checked against: a salted hash, salt
+	// included, in the format of the package that made it.
+	Hash    []byte
+	Sent    time.Time // the resend cooldown runs from here
+	Expires time.Time
+	// Failures counts wrong tries against this code, and against the codes
+	// it replaced while they were live: a resend does not reset it.
+	Failures int
+}
+
+// EmailState is one user's e-mail method: whether they turned it on, and
+// the live code, if any.
+type EmailState struct {
+	UserID   string
+	Disabled bool
+	Since    time.Time  // when the user turned e-mail codes on
+	Code     *EmailCode // nil when no code was sent, or after it was used
+}
+
+// EmailStore keeps the e-mail method of each user and its one live code.
+type EmailStore interface {
+	// Email returns the user's state. If the user never turned e-mail codes
+	// on (or they were removed), err is ErrNotFound.
+	Email(ctx context.Context, userID string) (EmailState, error)
+
+	// PutEmail turns e-mail codes on for the user (creating the state with
+	// since) or sets Disabled on an existing state, keeping its code.
+	PutEmail(ctx context.Context, userID string, disabled bool, since time.Time) error
+
+	// DeleteEmail removes the user's state and code. Deleting a state that
+	// does not exist is not an error.
+	DeleteEmail(ctx context.Context, userID string) error
+
+	// SwapEmailCode replaces the user's code with next if the stored code
+	// still equals prev — the same ID and Failures; nil for no code — as
+	// one atomic operation. It reports false with a nil error when the
+	// stored code differs. If the user has no state, err is ErrNotFound.
+	SwapEmailCode(ctx context.Context, userID string, prev *EmailCode, next EmailCode) (swapped bool, err error)
+
+	// FailEmailCode adds one to the Failures of the code id, if it is still
+	// the user's code, and returns the new count. If it is not, err is
+	// ErrNotFound.
+	FailEmailCode(ctx context.Context, userID, id string) (failures int, err error)
+
+	// ConsumeEmailCode removes the code id if it is still the user's code
+	// and has fewer than maxFailures failures, as one atomic operation: of
+	// any number of concurrent calls, at most one reports true.
+	ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (consumed bool, err error)
+}
+
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore
 	ThrottleStore
 	BackupStore
+	EmailStore
 }

@@ -21,6 +21,7 @@ type Store struct {
 	totp     map[string]storage.TOTPRecord
 	throttle map[string]storage.ThrottleState
 	backup   map[string]storage.BackupSet
+	email    map[string]storage.EmailState
 	version  int64
 }
 
@@ -32,6 +33,7 @@ func New() *Store {
 		totp:     make(map[string]storage.TOTPRecord),
 		throttle: make(map[string]storage.ThrottleState),
 		backup:   make(map[string]storage.BackupSet),
+		email:    make(map[string]storage.EmailState),
 	}
 }
 

@@ -1,0 +1,123 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twofa-go/twofa/storage"
+)
+
+// Email implements [storage.EmailStore].
+func (s *Store) Email(ctx context.Context, userID string) (storage.EmailState, error) {
+	st := storage.EmailState{UserID: userID}
+	var (
+		disabled      int
+		since         int64
+		id            sql.NullString
+		hash          []byte
+		sent, expires sql.NullInt64
+		failures      int
+	)
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT disabled, since_ns, code_id, code_hash, sent_ns, expires_ns, failures FROM twofa_email WHERE user_id = ?`), userID).
+		Scan(&disabled, &since, &id, &hash, &sent, &expires, &failures)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.EmailState{}, storage.ErrNotFound
+	}
+	if err != nil {
+		return storage.EmailState{}, fmt.Errorf("sqlstore: read email state: %w", err)
+	}
+	st.Disabled, st.Since = disabled != 0, fromNanos(since)
+	if id.Valid {
+		st.Code = &storage.EmailCode{ID: id.String, Hash: hash, Sent: fromNanos(sent.Int64), Expires: fromNanos(expires.Int64), Failures: failures}
+	}
+	return st, nil
+}
+
+// PutEmail implements [storage.EmailStore].
+func (s *Store) PutEmail(ctx context.Context, userID string, disabled bool, since time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_email (user_id, disabled, since_ns) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET disabled = excluded.disabled`), userID, boolInt(disabled), toNanos(since))
+	if err != nil {
+		return fmt.Errorf("sqlstore: write email state: %w", err)
+	}
+	return nil
+}
+
+// DeleteEmail implements [storage.EmailStore].
+func (s *Store) DeleteEmail(ctx context.Context, userID string) error {
+	if _, err := s.db.ExecContext(ctx, s.d.rebind(`DELETE FROM twofa_email WHERE user_id = ?`), userID); err != nil {
+		return fmt.Errorf("sqlstore: delete email state: %w", err)
+	}
+	return nil
+}
+
+// SwapEmailCode implements [storage.EmailStore]: one conditional UPDATE on
+// the code's ID and failure count.
+func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev *storage.EmailCode, next storage.EmailCode) (bool, error) {
+	set := `UPDATE twofa_email SET code_id = ?, code_hash = ?, sent_ns = ?, expires_ns = ?, failures = ? WHERE user_id = ? AND `
+	args := []any{next.ID, next.Hash, toNanos(next.Sent), toNanos(next.Expires), next.Failures, userID}
+	if prev == nil {
+		set += `code_id IS NULL`
+	} else {
+		set += `code_id = ? AND failures = ?`
+		args = append(args, prev.ID, prev.Failures)
+	}
+	n, err := s.affected(ctx, "swap email code", set, args...)
+	if err != nil || n == 1 {
+		return n == 1, err
+	}
+	if _, err := s.Email(ctx, userID); err != nil {
+		return false, err // ErrNotFound, or a read error
+	}
+	return false, nil
+}
+
+// FailEmailCode implements [storage.EmailStore].
+func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count email failure: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE twofa_email SET failures = failures + 1 WHERE user_id = ? AND code_id = ?`), userID, id)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count email failure: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, fmt.Errorf("sqlstore: count email failure: %w", err)
+	} else if n == 0 {
+		return 0, storage.ErrNotFound
+	}
+	var failures int
+	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT failures FROM twofa_email WHERE user_id = ?`), userID).Scan(&failures); err != nil {
+		return 0, fmt.Errorf("sqlstore: count email failure: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlstore: count email failure: %w", err)
+	}
+	return failures, nil
+}
+
+// ConsumeEmailCode implements [storage.EmailStore].
+func (s *Store) ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (bool, error) {
+	n, err := s.affected(ctx, "consume email code",
+		`UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0
+		WHERE user_id = ? AND code_id = ? AND failures < ?`, userID, id, maxFailures)
+	return n == 1, err
+}
+
+// affected runs one statement and returns how many rows it changed.
+func (s *Store) affected(ctx context.Context, what, query string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.d.rebind(query), args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return n, nil
+}
