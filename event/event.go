@@ -30,6 +30,7 @@ const (
 	BackupUsed      Kind = "backup_used"      // a backup code was used: tell the user
 	BackupGenerated Kind = "backup_generated" // a new set of backup codes replaced the old
 	Reset           Kind = "reset"            // an administrator removed every method of a user
+	CodeSent        Kind = "code_sent"        // a one-time code was mailed
 	ThrottleUnlock  Kind = "throttle_unlock"  // an administrator cleared a user's failures
 )
 
