@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
@@ -66,10 +67,11 @@ type Method string
 const (
 	TOTP   Method = totp.Method
 	Backup Method = backup.Method
+	Email  Method = emailotp.Method
 )
 
 // Methods lists every method, in the order account views show them.
-var Methods = []Method{TOTP, Backup}
+var Methods = []Method{TOTP, Email, Backup}
 
 // Config configures a Service. Issuer, Store and Keys are required; the
 // zero value of every other field is the safe default.
@@ -89,8 +91,26 @@ type Config struct {
 	// Backup holds options for backup codes: Count, Params, Hash. Its
 	// Store, Throttle, Events, Now and Rand are taken from this Config.
 	Backup backup.Config
+	// Email holds options for e-mail codes: Validity, Cooldown, Digits,
+	// MaxFailures, Templates. Its Store, Mailer, Issuer, Throttle, Events,
+	// Now and Rand are taken from this Config.
+	Email emailotp.Config
 	// Throttle is the per-user attempt policy, shared by every method.
 	Throttle throttle.Policy
+
+	// Mailer sends e-mail codes and security notices; without it e-mail
+	// codes are not offered and no notice is sent.
+	Mailer emailotp.Mailer
+	// Address returns the user's e-mail address, which the application
+	// keeps; "" for none. Without it, e-mail codes and notices are off.
+	Address func(ctx context.Context, userID string) (string, error)
+	// Notify mails the user when a method is added, a backup code is used
+	// or an administrator resets their second factor (NIST SP 800-63B asks
+	// for notice when a factor is added), besides emitting the event.
+	Notify bool
+	// Notices are the notification messages; the zero value uses the
+	// built-in ones.
+	Notices Notices
 
 	// Events receives every security-relevant event; see event.Slog.
 	Events event.Hook
@@ -108,11 +128,15 @@ type Service struct {
 	TOTP *totp.Service
 	// Backup generates and checks backup codes.
 	Backup *backup.Service
+	// Email sends and checks codes by e-mail.
+	Email *emailotp.Service
 
 	limiter *throttle.Limiter
 	store   storage.Store
 	events  event.Hook
 	now     func() time.Time
+	address func(ctx context.Context, userID string) (string, error)
+	notify  *notifier
 }
 
 // New validates cfg, fills in defaults and returns a Service.
@@ -130,19 +154,35 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	s := &Service{limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address}
+	if cfg.Address == nil {
+		s.address = func(context.Context, string) (string, error) { return "", nil }
+	}
+	s.events = cfg.Events
+	if cfg.Notify && cfg.Mailer != nil && cfg.Address != nil {
+		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, cfg.Events)
+		if err != nil {
+			return nil, err
+		}
+		s.notify = n
+		s.events = n.hook
+	}
 	tc := cfg.TOTP
-	tc.Issuer, tc.Store, tc.Keys, tc.Throttle, tc.Events, tc.Now, tc.Rand = cfg.Issuer, cfg.Store, cfg.Keys, limiter, cfg.Events, cfg.Now, cfg.Rand
-	t, err := totp.New(tc)
-	if err != nil {
+	tc.Issuer, tc.Store, tc.Keys, tc.Throttle, tc.Events, tc.Now, tc.Rand = cfg.Issuer, cfg.Store, cfg.Keys, limiter, s.events, cfg.Now, cfg.Rand
+	if s.TOTP, err = totp.New(tc); err != nil {
 		return nil, err
 	}
 	bc := cfg.Backup
-	bc.Store, bc.Throttle, bc.Events, bc.Now, bc.Rand = cfg.Store, limiter, cfg.Events, cfg.Now, cfg.Rand
-	b, err := backup.New(bc)
-	if err != nil {
+	bc.Store, bc.Throttle, bc.Events, bc.Now, bc.Rand = cfg.Store, limiter, s.events, cfg.Now, cfg.Rand
+	if s.Backup, err = backup.New(bc); err != nil {
 		return nil, err
 	}
-	return &Service{TOTP: t, Backup: b, limiter: limiter, store: cfg.Store, events: cfg.Events, now: cfg.Now}, nil
+	ec := cfg.Email
+	ec.Store, ec.Mailer, ec.Issuer, ec.Throttle, ec.Events, ec.Now, ec.Rand = cfg.Store, cfg.Mailer, cfg.Issuer, limiter, s.events, cfg.Now, cfg.Rand
+	if s.Email, err = emailotp.New(ec); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Status is where a user stands with one method.
@@ -171,7 +211,8 @@ type MethodState struct {
 
 // Account is a user's second factor at a glance, without any secret.
 type Account struct {
-	// Methods has every method, set up or not, in the order of Methods.
+	// Methods has every method, set up or not, in the order of Methods;
+	// e-mail codes only where they can be sent (a mailer, an address).
 	Methods []MethodState
 	// BackupRemaining is the number of unused backup codes.
 	BackupRemaining int
@@ -218,6 +259,27 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	a.Methods = append(a.Methods, st)
 	a.MovingPhone = ts.Moving
 
+	// E-mail codes are listed only where they can be sent.
+	addr, err := s.address(ctx, userID)
+	if err != nil {
+		return Account{}, fmt.Errorf("twofa: look up address: %w", err)
+	}
+	if s.Email.Available(addr) {
+		es, err := s.Email.State(ctx, userID)
+		if err != nil {
+			return Account{}, err
+		}
+		st := MethodState{Method: Email, Since: es.Since}
+		switch es.Status {
+		case emailotp.StatusEnabled:
+			st.Status = Enabled
+			a.Offered = append(a.Offered, Email)
+		case emailotp.StatusDisabled:
+			st.Status = Disabled
+		}
+		a.Methods = append(a.Methods, st)
+	}
+
 	bs, err := s.Backup.State(ctx, userID)
 	if err != nil {
 		return Account{}, err
@@ -251,6 +313,8 @@ func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
 		return s.TOTP.Disable(ctx, userID)
 	case Backup:
 		return s.Backup.Disable(ctx, userID)
+	case Email:
+		return s.Email.Disable(ctx, userID)
 	}
 	return ErrUnknownMethod
 }
@@ -262,6 +326,8 @@ func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
 		return s.TOTP.Enable(ctx, userID)
 	case Backup:
 		return s.Backup.Enable(ctx, userID)
+	case Email:
+		return s.Email.Enable(ctx, userID)
 	}
 	return ErrUnknownMethod
 }
@@ -274,6 +340,8 @@ func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
 		return s.TOTP.Remove(ctx, userID)
 	case Backup:
 		return s.Backup.Remove(ctx, userID)
+	case Email:
+		return s.Email.Remove(ctx, userID)
 	}
 	return ErrUnknownMethod
 }
@@ -287,6 +355,9 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteBackupSet(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	if err := s.store.DeleteEmail(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.limiter.Unlock(ctx, userID); err != nil {
@@ -307,28 +378,25 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 }
 
 // Verify checks what a user typed on the login page — "the code from your
-// app, or one of your backup codes" — and reports which method it was.
-// Digits go to the authenticator app, anything else to the backup codes, so
-// a check costs at most one of them. It returns ErrNoMethod for a user with
-// nothing enabled, an error matching ErrInvalidCode for a code that does not
-// pass, a *ThrottledError, or a store error; every error denies access.
+// app, an e-mailed code, or one of your backup codes" — and reports which
+// method it was. Digits go to the e-mailed code if one is waiting, then to
+// the authenticator app; anything else to the backup codes, so a backup
+// code costs one KDF and nothing else does. It returns ErrNoMethod for a
+// user with nothing enabled, an error matching ErrInvalidCode for a code
+// that does not pass, a *ThrottledError, or a store error; every error
+// denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
-	m := Backup
-	if looksLikeTOTP(code) {
-		m = TOTP
-	}
-	var err error
-	switch m {
-	case TOTP:
-		err = s.TOTP.Verify(ctx, userID, code)
-	case Backup:
+	m, err := Backup, error(nil)
+	if onlyDigits(code) {
+		m, err = s.verifyDigits(ctx, userID, code)
+	} else {
 		err = s.Backup.Verify(ctx, userID, code)
 	}
 	switch {
 	case err == nil:
 		return m, nil
-	case errors.Is(err, totp.ErrNotEnabled), errors.Is(err, backup.ErrNotEnabled),
-		errors.Is(err, totp.ErrMalformed), errors.Is(err, backup.ErrMalformed):
+	case errors.Is(err, totp.ErrNotEnabled), errors.Is(err, backup.ErrNotEnabled), errors.Is(err, emailotp.ErrNotEnabled),
+		errors.Is(err, totp.ErrMalformed), errors.Is(err, backup.ErrMalformed), errors.Is(err, emailotp.ErrMalformed):
 		// The method the input looked like is not on, or the input is no
 		// code at all: either the user has another method, or none.
 		a, aerr := s.Account(ctx, userID)
@@ -339,16 +407,38 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 			return "", ErrNoMethod
 		}
 		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)
-	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, backup.ErrInvalidCode):
+	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, backup.ErrInvalidCode), errors.Is(err, emailotp.ErrInvalidCode):
 		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)
 	}
 	return "", err
 }
 
-// looksLikeTOTP reports whether input is 6 or 8 digits, spaces aside: the
-// shape of an authenticator code. A backup code has ten characters, so even
-// one that happens to be all digits goes to the backup codes.
-func looksLikeTOTP(input string) bool {
+// verifyDigits tries a waiting e-mailed code, then the authenticator app.
+func (s *Service) verifyDigits(ctx context.Context, userID, code string) (Method, error) {
+	es, err := s.Email.State(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	if es.Status == emailotp.StatusEnabled && es.CodeLive {
+		err := s.Email.Verify(ctx, userID, code)
+		if err == nil || !errors.Is(err, emailotp.ErrInvalidCode) && !errors.Is(err, emailotp.ErrMalformed) {
+			return Email, err
+		}
+		// Not the mailed code; it may be the app's, if the app is on.
+		ts, terr := s.TOTP.State(ctx, userID)
+		if terr != nil {
+			return "", terr
+		}
+		if ts.Status != totp.StatusEnabled {
+			return Email, err
+		}
+	}
+	return TOTP, s.TOTP.Verify(ctx, userID, code)
+}
+
+// onlyDigits reports whether input is digits and spaces, and not the ten
+// characters of a backup code that happens to be all digits.
+func onlyDigits(input string) bool {
 	digits := 0
 	for i := 0; i < len(input); i++ {
 		switch c := input[i]; {
@@ -359,5 +449,5 @@ func looksLikeTOTP(input string) bool {
 			return false
 		}
 	}
-	return digits == 6 || digits == 8
+	return digits > 0 && digits != backup.CodeLen
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
@@ -36,6 +38,8 @@ func fastHash(code, salt []byte, _ backup.Params) []byte {
 type fixture struct {
 	tf     *twofa.Service
 	store  storage.Store
+	mail   *inbox
+	addrs  map[string]string // user → address, as the application keeps them
 	now    time.Time
 	mu     sync.Mutex
 	events []event.Event
@@ -49,10 +53,17 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 	t.Helper()
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
-	f := &fixture{store: store, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{store: store, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), mail: &inbox{},
+		addrs: map[string]string{"u": "u@example.com", "other": "other@example.com"}}
 	tf, err := twofa.New(twofa.Config{
 		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
 		Backup: backup.Config{Hash: fastHash},
+		Mailer: f.mail, Notify: true,
+		Address: func(_ context.Context, user string) (string, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.addrs[user], nil
+		},
 		Events: func(_ context.Context, e event.Event) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -91,6 +102,60 @@ func (f *fixture) setUp(t testing.TB, user string) {
 	if f.codes, err = f.tf.Backup.Generate(ctx, user); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.tf.Email.Enable(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mailCode sends an e-mail code to user and reads it from the message.
+func (f *fixture) mailCode(t testing.TB, user string) string {
+	t.Helper()
+	f.now = f.now.Add(time.Minute) // past any cooldown
+	if err := f.tf.Email.Send(ctx, user, f.addrs[user]); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*(\d{6})\s*$`).FindStringSubmatch(f.mail.last(t).Text)
+	if m == nil {
+		t.Fatal("no code in the mail")
+	}
+	return m[1]
+}
+
+// inbox keeps what is mailed.
+type inbox struct {
+	mu   sync.Mutex
+	msgs []emailotp.Message
+	fail error
+}
+
+func (b *inbox) Send(_ context.Context, m emailotp.Message) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fail != nil {
+		return b.fail
+	}
+	b.msgs = append(b.msgs, m)
+	return nil
+}
+
+func (b *inbox) last(t testing.TB) emailotp.Message {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.msgs) == 0 {
+		t.Fatal("nothing was mailed")
+	}
+	return b.msgs[len(b.msgs)-1]
+}
+
+func (b *inbox) subjects() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.msgs {
+		out = append(out, m.Subject)
+	}
+	return out
 }
 
 func TestAccountView(t *testing.T) {
@@ -105,8 +170,8 @@ func TestAccountView(t *testing.T) {
 	}
 	f.setUp(t, "u")
 	a, _ = f.tf.Account(ctx, "u")
-	if a.Status(twofa.TOTP) != twofa.Enabled || a.Status(twofa.Backup) != twofa.Enabled || a.BackupRemaining != 10 ||
-		fmt.Sprint(a.Offered) != "[totp backup]" || !a.Requires() {
+	if a.Status(twofa.TOTP) != twofa.Enabled || a.Status(twofa.Backup) != twofa.Enabled || a.Status(twofa.Email) != twofa.Enabled ||
+		a.BackupRemaining != 10 || fmt.Sprint(a.Offered) != "[totp email backup]" || !a.Requires() {
 		t.Fatalf("set up: %+v", a)
 	}
 	if len(a.Methods) != len(twofa.Methods) || a.Methods[0].Since.IsZero() {
@@ -117,7 +182,7 @@ func TestAccountView(t *testing.T) {
 		t.Fatalf("after one code: %d left", a.BackupRemaining)
 	}
 	f.tf.Disable(ctx, "u", twofa.TOTP)
-	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.TOTP) != twofa.Disabled || fmt.Sprint(a.Offered) != "[backup]" {
+	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.TOTP) != twofa.Disabled || fmt.Sprint(a.Offered) != "[email backup]" {
 		t.Fatalf("totp disabled: %+v", a)
 	}
 	// Moving phone shows while the old secret still works.
@@ -333,7 +398,7 @@ func assertNoRows(t *testing.T, db *sql.DB, dialect, user string) {
 		}
 		checked++
 	}
-	if checked < 4 {
+	if checked < 5 {
 		t.Fatalf("checked only %d tables: %v", checked, tables)
 	}
 }
@@ -347,6 +412,7 @@ func TestNoAPIReturnsSecrets(t *testing.T) {
 		"twofa.Service":  func(s *twofa.Service) any { return s },
 		"totp.Service":   func(s *twofa.Service) any { return s.TOTP },
 		"backup.Service": func(s *twofa.Service) any { return s.Backup },
+		"email.Service":  func(s *twofa.Service) any { return s.Email },
 	}
 	calls := 0
 	for name, target := range targets {
@@ -356,11 +422,13 @@ func TestNoAPIReturnsSecrets(t *testing.T) {
 			t.Run(name+"."+method, func(t *testing.T) {
 				f := newFixture(t, memory.New())
 				f.setUp(t, "u")
+				mailed := f.mailCode(t, "u")
 				raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(f.secret.Secret)
 				needles := [][]byte{[]byte(f.secret.Secret), []byte(strings.ToLower(f.secret.Secret)), []byte(f.secret.GroupedSecret()), raw}
 				for _, c := range f.codes {
 					needles = append(needles, []byte(c), []byte(strings.ReplaceAll(c, "-", "")))
 				}
+				needles = append(needles, []byte(mailed))
 				m := reflect.ValueOf(target(f.tf)).MethodByName(method)
 				var args []reflect.Value
 				for j := range m.Type().NumIn() {
@@ -380,7 +448,7 @@ func TestNoAPIReturnsSecrets(t *testing.T) {
 			calls++
 		}
 	}
-	if calls < 20 {
+	if calls < 30 {
 		t.Fatalf("walked only %d methods", calls)
 	}
 }
@@ -433,5 +501,97 @@ func collect(w *bytes.Buffer, v reflect.Value, depth int) {
 			collect(w, k, depth+1)
 			collect(w, v.MapIndex(k), depth+1)
 		}
+	}
+}
+
+func TestEmailListedOnlyWhereItCanBeSent(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u")
+	for _, addr := range []string{"", "no-at-sign", "a@b@c"} {
+		f.mu.Lock()
+		f.addrs["u"] = addr
+		f.mu.Unlock()
+		a, err := f.tf.Account(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range a.Methods {
+			if m.Method == twofa.Email {
+				t.Fatalf("address %q: e-mail listed", addr)
+			}
+		}
+		if fmt.Sprint(a.Offered) != "[totp backup]" {
+			t.Fatalf("address %q: offered %v", addr, a.Offered)
+		}
+	}
+	// Without a mailer, never.
+	key, _ := keyring.NewKey("k")
+	ring, _ := keyring.New(key)
+	tf, _ := twofa.New(twofa.Config{Issuer: "X", Store: f.store, Keys: ring, Address: func(context.Context, string) (string, error) { return "u@example.com", nil }})
+	if a, _ := tf.Account(ctx, "u"); a.Status(twofa.Email) != twofa.NotSetUp || len(a.Methods) != 2 {
+		t.Fatalf("without a mailer: %+v", a)
+	}
+}
+
+func TestVerifyEmailCode(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u")
+	code := f.mailCode(t, "u")
+	if m, err := f.tf.Verify(ctx, "u", code); err != nil || m != twofa.Email {
+		t.Fatalf("e-mailed code: %v, %v", m, err)
+	}
+	if _, err := f.tf.Verify(ctx, "u", code); !errors.Is(err, twofa.ErrInvalidCode) {
+		t.Fatalf("e-mailed code again: %v", err)
+	}
+	// While an e-mailed code waits, the app's code still passes.
+	f.mailCode(t, "u")
+	if m, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil || m != twofa.TOTP {
+		t.Fatalf("app code with an e-mail code waiting: %v, %v", m, err)
+	}
+	// A user with only e-mail codes.
+	g := newFixture(t, memory.New())
+	g.tf.Email.Enable(ctx, "u")
+	if m, err := g.tf.Verify(ctx, "u", g.mailCode(t, "u")); err != nil || m != twofa.Email {
+		t.Fatalf("e-mail only: %v, %v", m, err)
+	}
+	if _, err := g.tf.Verify(ctx, "u", "123456"); !errors.Is(err, twofa.ErrInvalidCode) {
+		t.Fatalf("e-mail only, no code waiting: %v", err)
+	}
+}
+
+func TestNotices(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.setUp(t, "u") // adds the app and e-mail codes: two notices
+	f.tf.Verify(ctx, "u", f.codes[0])
+	f.tf.Reset(ctx, "u")
+	got := strings.Join(f.mail.subjects(), "\n")
+	for _, want := range []string{"Acme: A new sign-in method was added", "Acme: One of your backup codes was used", "Acme: An administrator removed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no notice %q in:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "new sign-in method"); n != 2 {
+		t.Errorf("%d notices of added methods, want 2 (app, e-mail)", n)
+	}
+	last := f.mail.last(t)
+	if last.To != "u@example.com" || !strings.Contains(last.Text, "If it was not you") || !strings.Contains(last.HTML, "administrator") {
+		t.Fatalf("notice: %+v", last)
+	}
+	for _, c := range f.codes {
+		if strings.Contains(got+last.Text+last.HTML, c) {
+			t.Fatal("a notice holds a backup code")
+		}
+	}
+
+	// A mailer that fails does not change the outcome; the failure is an
+	// event.
+	g := newFixture(t, memory.New())
+	g.setUp(t, "u")
+	g.mail.fail = errors.New("relay down")
+	if m, err := g.tf.Verify(ctx, "u", g.codes[0]); err != nil || m != twofa.Backup {
+		t.Fatalf("backup code with the mailer down: %v, %v", m, err)
+	}
+	if g.countEvents(event.NoticeFailed) != 1 || g.countEvents(event.BackupUsed) != 1 {
+		t.Fatalf("events: %+v", g.events)
 	}
 }

@@ -31,6 +31,7 @@ const (
 	BackupGenerated Kind = "backup_generated" // a new set of backup codes replaced the old
 	Reset           Kind = "reset"            // an administrator removed every method of a user
 	CodeSent        Kind = "code_sent"        // a one-time code was mailed
+	NoticeFailed    Kind = "notice_failed"    // a security notice could not be mailed
 	ThrottleUnlock  Kind = "throttle_unlock"  // an administrator cleared a user's failures
 )
 
