@@ -1,0 +1,56 @@
+package emailotp_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/storage/memory"
+)
+
+// The development mailer prints messages instead of sending them; with
+// NIST SP 800-63B's 10 minutes instead of the default 15.
+func Example() {
+	ctx := context.Background()
+	svc, err := emailotp.New(emailotp.Config{
+		Store:    memory.New(),
+		Mailer:   &emailotp.DevMailer{W: os.Stdout},
+		Issuer:   "Acme Photos",
+		Validity: 10 * time.Minute,
+		Rand:     zeros{}, // only so that the output below is fixed
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("offered:", svc.Available("jane@example.com"))
+	_ = svc.Enable(ctx, "user-42")
+	_ = svc.Send(ctx, "user-42", "jane@example.com")
+	fmt.Println("verify:", svc.Verify(ctx, "user-42", "000000"))
+	// Output:
+	// offered: true
+	// --- mail (development mailer, not sent) ---
+	// To: jane@example.com
+	// Subject: Acme Photos: your sign-in code
+	//
+	// Your sign-in code for Acme Photos is:
+	//
+	//     000000
+	//
+	// It works once, for 10 minutes.
+	//
+	// If you did not try to sign in, someone may know your password: change it,
+	// and do not give this code to anyone.
+	//
+	// --- end of mail ---
+	// verify: <nil>
+}
+
+// zeros is a reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
