@@ -234,6 +234,79 @@ type EmailStore interface {
 	ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (consumed bool, err error)
 }
 
+// WebAuthnCredential is one security key or passkey of a user.
+type WebAuthnCredential struct {
+	// ID is the credential ID the authenticator chose; it is unique across
+	// all users.
+	ID     []byte
+	UserID string
+	// Name is what the user called the key ("YubiKey on my keyring").
+	Name string
+	// Data is the credential record (public key, sign count, flags,
+	// transports) in the format of the package that made it.
+	Data     []byte
+	Created  time.Time
+	LastUsed time.Time // zero until first used
+}
+
+// WebAuthnStore keeps users' security keys and their WebAuthn user handles.
+type WebAuthnStore interface {
+	// WebAuthnHandle returns the user's random WebAuthn user handle. If the
+	// user has none yet, err is ErrNotFound.
+	WebAuthnHandle(ctx context.Context, userID string) ([]byte, error)
+
+	// PutWebAuthnHandle stores handle for a user who has none. If the user
+	// already has one, err is ErrConflict and the stored one stays.
+	PutWebAuthnHandle(ctx context.Context, userID string, handle []byte) error
+
+	// WebAuthnUserByHandle returns the user whose handle is handle. If none
+	// has it, err is ErrNotFound.
+	WebAuthnUserByHandle(ctx context.Context, handle []byte) (userID string, err error)
+
+	// WebAuthnCredentials returns the user's credentials, oldest first; no
+	// credentials is an empty list and a nil error.
+	WebAuthnCredentials(ctx context.Context, userID string) ([]WebAuthnCredential, error)
+
+	// AddWebAuthnCredential stores a new credential. If any user already
+	// has a credential with its ID, err is ErrConflict and nothing is
+	// stored: each key can be added only once.
+	AddWebAuthnCredential(ctx context.Context, c WebAuthnCredential) error
+
+	// UpdateWebAuthnCredential writes Name, Data and LastUsed of the user's
+	// credential c.ID. If the user has no such credential, err is
+	// ErrNotFound.
+	UpdateWebAuthnCredential(ctx context.Context, c WebAuthnCredential) error
+
+	// DeleteWebAuthnCredential removes the user's credential id; a missing
+	// one is not an error. DeleteWebAuthnCredentials removes all of the
+	// user's credentials and their handle.
+	DeleteWebAuthnCredential(ctx context.Context, userID string, id []byte) error
+	DeleteWebAuthnCredentials(ctx context.Context, userID string) error
+}
+
+// Ceremony is the server's half of a WebAuthn registration or login: the
+// challenge and what it was issued for.
+type Ceremony struct {
+	ID      string
+	UserID  string // "" for a passkey login, whose user is not known yet
+	Kind    string // "registration", "login", "passkey"
+	Data    []byte // the session data, in the format of the package that made it
+	Expires time.Time
+}
+
+// CeremonyStore keeps ceremonies between their begin and finish.
+type CeremonyStore interface {
+	// PutCeremony stores c. If a ceremony with its ID exists, err is
+	// ErrConflict.
+	PutCeremony(ctx context.Context, c Ceremony) error
+
+	// TakeCeremony removes the ceremony id and returns it, as one atomic
+	// operation: of any number of concurrent calls, exactly one gets it and
+	// the others get ErrNotFound. Expired ceremonies are returned too; the
+	// caller checks Expires.
+	TakeCeremony(ctx context.Context, id string) (Ceremony, error)
+}
+
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore

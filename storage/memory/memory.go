@@ -22,7 +22,11 @@ type Store struct {
 	throttle map[string]storage.ThrottleState
 	backup   map[string]storage.BackupSet
 	email    map[string]storage.EmailState
-	version  int64
+	// creds are every user's WebAuthn credentials, oldest first.
+	creds      []storage.WebAuthnCredential
+	handles    map[string][]byte
+	ceremonies map[string]storage.Ceremony
+	version    int64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -30,10 +34,12 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		totp:     make(map[string]storage.TOTPRecord),
-		throttle: make(map[string]storage.ThrottleState),
-		backup:   make(map[string]storage.BackupSet),
-		email:    make(map[string]storage.EmailState),
+		totp:       make(map[string]storage.TOTPRecord),
+		throttle:   make(map[string]storage.ThrottleState),
+		backup:     make(map[string]storage.BackupSet),
+		email:      make(map[string]storage.EmailState),
+		handles:    make(map[string][]byte),
+		ceremonies: make(map[string]storage.Ceremony),
 	}
 }
 
