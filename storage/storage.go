@@ -313,4 +313,6 @@ type Store interface {
 	ThrottleStore
 	BackupStore
 	EmailStore
+	WebAuthnStore
+	CeremonyStore
 }

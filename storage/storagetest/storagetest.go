@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Throttle", func(t *testing.T) { runThrottle(t, newStore) })
 	t.Run("Backup", func(t *testing.T) { runBackup(t, newStore) })
 	t.Run("Email", func(t *testing.T) { runEmail(t, newStore) })
+	t.Run("WebAuthn", func(t *testing.T) { runWebAuthn(t, newStore) })
 }
 
 // when has nanoseconds and a location other than UTC, both of which a store

@@ -1,0 +1,618 @@
+// Package webauthn adds security keys and passkeys (WebAuthn) as a second
+// factor, on github.com/go-webauthn/webauthn.
+//
+// # What this package adds to go-webauthn
+//
+//   - Ceremony state is kept in the store and taken from it atomically on
+//     first use: the same response submitted twice against one ceremony,
+//     or raced from several requests, is refused. go-webauthn checks a
+//     response against session data but does not know if it was used.
+//   - Ceremonies expire (go-webauthn's timeouts are enforced) and are bound
+//     to the user they were begun for.
+//   - A credential ID is registered once across all users; a user's keys
+//     are sent as exclusions so the browser refuses a known key early.
+//   - A sign count that does not increase (a cloned key) is refused unless
+//     [Config.AllowCloneWarning] says to accept and only report it.
+//   - Each user gets a random WebAuthn user handle, never the application's
+//     user ID.
+//   - Origins are HTTPS only, except http://localhost for development.
+package webauthn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/storage"
+)
+
+// Method is the name of this method in events and account views.
+const Method = "webauthn"
+
+// MaxResponse bounds the size of a browser's response that is parsed.
+const MaxResponse = 64 << 10
+
+const (
+	kindRegistration = "registration"
+	kindLogin        = "login"
+	kindPasskey      = "passkey"
+	maxNameLen       = 64
+)
+
+var (
+	// ErrCeremony reports a ceremony that is unknown, already used,
+	// expired, or begun for another user or purpose.
+	ErrCeremony = errors.New("webauthn: no such ceremony (unknown, used, expired, or for another user)")
+	// ErrResponse reports a browser response that does not verify: bad
+	// JSON, wrong origin or relying party, bad signature, missing user
+	// verification when required, or a key that is not the user's.
+	ErrResponse = errors.New("webauthn: response does not verify")
+	// ErrDuplicateKey reports a key that is already registered, to this
+	// user or another: each key can only be added once.
+	ErrDuplicateKey = errors.New("webauthn: this key is already registered")
+	// ErrCloned reports a sign count that did not increase: the key may
+	// have been cloned.
+	ErrCloned = errors.New("webauthn: the key's signature counter went backwards; it may be cloned")
+	// ErrNoKeys reports a user with no security keys.
+	ErrNoKeys = errors.New("webauthn: no security keys for this user")
+	// ErrNotFound reports a key ID the user does not have.
+	ErrNotFound = errors.New("webauthn: no such key")
+	// ErrBadName reports a key name that is empty, too long or not text.
+	ErrBadName = errors.New("webauthn: key names are 1 to 64 characters of text")
+)
+
+// Store is what the service needs from a store.
+type Store interface {
+	storage.WebAuthnStore
+	storage.CeremonyStore
+}
+
+// Config configures a Service. RPID, Origins and Store are required.
+type Config struct {
+	// RPID is the relying party ID: the site's domain ("example.com").
+	RPID string
+	// RPDisplayName names the site in the browser's prompt; default RPID.
+	RPDisplayName string
+	// Origins are the origins pages run at ("https://example.com"). Only
+	// HTTPS, except http://localhost (any port) for development.
+	Origins []string
+	Store   Store
+	// Timeout is how long a ceremony may take; default 5 minutes.
+	Timeout time.Duration
+	// RequireUserVerification refuses keys that did not verify the user (a
+	// PIN or biometric). By default it is asked for ("preferred") and
+	// reported, not required.
+	RequireUserVerification bool
+	// AllowCloneWarning accepts a login whose sign count did not increase,
+	// and only reports it in an event; by default such a login is refused.
+	AllowCloneWarning bool
+	Events            event.Hook
+	Now               func() time.Time
+	Rand              io.Reader
+}
+
+// Service registers keys and checks logins. It is safe for concurrent use
+// and keeps no state of its own.
+type Service struct {
+	cfg Config
+	wa  *gowebauthn.WebAuthn
+	uv  protocol.UserVerificationRequirement
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("webauthn: Config.Store is required")
+	}
+	if cfg.RPID == "" {
+		return nil, errors.New("webauthn: Config.RPID is required")
+	}
+	if len(cfg.Origins) == 0 {
+		return nil, errors.New("webauthn: Config.Origins is required")
+	}
+	for _, o := range cfg.Origins {
+		if err := checkOrigin(o); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.RPDisplayName == "" {
+		cfg.RPDisplayName = cfg.RPID
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	uv := protocol.VerificationPreferred
+	if cfg.RequireUserVerification {
+		uv = protocol.VerificationRequired
+	}
+	timeout := gowebauthn.TimeoutConfig{Enforce: true, Timeout: cfg.Timeout, TimeoutUVD: cfg.Timeout}
+	wa, err := gowebauthn.New(&gowebauthn.Config{
+		RPID:          cfg.RPID,
+		RPDisplayName: cfg.RPDisplayName,
+		RPOrigins:     cfg.Origins,
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			ResidentKey:      protocol.ResidentKeyRequirementPreferred,
+			UserVerification: uv,
+		},
+		Timeouts: gowebauthn.TimeoutsConfig{Login: timeout, Registration: timeout},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	return &Service{cfg: cfg, wa: wa, uv: uv}, nil
+}
+
+// checkOrigin allows https:// origins, and http://localhost for
+// development.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("webauthn: origin %q is not scheme://host[:port]", o)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && u.Hostname() == "localhost":
+		return nil
+	}
+	return fmt.Errorf("webauthn: origin %q must be https (http only for localhost)", o)
+}
+
+// Key describes a user's security key, without its public key.
+type Key struct {
+	ID       string // base64url, as the browser names it
+	Name     string
+	Created  time.Time
+	LastUsed time.Time
+	// Passkey is true for a discoverable credential, which can sign in
+	// without a user name.
+	Passkey bool
+	// Synced is true for a passkey that its provider backs up (backup
+	// state flag).
+	Synced bool
+}
+
+// user adapts a user to go-webauthn.
+type user struct {
+	handle []byte
+	name   string
+	creds  []gowebauthn.Credential
+}
+
+func (u *user) WebAuthnID() []byte                           { return u.handle }
+func (u *user) WebAuthnName() string                         { return u.name }
+func (u *user) WebAuthnDisplayName() string                  { return u.name }
+func (u *user) WebAuthnCredentials() []gowebauthn.Credential { return u.creds }
+
+// record is what Data holds for a credential.
+type record struct {
+	Credential gowebauthn.Credential `json:"credential"`
+	Passkey    bool                  `json:"passkey"`
+}
+
+// loadUser reads the user's handle (making one if create) and credentials.
+func (s *Service) loadUser(ctx context.Context, userID, name string, create bool) (*user, []storage.WebAuthnCredential, error) {
+	handle, err := s.cfg.Store.WebAuthnHandle(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) && create {
+		handle = make([]byte, 32)
+		if _, err := io.ReadFull(s.cfg.Rand, handle); err != nil {
+			return nil, nil, fmt.Errorf("webauthn: random: %w", err)
+		}
+		err = s.cfg.Store.PutWebAuthnHandle(ctx, userID, handle)
+		if errors.Is(err, storage.ErrConflict) { // made concurrently: use that one
+			handle, err = s.cfg.Store.WebAuthnHandle(ctx, userID)
+		}
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, ErrNoKeys
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("webauthn: load user: %w", err)
+	}
+	stored, err := s.cfg.Store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webauthn: load keys: %w", err)
+	}
+	u := &user{handle: handle, name: name}
+	for _, c := range stored {
+		var r record
+		if err := json.Unmarshal(c.Data, &r); err != nil {
+			return nil, nil, fmt.Errorf("webauthn: stored key is unreadable: %w", err)
+		}
+		u.creds = append(u.creds, r.Credential)
+	}
+	return u, stored, nil
+}
+
+// ceremonyData is what a stored ceremony holds.
+type ceremonyData struct {
+	Session gowebauthn.SessionData `json:"session"`
+	Name    string                 `json:"name,omitempty"`
+}
+
+func (s *Service) begin(ctx context.Context, userID, kind string, session *gowebauthn.SessionData, name string, options any) (string, []byte, error) {
+	var id [18]byte
+	if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
+		return "", nil, fmt.Errorf("webauthn: random: %w", err)
+	}
+	data, err := json.Marshal(ceremonyData{Session: *session, Name: name})
+	if err != nil {
+		return "", nil, fmt.Errorf("webauthn: %w", err)
+	}
+	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: s.cfg.Now().Add(s.cfg.Timeout)}
+	if err := s.cfg.Store.PutCeremony(ctx, c); err != nil {
+		return "", nil, fmt.Errorf("webauthn: store ceremony: %w", err)
+	}
+	opts, err := json.Marshal(options)
+	if err != nil {
+		return "", nil, fmt.Errorf("webauthn: %w", err)
+	}
+	return c.ID, opts, nil
+}
+
+// take consumes the ceremony and checks it was begun for userID and kind,
+// and is not expired.
+func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyData, error) {
+	c, err := s.cfg.Store.TakeCeremony(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ceremonyData{}, ErrCeremony
+	}
+	if err != nil {
+		return ceremonyData{}, fmt.Errorf("webauthn: take ceremony: %w", err)
+	}
+	if c.Kind != kind || c.UserID != userID || !s.cfg.Now().Before(c.Expires) {
+		return ceremonyData{}, ErrCeremony
+	}
+	var d ceremonyData
+	if err := json.Unmarshal(c.Data, &d); err != nil {
+		return ceremonyData{}, fmt.Errorf("webauthn: stored ceremony is unreadable: %w", err)
+	}
+	// go-webauthn enforces its own expiry against the wall clock; ours is
+	// the configured clock, checked above.
+	d.Session.Expires = time.Time{}
+	return d, nil
+}
+
+func validName(name string) bool {
+	n := strings.TrimSpace(name)
+	return n != "" && utf8.ValidString(n) && utf8.RuneCountInString(n) <= maxNameLen && !strings.ContainsAny(n, "\x00\r\n")
+}
+
+// BeginRegistration starts adding a key called name for userID (account is
+// the user name shown by the browser). It returns the ceremony ID and the
+// options JSON for PublicKeyCredential.parseCreationOptionsFromJSON. The
+// user's existing keys are excluded.
+func (s *Service) BeginRegistration(ctx context.Context, userID, account, name string) (ceremony string, options []byte, err error) {
+	if userID == "" {
+		return "", nil, errors.New("webauthn: empty user ID")
+	}
+	if !validName(name) {
+		return "", nil, ErrBadName
+	}
+	if account == "" {
+		account = userID
+	}
+	u, _, err := s.loadUser(ctx, userID, account, true)
+	if err != nil {
+		return "", nil, err
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, c := range u.creds {
+		exclude = append(exclude, c.Descriptor())
+	}
+	creation, session, err := s.wa.BeginRegistration(u, gowebauthn.WithExclusions(exclude),
+		gowebauthn.WithExtensions(gowebauthn.WithExtensionCredProps()))
+	if err != nil {
+		return "", nil, fmt.Errorf("webauthn: begin registration: %w", err)
+	}
+	return s.begin(ctx, userID, kindRegistration, session, strings.TrimSpace(name), creation)
+}
+
+// FinishRegistration checks the browser's response (credential.toJSON())
+// and stores the key. The ceremony is used up whatever the outcome.
+func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID string, response []byte) (Key, error) {
+	d, err := s.take(ctx, ceremony, userID, kindRegistration)
+	if err != nil {
+		return Key{}, err
+	}
+	parsed, err := parseCreation(response)
+	if err != nil {
+		return Key{}, err
+	}
+	u, _, err := s.loadUser(ctx, userID, userID, false)
+	if err != nil {
+		return Key{}, err
+	}
+	cred, err := s.wa.CreateCredential(u, d.Session, parsed)
+	if err != nil {
+		return Key{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	// The browser says, through the credProps extension, whether the key
+	// made a discoverable credential (a passkey).
+	rec := record{Credential: *cred}
+	if p := parsed.ClientExtensionResults.CredProps; p != nil && p.RK != nil {
+		rec.Passkey = *p.RK
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return Key{}, fmt.Errorf("webauthn: %w", err)
+	}
+	now := s.cfg.Now()
+	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: d.Name, Data: data, Created: now}
+	switch err := s.cfg.Store.AddWebAuthnCredential(ctx, c); {
+	case errors.Is(err, storage.ErrConflict):
+		return Key{}, ErrDuplicateKey
+	case err != nil:
+		return Key{}, fmt.Errorf("webauthn: store key: %w", err)
+	}
+	s.emit(ctx, event.Enrolled, userID, now, "")
+	return keyOf(c, rec), nil
+}
+
+// Result is a passed login.
+type Result struct {
+	Key Key
+	// UserVerified is true when the key verified the user (PIN or
+	// biometric), not just their presence.
+	UserVerified bool
+	// CloneWarning is true when the sign count did not increase and
+	// Config.AllowCloneWarning let the login through.
+	CloneWarning bool
+}
+
+// BeginLogin starts a second-factor login for userID, allowing the user's
+// keys. It returns ErrNoKeys for a user without keys.
+func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony string, options []byte, err error) {
+	u, _, err := s.loadUser(ctx, userID, userID, false)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(u.creds) == 0 {
+		return "", nil, ErrNoKeys
+	}
+	assertion, session, err := s.wa.BeginLogin(u, gowebauthn.WithUserVerification(s.uv))
+	if err != nil {
+		return "", nil, fmt.Errorf("webauthn: begin login: %w", err)
+	}
+	return s.begin(ctx, userID, kindLogin, session, "", assertion)
+}
+
+// FinishLogin checks the browser's response for the ceremony begun for
+// userID. The ceremony is used up whatever the outcome.
+func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, response []byte) (Result, error) {
+	d, err := s.take(ctx, ceremony, userID, kindLogin)
+	if err != nil {
+		return Result{}, err
+	}
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return Result{}, err
+	}
+	u, stored, err := s.loadUser(ctx, userID, userID, false)
+	if err != nil {
+		return Result{}, err
+	}
+	cred, err := s.wa.ValidateLogin(u, d.Session, parsed)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	return s.finish(ctx, userID, stored, cred, parsed)
+}
+
+// BeginPasskeyLogin starts a passwordless sign-in: no user is known yet,
+// and the browser offers the passkeys it has for this site.
+func (s *Service) BeginPasskeyLogin(ctx context.Context) (ceremony string, options []byte, err error) {
+	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv))
+	if err != nil {
+		return "", nil, fmt.Errorf("webauthn: begin passkey login: %w", err)
+	}
+	return s.begin(ctx, "", kindPasskey, session, "", assertion)
+}
+
+// FinishPasskeyLogin checks a passkey sign-in and returns the user it
+// belongs to.
+func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, response []byte) (userID string, res Result, err error) {
+	d, err := s.take(ctx, ceremony, "", kindPasskey)
+	if err != nil {
+		return "", Result{}, err
+	}
+	parsed, err := parseAssertion(response)
+	if err != nil {
+		return "", Result{}, err
+	}
+	var stored []storage.WebAuthnCredential
+	handler := func(_, handle []byte) (gowebauthn.User, error) {
+		id, err := s.cfg.Store.WebAuthnUserByHandle(ctx, handle)
+		if err != nil {
+			return nil, err
+		}
+		u, st, err := s.loadUser(ctx, id, id, false)
+		if err != nil {
+			return nil, err
+		}
+		userID, stored = id, st
+		return u, nil
+	}
+	cred, err := s.wa.ValidateDiscoverableLogin(handler, d.Session, parsed)
+	if err != nil {
+		return "", Result{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	res, err = s.finish(ctx, userID, stored, cred, parsed)
+	return userID, res, err
+}
+
+// finish applies the sign count and records the use.
+func (s *Service) finish(ctx context.Context, userID string, stored []storage.WebAuthnCredential, cred *gowebauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (Result, error) {
+	now := s.cfg.Now()
+	var c *storage.WebAuthnCredential
+	for i := range stored {
+		if string(stored[i].ID) == string(cred.ID) {
+			c = &stored[i]
+		}
+	}
+	if c == nil {
+		return Result{}, fmt.Errorf("%w: not one of the user's keys", ErrResponse)
+	}
+	var rec record
+	if err := json.Unmarshal(c.Data, &rec); err != nil {
+		return Result{}, fmt.Errorf("webauthn: stored key is unreadable: %w", err)
+	}
+	res := Result{UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(), CloneWarning: cred.Authenticator.CloneWarning}
+	if res.CloneWarning {
+		s.emit(ctx, event.CloneWarning, userID, now, "sign count did not increase")
+		if !s.cfg.AllowCloneWarning {
+			return Result{}, ErrCloned
+		}
+	}
+	rec.Credential = *cred
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return Result{}, fmt.Errorf("webauthn: %w", err)
+	}
+	c.Data, c.LastUsed = data, now
+	if err := s.cfg.Store.UpdateWebAuthnCredential(ctx, *c); err != nil {
+		return Result{}, fmt.Errorf("webauthn: update key: %w", err)
+	}
+	s.emit(ctx, event.Verified, userID, now, "")
+	res.Key = keyOf(*c, rec)
+	return res, nil
+}
+
+// Keys returns the user's keys, oldest first.
+func (s *Service) Keys(ctx context.Context, userID string) ([]Key, error) {
+	stored, err := s.cfg.Store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: load keys: %w", err)
+	}
+	keys := make([]Key, 0, len(stored))
+	for _, c := range stored {
+		var rec record
+		if err := json.Unmarshal(c.Data, &rec); err != nil {
+			return nil, fmt.Errorf("webauthn: stored key is unreadable: %w", err)
+		}
+		keys = append(keys, keyOf(c, rec))
+	}
+	return keys, nil
+}
+
+// Rename gives the user's key id a new name.
+func (s *Service) Rename(ctx context.Context, userID, id, name string) error {
+	if !validName(name) {
+		return ErrBadName
+	}
+	c, err := s.find(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	c.Name = strings.TrimSpace(name)
+	if err := s.cfg.Store.UpdateWebAuthnCredential(ctx, c); err != nil {
+		return fmt.Errorf("webauthn: rename: %w", err)
+	}
+	s.emit(ctx, event.Renamed, userID, s.cfg.Now(), "")
+	return nil
+}
+
+// Remove deletes the user's key id; it can no longer sign in.
+func (s *Service) Remove(ctx context.Context, userID, id string) error {
+	c, err := s.find(ctx, userID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.DeleteWebAuthnCredential(ctx, userID, c.ID); err != nil {
+		return fmt.Errorf("webauthn: remove: %w", err)
+	}
+	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	return nil
+}
+
+// RemoveAll deletes every key of the user, and their user handle.
+func (s *Service) RemoveAll(ctx context.Context, userID string) error {
+	if err := s.cfg.Store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
+		return fmt.Errorf("webauthn: remove all: %w", err)
+	}
+	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	return nil
+}
+
+func (s *Service) find(ctx context.Context, userID, id string) (storage.WebAuthnCredential, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil {
+		return storage.WebAuthnCredential{}, ErrNotFound
+	}
+	stored, err := s.cfg.Store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return storage.WebAuthnCredential{}, fmt.Errorf("webauthn: load keys: %w", err)
+	}
+	for _, c := range stored {
+		if string(c.ID) == string(raw) {
+			return c, nil
+		}
+	}
+	return storage.WebAuthnCredential{}, ErrNotFound
+}
+
+func keyOf(c storage.WebAuthnCredential, rec record) Key {
+	return Key{
+		ID: base64.RawURLEncoding.EncodeToString(c.ID), Name: c.Name, Created: c.Created, LastUsed: c.LastUsed,
+		Passkey: rec.Passkey, Synced: rec.Credential.Flags.BackupState,
+	}
+}
+
+// parseCreation and parseAssertion parse a browser response, refusing
+// anything large before parsing.
+func parseCreation(b []byte) (*protocol.ParsedCredentialCreationData, error) {
+	if len(b) > MaxResponse {
+		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrResponse, MaxResponse)
+	}
+	p, err := protocol.ParseCredentialCreationResponseBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	return p, nil
+}
+
+func parseAssertion(b []byte) (*protocol.ParsedCredentialAssertionData, error) {
+	if len(b) > MaxResponse {
+		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrResponse, MaxResponse)
+	}
+	p, err := protocol.ParseCredentialRequestResponseBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	return p, nil
+}
+
+// describe returns go-webauthn's explanation of err: its *protocol.Error
+// carries the useful part in Details.
+func describe(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		if pe.Details != "" {
+			return pe.Details
+		}
+		return pe.Type
+	}
+	return err.Error()
+}
+
+func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {
+	s.cfg.Events.Emit(ctx, event.Event{Kind: k, Method: Method, UserID: userID, Time: at, Reason: reason})
+}
