@@ -40,6 +40,7 @@ import (
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/throttle"
 	"github.com/twofa-go/twofa/totp"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 var (
@@ -65,13 +66,14 @@ type Method string
 
 // The methods.
 const (
-	TOTP   Method = totp.Method
-	Backup Method = backup.Method
-	Email  Method = emailotp.Method
+	TOTP     Method = totp.Method
+	Backup   Method = backup.Method
+	Email    Method = emailotp.Method
+	WebAuthn Method = webauthn.Method
 )
 
 // Methods lists every method, in the order account views show them.
-var Methods = []Method{TOTP, Email, Backup}
+var Methods = []Method{WebAuthn, TOTP, Email, Backup}
 
 // Config configures a Service. Issuer, Store and Keys are required; the
 // zero value of every other field is the safe default.
@@ -95,6 +97,11 @@ type Config struct {
 	// MaxFailures, Templates. Its Store, Mailer, Issuer, Throttle, Events,
 	// Now and Rand are taken from this Config.
 	Email emailotp.Config
+	// WebAuthn turns security keys and passkeys on when its RPID is set:
+	// RPID, RPDisplayName, Origins, Timeout, RequireUserVerification,
+	// AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
+	// Config.
+	WebAuthn webauthn.Config
 	// Throttle is the per-user attempt policy, shared by every method.
 	Throttle throttle.Policy
 
@@ -130,6 +137,9 @@ type Service struct {
 	Backup *backup.Service
 	// Email sends and checks codes by e-mail.
 	Email *emailotp.Service
+	// WebAuthn registers and checks security keys and passkeys; nil unless
+	// Config.WebAuthn.RPID is set.
+	WebAuthn *webauthn.Service
 
 	limiter *throttle.Limiter
 	store   storage.Store
@@ -182,6 +192,13 @@ func New(cfg Config) (*Service, error) {
 	if s.Email, err = emailotp.New(ec); err != nil {
 		return nil, err
 	}
+	if cfg.WebAuthn.RPID != "" {
+		wc := cfg.WebAuthn
+		wc.Store, wc.Events, wc.Now, wc.Rand = cfg.Store, s.events, cfg.Now, cfg.Rand
+		if s.WebAuthn, err = webauthn.New(wc); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -205,9 +222,13 @@ type MethodState struct {
 	Method Method
 	Status Status
 	// Since is when the method was set up (the active secret confirmed,
-	// the set of codes generated); zero when not set up.
+	// the set of codes generated, the first key added); zero when not set
+	// up.
 	Since time.Time
 }
+
+// KeyInfo is a security key as the account view shows it.
+type KeyInfo = webauthn.Key
 
 // Account is a user's second factor at a glance, without any secret.
 type Account struct {
@@ -216,6 +237,8 @@ type Account struct {
 	Methods []MethodState
 	// BackupRemaining is the number of unused backup codes.
 	BackupRemaining int
+	// Keys are the user's security keys and passkeys, oldest first.
+	Keys []KeyInfo
 	// Offered are the methods the login page offers: those enabled and
 	// usable (backup codes only while some are left).
 	Offered []Method
@@ -242,6 +265,23 @@ func (a Account) Status(m Method) Status {
 // Account returns the user's methods and their status.
 func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	var a Account
+	if s.WebAuthn != nil {
+		ws, err := s.WebAuthn.State(ctx, userID)
+		if err != nil {
+			return Account{}, err
+		}
+		st := MethodState{Method: WebAuthn}
+		if len(ws.Keys) > 0 {
+			st.Since, st.Status = ws.Keys[0].Created, Enabled
+			if ws.Disabled {
+				st.Status = Disabled
+			} else {
+				a.Offered = append(a.Offered, WebAuthn)
+			}
+		}
+		a.Methods = append(a.Methods, st)
+		a.Keys = ws.Keys
+	}
 	ts, err := s.TOTP.State(ctx, userID)
 	if err != nil {
 		return Account{}, err
@@ -315,6 +355,10 @@ func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
 		return s.Backup.Disable(ctx, userID)
 	case Email:
 		return s.Email.Disable(ctx, userID)
+	case WebAuthn:
+		if s.WebAuthn != nil {
+			return s.WebAuthn.Disable(ctx, userID)
+		}
 	}
 	return ErrUnknownMethod
 }
@@ -328,6 +372,10 @@ func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
 		return s.Backup.Enable(ctx, userID)
 	case Email:
 		return s.Email.Enable(ctx, userID)
+	case WebAuthn:
+		if s.WebAuthn != nil {
+			return s.WebAuthn.Enable(ctx, userID)
+		}
 	}
 	return ErrUnknownMethod
 }
@@ -342,6 +390,10 @@ func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
 		return s.Backup.Remove(ctx, userID)
 	case Email:
 		return s.Email.Remove(ctx, userID)
+	case WebAuthn:
+		if s.WebAuthn != nil {
+			return s.WebAuthn.RemoveAll(ctx, userID)
+		}
 	}
 	return ErrUnknownMethod
 }
@@ -358,6 +410,9 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteEmail(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	if err := s.store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.limiter.Unlock(ctx, userID); err != nil {

@@ -15,15 +15,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/descope/virtualwebauthn"
+
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/internal/virtualkey"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/totp"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 var ctx = context.Background()
@@ -59,6 +63,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
 		Backup: backup.Config{Hash: fastHash},
 		Mailer: f.mail, Notify: true,
+		WebAuthn: webauthn.Config{RPID: "example.com", Origins: []string{"https://example.com"}},
 		Address: func(_ context.Context, user string) (string, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -174,7 +179,7 @@ func TestAccountView(t *testing.T) {
 		a.BackupRemaining != 10 || fmt.Sprint(a.Offered) != "[totp email backup]" || !a.Requires() {
 		t.Fatalf("set up: %+v", a)
 	}
-	if len(a.Methods) != len(twofa.Methods) || a.Methods[0].Since.IsZero() {
+	if len(a.Methods) != len(twofa.Methods) || a.Status(twofa.WebAuthn) != twofa.NotSetUp || a.Methods[1].Since.IsZero() {
 		t.Fatalf("methods: %+v", a.Methods)
 	}
 	f.tf.Verify(ctx, "u", f.codes[0])
@@ -193,10 +198,14 @@ func TestAccountView(t *testing.T) {
 	}
 }
 
+// codeMethods are the methods setUp sets up; security keys have their own
+// test.
+var codeMethods = []twofa.Method{twofa.TOTP, twofa.Email, twofa.Backup}
+
 func TestDisableRemovePerMethod(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.setUp(t, "u")
-	for _, m := range twofa.Methods {
+	for _, m := range codeMethods {
 		if err := f.tf.Disable(ctx, "u", m); err != nil {
 			t.Fatalf("disable %s: %v", m, err)
 		}
@@ -204,7 +213,7 @@ func TestDisableRemovePerMethod(t *testing.T) {
 	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("all disabled: %v, want ErrNoMethod", err)
 	}
-	for _, m := range twofa.Methods {
+	for _, m := range codeMethods {
 		if err := f.tf.Enable(ctx, "u", m); err != nil {
 			t.Fatalf("enable %s: %v", m, err)
 		}
@@ -216,7 +225,7 @@ func TestDisableRemovePerMethod(t *testing.T) {
 	if m, err := f.tf.Verify(ctx, "u", f.codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code after enable: %v, %v", m, err)
 	}
-	for _, m := range twofa.Methods {
+	for _, m := range codeMethods {
 		if err := f.tf.Remove(ctx, "u", m); err != nil {
 			t.Fatalf("remove %s: %v", m, err)
 		}
@@ -409,10 +418,11 @@ func assertNoRows(t *testing.T, db *sql.DB, dialect, user string) {
 // returns — values, errors, nested fields — is searched.
 func TestNoAPIReturnsSecrets(t *testing.T) {
 	targets := map[string]func(*twofa.Service) any{
-		"twofa.Service":  func(s *twofa.Service) any { return s },
-		"totp.Service":   func(s *twofa.Service) any { return s.TOTP },
-		"backup.Service": func(s *twofa.Service) any { return s.Backup },
-		"email.Service":  func(s *twofa.Service) any { return s.Email },
+		"twofa.Service":    func(s *twofa.Service) any { return s },
+		"totp.Service":     func(s *twofa.Service) any { return s.TOTP },
+		"backup.Service":   func(s *twofa.Service) any { return s.Backup },
+		"email.Service":    func(s *twofa.Service) any { return s.Email },
+		"webauthn.Service": func(s *twofa.Service) any { return s.WebAuthn },
 	}
 	calls := 0
 	for name, target := range targets {
@@ -593,5 +603,52 @@ func TestNotices(t *testing.T) {
 	}
 	if g.countEvents(event.NoticeFailed) != 1 || g.countEvents(event.BackupUsed) != 1 {
 		t.Fatalf("events: %+v", g.events)
+	}
+}
+
+func TestSecurityKeysInAccount(t *testing.T) {
+	f := newFixture(t, memory.New())
+	register := func(name string) *virtualkey.Device {
+		d := virtualkey.New(virtualwebauthn.AuthenticatorOptions{})
+		id, options, err := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u@example.com", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tf.WebAuthn.FinishRegistration(ctx, id, "u", d.Attest(t, virtualkey.RP, options)); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d := register("YubiKey")
+	register("Laptop")
+	a, err := f.tf.Account(ctx, "u")
+	if err != nil || a.Status(twofa.WebAuthn) != twofa.Enabled || len(a.Keys) != 2 || a.Keys[0].Name != "YubiKey" ||
+		fmt.Sprint(a.Offered) != "[webauthn]" || !a.Requires() {
+		t.Fatalf("account with two keys: %+v, %v", a, err)
+	}
+	if err := f.tf.Disable(ctx, "u", twofa.WebAuthn); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.WebAuthn) != twofa.Disabled || a.Requires() {
+		t.Fatalf("keys disabled: %+v", a)
+	}
+	f.tf.Enable(ctx, "u", twofa.WebAuthn)
+	// A typed code for a user with only keys is wrong, not "no method".
+	if _, err := f.tf.Verify(ctx, "u", "123456"); !errors.Is(err, twofa.ErrInvalidCode) {
+		t.Fatalf("typed code, keys only: %v", err)
+	}
+	if err := f.tf.Reset(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.tf.Account(ctx, "u"); a.Requires() || len(a.Keys) != 0 {
+		t.Fatalf("after reset: %+v", a)
+	}
+	if _, _, err := f.tf.WebAuthn.BeginLogin(ctx, "u"); !errors.Is(err, webauthn.ErrNoKeys) {
+		t.Fatalf("login after reset: %v", err)
+	}
+	// The key itself is not the user's any more: it can be added again.
+	id, options, _ := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u", "YubiKey")
+	if _, err := f.tf.WebAuthn.FinishRegistration(ctx, id, "u", d.Attest(t, virtualkey.RP, options)); err != nil {
+		t.Fatalf("re-adding the key after reset: %v", err)
 	}
 }

@@ -256,15 +256,24 @@ type WebAuthnStore interface {
 	WebAuthnHandle(ctx context.Context, userID string) ([]byte, error)
 
 	// PutWebAuthnHandle stores handle for a user who has none. If the user
-	// already has one, err is ErrConflict and the stored one stays.
+	// already has one, or another user has this handle, err is ErrConflict
+	// and nothing changes.
 	PutWebAuthnHandle(ctx context.Context, userID string, handle []byte) error
+
+	// WebAuthnDisabled reports whether the user turned security keys off
+	// for a while. A user without a handle gets false and a nil error.
+	WebAuthnDisabled(ctx context.Context, userID string) (bool, error)
+
+	// SetWebAuthnDisabled turns the user's security keys off or on again,
+	// keeping them. If the user has no handle, err is ErrNotFound.
+	SetWebAuthnDisabled(ctx context.Context, userID string, disabled bool) error
 
 	// WebAuthnUserByHandle returns the user whose handle is handle. If none
 	// has it, err is ErrNotFound.
 	WebAuthnUserByHandle(ctx context.Context, handle []byte) (userID string, err error)
 
-	// WebAuthnCredentials returns the user's credentials, oldest first; no
-	// credentials is an empty list and a nil error.
+	// WebAuthnCredentials returns the user's credentials ordered by Created,
+	// then by ID; no credentials is an empty list and a nil error.
 	WebAuthnCredentials(ctx context.Context, userID string) ([]WebAuthnCredential, error)
 
 	// AddWebAuthnCredential stores a new credential. If any user already
@@ -302,8 +311,9 @@ type CeremonyStore interface {
 
 	// TakeCeremony removes the ceremony id and returns it, as one atomic
 	// operation: of any number of concurrent calls, exactly one gets it and
-	// the others get ErrNotFound. Expired ceremonies are returned too; the
-	// caller checks Expires.
+	// the others get ErrNotFound. The caller checks Expires; a store may
+	// drop a ceremony some time after it expired, and then reports
+	// ErrNotFound.
 	TakeCeremony(ctx context.Context, id string) (Ceremony, error)
 }
 

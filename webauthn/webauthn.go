@@ -69,6 +69,8 @@ var (
 	ErrNoKeys = errors.New("webauthn: no security keys for this user")
 	// ErrNotFound reports a key ID the user does not have.
 	ErrNotFound = errors.New("webauthn: no such key")
+	// ErrNotEnabled reports a user who turned security keys off.
+	ErrNotEnabled = errors.New("webauthn: security keys are turned off for this user")
 	// ErrBadName reports a key name that is empty, too long or not text.
 	ErrBadName = errors.New("webauthn: key names are 1 to 64 characters of text")
 )
@@ -388,6 +390,11 @@ func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony strin
 	if len(u.creds) == 0 {
 		return "", nil, ErrNoKeys
 	}
+	if off, err := s.cfg.Store.WebAuthnDisabled(ctx, userID); err != nil {
+		return "", nil, fmt.Errorf("webauthn: load user: %w", err)
+	} else if off {
+		return "", nil, ErrNotEnabled
+	}
 	assertion, session, err := s.wa.BeginLogin(u, gowebauthn.WithUserVerification(s.uv))
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin login: %w", err)
@@ -462,6 +469,11 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, respo
 // finish applies the sign count and records the use.
 func (s *Service) finish(ctx context.Context, userID string, stored []storage.WebAuthnCredential, cred *gowebauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (Result, error) {
 	now := s.cfg.Now()
+	if off, err := s.cfg.Store.WebAuthnDisabled(ctx, userID); err != nil {
+		return Result{}, fmt.Errorf("webauthn: load user: %w", err)
+	} else if off {
+		return Result{}, ErrNotEnabled
+	}
 	var c *storage.WebAuthnCredential
 	for i := range stored {
 		if string(stored[i].ID) == string(cred.ID) {
@@ -494,6 +506,51 @@ func (s *Service) finish(ctx context.Context, userID string, stored []storage.We
 	s.emit(ctx, event.Verified, userID, now, "")
 	res.Key = keyOf(*c, rec)
 	return res, nil
+}
+
+// Disable turns the user's security keys off for a while; they are kept,
+// and Enable turns them on again. A user without keys gets ErrNoKeys.
+func (s *Service) Disable(ctx context.Context, userID string) error {
+	return s.setDisabled(ctx, userID, true, event.Disabled)
+}
+
+// Enable turns the user's security keys back on.
+func (s *Service) Enable(ctx context.Context, userID string) error {
+	return s.setDisabled(ctx, userID, false, event.EnabledAgain)
+}
+
+func (s *Service) setDisabled(ctx context.Context, userID string, off bool, k event.Kind) error {
+	keys, err := s.Keys(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return ErrNoKeys
+	}
+	if err := s.cfg.Store.SetWebAuthnDisabled(ctx, userID, off); err != nil {
+		return fmt.Errorf("webauthn: save: %w", err)
+	}
+	s.emit(ctx, k, userID, s.cfg.Now(), "")
+	return nil
+}
+
+// State is a user's security keys at a glance.
+type State struct {
+	Keys     []Key
+	Disabled bool
+}
+
+// State returns the user's keys and whether they are turned off.
+func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	keys, err := s.Keys(ctx, userID)
+	if err != nil {
+		return State{}, err
+	}
+	off, err := s.cfg.Store.WebAuthnDisabled(ctx, userID)
+	if err != nil {
+		return State{}, fmt.Errorf("webauthn: load user: %w", err)
+	}
+	return State{Keys: keys, Disabled: off}, nil
 }
 
 // Keys returns the user's keys, oldest first.

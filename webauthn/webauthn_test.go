@@ -14,13 +14,14 @@ import (
 
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/internal/virtualkey"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/webauthn"
 )
 
 var ctx = context.Background()
 
-var rp = virtualwebauthn.RelyingParty{ID: "example.com", Name: "Example", Origin: "https://example.com"}
+var rp = virtualkey.RP
 
 type fixture struct {
 	svc    *webauthn.Service
@@ -60,38 +61,19 @@ func (f *fixture) count(k event.Kind) int {
 	return n
 }
 
-// device is one virtual authenticator holding one credential.
-type device struct {
-	auth virtualwebauthn.Authenticator
-	cred virtualwebauthn.Credential
-}
+// device is a software security key.
+type device struct{ *virtualkey.Device }
 
 func newDevice(opts virtualwebauthn.AuthenticatorOptions) *device {
-	d := &device{auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
-	d.auth.AddCredential(d.cred)
-	return d
+	return &device{virtualkey.New(opts)}
 }
 
-// attest answers a registration ceremony's options from relying party r.
 func (d *device) attest(t testing.TB, r virtualwebauthn.RelyingParty, options []byte) []byte {
-	t.Helper()
-	opts, err := virtualwebauthn.ParseAttestationOptions(string(options))
-	if err != nil {
-		t.Fatalf("parse creation options: %v\n%s", err, options)
-	}
-	return []byte(virtualwebauthn.CreateAttestationResponse(r, d.auth, d.cred, *opts))
+	return d.Attest(t, r, options)
 }
 
-// assert answers a login ceremony's options, with the counter moved on as a
-// real key does.
 func (d *device) assert(t testing.TB, r virtualwebauthn.RelyingParty, options []byte) []byte {
-	t.Helper()
-	opts, err := virtualwebauthn.ParseAssertionOptions(string(options))
-	if err != nil {
-		t.Fatalf("parse request options: %v\n%s", err, options)
-	}
-	d.cred.Counter++
-	return []byte(virtualwebauthn.CreateAssertionResponse(r, d.auth, d.cred, *opts))
+	return d.Assert(t, r, options)
 }
 
 func (f *fixture) register(t testing.TB, user, name string, d *device) (webauthn.Key, error) {
@@ -179,7 +161,7 @@ func TestSameKeyOnce(t *testing.T) {
 		// The options exclude it, so a browser would refuse; the server
 		// refuses anyway.
 		_, options, _ := f.svc.BeginRegistration(ctx, "u", "u", "Again")
-		if !strings.Contains(string(options), base64.RawURLEncoding.EncodeToString(d.cred.ID)) {
+		if !strings.Contains(string(options), base64.RawURLEncoding.EncodeToString(d.Cred.ID)) {
 			t.Fatal("the user's key is not in the exclusions")
 		}
 		if _, err := f.register(t, "u", "Again", d); !errors.Is(err, webauthn.ErrDuplicateKey) {
@@ -281,11 +263,11 @@ func TestRefusals(t *testing.T) {
 				return err
 			}, webauthn.ErrResponse},
 		{"sign count backwards", nil, virtualwebauthn.AuthenticatorOptions{}, func(t *testing.T, f *fixture, d *device) error {
-			d.cred.Counter = 10
+			d.Cred.Counter = 10
 			if _, err := f.login(t, "u", d); err != nil { // counter 11
 				t.Fatal(err)
 			}
-			d.cred.Counter = 3 // a clone that lags behind
+			d.Cred.Counter = 3 // a clone that lags behind
 			_, err := f.login(t, "u", d)
 			return err
 		}, webauthn.ErrCloned},
@@ -301,8 +283,8 @@ func TestRefusals(t *testing.T) {
 				// Register with a verifying twin of the key, so only the
 				// login lacks verification.
 				good := newDevice(virtualwebauthn.AuthenticatorOptions{})
-				good.cred = d.cred
-				good.auth.AddCredential(d.cred)
+				good.Cred = d.Cred
+				good.Auth.AddCredential(d.Cred)
 				f.mustRegister(t, "u", "Key", good)
 			} else {
 				f.mustRegister(t, "u", "Key", d)
@@ -322,9 +304,9 @@ func TestCloneWarningAllowed(t *testing.T) {
 	f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.AllowCloneWarning = true })
 	d := newDevice(virtualwebauthn.AuthenticatorOptions{})
 	f.mustRegister(t, "u", "Key", d)
-	d.cred.Counter = 10
+	d.Cred.Counter = 10
 	f.login(t, "u", d)
-	d.cred.Counter = 3
+	d.Cred.Counter = 3
 	res, err := f.login(t, "u", d)
 	if err != nil || !res.CloneWarning {
 		t.Fatalf("allowed clone warning: %+v, %v", res, err)
@@ -418,4 +400,33 @@ func forEachStore(t *testing.T, f func(t *testing.T, s webauthn.Store)) {
 		s, _ := b.Open(t)
 		f(t, s)
 	})
+}
+
+func TestDisableEnable(t *testing.T) {
+	f := newFixture(t, memory.New())
+	d := newDevice(virtualwebauthn.AuthenticatorOptions{})
+	if err := f.svc.Disable(ctx, "u"); !errors.Is(err, webauthn.ErrNoKeys) {
+		t.Fatalf("disable without keys: %v", err)
+	}
+	f.mustRegister(t, "u", "Key", d)
+	// A ceremony begun before the keys were turned off does not finish.
+	id, options, _ := f.svc.BeginLogin(ctx, "u")
+	if err := f.svc.Disable(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.FinishLogin(ctx, id, "u", d.assert(t, rp, options)); !errors.Is(err, webauthn.ErrNotEnabled) {
+		t.Fatalf("finish after disable: %v", err)
+	}
+	if _, err := f.login(t, "u", d); !errors.Is(err, webauthn.ErrNotEnabled) {
+		t.Fatalf("login while disabled: %v", err)
+	}
+	if st, _ := f.svc.State(ctx, "u"); !st.Disabled || len(st.Keys) != 1 {
+		t.Fatalf("state %+v", st)
+	}
+	if err := f.svc.Enable(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.login(t, "u", d); err != nil {
+		t.Fatalf("login after enable: %v", err)
+	}
 }

@@ -25,7 +25,9 @@ type Store struct {
 	// creds are every user's WebAuthn credentials, oldest first.
 	creds      []storage.WebAuthnCredential
 	handles    map[string][]byte
+	keysOff    map[string]bool // users who turned security keys off
 	ceremonies map[string]storage.Ceremony
+	pruneAt    int // ceremony count at which expired ones are dropped
 	version    int64
 }
 
@@ -39,7 +41,9 @@ func New() *Store {
 		backup:     make(map[string]storage.BackupSet),
 		email:      make(map[string]storage.EmailState),
 		handles:    make(map[string][]byte),
+		keysOff:    make(map[string]bool),
 		ceremonies: make(map[string]storage.Ceremony),
+		pruneAt:    1024,
 	}
 }
 

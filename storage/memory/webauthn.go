@@ -42,6 +42,28 @@ func (s *Store) PutWebAuthnHandle(_ context.Context, userID string, handle []byt
 	return nil
 }
 
+// WebAuthnDisabled implements [storage.WebAuthnStore].
+func (s *Store) WebAuthnDisabled(_ context.Context, userID string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keysOff[userID], nil
+}
+
+// SetWebAuthnDisabled implements [storage.WebAuthnStore].
+func (s *Store) SetWebAuthnDisabled(_ context.Context, userID string, disabled bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.handles[userID]; !ok {
+		return storage.ErrNotFound
+	}
+	if disabled {
+		s.keysOff[userID] = true
+	} else {
+		delete(s.keysOff, userID)
+	}
+	return nil
+}
+
 // WebAuthnUserByHandle implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnUserByHandle(_ context.Context, handle []byte) (string, error) {
 	s.mu.Lock()
@@ -64,6 +86,12 @@ func (s *Store) WebAuthnCredentials(_ context.Context, userID string) ([]storage
 			out = append(out, copyCredential(c))
 		}
 	}
+	slices.SortFunc(out, func(a, b storage.WebAuthnCredential) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 
@@ -107,6 +135,7 @@ func (s *Store) DeleteWebAuthnCredentials(_ context.Context, userID string) erro
 	defer s.mu.Unlock()
 	s.creds = slices.DeleteFunc(s.creds, func(x storage.WebAuthnCredential) bool { return x.UserID == userID })
 	delete(s.handles, userID)
+	delete(s.keysOff, userID)
 	return nil
 }
 
@@ -120,13 +149,16 @@ func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony) error {
 	// Ceremonies begun and never finished would pile up: drop the expired
 	// ones now and then. The wall clock is fine here; whether a ceremony
 	// may be used is decided by the caller's clock.
-	if len(s.ceremonies) >= 1024 {
+	if len(s.ceremonies) >= s.pruneAt {
 		now := time.Now()
 		for id, x := range s.ceremonies {
 			if x.Expires.Before(now) {
 				delete(s.ceremonies, id)
 			}
 		}
+		// Scan again only once the map has doubled: live ceremonies are
+		// never dropped, and the scan costs O(1) per insert over time.
+		s.pruneAt = max(1024, 2*len(s.ceremonies))
 	}
 	c.Data = bytes.Clone(c.Data)
 	s.ceremonies[c.ID] = c

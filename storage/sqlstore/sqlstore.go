@@ -70,7 +70,7 @@ import (
 type Dialect int
 
 const (
-	// SQLite is SQLite 3.24 or later (for ON CONFLICT DO NOTHING).
+	// SQLite is SQLite 3.35 or later (for ON CONFLICT DO NOTHING and DELETE ... RETURNING).
 	SQLite Dialect = iota + 1
 	// PostgreSQL is PostgreSQL 9.5 or later (for ON CONFLICT DO NOTHING).
 	PostgreSQL

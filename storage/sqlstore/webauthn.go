@@ -53,6 +53,31 @@ func (s *Store) PutWebAuthnHandle(ctx context.Context, userID string, handle []b
 	return nil
 }
 
+// WebAuthnDisabled implements [storage.WebAuthnStore].
+func (s *Store) WebAuthnDisabled(ctx context.Context, userID string) (bool, error) {
+	var disabled int
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT disabled FROM twofa_webauthn_handles WHERE user_id = ?`), userID).Scan(&disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: read webauthn disabled: %w", err)
+	}
+	return disabled != 0, nil
+}
+
+// SetWebAuthnDisabled implements [storage.WebAuthnStore].
+func (s *Store) SetWebAuthnDisabled(ctx context.Context, userID string, disabled bool) error {
+	n, err := s.affected(ctx, "set webauthn disabled", `UPDATE twofa_webauthn_handles SET disabled = ? WHERE user_id = ?`, boolInt(disabled), userID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
 // WebAuthnUserByHandle implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnUserByHandle(ctx context.Context, handle []byte) (string, error) {
 	var userID string

@@ -42,6 +42,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Backup", func(t *testing.T) { runBackup(t, newStore) })
 	t.Run("Email", func(t *testing.T) { runEmail(t, newStore) })
 	t.Run("WebAuthn", func(t *testing.T) { runWebAuthn(t, newStore) })
+	t.Run("WebAuthnDisabled", func(t *testing.T) { runWebAuthnDisabled(t, newStore) })
+	t.Run("WebAuthnOrder", func(t *testing.T) { runWebAuthnOrder(t, newStore) })
 }
 
 // when has nanoseconds and a location other than UTC, both of which a store

@@ -367,7 +367,7 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		s := newStore(t)
 		expires := time.Now().Add(5 * time.Minute)
 		var all []storage.Ceremony
-		for i := range 300 {
+		for i := range 256 {
 			c := storage.Ceremony{ID: fmt.Sprint("c", i), UserID: "u", Kind: "login", Data: []byte{byte(i)}, Expires: expires}
 			if err := s.PutCeremony(ctx, c); err != nil {
 				t.Fatal(err)
@@ -402,4 +402,52 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			t.Fatalf("%d of %d goroutines took one ceremony, want exactly 1", won, Racers)
 		}
 	})
+}
+
+func runWebAuthnDisabled(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	s := newStore(t)
+	if off, err := s.WebAuthnDisabled(ctx, "u"); off || err != nil {
+		t.Fatalf("without a handle: %v, %v; want false, nil", off, err)
+	}
+	if err := s.SetWebAuthnDisabled(ctx, "u", true); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("SetWebAuthnDisabled without a handle: %v, want ErrNotFound", err)
+	}
+	s.PutWebAuthnHandle(ctx, "u", []byte("handle-u"))
+	s.PutWebAuthnHandle(ctx, "v", []byte("handle-v"))
+	if err := s.SetWebAuthnDisabled(ctx, "u", true); err != nil {
+		t.Fatal(err)
+	}
+	if off, _ := s.WebAuthnDisabled(ctx, "u"); !off {
+		t.Fatal("not disabled")
+	}
+	if off, _ := s.WebAuthnDisabled(ctx, "v"); off {
+		t.Fatal("another user disabled")
+	}
+	if err := s.SetWebAuthnDisabled(ctx, "u", false); err != nil {
+		t.Fatal(err)
+	}
+	if off, _ := s.WebAuthnDisabled(ctx, "u"); off {
+		t.Fatal("still disabled")
+	}
+	// Removing everything forgets the flag too.
+	s.SetWebAuthnDisabled(ctx, "u", true)
+	s.DeleteWebAuthnCredentials(ctx, "u")
+	if off, _ := s.WebAuthnDisabled(ctx, "u"); off {
+		t.Fatal("the flag outlived the user's keys")
+	}
+}
+
+// Credentials come back by Created, whatever order they were added in.
+func runWebAuthnOrder(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	s := newStore(t)
+	for i, created := range []time.Time{when.Add(2 * time.Second), when, when.Add(time.Second)} {
+		c := storage.WebAuthnCredential{ID: []byte{byte(i)}, UserID: "u", Name: fmt.Sprint(i), Data: []byte("d"), Created: created}
+		if err := s.AddWebAuthnCredential(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.WebAuthnCredentials(ctx, "u")
+	if err != nil || len(got) != 3 || got[0].Name != "1" || got[1].Name != "2" || got[2].Name != "0" {
+		t.Fatalf("order: %+v, %v", got, err)
+	}
 }
