@@ -1,0 +1,79 @@
+package webauthn_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/descope/virtualwebauthn"
+	"github.com/go-webauthn/webauthn/protocol"
+	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/twofa-go/twofa/storage/memory"
+)
+
+// rawUser is a go-webauthn user holding the benchmark's one credential.
+type rawUser struct{ cred gowebauthn.Credential }
+
+func (u rawUser) WebAuthnID() []byte          { return []byte("bench-user-handle") }
+func (u rawUser) WebAuthnName() string        { return "u" }
+func (u rawUser) WebAuthnDisplayName() string { return "u" }
+func (u rawUser) WebAuthnCredentials() []gowebauthn.Credential {
+	return []gowebauthn.Credential{u.cred}
+}
+
+// BenchmarkFinishLogin measures FinishLogin on the memory store — taking
+// the ceremony, loading the user's keys, go-webauthn's checks, the sign
+// count and the update — beside go-webauthn alone parsing and validating a
+// response of the same key. Beginning the ceremony and signing the
+// assertion are outside the timer in both.
+func BenchmarkFinishLogin(b *testing.B) {
+	store := memory.New()
+	f := newFixture(b, store)
+	d := newDevice(virtualwebauthn.AuthenticatorOptions{})
+	f.mustRegister(b, "u", "Key", d)
+
+	b.Run("twofa", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			id, options, err := f.svc.BeginLogin(ctx, "u")
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp := d.assert(b, rp, options)
+			b.StartTimer()
+			if _, err := f.svc.FinishLogin(ctx, id, "u", resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	b.Run("go-webauthn", func(b *testing.B) {
+		stored, _ := store.WebAuthnCredentials(ctx, "u")
+		var cred gowebauthn.Credential
+		if _, err := cred.UnmarshalMsg(stored[0].Data[2:]); err != nil { // after version and flags
+			b.Fatal(err)
+		}
+		user := rawUser{cred}
+		wa, err := gowebauthn.New(&gowebauthn.Config{RPID: rp.ID, RPDisplayName: rp.Name, RPOrigins: []string{rp.Origin}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			b.StopTimer()
+			assertion, session, err := wa.BeginLogin(user)
+			if err != nil {
+				b.Fatal(err)
+			}
+			options, _ := json.Marshal(assertion)
+			resp := d.assert(b, rp, options)
+			b.StartTimer()
+			parsed, err := protocol.ParseCredentialRequestResponseBytes(resp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := wa.ValidateLogin(user, *session, parsed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
