@@ -1,12 +1,14 @@
 // Package twofa adds a second factor to the login of an existing Go web
-// application: authenticator apps and backup codes, on the application's own
-// database.
+// application: authenticator apps, security keys and passkeys, codes by
+// e-mail, and backup codes, on the application's own database.
 //
 // # The service
 //
 // [New] builds a [Service] from one store, one key ring and the application's
 // name. Its fields are the factors — [Service.TOTP] for authenticator apps,
-// [Service.Backup] for backup codes — and its methods work across them: the
+// [Service.WebAuthn] for security keys and passkeys, [Service.Email] for
+// e-mailed codes, [Service.Backup] for backup codes — and its methods work
+// across them: the
 // account view ([Service.Account]), turning a method off and on
 // ([Service.Disable], [Service.Enable]), removing it ([Service.Remove]), an
 // administrator reset ([Service.Reset]) and the one verification call of a
