@@ -225,7 +225,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	// step a fresh timeout of its own. Closing the connection when ctx ends
 	// makes the Timeout cover the whole exchange and lets a cancellation
 	// stop it midway; it also frees a connection that go-mail leaves open
-	// when the greeting, STARTTLS or AUTH fails.
+	// when EHLO or STARTTLS fails.
 	var conn net.Conn
 	stop := func() bool { return false }
 	defer func() {
@@ -341,7 +341,7 @@ func (s *SMTP) message(m Message) (*gomail.Msg, string, error) {
 // authentication.
 func (s *SMTP) dialFailed(ctx context.Context, login *smtpLogin, err error) error {
 	switch {
-	case ctx.Err() != nil:
+	case smtpEnded(ctx):
 		return s.aborted(ctx)
 	case errors.Is(err, ErrSTARTTLSRequired):
 		return s.noSTARTTLS()
@@ -354,7 +354,7 @@ func (s *SMTP) dialFailed(ctx context.Context, login *smtpLogin, err error) erro
 
 // sendFailed explains an error from MAIL, RCPT or DATA.
 func (s *SMTP) sendFailed(ctx context.Context, to string, err error) error {
-	if ctx.Err() != nil {
+	if smtpEnded(ctx) {
 		return s.aborted(ctx)
 	}
 	// A *gomail.SendError is printed, not wrapped: it holds the whole
@@ -367,6 +367,16 @@ func (s *SMTP) sendFailed(ctx context.Context, to string, err error) error {
 		return fmt.Errorf("emailotp: smtp: %s: %v", s.addr, se.Error())
 	}
 	return fmt.Errorf("emailotp: smtp: %s: %w", s.addr, err)
+}
+
+// smtpEnded reports whether ctx has ended, counting as ended a deadline
+// that has passed but whose timer has not fired yet: a connection's I/O
+// deadline, set by go-mail just after ctx's, can beat it by a moment.
+func smtpEnded(ctx context.Context) bool {
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		<-ctx.Done()
+	}
+	return ctx.Err() != nil
 }
 
 func (s *SMTP) aborted(ctx context.Context) error {

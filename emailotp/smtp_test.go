@@ -108,7 +108,10 @@ func startSMTPServer(t *testing.T, cert tls.Certificate, o smtpServerOptions) *s
 		_ = s.Serve(l)
 	}()
 	t.Cleanup(func() {
+		// Close alone can miss a listener that Serve has not registered
+		// yet, when a test ends before its server was ever dialled.
 		_ = s.Close()
+		_ = l.Close()
 		<-done
 	})
 	return srv
@@ -620,16 +623,20 @@ func TestSMTPConnectionErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("timeout while the server hangs", func(t *testing.T) {
-		port, _ := smtpSilentServer(t)
-		cfg := smtpConfig(port, pool, emailotp.ImplicitTLS)
-		cfg.Timeout = 200 * time.Millisecond
-		err := smtpMailer(t, cfg).Send(context.Background(), smtpMessage())
-		smtpFailed(t, err, "timed out after 200ms")
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("errors.Is(%v, context.DeadlineExceeded) = false", err)
-		}
-	})
+	// The server hangs before its greeting (StartTLS) or in the TLS
+	// handshake (ImplicitTLS).
+	for _, mode := range []emailotp.TLSMode{emailotp.StartTLS, emailotp.ImplicitTLS} {
+		t.Run("timeout while the server hangs/"+mode.String(), func(t *testing.T) {
+			port, _ := smtpSilentServer(t)
+			cfg := smtpConfig(port, pool, mode)
+			cfg.Timeout = 200 * time.Millisecond
+			err := smtpMailer(t, cfg).Send(context.Background(), smtpMessage())
+			smtpFailed(t, err, "timed out after 200ms")
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("errors.Is(%v, context.DeadlineExceeded) = false", err)
+			}
+		})
+	}
 }
 
 func TestNewSMTPRejectsBadConfig(t *testing.T) {
