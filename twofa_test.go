@@ -620,6 +620,7 @@ func TestSecurityKeysInAccount(t *testing.T) {
 		return d
 	}
 	d := register("YubiKey")
+	f.now = f.now.Add(time.Second) // keys list by creation time
 	register("Laptop")
 	a, err := f.tf.Account(ctx, "u")
 	if err != nil || a.Status(twofa.WebAuthn) != twofa.Enabled || len(a.Keys) != 2 || a.Keys[0].Name != "YubiKey" ||

@@ -254,35 +254,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 
 	var login *smtpLogin
-	opts := []gomail.Option{
-		gomail.WithPort(s.port),
-		gomail.WithTimeout(s.timeout),
-		gomail.WithDialContextFunc(dial),
-		gomail.WithTLSConfig(s.tls),
-		// One message per connection: a NOOP before it and a RSET after it
-		// only add round trips, and some relays implement neither.
-		gomail.WithoutNoop(),
-		gomail.WithoutRset(),
-	}
-	switch s.mode {
-	case StartTLS:
-		// go-mail's TLSMandatory reports a missing STARTTLS only as text.
-		// Opportunistic lets this method find out itself, reliably: the
-		// login refuses to start without TLS, and the connection is
-		// checked before any message is given to it.
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
-	default:
-		// ImplicitTLS: the dialler did the handshake; Plain: none at all.
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
-	}
-	if s.helo != "" {
-		opts = append(opts, gomail.WithHELO(s.helo))
-	}
 	if s.user != "" {
 		login = &smtpLogin{host: s.host, user: s.user, pass: s.pass}
-		opts = append(opts, gomail.WithSMTPAuthCustom(login))
 	}
-	client, err := gomail.NewClient(s.host, opts...)
+	client, err := gomail.NewClient(s.host, s.options(dial, login)...)
 	if err != nil {
 		return fmt.Errorf("emailotp: smtp: %w", err)
 	}
@@ -303,6 +278,38 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return s.sendFailed(ctx, to, err)
 	}
 	return nil
+}
+
+// options configures go-mail for one Send.
+func (s *SMTP) options(dial gomail.DialContextFunc, login *smtpLogin) []gomail.Option {
+	opts := []gomail.Option{
+		gomail.WithPort(s.port),
+		gomail.WithTimeout(s.timeout),
+		gomail.WithDialContextFunc(dial),
+		gomail.WithTLSConfig(s.tls),
+		// One message per connection: a NOOP before it and a RSET after it
+		// only add round trips, and some relays implement neither.
+		gomail.WithoutNoop(),
+		gomail.WithoutRset(),
+	}
+	switch s.mode {
+	case StartTLS:
+		// go-mail's TLSMandatory reports a missing STARTTLS only as text.
+		// Opportunistic lets Send find out itself, reliably: the login
+		// refuses to start without TLS, and the connection is checked
+		// before any message is given to it.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	default:
+		// ImplicitTLS: the dialler did the handshake; Plain: none at all.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	}
+	if s.helo != "" {
+		opts = append(opts, gomail.WithHELO(s.helo))
+	}
+	if login != nil {
+		opts = append(opts, gomail.WithSMTPAuthCustom(login))
+	}
+	return opts
 }
 
 // message validates m and builds the mail: multipart/alternative when m
