@@ -348,56 +348,59 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	return a, nil
 }
 
-// Disable turns method m off for a while; its secret or codes are kept.
+// factor is what every method offers the account view.
+type factor interface {
+	Disable(ctx context.Context, userID string) error
+	Enable(ctx context.Context, userID string) error
+	Remove(ctx context.Context, userID string) error
+}
+
+// keys adapts the security keys, whose Remove takes one key, to factor.
+type keys struct{ *webauthn.Service }
+
+func (k keys) Remove(ctx context.Context, userID string) error { return k.RemoveAll(ctx, userID) }
+
+func (s *Service) factor(m Method) (factor, error) {
+	switch {
+	case m == TOTP:
+		return s.TOTP, nil
+	case m == Backup:
+		return s.Backup, nil
+	case m == Email:
+		return s.Email, nil
+	case m == WebAuthn && s.WebAuthn != nil:
+		return keys{s.WebAuthn}, nil
+	}
+	return nil, ErrUnknownMethod
+}
+
+// Disable turns method m off for a while; its secret, codes or keys are
+// kept.
 func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
-	switch m {
-	case TOTP:
-		return s.TOTP.Disable(ctx, userID)
-	case Backup:
-		return s.Backup.Disable(ctx, userID)
-	case Email:
-		return s.Email.Disable(ctx, userID)
-	case WebAuthn:
-		if s.WebAuthn != nil {
-			return s.WebAuthn.Disable(ctx, userID)
-		}
+	f, err := s.factor(m)
+	if err != nil {
+		return err
 	}
-	return ErrUnknownMethod
+	return f.Disable(ctx, userID)
 }
 
-// Enable turns a disabled method m back on, with the secret or codes it had.
+// Enable turns a disabled method m back on, as it was.
 func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
-	switch m {
-	case TOTP:
-		return s.TOTP.Enable(ctx, userID)
-	case Backup:
-		return s.Backup.Enable(ctx, userID)
-	case Email:
-		return s.Email.Enable(ctx, userID)
-	case WebAuthn:
-		if s.WebAuthn != nil {
-			return s.WebAuthn.Enable(ctx, userID)
-		}
+	f, err := s.factor(m)
+	if err != nil {
+		return err
 	}
-	return ErrUnknownMethod
+	return f.Enable(ctx, userID)
 }
 
-// Remove deletes method m with its secret or codes; using it again needs a
-// new set-up.
+// Remove deletes method m with its secret, codes or keys; using it again
+// needs a new set-up.
 func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
-	switch m {
-	case TOTP:
-		return s.TOTP.Remove(ctx, userID)
-	case Backup:
-		return s.Backup.Remove(ctx, userID)
-	case Email:
-		return s.Email.Remove(ctx, userID)
-	case WebAuthn:
-		if s.WebAuthn != nil {
-			return s.WebAuthn.RemoveAll(ctx, userID)
-		}
+	f, err := s.factor(m)
+	if err != nil {
+		return err
 	}
-	return ErrUnknownMethod
+	return f.Remove(ctx, userID)
 }
 
 // Reset removes every second factor and backup code of a user and clears

@@ -165,13 +165,9 @@ func New(cfg Config) (*Service, error) {
 		cfg.Rand = rand.Reader
 	}
 	if cfg.Throttle == nil {
-		ts, ok := cfg.Store.(storage.ThrottleStore)
-		if !ok {
-			return nil, errors.New("emailotp: Config.Store is no storage.ThrottleStore, so Config.Throttle is required")
-		}
-		l, err := throttle.New(ts, throttle.Policy{}, cfg.Now)
+		l, err := throttle.ForStore(cfg.Store, cfg.Now)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("emailotp: %w", err)
 		}
 		cfg.Throttle = l
 	}

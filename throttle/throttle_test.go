@@ -155,3 +155,16 @@ func TestPolicyValidation(t *testing.T) {
 		t.Error("nil store accepted")
 	}
 }
+
+func TestForStore(t *testing.T) {
+	if _, err := throttle.ForStore(struct{}{}, nil); err == nil {
+		t.Fatal("a store that keeps no counts was accepted")
+	}
+	l, err := throttle.ForStore(memory.New(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Attempt(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+}
