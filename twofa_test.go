@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +18,8 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
-	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/internal/virtualkey"
 	"github.com/twofa-go/twofa/keyring"
@@ -119,49 +118,10 @@ func (f *fixture) mailCode(t testing.TB, user string) string {
 	if err := f.tf.Email.Send(ctx, user, f.addrs[user]); err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^\s*(\d{6})\s*$`).FindStringSubmatch(f.mail.last(t).Text)
-	if m == nil {
-		t.Fatal("no code in the mail")
-	}
-	return m[1]
+	return mailtest.ReadCode(t, f.mail.Last(t).Text)
 }
 
-// inbox keeps what is mailed.
-type inbox struct {
-	mu   sync.Mutex
-	msgs []emailotp.Message
-	fail error
-}
-
-func (b *inbox) Send(_ context.Context, m emailotp.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.fail != nil {
-		return b.fail
-	}
-	b.msgs = append(b.msgs, m)
-	return nil
-}
-
-func (b *inbox) last(t testing.TB) emailotp.Message {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.msgs) == 0 {
-		t.Fatal("nothing was mailed")
-	}
-	return b.msgs[len(b.msgs)-1]
-}
-
-func (b *inbox) subjects() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, m := range b.msgs {
-		out = append(out, m.Subject)
-	}
-	return out
-}
+type inbox = mailtest.Inbox
 
 func TestAccountView(t *testing.T) {
 	f := newFixture(t, memory.New())
@@ -250,12 +210,18 @@ func TestVerify(t *testing.T) {
 	if m, err := f.tf.Verify(ctx, "u", strings.ToUpper(f.codes[3])); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code: %v, %v", m, err)
 	}
+	// Replays are invalid codes that keep their factor's own error too.
+	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.Is(err, twofa.ErrInvalidCode) || !errors.Is(err, totp.ErrReplay) {
+		t.Fatalf("replayed app code: %v, want ErrInvalidCode and totp.ErrReplay", err)
+	}
+	if _, err := f.tf.Verify(ctx, "u", f.codes[3]); !errors.Is(err, twofa.ErrInvalidCode) || !errors.Is(err, backup.ErrUsed) {
+		t.Fatalf("used backup code: %v, want ErrInvalidCode and backup.ErrUsed", err)
+	}
 	for _, wrong := range []string{f.appCode(t), f.codes[3], "zzzzz-zzzzz", "000000", "12345", "", "\xff", strings.Repeat("9", 5000)} {
 		if _, err := f.tf.Verify(ctx, "u", wrong); !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
 			t.Fatalf("Verify(%.20q): %v, want ErrInvalidCode", wrong, err)
 		}
 	}
-	// Replays keep their own error too.
 	_, err := f.tf.Verify(ctx, "v", "123456")
 	if !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("user without methods: %v, want ErrNoMethod", err)
@@ -574,7 +540,11 @@ func TestNotices(t *testing.T) {
 	f.setUp(t, "u") // adds the app and e-mail codes: two notices
 	f.tf.Verify(ctx, "u", f.codes[0])
 	f.tf.Reset(ctx, "u")
-	got := strings.Join(f.mail.subjects(), "\n")
+	var subjects []string
+	for _, m := range f.mail.Messages() {
+		subjects = append(subjects, m.Subject)
+	}
+	got := strings.Join(subjects, "\n")
 	for _, want := range []string{"Acme: A new sign-in method was added", "Acme: One of your backup codes was used", "Acme: An administrator removed"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no notice %q in:\n%s", want, got)
@@ -583,7 +553,7 @@ func TestNotices(t *testing.T) {
 	if n := strings.Count(got, "new sign-in method"); n != 2 {
 		t.Errorf("%d notices of added methods, want 2 (app, e-mail)", n)
 	}
-	last := f.mail.last(t)
+	last := f.mail.Last(t)
 	if last.To != "u@example.com" || !strings.Contains(last.Text, "If it was not you") || !strings.Contains(last.HTML, "administrator") {
 		t.Fatalf("notice: %+v", last)
 	}
@@ -597,7 +567,7 @@ func TestNotices(t *testing.T) {
 	// event.
 	g := newFixture(t, memory.New())
 	g.setUp(t, "u")
-	g.mail.fail = errors.New("relay down")
+	g.mail.Fail(errors.New("relay down"))
 	if m, err := g.tf.Verify(ctx, "u", g.codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code with the mailer down: %v, %v", m, err)
 	}

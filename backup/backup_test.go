@@ -452,17 +452,7 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found; CI must install it (.ci/run)", name)
-		}
-		t.Skipf("%s not found", name)
-	}
-	return p
-}
+func needTool(t *testing.T, name string) string { return testdb.NeedTool(t, name) }
 
 func TestPrint(t *testing.T) {
 	for _, n := range []int{backup.DefaultCount, backup.MaxCount} {
@@ -508,5 +498,21 @@ func testPrint(t *testing.T, n int) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, "page.png")); err != nil || st.Size() < 1000 {
 		t.Fatalf("rendered page: %v", err)
+	}
+}
+
+// Each set has one random salt of at least 32 bits (we use 128), and a new
+// set gets a new one.
+func TestSaltPerSet(t *testing.T) {
+	f := newFixture(t, memory.New())
+	f.generate(t, "u")
+	first, _ := f.store.BackupSet(ctx, "u")
+	f.generate(t, "u")
+	second, _ := f.store.BackupSet(ctx, "u")
+	if len(first.Salt) < 4 || len(second.Salt) < 16 {
+		t.Fatalf("salts of %d and %d bytes", len(first.Salt), len(second.Salt))
+	}
+	if bytes.Equal(first.Salt, second.Salt) || first.SetID == second.SetID {
+		t.Fatal("a new set reused the old salt or ID")
 	}
 }

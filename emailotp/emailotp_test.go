@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -25,45 +25,9 @@ var ctx = context.Background()
 
 const addr = "jane@example.com"
 
-// inbox is a Mailer that keeps what it is given; fail makes it refuse.
-type inbox struct {
-	mu   sync.Mutex
-	msgs []emailotp.Message
-	fail error
-}
+type inbox = mailtest.Inbox
 
-func (b *inbox) Send(_ context.Context, m emailotp.Message) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.fail != nil {
-		return b.fail
-	}
-	b.msgs = append(b.msgs, m)
-	return nil
-}
-
-// codeLine finds the code as a person reading the mail would: the line
-// that is nothing but digits.
-var codeLine = regexp.MustCompile(`(?m)^\s*(\d{6,9})\s*$`)
-
-func readCode(t testing.TB, text string) string {
-	t.Helper()
-	m := codeLine.FindStringSubmatch(text)
-	if m == nil {
-		t.Fatalf("no code in the message:\n%s", text)
-	}
-	return m[1]
-}
-
-func (b *inbox) last(t testing.TB) emailotp.Message {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.msgs) == 0 {
-		t.Fatal("no message was sent")
-	}
-	return b.msgs[len(b.msgs)-1]
-}
+func readCode(t testing.TB, text string) string { return mailtest.ReadCode(t, text) }
 
 type fixture struct {
 	svc    *emailotp.Service
@@ -103,7 +67,7 @@ func (f *fixture) sendCode(t testing.TB, user string) string {
 	if err := f.svc.Send(ctx, user, addr); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	return readCode(t, f.mail.last(t).Text)
+	return readCode(t, f.mail.Last(t).Text)
 }
 
 func wrong(code string) string {
@@ -116,7 +80,7 @@ func wrong(code string) string {
 func TestSendAndVerify(t *testing.T) {
 	f := newFixture(t, memory.New())
 	code := f.sendCode(t, "u")
-	m := f.mail.last(t)
+	m := f.mail.Last(t)
 	if m.To != addr || !strings.Contains(m.Subject, "Acme Photos") || !strings.Contains(m.HTML, code) ||
 		!strings.Contains(m.Text, "15 minutes") || !strings.Contains(m.Text, "did not try to sign in") {
 		t.Fatalf("message: %+v", m)
@@ -162,7 +126,7 @@ func TestCooldown(t *testing.T) {
 	if !errors.As(err, &ce) || !errors.Is(err, emailotp.ErrCooldown) || !ce.RetryAt.Equal(f.now.Add(time.Second)) {
 		t.Fatalf("resend at 59s: %v, want a cooldown until 60s", err)
 	}
-	if len(f.mail.msgs) != 1 {
+	if len(f.mail.Messages()) != 1 {
 		t.Fatal("a message was sent inside the cooldown")
 	}
 	f.now = f.now.Add(time.Second)
@@ -277,7 +241,7 @@ func TestAvailability(t *testing.T) {
 	if err := noMailer.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrUnavailable) {
 		t.Errorf("Send without a mailer: %v", err)
 	}
-	if len(f.mail.msgs) != 0 {
+	if len(f.mail.Messages()) != 0 {
 		t.Fatal("a message went out")
 	}
 }
@@ -286,7 +250,7 @@ func TestFailedSendChangesNothing(t *testing.T) {
 	f := newFixture(t, memory.New())
 	code := f.sendCode(t, "u")
 	f.now = f.now.Add(2 * time.Minute)
-	f.mail.fail = errors.New("relay down")
+	f.mail.Fail(errors.New("relay down"))
 	err := f.svc.Send(ctx, "u", addr)
 	if !errors.Is(err, emailotp.ErrSend) {
 		t.Fatalf("send with a failing mailer: %v, want ErrSend", err)
@@ -343,7 +307,7 @@ func TestCodeNeverLeaks(t *testing.T) {
 		}
 		f.now = f.now.Add(time.Hour)
 	}
-	f.mail.fail = errors.New("relay down")
+	f.mail.Fail(errors.New("relay down"))
 	if err := f.svc.Send(ctx, "u", addr); err != nil {
 		errs = append(errs, err.Error())
 	}
@@ -422,5 +386,42 @@ func TestDigits(t *testing.T) {
 	}
 	if len(seen) < 45 {
 		t.Fatalf("50 codes, only %d distinct", len(seen))
+	}
+}
+
+// The store keeps a salted hash, never the code.
+func TestStoredHashed(t *testing.T) {
+	f := newFixture(t, memory.New())
+	code := f.sendCode(t, "u")
+	st, err := f.store.Email(ctx, "u")
+	if err != nil || st.Code == nil {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+	if bytes.Contains(st.Code.Hash, []byte(code)) || len(st.Code.Hash) < 32 {
+		t.Fatalf("stored %d bytes that hold the code or are too short to be a hash", len(st.Code.Hash))
+	}
+	// Two sends of what could be the same code never store the same bytes.
+	f.now = f.now.Add(time.Hour)
+	f.sendCode(t, "u")
+	again, _ := f.store.Email(ctx, "u")
+	if bytes.Equal(again.Code.Hash, st.Code.Hash) {
+		t.Fatal("two codes stored with the same hash: no salt")
+	}
+}
+
+// A code works only for the user it was sent to.
+func TestCodeBoundToUser(t *testing.T) {
+	f := newFixture(t, memory.New())
+	forU := f.sendCode(t, "u")
+	forV := f.sendCode(t, "v")
+	for forU == forV { // one chance in a million: ask v for another
+		f.now = f.now.Add(time.Minute)
+		forV = f.sendCode(t, "v")
+	}
+	if err := f.svc.Verify(ctx, "v", forU); !errors.Is(err, emailotp.ErrInvalidCode) {
+		t.Fatalf("u's code for v: %v, want ErrInvalidCode", err)
+	}
+	if err := f.svc.Verify(ctx, "u", forU); err != nil {
+		t.Fatalf("u's code for u: %v", err)
 	}
 }

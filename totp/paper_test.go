@@ -13,23 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/totp"
 )
 
-// needTool returns the path of an external program the test needs. Without
-// it the test is skipped on a developer's machine and fails in CI, which
-// installs it (.ci/run).
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found on PATH; CI must install it", name)
-		}
-		t.Skipf("%s not found on PATH", name)
-	}
-	return p
-}
+func needTool(t *testing.T, name string) string { return testdb.NeedTool(t, name) }
 
 // run runs a program found with needTool and returns its standard output.
 func run(t *testing.T, name string, args ...string) string {

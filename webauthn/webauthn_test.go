@@ -430,3 +430,28 @@ func TestDisableEnable(t *testing.T) {
 		t.Fatalf("login after enable: %v", err)
 	}
 }
+
+// The options ask for user verification as "preferred" and carry the
+// enforced timeout; with RequireUserVerification, as "required".
+func TestOptionsAskForVerification(t *testing.T) {
+	for _, tc := range []struct {
+		require bool
+		want    string
+	}{{false, `"userVerification":"preferred"`}, {true, `"userVerification":"required"`}} {
+		f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.RequireUserVerification = tc.require })
+		_, reg, err := f.svc.BeginRegistration(ctx, "u", "u", "Key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.mustRegister(t, "u", "Key", newDevice(virtualwebauthn.AuthenticatorOptions{}))
+		_, login, err := f.svc.BeginLogin(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, opts := range map[string][]byte{"registration": reg, "login": login} {
+			if !strings.Contains(string(opts), tc.want) || !strings.Contains(string(opts), `"timeout":300000`) {
+				t.Errorf("require=%v, %s options lack %s or the 5-minute timeout:\n%s", tc.require, name, tc.want, opts)
+			}
+		}
+	}
+}

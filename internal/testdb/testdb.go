@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -107,4 +108,19 @@ func OpenPostgres(t testing.TB, dsn string) *sql.DB {
 	db.SetMaxIdleConns(64)
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// NeedTool returns the path of an external program a test needs (pdftoppm,
+// zbarimg, ...). Like PostgreSQL, a missing one skips the test on a
+// developer's machine and fails it when CI=true: .ci/run installs them.
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found on PATH; CI must install it (.ci/run)", name)
+		}
+		t.Skipf("%s not found on PATH", name)
+	}
+	return p
 }
