@@ -317,6 +317,48 @@ type CeremonyStore interface {
 	TakeCeremony(ctx context.Context, id string) (Ceremony, error)
 }
 
+// Browser is a remembered browser: one on which the user chose to skip the
+// second step for a while. The browser holds a random token in a cookie; the
+// store keeps only the token's hash.
+type Browser struct {
+	// ID names the record in the user's list and in a revocation; it is not
+	// the token and lets nobody in.
+	ID     string
+	UserID string
+	// Hash is the SHA-256 digest of the browser's token, unique across all
+	// users.
+	Hash []byte
+	// Label describes the browser for the user's list ("Firefox on Linux").
+	Label    string
+	Created  time.Time
+	LastUsed time.Time
+}
+
+// BrowserStore keeps remembered browsers.
+type BrowserStore interface {
+	// BrowserByHash returns the browser whose token hash is hash. If none
+	// has it, err is ErrNotFound.
+	BrowserByHash(ctx context.Context, hash []byte) (Browser, error)
+
+	// Browsers returns the user's browsers ordered by Created, then by ID;
+	// none is an empty list and a nil error.
+	Browsers(ctx context.Context, userID string) ([]Browser, error)
+
+	// AddBrowser stores b. If a browser with its ID or its Hash exists, err
+	// is ErrConflict and nothing is stored.
+	AddBrowser(ctx context.Context, b Browser) error
+
+	// TouchBrowser sets LastUsed of the user's browser id to at, unless the
+	// stored LastUsed is already later. If the user has no such browser,
+	// err is ErrNotFound: a browser revoked meanwhile stays revoked.
+	TouchBrowser(ctx context.Context, userID, id string, at time.Time) error
+
+	// DeleteBrowser removes the user's browser id; a missing one is not an
+	// error. DeleteBrowsers removes all of the user's browsers.
+	DeleteBrowser(ctx context.Context, userID, id string) error
+	DeleteBrowsers(ctx context.Context, userID string) error
+}
+
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore
@@ -325,4 +367,5 @@ type Store interface {
 	EmailStore
 	WebAuthnStore
 	CeremonyStore
+	BrowserStore
 }

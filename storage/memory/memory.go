@@ -28,7 +28,11 @@ type Store struct {
 	keysOff    map[string]bool // users who turned security keys off
 	ceremonies map[string]storage.Ceremony
 	pruneAt    int // ceremony count at which expired ones are dropped
-	version    int64
+	// browsers are remembered browsers by ID; browserHash maps a token
+	// hash to its browser's ID.
+	browsers    map[string]storage.Browser
+	browserHash map[string]string
+	version     int64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -36,14 +40,16 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		totp:       make(map[string]storage.TOTPRecord),
-		throttle:   make(map[string]storage.ThrottleState),
-		backup:     make(map[string]storage.BackupSet),
-		email:      make(map[string]storage.EmailState),
-		handles:    make(map[string][]byte),
-		keysOff:    make(map[string]bool),
-		ceremonies: make(map[string]storage.Ceremony),
-		pruneAt:    1024,
+		totp:        make(map[string]storage.TOTPRecord),
+		throttle:    make(map[string]storage.ThrottleState),
+		backup:      make(map[string]storage.BackupSet),
+		email:       make(map[string]storage.EmailState),
+		handles:     make(map[string][]byte),
+		keysOff:     make(map[string]bool),
+		ceremonies:  make(map[string]storage.Ceremony),
+		pruneAt:     1024,
+		browsers:    make(map[string]storage.Browser),
+		browserHash: make(map[string]string),
 	}
 }
 

@@ -1,0 +1,97 @@
+package memory
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/twofa-go/twofa/storage"
+)
+
+func copyBrowser(b storage.Browser) storage.Browser {
+	b.Hash = bytes.Clone(b.Hash)
+	return b
+}
+
+// BrowserByHash implements [storage.BrowserStore].
+func (s *Store) BrowserByHash(_ context.Context, hash []byte) (storage.Browser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.browserHash[string(hash)]
+	if !ok {
+		return storage.Browser{}, storage.ErrNotFound
+	}
+	return copyBrowser(s.browsers[id]), nil
+}
+
+// Browsers implements [storage.BrowserStore].
+func (s *Store) Browsers(_ context.Context, userID string) ([]storage.Browser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := []storage.Browser{}
+	for _, b := range s.browsers {
+		if b.UserID == userID {
+			list = append(list, copyBrowser(b))
+		}
+	}
+	slices.SortFunc(list, func(a, b storage.Browser) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
+	return list, nil
+}
+
+// AddBrowser implements [storage.BrowserStore].
+func (s *Store) AddBrowser(_ context.Context, b storage.Browser) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.browsers[b.ID]; ok {
+		return storage.ErrConflict
+	}
+	if _, ok := s.browserHash[string(b.Hash)]; ok {
+		return storage.ErrConflict
+	}
+	s.browsers[b.ID] = copyBrowser(b)
+	s.browserHash[string(b.Hash)] = b.ID
+	return nil
+}
+
+// TouchBrowser implements [storage.BrowserStore].
+func (s *Store) TouchBrowser(_ context.Context, userID, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.browsers[id]
+	if !ok || b.UserID != userID {
+		return storage.ErrNotFound
+	}
+	if at.After(b.LastUsed) {
+		b.LastUsed = at
+		s.browsers[id] = b
+	}
+	return nil
+}
+
+// DeleteBrowser implements [storage.BrowserStore].
+func (s *Store) DeleteBrowser(_ context.Context, userID, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.browsers[id]; ok && b.UserID == userID {
+		delete(s.browserHash, string(b.Hash))
+		delete(s.browsers, id)
+	}
+	return nil
+}
+
+// DeleteBrowsers implements [storage.BrowserStore].
+func (s *Store) DeleteBrowsers(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, b := range s.browsers {
+		if b.UserID == userID {
+			delete(s.browserHash, string(b.Hash))
+			delete(s.browsers, id)
+		}
+	}
+	return nil
+}
