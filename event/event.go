@@ -17,24 +17,26 @@ type Kind string
 
 // The kinds of event.
 const (
-	Enrolled        Kind = "enrolled"         // a method was set up and confirmed
-	SetupStarted    Kind = "setup_started"    // a set-up (or a move to a new phone) began
-	Verified        Kind = "verified"         // a second-factor check passed
-	Failed          Kind = "failed"           // a second-factor check failed
-	ReplayRefused   Kind = "replay_refused"   // a code already used was presented again
-	Throttled       Kind = "throttled"        // an attempt was refused by the throttle
-	Disabled        Kind = "disabled"         // a method was turned off for a while
-	EnabledAgain    Kind = "enabled"          // a disabled method was turned back on
-	Removed         Kind = "removed"          // a method and its secret were deleted
-	Resealed        Kind = "resealed"         // a secret was sealed again under the primary key
-	BackupUsed      Kind = "backup_used"      // a backup code was used: tell the user
-	BackupGenerated Kind = "backup_generated" // a new set of backup codes replaced the old
-	Reset           Kind = "reset"            // an administrator removed every method of a user
-	CodeSent        Kind = "code_sent"        // a one-time code was mailed
-	NoticeFailed    Kind = "notice_failed"    // a security notice could not be mailed
-	Renamed         Kind = "renamed"          // a security key was renamed
-	CloneWarning    Kind = "clone_warning"    // a security key's sign count did not increase
-	ThrottleUnlock  Kind = "throttle_unlock"  // an administrator cleared a user's failures
+	Enrolled        Kind = "enrolled"           // a method was set up and confirmed
+	SetupStarted    Kind = "setup_started"      // a set-up (or a move to a new phone) began
+	Verified        Kind = "verified"           // a second-factor check passed
+	Failed          Kind = "failed"             // a second-factor check failed
+	ReplayRefused   Kind = "replay_refused"     // a code already used was presented again
+	Throttled       Kind = "throttled"          // an attempt was refused by the throttle
+	Disabled        Kind = "disabled"           // a method was turned off for a while
+	EnabledAgain    Kind = "enabled"            // a disabled method was turned back on
+	Removed         Kind = "removed"            // a method and its secret were deleted
+	Resealed        Kind = "resealed"           // a secret was sealed again under the primary key
+	BackupUsed      Kind = "backup_used"        // a backup code was used: tell the user
+	BackupGenerated Kind = "backup_generated"   // a new set of backup codes replaced the old
+	Reset           Kind = "reset"              // an administrator removed every method of a user
+	CodeSent        Kind = "code_sent"          // a one-time code was mailed
+	NoticeFailed    Kind = "notice_failed"      // a security notice could not be mailed
+	Renamed         Kind = "renamed"            // a security key was renamed
+	CloneWarning    Kind = "clone_warning"      // a security key's sign count did not increase
+	ThrottleUnlock  Kind = "throttle_unlock"    // an administrator cleared a user's failures
+	Remembered      Kind = "browser_remembered" // a browser was remembered, to skip the second step
+	Forgotten       Kind = "browser_revoked"    // a remembered browser was revoked or expired
 )
 
 // Event is one security-relevant occurrence.

@@ -1,0 +1,260 @@
+// Package remember keeps the browsers on which users chose to skip the
+// second step for a while ("remember this browser for 28 days").
+//
+// The browser holds a random 256-bit token in a cookie; the store keeps only
+// its SHA-256 digest, with the user, when it was made, when it was last used
+// and a label ("Firefox on Linux") for the user's list. A remembered browser
+// lasts [DefaultWindow] since it was last used, so one used every few weeks
+// keeps working and one left alone expires. It ends sooner when the user
+// revokes it, logs out on it, or loses their second factor to a removal or
+// an administrator reset ([Service.RevokeAll]).
+//
+// A remembered browser is a convenience outside NIST SP 800-63B AAL2 (§5.1):
+// whoever holds the browser skips the second step. It is opt-in, per user
+// and per browser.
+package remember
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/storage"
+)
+
+// DefaultWindow is how long a remembered browser lasts since its last use.
+const DefaultWindow = 28 * 24 * time.Hour
+
+// Method names remembered browsers in events.
+const Method = "browser"
+
+// tokenBytes is the size of a token: 256 bits from the random source.
+const tokenBytes = 32
+
+var (
+	// ErrNotRemembered reports a token that lets nobody skip the second step:
+	// malformed, unknown, revoked, expired, or another user's.
+	ErrNotRemembered = errors.New("remember: browser not remembered")
+	// ErrClock reports a clock reading that cannot be right.
+	ErrClock = errors.New("remember: clock reads before 1970")
+)
+
+// Config configures a Service. Store is required.
+type Config struct {
+	Store storage.BrowserStore
+	// Window is how long a browser stays remembered since its last use;
+	// zero means DefaultWindow.
+	Window time.Duration
+	// Events receives Remembered and Forgotten events.
+	Events event.Hook
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of tokens; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Service remembers browsers. It is safe for concurrent use.
+type Service struct {
+	store  storage.BrowserStore
+	window time.Duration
+	events event.Hook
+	now    func() time.Time
+	rand   io.Reader
+}
+
+// New validates cfg, fills in defaults and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("remember: Config.Store is required")
+	}
+	if cfg.Window < 0 {
+		return nil, errors.New("remember: Config.Window is negative")
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	return &Service{store: cfg.Store, window: cfg.Window, events: cfg.Events, now: cfg.Now, rand: cfg.Rand}, nil
+}
+
+// Window is how long a browser stays remembered since its last use, for the
+// cookie's lifetime.
+func (s *Service) Window() time.Duration { return s.window }
+
+// Browser is a remembered browser as the user's list shows it.
+type Browser struct {
+	// ID names the browser for Revoke; it is not the token.
+	ID       string
+	Label    string
+	Created  time.Time
+	LastUsed time.Time
+	// Expires is when the browser is forgotten unless used before.
+	Expires time.Time
+}
+
+// Remember records a new remembered browser of the user, labelled label (see
+// [Label]), and returns the token for the browser's cookie. The token is
+// shown nowhere else and cannot be read back.
+func (s *Service) Remember(ctx context.Context, userID, label string) (token string, err error) {
+	now, err := s.clock()
+	if err != nil {
+		return "", err
+	}
+	raw := make([]byte, tokenBytes)
+	if _, err := io.ReadFull(s.rand, raw); err != nil {
+		return "", fmt.Errorf("remember: read random: %w", err)
+	}
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(s.rand, id); err != nil {
+		return "", fmt.Errorf("remember: read random: %w", err)
+	}
+	hash := sha256.Sum256(raw)
+	b := storage.Browser{
+		ID:       base64.RawURLEncoding.EncodeToString(id),
+		UserID:   userID,
+		Hash:     hash[:],
+		Label:    label,
+		Created:  now,
+		LastUsed: now,
+	}
+	if err := s.store.AddBrowser(ctx, b); err != nil {
+		return "", fmt.Errorf("remember: add browser: %w", err)
+	}
+	s.emit(ctx, event.Remembered, userID, now, "")
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// Check returns nil when token is a live remembered browser of userID, and
+// starts its window again from now. It returns ErrNotRemembered for any
+// token that does not pass, and a store or clock error otherwise; every
+// error means the user takes the second step.
+func (s *Service) Check(ctx context.Context, userID, token string) error {
+	now, err := s.clock()
+	if err != nil {
+		return err
+	}
+	b, err := s.lookup(ctx, token)
+	if err != nil {
+		return err
+	}
+	// A token stays with the user it was made for, whoever is logged in.
+	if b.UserID != userID {
+		return ErrNotRemembered
+	}
+	if !now.Before(b.LastUsed.Add(s.window)) {
+		if err := s.store.DeleteBrowser(ctx, b.UserID, b.ID); err != nil {
+			return fmt.Errorf("remember: delete expired browser: %w", err)
+		}
+		s.emit(ctx, event.Forgotten, b.UserID, now, "expired")
+		return ErrNotRemembered
+	}
+	switch err := s.store.TouchBrowser(ctx, b.UserID, b.ID, now); {
+	case errors.Is(err, storage.ErrNotFound):
+		// Revoked between the read and now.
+		return ErrNotRemembered
+	case err != nil:
+		return fmt.Errorf("remember: touch browser: %w", err)
+	}
+	return nil
+}
+
+// Forget revokes the remembered browser holding token, if it is one of
+// userID's, as logging out on that browser does. An unknown token is not an
+// error.
+func (s *Service) Forget(ctx context.Context, userID, token string) error {
+	b, err := s.lookup(ctx, token)
+	if errors.Is(err, ErrNotRemembered) || err == nil && b.UserID != userID {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.Revoke(ctx, userID, b.ID)
+}
+
+// List returns the user's remembered browsers that have not expired, oldest
+// first, and drops the expired ones from the store.
+func (s *Service) List(ctx context.Context, userID string) ([]Browser, error) {
+	now, err := s.clock()
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.Browsers(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("remember: list browsers: %w", err)
+	}
+	list := make([]Browser, 0, len(all))
+	for _, b := range all {
+		expires := b.LastUsed.Add(s.window)
+		if !now.Before(expires) {
+			if err := s.store.DeleteBrowser(ctx, userID, b.ID); err != nil {
+				return nil, fmt.Errorf("remember: delete expired browser: %w", err)
+			}
+			continue
+		}
+		list = append(list, Browser{ID: b.ID, Label: b.Label, Created: b.Created, LastUsed: b.LastUsed, Expires: expires})
+	}
+	return list, nil
+}
+
+// Revoke forgets the user's remembered browser id (from List). An unknown
+// id is not an error.
+func (s *Service) Revoke(ctx context.Context, userID, id string) error {
+	if err := s.store.DeleteBrowser(ctx, userID, id); err != nil {
+		return fmt.Errorf("remember: revoke browser: %w", err)
+	}
+	s.emit(ctx, event.Forgotten, userID, s.now(), "revoked")
+	return nil
+}
+
+// RevokeAll forgets every remembered browser of the user: on an
+// administrator reset, when a factor is removed, when the password changes.
+func (s *Service) RevokeAll(ctx context.Context, userID string) error {
+	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
+		return fmt.Errorf("remember: revoke browsers: %w", err)
+	}
+	s.emit(ctx, event.Forgotten, userID, s.now(), "all revoked")
+	return nil
+}
+
+// lookup finds the browser holding token, or returns ErrNotRemembered.
+func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != tokenBytes {
+		return storage.Browser{}, ErrNotRemembered
+	}
+	hash := sha256.Sum256(raw)
+	// The lookup is by the digest of a 256-bit random value, so how long
+	// it takes tells nothing about any stored token.
+	b, err := s.store.BrowserByHash(ctx, hash[:])
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Browser{}, ErrNotRemembered
+	}
+	if err != nil {
+		return storage.Browser{}, fmt.Errorf("remember: look up browser: %w", err)
+	}
+	return b, nil
+}
+
+func (s *Service) clock() (time.Time, error) {
+	now := s.now()
+	if now.Unix() < 0 {
+		return time.Time{}, ErrClock
+	}
+	return now, nil
+}
+
+func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {
+	s.events.Emit(ctx, event.Event{Kind: k, Method: Method, UserID: userID, Time: at, Reason: reason})
+}
