@@ -39,6 +39,7 @@ import (
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/throttle"
 	"github.com/twofa-go/twofa/totp"
@@ -106,6 +107,9 @@ type Config struct {
 	WebAuthn webauthn.Config
 	// Throttle is the per-user attempt policy, shared by every method.
 	Throttle throttle.Policy
+	// RememberFor is how long a remembered browser skips the second step
+	// since its last use; zero means remember.DefaultWindow (28 days).
+	RememberFor time.Duration
 
 	// Mailer sends e-mail codes and security notices; without it e-mail
 	// codes are not offered and no notice is sent.
@@ -142,7 +146,11 @@ type Service struct {
 	// WebAuthn registers and checks security keys and passkeys; nil unless
 	// Config.WebAuthn.RPID is set.
 	WebAuthn *webauthn.Service
+	// Browsers remembers the browsers on which users chose to skip the
+	// second step for a while.
+	Browsers *remember.Service
 
+	issuer  string
 	limiter *throttle.Limiter
 	store   storage.Store
 	events  event.Hook
@@ -166,7 +174,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address}
+	s := &Service{issuer: cfg.Issuer, limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address}
 	if cfg.Address == nil {
 		s.address = func(context.Context, string) (string, error) { return "", nil }
 	}
@@ -194,6 +202,10 @@ func New(cfg Config) (*Service, error) {
 	if s.Email, err = emailotp.New(ec); err != nil {
 		return nil, err
 	}
+	rc := remember.Config{Store: cfg.Store, Window: cfg.RememberFor, Events: s.events, Now: cfg.Now, Rand: cfg.Rand}
+	if s.Browsers, err = remember.New(rc); err != nil {
+		return nil, err
+	}
 	if cfg.WebAuthn.RPID != "" {
 		wc := cfg.WebAuthn
 		wc.Store, wc.Events, wc.Now, wc.Rand = cfg.Store, s.events, cfg.Now, cfg.Rand
@@ -203,6 +215,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	return s, nil
 }
+
+// Issuer is the application's name, as authenticator apps and printouts
+// show it.
+func (s *Service) Issuer() string { return s.issuer }
 
 // Status is where a user stands with one method.
 type Status int
@@ -249,6 +265,8 @@ type Account struct {
 	MovingPhone bool
 	// Throttle is nil, or the *ThrottledError the next attempt would get.
 	Throttle error
+	// Browsers are the browsers that skip the second step, oldest first.
+	Browsers []remember.Browser
 }
 
 // Requires reports whether the user has any method to pass at login.
@@ -345,6 +363,9 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	case err != nil:
 		return Account{}, err
 	}
+	if a.Browsers, err = s.Browsers.List(ctx, userID); err != nil {
+		return Account{}, err
+	}
 	return a, nil
 }
 
@@ -394,17 +415,45 @@ func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
 }
 
 // Remove deletes method m with its secret, codes or keys; using it again
-// needs a new set-up.
+// needs a new set-up. It also forgets the user's remembered browsers, which
+// a lost or compromised factor should not leave behind.
 func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
 	f, err := s.factor(m)
 	if err != nil {
 		return err
 	}
-	return f.Remove(ctx, userID)
+	if err := f.Remove(ctx, userID); err != nil {
+		return err
+	}
+	return s.Browsers.RevokeAll(ctx, userID)
 }
 
-// Reset removes every second factor and backup code of a user and clears
-// their failure count, for an administrator helping a user who lost
+// RemoveKey deletes one of the user's security keys, as a lost key calls
+// for, and forgets the user's remembered browsers, as Remove does.
+func (s *Service) RemoveKey(ctx context.Context, userID, id string) error {
+	if s.WebAuthn == nil {
+		return ErrUnknownMethod
+	}
+	if err := s.WebAuthn.Remove(ctx, userID, id); err != nil {
+		return err
+	}
+	return s.Browsers.RevokeAll(ctx, userID)
+}
+
+// SendCode mails the user a login code at the address Config.Address gives.
+// It returns the errors of emailotp.Service.Send: emailotp.ErrNotEnabled,
+// emailotp.ErrUnavailable (no mailer, no valid address), a
+// *emailotp.CooldownError, or one matching emailotp.ErrSend.
+func (s *Service) SendCode(ctx context.Context, userID string) error {
+	addr, err := s.address(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("twofa: look up address: %w", err)
+	}
+	return s.Email.Send(ctx, userID, addr)
+}
+
+// Reset removes every second factor, backup code and remembered browser of a
+// user and clears their failure count, for an administrator helping a user who lost
 // everything. It reads no secret. The user then logs in with the password
 // alone until they set up a method again.
 func (s *Service) Reset(ctx context.Context, userID string) error {
@@ -418,6 +467,9 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.limiter.Unlock(ctx, userID); err != nil {

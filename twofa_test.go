@@ -23,6 +23,7 @@ import (
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/internal/virtualkey"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/totp"
@@ -201,6 +202,43 @@ func TestDisableRemovePerMethod(t *testing.T) {
 	}
 }
 
+// Removing any factor forgets the user's remembered browsers, and only
+// theirs; turning one off for a while does not.
+func TestRemoveForgetsBrowsers(t *testing.T) {
+	for _, m := range codeMethods {
+		t.Run(string(m), func(t *testing.T) {
+			f := newFixture(t, memory.New())
+			f.setUp(t, "u")
+			token, err := f.tf.Browsers.Remember(ctx, "u", "Firefox on Linux")
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, _ := f.tf.Browsers.Remember(ctx, "other", "Chrome on Windows")
+			if a, _ := f.tf.Account(ctx, "u"); len(a.Browsers) != 1 || a.Browsers[0].Label != "Firefox on Linux" {
+				t.Fatalf("account view browsers: %+v", a.Browsers)
+			}
+			if err := f.tf.Disable(ctx, "u", m); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.tf.Browsers.Check(ctx, "u", token); err != nil {
+				t.Fatalf("after disabling %s: %v", m, err)
+			}
+			if err := f.tf.Remove(ctx, "u", m); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.tf.Browsers.Check(ctx, "u", token); !errors.Is(err, remember.ErrNotRemembered) {
+				t.Fatalf("after removing %s: %v, want ErrNotRemembered", m, err)
+			}
+			if a, _ := f.tf.Account(ctx, "u"); len(a.Browsers) != 0 {
+				t.Fatalf("account view still lists: %+v", a.Browsers)
+			}
+			if err := f.tf.Browsers.Check(ctx, "other", other); err != nil {
+				t.Fatalf("another user's browser: %v", err)
+			}
+		})
+	}
+}
+
 func TestVerify(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.setUp(t, "u")
@@ -303,6 +341,10 @@ func TestResetLeavesNothing(t *testing.T) {
 		f.setUp(t, "other")
 		f.tf.TOTP.Begin(ctx, "u", "") // a pending move too
 		f.tf.Verify(ctx, "u", "000000")
+		token, err := f.tf.Browsers.Remember(ctx, "u", "Safari on iOS")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := f.tf.Reset(ctx, "u"); err != nil {
 			t.Fatal(err)
 		}
@@ -312,6 +354,9 @@ func TestResetLeavesNothing(t *testing.T) {
 		}
 		if _, err := f.tf.Verify(ctx, "u", f.codes[1]); !errors.Is(err, twofa.ErrNoMethod) {
 			t.Fatalf("login after reset: %v, want ErrNoMethod", err)
+		}
+		if err := f.tf.Browsers.Check(ctx, "u", token); !errors.Is(err, remember.ErrNotRemembered) || len(a.Browsers) != 0 {
+			t.Fatalf("remembered browser after reset: %v, %+v", err, a.Browsers)
 		}
 		if a, _ := f.tf.Account(ctx, "other"); !a.Requires() {
 			t.Fatal("reset touched another user")

@@ -1,0 +1,54 @@
+package httpmw
+
+import (
+	"net"
+	"net/http"
+	"strings"
+)
+
+// secure reports whether cookies for r must be Secure: always, except for
+// plain HTTP to localhost, where a developer runs the application.
+func secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return !isLocalhost(r.Host)
+}
+
+func isLocalhost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// cookieName returns base with the "__Host-" prefix where cookies are
+// Secure: the browser then refuses the cookie unless it is Secure, for the
+// exact host and path "/", so no subdomain can plant or widen it.
+func cookieName(r *http.Request, base string) string {
+	if secure(r) {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// newCookie returns a cookie for r: HttpOnly, SameSite=Lax, path "/", no
+// domain, and Secure except on http://localhost. maxAge 0 makes a session
+// cookie; negative deletes it.
+func newCookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   secure(r),
+		SameSite: http.SameSiteLaxMode,
+	}
+}

@@ -1,0 +1,428 @@
+// Package httpmw makes the second step of a login unskippable in a net/http
+// application, and serves the pages that go with it.
+//
+// # The second step
+//
+// The application keeps its own login (password, single sign-on) and tells
+// the middleware who passed it through [Config.User]. [Middleware.Handler]
+// wraps every protected route: a user with an enabled method who has not
+// passed the second step in this session is sent to the challenge page
+// (HTML) or answered 401 with a JSON body (API clients); a user with no
+// method passes, unless [Config.RequireSetUp]. Passing is recorded as a
+// [Mark] in the application's session through the small [Session]
+// interface; [CookieSession] implements it over a signed cookie bound to the
+// application's session ID. A request that passes finds the mark in its
+// context through [FromContext]. [Middleware.Check] tells the same without
+// wrapping.
+//
+// # Pages
+//
+// [Middleware.Pages] serves, under [Config.Path] ("/2fa/"), the challenge
+// (a code from the app, a backup code, an e-mailed code, a security key,
+// "remember this browser") and the settings: status per method, the
+// authenticator set-up with its QR code, backup codes, e-mail codes,
+// security keys and remembered browsers. They are html/templates the
+// application can replace ([Templates]). Every POST is refused unless it
+// comes from the application's own origin ([net/http.CrossOriginProtection]),
+// and the settings need a second step passed within [Config.StepUpAge].
+// [Middleware.StepUp] guards the application's own sensitive routes the
+// same way.
+//
+// # Remembered browsers
+//
+// With [Config.OfferRemember], the challenge offers to skip the second step
+// on this browser for 28 days since its last use (package remember). A
+// remembered browser never counts as a fresh second step for step-up.
+//
+// # Cookies
+//
+// Every cookie is HttpOnly, SameSite=Lax, for path "/", and Secure with the
+// "__Host-" prefix everywhere but plain HTTP to localhost.
+package httpmw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/remember"
+)
+
+// DefaultStepUpAge is how recent a second step the settings pages and
+// StepUp ask for by default.
+const DefaultStepUpAge = 10 * time.Minute
+
+var (
+	// ErrNotLoggedIn reports a request without a user who passed the
+	// application's first step.
+	ErrNotLoggedIn = errors.New("httpmw: not logged in")
+	// ErrSecondStep reports a user who must pass the second step.
+	ErrSecondStep = errors.New("httpmw: second factor required")
+	// ErrSetUpRequired reports a user with no method where
+	// Config.RequireSetUp asks for one.
+	ErrSetUpRequired = errors.New("httpmw: second factor set-up required")
+	// ErrStepUp reports a route that needs a more recent second step.
+	ErrStepUp = errors.New("httpmw: recent second factor required")
+)
+
+// Config configures a Middleware. Service, User and Session are required;
+// the zero value of every other field is the safe default.
+type Config struct {
+	// Service is the application's second factor.
+	Service *twofa.Service
+	// User returns who passed the application's first step on r: the user
+	// ID and the account name shown in authenticator apps and on security
+	// keys (an e-mail address or user name); ok false when nobody did.
+	User func(r *http.Request) (userID, account string, ok bool)
+	// Session keeps the mark in the application's session.
+	Session Session
+	// RenewSession, if set, is called exactly once each time a user
+	// completes the second step, before the mark is recorded: the
+	// application gives its session a new ID there, against session
+	// fixation. It returns the request to go on with, carrying the renewed
+	// session (r itself when the session renews in place, as scs's
+	// RenewToken does). An error denies the step.
+	RenewSession func(w http.ResponseWriter, r *http.Request) (*http.Request, error)
+
+	// Path is where Pages is mounted, with a trailing slash; "" means
+	// "/2fa/".
+	Path string
+	// Home is where a user goes after the second step when no page asked
+	// for it; "" means "/".
+	Home string
+	// LoginURL is where the default deny sends a browser with no logged-in
+	// user; "" answers 401.
+	LoginURL string
+	// RequireSetUp sends users with no method to the settings to set one
+	// up, instead of letting them pass.
+	RequireSetUp bool
+	// OfferRemember shows "remember this browser" on the challenge page.
+	// Off by default: a remembered browser is outside NIST SP 800-63B AAL2.
+	OfferRemember bool
+	// StepUpAge is how recent a second step the settings pages need; zero
+	// means DefaultStepUpAge.
+	StepUpAge time.Duration
+
+	// Deny answers a request that may not pass, with the reason: one of the
+	// errors above, or a system error (store, clock), which must deny too.
+	// Nil means the default: a redirect to the challenge page (or LoginURL)
+	// for browsers, 401 with a JSON body for API clients, 500 for system
+	// errors.
+	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	// Templates are the pages; nil means Templates(). See Templates for the
+	// names and data each must accept.
+	Templates *template.Template
+	// CrossOrigin checks that POSTs come from the application's origin;
+	// nil means http.NewCrossOriginProtection().
+	CrossOrigin *http.CrossOriginProtection
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Middleware enforces the second step. It is safe for concurrent use.
+type Middleware struct {
+	cfg   Config
+	tf    *twofa.Service
+	pages http.Handler
+}
+
+// New validates cfg, fills in defaults and returns a Middleware.
+func New(cfg Config) (*Middleware, error) {
+	switch {
+	case cfg.Service == nil:
+		return nil, errors.New("httpmw: Config.Service is required")
+	case cfg.User == nil:
+		return nil, errors.New("httpmw: Config.User is required")
+	case cfg.Session == nil:
+		return nil, errors.New("httpmw: Config.Session is required")
+	}
+	if c, ok := cfg.Session.(*CookieSession); ok {
+		if err := c.check(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/2fa/"
+	}
+	if !strings.HasPrefix(cfg.Path, "/") || !strings.HasSuffix(cfg.Path, "/") {
+		return nil, errors.New("httpmw: Config.Path must start and end with a slash")
+	}
+	if cfg.Home == "" {
+		cfg.Home = "/"
+	}
+	if cfg.StepUpAge < 0 {
+		return nil, errors.New("httpmw: Config.StepUpAge is negative")
+	}
+	if cfg.StepUpAge == 0 {
+		cfg.StepUpAge = DefaultStepUpAge
+	}
+	if cfg.Templates == nil {
+		cfg.Templates = Templates()
+	}
+	if cfg.CrossOrigin == nil {
+		cfg.CrossOrigin = http.NewCrossOriginProtection()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Middleware{cfg: cfg, tf: cfg.Service}
+	if m.cfg.Deny == nil {
+		m.cfg.Deny = m.defaultDeny
+	}
+	m.pages = m.routes()
+	return m, nil
+}
+
+type markKey struct{}
+
+// FromContext returns the mark of a request that passed Handler or StepUp.
+func FromContext(ctx context.Context) (Mark, bool) {
+	m, ok := ctx.Value(markKey{}).(Mark)
+	return m, ok
+}
+
+// Check reports whether r may pass: nil, or the reason it may not (see
+// Config.Deny). It writes nothing, so a remembered browser that passes is
+// not recorded in the session and is checked again on the next request;
+// Handler records it.
+func (m *Middleware) Check(r *http.Request) error {
+	_, _, err := m.check(r)
+	return err
+}
+
+// check returns the mark r passes with, and whether it comes from a
+// remembered browser and is not yet in the session.
+func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
+	userID, _, ok := m.cfg.User(r)
+	if !ok || userID == "" {
+		return Mark{}, false, ErrNotLoggedIn
+	}
+	mark, ok, err := m.cfg.Session.Mark(r)
+	if err != nil {
+		return Mark{}, false, err
+	}
+	// A mark passes only for the user who made it: a session that changed
+	// hands starts over.
+	if ok && mark.UserID == userID {
+		return mark, false, nil
+	}
+	if ck, err := r.Cookie(cookieName(r, rememberCookie)); err == nil {
+		switch err := m.tf.Browsers.Check(r.Context(), userID, ck.Value); {
+		case err == nil:
+			return Mark{UserID: userID, Method: Remembered, At: m.cfg.Now()}, true, nil
+		case !errors.Is(err, remember.ErrNotRemembered):
+			return Mark{}, false, err
+		}
+	}
+	a, err := m.tf.Account(r.Context(), userID)
+	if err != nil {
+		return Mark{}, false, err
+	}
+	if a.Requires() {
+		return Mark{}, false, ErrSecondStep
+	}
+	if m.cfg.RequireSetUp {
+		return Mark{}, false, ErrSetUpRequired
+	}
+	return Mark{UserID: userID}, false, nil
+}
+
+// Handler returns next guarded by the second step: a request passes only
+// from a user who passed it in this session, or who has no method to pass;
+// any other is answered by Config.Deny. The request reaching next is a
+// copy whose context holds the Mark (FromContext).
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mark, remembered, err := m.check(r)
+		if err == nil && remembered {
+			r, err = m.complete(w, r, mark.UserID, Remembered)
+		}
+		if err != nil {
+			m.cfg.Deny(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), markKey{}, mark)))
+	})
+}
+
+// StepUp returns next guarded by a second step passed within maxAge (zero
+// means Config.StepUpAge), with a factor: a remembered browser does not
+// count. A user with no method passes. Use it for sensitive routes such as
+// changing a password or the 2FA settings.
+func (m *Middleware) StepUp(maxAge time.Duration, next http.Handler) http.Handler {
+	if maxAge <= 0 {
+		maxAge = m.cfg.StepUpAge
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mark, err := m.stepUp(w, &r, maxAge)
+		if err != nil {
+			m.cfg.Deny(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), markKey{}, mark)))
+	})
+}
+
+// stepUp checks r for a fresh second step, recording a remembered browser
+// that passed; *r becomes the request to go on with.
+func (m *Middleware) stepUp(w http.ResponseWriter, r **http.Request, maxAge time.Duration) (Mark, error) {
+	mark, remembered, err := m.check(*r)
+	if err == nil && remembered {
+		*r, err = m.complete(w, *r, mark.UserID, Remembered)
+	}
+	if err != nil || mark.Method == "" || m.fresh(mark, maxAge) {
+		return mark, err
+	}
+	// The mark is old, or a remembered browser's: ask again, unless the
+	// user has no method left to ask for (reset, removed).
+	a, err := m.tf.Account((*r).Context(), mark.UserID)
+	if err != nil {
+		return Mark{}, err
+	}
+	if !a.Requires() {
+		return Mark{UserID: mark.UserID}, nil
+	}
+	return Mark{}, ErrStepUp
+}
+
+func (m *Middleware) fresh(mark Mark, maxAge time.Duration) bool {
+	if mark.Method == Remembered {
+		return false
+	}
+	age := m.cfg.Now().Sub(mark.At)
+	// A mark from the future is a clock gone wrong: not fresh.
+	return age >= 0 && age <= maxAge
+}
+
+// complete records a passed second step: the application renews its
+// session, then the mark goes in. It returns the request to go on with.
+func (m *Middleware) complete(w http.ResponseWriter, r *http.Request, userID string, method twofa.Method) (*http.Request, error) {
+	if m.cfg.RenewSession != nil {
+		nr, err := m.cfg.RenewSession(w, r)
+		if err != nil {
+			return r, err
+		}
+		if nr != nil {
+			r = nr
+		}
+	}
+	now := m.cfg.Now()
+	if now.Unix() < 0 {
+		return r, errors.New("httpmw: clock reads before 1970")
+	}
+	if err := m.cfg.Session.SetMark(w, r, Mark{UserID: userID, Method: method, At: now}); err != nil {
+		return r, err
+	}
+	if method == Remembered {
+		// The window slides: the cookie lives another full window too.
+		if ck, err := r.Cookie(cookieName(r, rememberCookie)); err == nil {
+			http.SetCookie(w, newCookie(r, ck.Name, ck.Value, int(m.tf.Browsers.Window()/time.Second)))
+		}
+	}
+	return r, nil
+}
+
+// rememberCookie holds a remembered browser's token.
+const rememberCookie = "twofa-remember"
+
+// Logout ends the second step of r's session: the mark is cleared, so the
+// next login asks for the second step again, unless the browser is
+// remembered. With forgetBrowser, this browser is forgotten as well, and
+// the next login asks on it for sure. The application calls Logout from its
+// own logout handler, before it ends its session.
+func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request, forgetBrowser bool) error {
+	err := m.cfg.Session.ClearMark(w, r)
+	if forgetBrowser {
+		ck, cerr := r.Cookie(cookieName(r, rememberCookie))
+		if userID, _, ok := m.cfg.User(r); ok && cerr == nil {
+			err = errors.Join(err, m.tf.Browsers.Forget(r.Context(), userID, ck.Value))
+		}
+		http.SetCookie(w, newCookie(r, cookieName(r, rememberCookie), "", -1))
+	}
+	return err
+}
+
+// remember makes this browser a remembered one for userID.
+func (m *Middleware) remember(w http.ResponseWriter, r *http.Request, userID string) error {
+	token, err := m.tf.Browsers.Remember(r.Context(), userID, remember.Label(r.UserAgent()))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, newCookie(r, cookieName(r, rememberCookie), token, int(m.tf.Browsers.Window()/time.Second)))
+	return nil
+}
+
+// wantsHTML tells a browser navigating from an API client: browsers ask for
+// text/html, fetch and API clients for JSON or anything.
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// defaultDeny is the Deny of a Config that sets none.
+func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	var status int
+	var msg, to string
+	switch {
+	case errors.Is(err, ErrNotLoggedIn):
+		status, msg, to = http.StatusUnauthorized, "not logged in", m.cfg.LoginURL
+	case errors.Is(err, ErrSecondStep):
+		status, msg, to = http.StatusUnauthorized, "second factor required", m.challengeURL(r, false)
+	case errors.Is(err, ErrStepUp):
+		status, msg, to = http.StatusUnauthorized, "recent second factor required", m.challengeURL(r, true)
+	case errors.Is(err, ErrSetUpRequired):
+		status, msg, to = http.StatusUnauthorized, "second factor set-up required", m.cfg.Path+"settings"
+	default:
+		// A store, clock or session failure: deny, and say nothing of it.
+		status, msg = http.StatusInternalServerError, "temporarily unavailable"
+	}
+	if wantsHTML(r) {
+		if to != "" {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	body := map[string]string{"error": msg}
+	if to != "" && status != http.StatusInternalServerError {
+		body["location"] = to
+	}
+	json.NewEncoder(w).Encode(body)
+}
+
+// challengeURL is the challenge page, with r's page to come back to if a
+// browser can come back to it.
+func (m *Middleware) challengeURL(r *http.Request, stepUp bool) string {
+	q := url.Values{}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		q.Set("next", r.URL.RequestURI())
+	}
+	if stepUp {
+		q.Set("stepup", "1")
+	}
+	if len(q) == 0 {
+		return m.cfg.Path
+	}
+	return m.cfg.Path + "?" + q.Encode()
+}
+
+// localPath returns next if it is a path on this site, else home: a link
+// never sends a user to another site.
+func localPath(next, home string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return home
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return home
+	}
+	return next
+}

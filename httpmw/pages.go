@@ -1,0 +1,615 @@
+package httpmw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/totp"
+	"github.com/twofa-go/twofa/webauthn"
+)
+
+// Pages returns the handler of the challenge and settings pages, to mount
+// at Config.Path:
+//
+//	mux.Handle("/2fa/", mw.Pages())
+//
+// The challenge needs only the application's first step; the settings need
+// a second step passed within Config.StepUpAge (or a user with no method).
+// Every POST must come from the application's own origin.
+func (m *Middleware) Pages() http.Handler { return m.pages }
+
+func (m *Middleware) routes() http.Handler {
+	mux := http.NewServeMux()
+	p := m.cfg.Path
+	stepUp := func(h http.HandlerFunc) http.Handler { return m.StepUp(0, h) }
+
+	// The second step itself.
+	mux.HandleFunc("GET "+p+"{$}", m.challenge)
+	mux.HandleFunc("POST "+p+"verify", m.verify)
+	mux.HandleFunc("POST "+p+"email", m.sendEmail)
+	keyLogin := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User, OnLogin: m.keyPassed}
+	if m.tf.WebAuthn != nil {
+		mux.Handle("POST "+p+"key/begin", keyLogin.BeginLogin())
+		mux.Handle("POST "+p+"key/finish", keyLogin.FinishLogin())
+	}
+
+	// The settings.
+	mux.Handle("GET "+p+"settings", stepUp(m.settings))
+	mux.Handle("POST "+p+"method", stepUp(m.method))
+	mux.Handle("GET "+p+"totp", stepUp(m.totpPage))
+	mux.Handle("POST "+p+"totp/begin", stepUp(m.totpBegin))
+	mux.Handle("POST "+p+"totp/confirm", stepUp(m.totpConfirm))
+	mux.Handle("POST "+p+"totp/cancel", stepUp(m.totpCancel))
+	mux.Handle("GET "+p+"totp/paper.pdf", stepUp(m.totpPaper))
+	mux.Handle("POST "+p+"backup", stepUp(m.backupGenerate))
+	mux.Handle("POST "+p+"browsers/revoke", stepUp(m.browsersRevoke))
+	if m.tf.WebAuthn != nil {
+		keys := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User}
+		mux.Handle("POST "+p+"keys/begin", m.StepUp(0, keys.BeginRegistration()))
+		mux.Handle("POST "+p+"keys/finish", m.StepUp(0, keys.FinishRegistration()))
+		mux.Handle("POST "+p+"keys/rename", stepUp(m.keyRename))
+		mux.Handle("POST "+p+"keys/remove", stepUp(m.keyRemove))
+	}
+	mux.Handle("GET "+p+"static/", http.StripPrefix(p+"static/", http.FileServerFS(staticFS)))
+	return m.cfg.CrossOrigin.Handler(mux)
+}
+
+// Page is what every page template gets.
+type Page struct {
+	// Path is where the pages are mounted, with a trailing slash, for links
+	// and forms: {{.Path}}verify.
+	Path string
+	// Issuer is the application's name.
+	Issuer string
+	// Account is the user's account name.
+	Account string
+	// Notice and Error are messages about the last action; they never hold
+	// what the user typed.
+	Notice, Error string
+	// Next is the local page to go on to after the challenge.
+	Next string
+
+	// The challenge page.
+	StepUp        bool // asking again before a sensitive action
+	OfferRemember bool // show "remember this browser"
+	EmailSent     bool
+
+	// State is the user's methods (settings, challenge).
+	State twofa.Account
+
+	// The authenticator set-up page.
+	QRCode    string // a data: URL of the QR code's PNG
+	Secret    string // the secret in groups of four, to type in
+	SecretURL string // the otpauth:// URL the QR code holds
+
+	// The backup codes page: the codes, shown this once, and data: URLs
+	// of the same as a text file and a PDF.
+	Codes     []string
+	CodesText string
+	CodesPDF  string
+}
+
+// Offers reports whether the challenge offers method m ("totp", "backup",
+// "email", "webauthn").
+func (p Page) Offers(m string) bool {
+	for _, o := range p.State.Offered {
+		if string(o) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// Status returns the status of method m: "not set up", "pending",
+// "enabled" or "disabled".
+func (p Page) Status(m string) string { return p.State.Status(twofa.Method(m)).String() }
+
+// Lists reports whether the settings list method m (e-mail codes only where
+// they can be sent, security keys only when configured).
+func (p Page) Lists(m string) bool {
+	for _, s := range p.State.Methods {
+		if string(s.Method) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// notices are the messages a redirect after an action may ask for, by key,
+// so that no query string puts its own words on a page.
+var notices = map[string]string{
+	"totp":       "Your authenticator app is set up.",
+	"disabled":   "The method is turned off. Its settings are kept.",
+	"enabled":    "The method is turned on again.",
+	"removed":    "The method is removed.",
+	"emailon":    "Codes by e-mail are turned on.",
+	"renamed":    "The security key is renamed.",
+	"keyremoved": "The security key is removed.",
+	"revoked":    "The browser will ask for the second step again.",
+	"revokedall": "Every remembered browser will ask for the second step again.",
+	"cancelled":  "The set-up is cancelled.",
+}
+
+func (m *Middleware) page(r *http.Request) Page {
+	_, account, _ := m.cfg.User(r)
+	return Page{
+		Path:    m.cfg.Path,
+		Issuer:  m.tf.Issuer(),
+		Account: account,
+		Notice:  notices[r.URL.Query().Get("done")],
+		Next:    localPath(r.FormValue("next"), m.cfg.Home),
+	}
+}
+
+// render writes the page template name with headers that keep it out of
+// caches and frames.
+func (m *Middleware) render(w http.ResponseWriter, status int, name string, p Page) {
+	var b bytes.Buffer
+	if err := m.cfg.Templates.ExecuteTemplate(&b, name, p); err != nil {
+		slog.Error("twofa: render page", "page", name, "error", err)
+		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// fail answers a system error: it denies, and says nothing of the cause.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	m.cfg.Deny(w, r, err)
+}
+
+// user returns the logged-in user, or answers the request and returns
+// false.
+func (m *Middleware) user(w http.ResponseWriter, r *http.Request) (string, string, bool) {
+	userID, account, ok := m.cfg.User(r)
+	if !ok || userID == "" {
+		m.cfg.Deny(w, r, ErrNotLoggedIn)
+		return "", "", false
+	}
+	return userID, account, true
+}
+
+// challenge shows the methods the user can pass with, or sends on a user
+// who needs no second step.
+func (m *Middleware) challenge(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	p := m.page(r)
+	p.StepUp = r.URL.Query().Get("stepup") == "1"
+	p.EmailSent = r.URL.Query().Get("sent") == "1"
+	m.showChallenge(w, r, userID, p, http.StatusOK)
+}
+
+func (m *Middleware) showChallenge(w http.ResponseWriter, r *http.Request, userID string, p Page, status int) {
+	mark, ok, err := m.cfg.Session.Mark(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	passed := ok && mark.UserID == userID
+	if passed && (!p.StepUp || m.fresh(mark, m.cfg.StepUpAge)) {
+		http.Redirect(w, r, p.Next, http.StatusSeeOther)
+		return
+	}
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if !p.State.Requires() {
+		to := p.Next
+		if m.cfg.RequireSetUp {
+			to = m.cfg.Path + "settings"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp
+	if p.Error == "" && p.State.Throttle != nil {
+		p.Error = throttleMessage(p.State.Throttle)
+	}
+	m.render(w, status, "challenge", p)
+}
+
+// verify checks a code from the app, an e-mail or a backup sheet.
+func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	p := m.page(r)
+	p.StepUp = r.FormValue("stepup") == "1"
+	method, err := m.tf.Verify(r.Context(), userID, r.FormValue("code"))
+	switch {
+	case errors.Is(err, twofa.ErrNoMethod):
+		http.Redirect(w, r, p.Next, http.StatusSeeOther)
+		return
+	case err != nil:
+		msg, status := codeMessage(err)
+		if status == http.StatusInternalServerError {
+			m.fail(w, r, err)
+			return
+		}
+		p.Error = msg
+		m.showChallenge(w, r, userID, p, status)
+		return
+	}
+	m.passed(w, r, userID, method, r.FormValue("remember") == "1" && !p.StepUp, p.Next)
+}
+
+// passed completes the second step and sends the browser on.
+func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID string, method twofa.Method, rememberIt bool, next string) {
+	r, err := m.complete(w, r, userID, method)
+	if err == nil && rememberIt && m.cfg.OfferRemember {
+		err = m.remember(w, r, userID)
+	}
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// keyPassed is the OnLogin of security-key logins.
+func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, _ webauthn.Result) {
+	r, err := m.complete(w, r, userID, twofa.WebAuthn)
+	if err == nil && r.URL.Query().Get("remember") == "1" && m.cfg.OfferRemember {
+		err = m.remember(w, r, userID)
+	}
+	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"error":"temporarily unavailable"}`))
+	}
+}
+
+func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	p := m.page(r)
+	p.StepUp = r.FormValue("stepup") == "1"
+	var cool *emailotp.CooldownError
+	switch err := m.tf.SendCode(r.Context(), userID); {
+	case err == nil:
+		q := "?sent=1&next=" + urlQuery(p.Next)
+		if p.StepUp {
+			q += "&stepup=1"
+		}
+		http.Redirect(w, r, m.cfg.Path+q, http.StatusSeeOther)
+		return
+	case errors.As(err, &cool):
+		p.Error = fmt.Sprintf("A code was sent moments ago. You can ask for another in %s.", wait(cool.RetryAt, m.cfg.Now()))
+		m.showChallenge(w, r, userID, p, http.StatusTooManyRequests)
+	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
+		p.Error = "Codes by e-mail are not available for this account."
+		m.showChallenge(w, r, userID, p, http.StatusConflict)
+	case errors.Is(err, emailotp.ErrSend):
+		p.Error = "The e-mail could not be sent. Try again in a while, or use another method."
+		m.showChallenge(w, r, userID, p, http.StatusBadGateway)
+	default:
+		m.fail(w, r, err)
+	}
+}
+
+// codeMessage words a failed code for the user, with the status to answer.
+func codeMessage(err error) (string, int) {
+	switch {
+	case errors.Is(err, twofa.ErrThrottled):
+		return throttleMessage(err), http.StatusTooManyRequests
+	case errors.Is(err, totp.ErrReplay), errors.Is(err, backup.ErrUsed):
+		return "That code was already used. Wait for the next code, or use another.", http.StatusUnauthorized
+	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode), errors.Is(err, totp.ErrMalformed):
+		return "That code did not work. Check it and try again.", http.StatusUnauthorized
+	}
+	return "", http.StatusInternalServerError
+}
+
+func throttleMessage(err error) string {
+	var t *twofa.ThrottledError
+	if errors.As(err, &t) && t.Locked {
+		return "Too many failed attempts: the second step is locked for this account. Ask an administrator to unlock it."
+	}
+	if errors.As(err, &t) {
+		return "Too many failed attempts. Try again in " + wait(t.RetryAt, time.Now()) + "."
+	}
+	return "Too many failed attempts. Try again later."
+}
+
+// wait words the time until at, rounded up to seconds or minutes.
+func wait(at, now time.Time) string {
+	d := at.Sub(now)
+	switch {
+	case d <= time.Second:
+		return "a second"
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
+	case d < 2*time.Minute:
+		return "a minute"
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+}
+
+func urlQuery(s string) string {
+	return strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20", "?", "%3F").Replace(s)
+}
+
+// settings shows every method of the user.
+func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	p := m.page(r)
+	var err error
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("error") == "name" {
+		p.Error = "A key's name must be 1 to 64 printable characters."
+	}
+	m.render(w, http.StatusOK, "settings", p)
+}
+
+func (m *Middleware) toSettings(w http.ResponseWriter, r *http.Request, done string) {
+	http.Redirect(w, r, m.cfg.Path+"settings?done="+done, http.StatusSeeOther)
+}
+
+// method turns a method off, on, or removes it.
+func (m *Middleware) method(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	method := twofa.Method(r.FormValue("method"))
+	var err error
+	done := ""
+	switch r.FormValue("action") {
+	case "disable":
+		err, done = m.tf.Disable(r.Context(), userID, method), "disabled"
+	case "enable":
+		err, done = m.tf.Enable(r.Context(), userID, method), "enabled"
+		if method == twofa.Email {
+			done = "emailon"
+		}
+	case "remove":
+		err, done = m.tf.Remove(r.Context(), userID, method), "removed"
+	default:
+		http.Error(w, "unknown action", http.StatusBadRequest)
+		return
+	}
+	switch {
+	case errors.Is(err, twofa.ErrUnknownMethod):
+		http.Error(w, "unknown method", http.StatusBadRequest)
+	case isNotSetUp(err):
+		http.Error(w, "that method is not set up", http.StatusConflict)
+	case err != nil:
+		m.fail(w, r, err)
+	default:
+		m.toSettings(w, r, done)
+	}
+}
+
+func isNotSetUp(err error) bool {
+	return errors.Is(err, totp.ErrNotSetUp) || errors.Is(err, backup.ErrNotSetUp) ||
+		errors.Is(err, emailotp.ErrNotEnabled) || errors.Is(err, webauthn.ErrNoKeys)
+}
+
+// totpPage shows the set-up under way: QR code, secret, code field.
+func (m *Middleware) totpPage(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	m.showEnrollment(w, r, userID, m.page(r), http.StatusOK)
+}
+
+func (m *Middleware) showEnrollment(w http.ResponseWriter, r *http.Request, userID string, p Page, status int) {
+	e, err := m.tf.TOTP.Pending(r.Context(), userID)
+	if errors.Is(err, totp.ErrNotSetUp) {
+		http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	png, err := e.QRCode(256)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	p.QRCode = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+	p.Secret = e.GroupedSecret()
+	p.SecretURL = e.URL()
+	m.render(w, status, "totp", p)
+}
+
+func (m *Middleware) totpBegin(w http.ResponseWriter, r *http.Request) {
+	userID, account, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	if _, err := m.tf.TOTP.Begin(r.Context(), userID, account); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, m.cfg.Path+"totp", http.StatusSeeOther)
+}
+
+// totpConfirm is "verify and save": the first code from the new app turns
+// it on, and counts as a second step passed.
+func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	err := m.tf.TOTP.Confirm(r.Context(), userID, r.FormValue("code"))
+	if err != nil {
+		msg, status := codeMessage(err)
+		if errors.Is(err, totp.ErrNotSetUp) {
+			http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
+			return
+		}
+		if status == http.StatusInternalServerError {
+			m.fail(w, r, err)
+			return
+		}
+		p := m.page(r)
+		p.Error = msg
+		m.showEnrollment(w, r, userID, p, status)
+		return
+	}
+	m.passed(w, r, userID, twofa.TOTP, false, m.cfg.Path+"settings?done=totp")
+}
+
+func (m *Middleware) totpCancel(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	if err := m.tf.TOTP.Cancel(r.Context(), userID); err != nil && !errors.Is(err, totp.ErrNotSetUp) {
+		m.fail(w, r, err)
+		return
+	}
+	m.toSettings(w, r, "cancelled")
+}
+
+// totpPaper is the set-up under way as a printable PDF, to keep with
+// important papers.
+func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	e, err := m.tf.TOTP.Pending(r.Context(), userID)
+	if errors.Is(err, totp.ErrNotSetUp) {
+		http.Error(w, "no set-up is under way: a saved secret is never shown again", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	var b bytes.Buffer
+	if err := e.WritePDF(&b, m.cfg.Now()); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	download(w, "application/pdf", "authenticator-backup.pdf", b.Bytes())
+}
+
+func download(w http.ResponseWriter, contentType, name string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(body)
+}
+
+// backupGenerate makes a new set of backup codes and shows it, this once.
+func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
+	userID, account, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	codes, err := m.tf.Backup.Generate(r.Context(), userID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	p := m.page(r)
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	sheet := backup.Sheet{Issuer: m.tf.Issuer(), Account: account, Date: m.cfg.Now(), Codes: codes}
+	var text, pdf bytes.Buffer
+	if err := sheet.WriteText(&text); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if err := sheet.WritePDF(&pdf); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	p.Codes = codes
+	p.CodesText = "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString(text.Bytes())
+	p.CodesPDF = "data:application/pdf;base64," + base64.StdEncoding.EncodeToString(pdf.Bytes())
+	m.render(w, http.StatusOK, "codes", p)
+}
+
+func (m *Middleware) keyRename(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	switch err := m.tf.WebAuthn.Rename(r.Context(), userID, r.FormValue("id"), r.FormValue("name")); {
+	case errors.Is(err, webauthn.ErrBadName):
+		http.Redirect(w, r, m.cfg.Path+"settings?error=name", http.StatusSeeOther)
+	case errors.Is(err, webauthn.ErrNoKeys), errors.Is(err, webauthn.ErrNotFound):
+		http.Error(w, "no such key", http.StatusNotFound)
+	case err != nil:
+		m.fail(w, r, err)
+	default:
+		m.toSettings(w, r, "renamed")
+	}
+}
+
+func (m *Middleware) keyRemove(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	switch err := m.tf.RemoveKey(r.Context(), userID, r.FormValue("id")); {
+	case errors.Is(err, webauthn.ErrNoKeys), errors.Is(err, webauthn.ErrNotFound):
+		http.Error(w, "no such key", http.StatusNotFound)
+	case err != nil:
+		m.fail(w, r, err)
+	default:
+		m.toSettings(w, r, "keyremoved")
+	}
+}
+
+func (m *Middleware) browsersRevoke(w http.ResponseWriter, r *http.Request) {
+	userID, _, ok := m.user(w, r)
+	if !ok {
+		return
+	}
+	var err error
+	done := "revoked"
+	if r.FormValue("all") == "1" {
+		err, done = m.tf.Browsers.RevokeAll(r.Context(), userID), "revokedall"
+	} else {
+		err = m.tf.Browsers.Revoke(r.Context(), userID, r.FormValue("id"))
+	}
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.toSettings(w, r, done)
+}

@@ -1,0 +1,174 @@
+package httpmw
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twofa-go/twofa"
+)
+
+// Mark records that a user passed the second step in a session.
+type Mark struct {
+	UserID string
+	// Method is how: a factor, or Remembered for a remembered browser. It is
+	// "" in the context of a request by a user with no method to pass.
+	Method twofa.Method
+	// At is when the step was passed, for step-up.
+	At time.Time
+}
+
+// Remembered is the Method of a Mark made by a remembered browser, which
+// skips the second step at login but never counts as a fresh one for
+// step-up.
+const Remembered twofa.Method = "browser"
+
+// Session keeps the mark in the application's own session (scs,
+// gorilla/sessions, its own), so that it ends when the session does.
+// [CookieSession] is an implementation for applications whose session
+// cannot hold it.
+type Session interface {
+	// Mark returns the mark in r's session. If there is none, ok is false
+	// and err is nil; err is for system errors only, and denies access.
+	Mark(r *http.Request) (m Mark, ok bool, err error)
+	// SetMark records m in r's session, writing to w what it must (a
+	// cookie), before anything else is written.
+	SetMark(w http.ResponseWriter, r *http.Request, m Mark) error
+	// ClearMark removes the mark from r's session; none is not an error.
+	ClearMark(w http.ResponseWriter, r *http.Request) error
+}
+
+// CookieSession is a [Session] that keeps the mark in a cookie of its own,
+// signed with an HMAC and bound to the application's session ID: when the
+// application's session ends or gets a new ID, the mark no longer passes.
+type CookieSession struct {
+	// Key signs marks: at least 32 random bytes, kept secret and shared by
+	// every server of the application. Required.
+	Key []byte
+	// SessionID returns the ID of the application's session in r, or ""
+	// when r has none (no mark then passes). After the application renews
+	// its session ID (Config.RenewSession), it must return the new ID for
+	// the request RenewSession returned. Required.
+	SessionID func(r *http.Request) string
+	// Name names the cookie; "" means "twofa". It gets the "__Host-" prefix
+	// wherever the cookie is Secure.
+	Name string
+}
+
+var _ Session = (*CookieSession)(nil)
+
+// errMark reports a mark cookie that does not verify. It is never shown:
+// such a mark is simply absent.
+var errMark = errors.New("httpmw: invalid mark")
+
+func (c *CookieSession) name(r *http.Request) string {
+	n := c.Name
+	if n == "" {
+		n = "twofa"
+	}
+	return cookieName(r, n)
+}
+
+func (c *CookieSession) check() error {
+	if len(c.Key) < 32 {
+		return errors.New("httpmw: CookieSession.Key must have at least 32 bytes")
+	}
+	if c.SessionID == nil {
+		return errors.New("httpmw: CookieSession.SessionID is required")
+	}
+	return nil
+}
+
+// Mark implements [Session].
+func (c *CookieSession) Mark(r *http.Request) (Mark, bool, error) {
+	if err := c.check(); err != nil {
+		return Mark{}, false, err
+	}
+	sid := c.SessionID(r)
+	if sid == "" {
+		return Mark{}, false, nil
+	}
+	ck, err := r.Cookie(c.name(r))
+	if err != nil {
+		return Mark{}, false, nil
+	}
+	m, err := decodeMark(c.Key, sid, ck.Value)
+	if err != nil {
+		return Mark{}, false, nil
+	}
+	return m, true, nil
+}
+
+// SetMark implements [Session].
+func (c *CookieSession) SetMark(w http.ResponseWriter, r *http.Request, m Mark) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	sid := c.SessionID(r)
+	if sid == "" {
+		return errors.New("httpmw: the request has no application session to mark")
+	}
+	http.SetCookie(w, newCookie(r, c.name(r), encodeMark(c.Key, sid, m), 0))
+	return nil
+}
+
+// ClearMark implements [Session].
+func (c *CookieSession) ClearMark(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, newCookie(r, c.name(r), "", -1))
+	return nil
+}
+
+// markVersion starts every signed mark, so the format can change.
+const markVersion = 1
+
+// encodeMark returns the cookie value of m for the session sid: the mark in
+// base64url, a dot, and an HMAC-SHA256 over a label, the session ID and the
+// mark. The session ID is signed, not stored.
+func encodeMark(key []byte, sid string, m Mark) string {
+	payload := make([]byte, 0, 16+len(m.Method)+len(m.UserID))
+	payload = append(payload, markVersion)
+	payload = binary.BigEndian.AppendUint64(payload, uint64(m.At.UnixNano()))
+	payload = binary.AppendUvarint(payload, uint64(len(m.Method)))
+	payload = append(payload, m.Method...)
+	payload = append(payload, m.UserID...)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(markMAC(key, sid, payload))
+}
+
+// decodeMark returns the mark in value if it was signed with key for the
+// session sid.
+func decodeMark(key []byte, sid, value string) (Mark, error) {
+	p, s, ok := strings.Cut(value, ".")
+	if !ok || len(value) > 4096 {
+		return Mark{}, errMark
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p)
+	sig, err2 := base64.RawURLEncoding.DecodeString(s)
+	if err1 != nil || err2 != nil || !hmac.Equal(sig, markMAC(key, sid, payload)) {
+		return Mark{}, errMark
+	}
+	if len(payload) < 10 || payload[0] != markVersion {
+		return Mark{}, errMark
+	}
+	at := int64(binary.BigEndian.Uint64(payload[1:9]))
+	n, size := binary.Uvarint(payload[9:])
+	rest := payload[9+max(size, 0):]
+	if size <= 0 || n > uint64(len(rest)) {
+		return Mark{}, errMark
+	}
+	return Mark{Method: twofa.Method(rest[:n]), UserID: string(rest[n:]), At: time.Unix(0, at)}, nil
+}
+
+func markMAC(key []byte, sid string, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("twofa second-step mark\x00"))
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(sid)))])
+	h.Write([]byte(sid))
+	h.Write(payload)
+	return h.Sum(nil)
+}
