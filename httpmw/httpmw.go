@@ -276,6 +276,11 @@ func (m *Middleware) stepUp(w http.ResponseWriter, r **http.Request, maxAge time
 	if err == nil && remembered {
 		*r, err = m.complete(w, *r, mark.UserID, Remembered)
 	}
+	if errors.Is(err, ErrSetUpRequired) {
+		// Required to set a method up: the set-up pages are where to.
+		userID, _, _ := m.cfg.User(*r)
+		return Mark{UserID: userID}, nil
+	}
 	if err != nil || mark.Method == "" || m.fresh(mark, maxAge) {
 		return mark, err
 	}

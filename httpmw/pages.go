@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -87,15 +88,15 @@ type Page struct {
 	State twofa.Account
 
 	// The authenticator set-up page.
-	QRCode    string // a data: URL of the QR code's PNG
+	QRCode    template.URL // a data: URL of the QR code's PNG
 	Secret    string // the secret in groups of four, to type in
 	SecretURL string // the otpauth:// URL the QR code holds
 
 	// The backup codes page: the codes, shown this once, and data: URLs
 	// of the same as a text file and a PDF.
 	Codes     []string
-	CodesText string
-	CodesPDF  string
+	CodesText template.URL
+	CodesPDF  template.URL
 }
 
 // Offers reports whether the challenge offers method m ("totp", "backup",
@@ -442,7 +443,7 @@ func (m *Middleware) showEnrollment(w http.ResponseWriter, r *http.Request, user
 		m.fail(w, r, err)
 		return
 	}
-	p.QRCode = "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)
+	p.QRCode = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 	p.Secret = e.GroupedSecret()
 	p.SecretURL = e.URL()
 	m.render(w, status, "totp", p)
@@ -558,8 +559,9 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Codes = codes
-	p.CodesText = "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString(text.Bytes())
-	p.CodesPDF = "data:application/pdf;base64," + base64.StdEncoding.EncodeToString(pdf.Bytes())
+	// Data URLs the page builds itself, from codes it made: safe to link.
+	p.CodesText = template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString(text.Bytes()))
+	p.CodesPDF = template.URL("data:application/pdf;base64," + base64.StdEncoding.EncodeToString(pdf.Bytes()))
 	m.render(w, http.StatusOK, "codes", p)
 }
 
