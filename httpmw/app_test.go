@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -310,11 +309,6 @@ func jsonBody(t *testing.T, a answer) map[string]any {
 		t.Fatalf("not JSON: %q", a.body)
 	}
 	return v
-}
-
-func b64(s string) []byte {
-	b, _ := base64.RawURLEncoding.DecodeString(s)
-	return b
 }
 
 // totpCode computes the code a phone shows for the grouped secret read from

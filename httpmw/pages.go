@@ -89,8 +89,8 @@ type Page struct {
 
 	// The authenticator set-up page.
 	QRCode    template.URL // a data: URL of the QR code's PNG
-	Secret    string // the secret in groups of four, to type in
-	SecretURL string // the otpauth:// URL the QR code holds
+	Secret    string       // the secret in groups of four, to type in
+	SecretURL string       // the otpauth:// URL the QR code holds
 
 	// The backup codes page: the codes, shown this once, and data: URLs
 	// of the same as a text file and a PDF.

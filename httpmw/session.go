@@ -146,8 +146,8 @@ func decodeMark(key []byte, sid, value string) (Mark, error) {
 	if !ok || len(value) > 4096 {
 		return Mark{}, errMark
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	sig, err2 := base64.RawURLEncoding.DecodeString(s)
+	payload, err1 := base64.RawURLEncoding.Strict().DecodeString(p)
+	sig, err2 := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err1 != nil || err2 != nil || !hmac.Equal(sig, markMAC(key, sid, payload)) {
 		return Mark{}, errMark
 	}

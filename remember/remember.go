@@ -230,7 +230,7 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 
 // lookup finds the browser holding token, or returns ErrNotRemembered.
 func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) != tokenBytes {
 		return storage.Browser{}, ErrNotRemembered
 	}
