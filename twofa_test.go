@@ -18,6 +18,7 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/internal/testdb"
@@ -666,5 +667,62 @@ func TestSecurityKeysInAccount(t *testing.T) {
 	id, options, _ := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u", "YubiKey")
 	if _, err := f.tf.WebAuthn.FinishRegistration(ctx, id, "u", d.Attest(t, virtualkey.RP, options)); err != nil {
 		t.Fatalf("re-adding the key after reset: %v", err)
+	}
+}
+
+// RemoveKey deletes one key, leaves the others, and forgets the user's
+// remembered browsers.
+func TestRemoveKey(t *testing.T) {
+	f := newFixture(t, memory.New())
+	for _, name := range []string{"YubiKey", "Laptop"} {
+		d := virtualkey.New(virtualwebauthn.AuthenticatorOptions{})
+		id, options, err := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tf.WebAuthn.FinishRegistration(ctx, id, "u", d.Attest(t, virtualkey.RP, options)); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(time.Second)
+	}
+	token, _ := f.tf.Browsers.Remember(ctx, "u", "x")
+	a, _ := f.tf.Account(ctx, "u")
+	if err := f.tf.RemoveKey(ctx, "u", a.Keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = f.tf.Account(ctx, "u")
+	if len(a.Keys) != 1 || a.Keys[0].Name != "Laptop" || len(a.Browsers) != 0 {
+		t.Fatalf("after removing a key: %+v", a)
+	}
+	if err := f.tf.Browsers.Check(ctx, "u", token); !errors.Is(err, remember.ErrNotRemembered) {
+		t.Fatalf("remembered browser after removing a key: %v", err)
+	}
+	if err := f.tf.RemoveKey(ctx, "u", "no-such-key"); !errors.Is(err, webauthn.ErrNotFound) {
+		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+// SendCode mails to the address the application gives, and only to it.
+func TestSendCode(t *testing.T) {
+	f := newFixture(t, memory.New())
+	if err := f.tf.SendCode(ctx, "u"); !errors.Is(err, emailotp.ErrNotEnabled) {
+		t.Fatalf("before turning e-mail on: %v", err)
+	}
+	f.tf.Email.Enable(ctx, "u")
+	if err := f.tf.SendCode(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.mail.Last(t); m.To != "u@example.com" {
+		t.Fatalf("sent to %q", m.To)
+	}
+	f.mu.Lock()
+	f.addrs["u"] = "not an address"
+	f.mu.Unlock()
+	f.now = f.now.Add(time.Hour)
+	if err := f.tf.SendCode(ctx, "u"); !errors.Is(err, emailotp.ErrUnavailable) {
+		t.Fatalf("invalid address: %v", err)
+	}
+	if f.tf.Issuer() != "Acme" {
+		t.Fatalf("Issuer() = %q", f.tf.Issuer())
 	}
 }
