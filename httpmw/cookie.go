@@ -32,10 +32,17 @@ func isLocalhost(hostport string) bool {
 // Secure: the browser then refuses the cookie unless it is Secure, for the
 // exact host and path "/", so no subdomain can plant or widen it.
 func cookieName(r *http.Request, base string) string {
-	if secure(r) {
-		return "__Host-" + base
+	if !secure(r) {
+		return base
 	}
-	return base
+	// The default names without a concatenation per request.
+	switch base {
+	case "twofa":
+		return "__Host-twofa"
+	case rememberCookie:
+		return "__Host-" + rememberCookie
+	}
+	return "__Host-" + base
 }
 
 // newCookie returns a cookie for r: HttpOnly, SameSite=Lax, path "/", no

@@ -1,13 +1,17 @@
 package httpmw
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofa-go/twofa"
@@ -164,7 +168,18 @@ func decodeMark(key []byte, sid, value string) (Mark, error) {
 }
 
 func markMAC(key []byte, sid string, payload []byte) []byte {
-	h := hmac.New(sha256.New, key)
+	m := macs.Get().(*keyedMAC)
+	defer macs.Put(m)
+	// Keying an HMAC costs two hash blocks and four allocations; on every
+	// request that is most of what the middleware adds, so keyed states are
+	// kept for reuse. An application has one key; a state for another is
+	// keyed anew.
+	if m.h == nil || subtle.ConstantTimeCompare(m.key, key) != 1 {
+		m.key = bytes.Clone(key)
+		m.h = hmac.New(sha256.New, m.key)
+	}
+	h := m.h
+	h.Reset()
 	h.Write([]byte("twofa second-step mark\x00"))
 	var n [binary.MaxVarintLen64]byte
 	h.Write(n[:binary.PutUvarint(n[:], uint64(len(sid)))])
@@ -172,3 +187,11 @@ func markMAC(key []byte, sid string, payload []byte) []byte {
 	h.Write(payload)
 	return h.Sum(nil)
 }
+
+// keyedMAC is an HMAC keyed with key, kept in macs between uses.
+type keyedMAC struct {
+	key []byte
+	h   hash.Hash
+}
+
+var macs = sync.Pool{New: func() any { return new(keyedMAC) }}
