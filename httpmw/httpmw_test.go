@@ -395,7 +395,7 @@ func TestWrongCodeAndThrottle(t *testing.T) {
 		}
 	}
 	got := b.post("/2fa/verify", url.Values{"code": {"000000"}})
-	if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "Try again in") {
+	if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "Try again in a second.") {
 		t.Fatalf("throttled: %d %.300s", got.status, got.body)
 	}
 	b.asked("/account")

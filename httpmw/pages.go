@@ -224,7 +224,7 @@ func (m *Middleware) showChallenge(w http.ResponseWriter, r *http.Request, userI
 	}
 	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp
 	if p.Error == "" && p.State.Throttle != nil {
-		p.Error = throttleMessage(p.State.Throttle)
+		p.Error = throttleMessage(p.State.Throttle, m.cfg.Now())
 	}
 	m.render(w, status, "challenge", p)
 }
@@ -243,7 +243,7 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.Next, http.StatusSeeOther)
 		return
 	case err != nil:
-		msg, status := codeMessage(err)
+		msg, status := codeMessage(err, m.cfg.Now())
 		if status == http.StatusInternalServerError {
 			m.fail(w, r, err)
 			return
@@ -312,10 +312,10 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // codeMessage words a failed code for the user, with the status to answer.
-func codeMessage(err error) (string, int) {
+func codeMessage(err error, now time.Time) (string, int) {
 	switch {
 	case errors.Is(err, twofa.ErrThrottled):
-		return throttleMessage(err), http.StatusTooManyRequests
+		return throttleMessage(err, now), http.StatusTooManyRequests
 	case errors.Is(err, totp.ErrReplay), errors.Is(err, backup.ErrUsed):
 		return "That code was already used. Wait for the next code, or use another.", http.StatusUnauthorized
 	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode), errors.Is(err, totp.ErrMalformed):
@@ -324,13 +324,13 @@ func codeMessage(err error) (string, int) {
 	return "", http.StatusInternalServerError
 }
 
-func throttleMessage(err error) string {
+func throttleMessage(err error, now time.Time) string {
 	var t *twofa.ThrottledError
 	if errors.As(err, &t) && t.Locked {
 		return "Too many failed attempts: the second step is locked for this account. Ask an administrator to unlock it."
 	}
 	if errors.As(err, &t) {
-		return "Too many failed attempts. Try again in " + wait(t.RetryAt, time.Now()) + "."
+		return "Too many failed attempts. Try again in " + wait(t.RetryAt, now) + "."
 	}
 	return "Too many failed attempts. Try again later."
 }
@@ -470,7 +470,7 @@ func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	err := m.tf.TOTP.Confirm(r.Context(), userID, r.FormValue("code"))
 	if err != nil {
-		msg, status := codeMessage(err)
+		msg, status := codeMessage(err, m.cfg.Now())
 		if errors.Is(err, totp.ErrNotSetUp) {
 			http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
 			return
