@@ -3,7 +3,6 @@ package twofa_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base32"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/internal/virtualkey"
@@ -32,13 +32,6 @@ import (
 )
 
 var ctx = context.Background()
-
-// fastHash stands in for argon2id where a test makes many sets and the
-// KDF's cost is not what it checks.
-func fastHash(code, salt []byte, _ backup.Params) []byte {
-	h := sha256.Sum256(append(append([]byte{}, salt...), code...))
-	return h[:]
-}
 
 type fixture struct {
 	tf     *twofa.Service
@@ -62,7 +55,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 		addrs: map[string]string{"u": "u@example.com", "other": "other@example.com"}}
 	tf, err := twofa.New(twofa.Config{
 		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
-		Backup: backup.Config{Hash: fastHash},
+		Backup: backup.Config{Hash: fake.FastHash},
 		Mailer: f.mail, Notify: true,
 		WebAuthn: webauthn.Config{RPID: "example.com", Origins: []string{"https://example.com"}},
 		Address: func(_ context.Context, user string) (string, error) {

@@ -3,7 +3,6 @@ package httpmw_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
@@ -31,22 +31,6 @@ import (
 
 var ctx = context.Background()
 
-// fastHash stands in for argon2id: these tests check the HTTP step, not the
-// KDF's cost.
-func fastHash(code, salt []byte, _ backup.Params) []byte {
-	h := sha256.Sum256(append(append([]byte{}, salt...), code...))
-	return h[:]
-}
-
-// clock is a fake clock shared by the service and the middleware.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // app is a small application with its own password step and sessions, as
 // an application adding twofa has: a session is a random ID in a cookie,
 // naming the logged-in user.
@@ -55,7 +39,7 @@ type app struct {
 	tf     *twofa.Service
 	mw     *httpmw.Middleware
 	store  storage.Store
-	clock  *clock
+	clock  *fake.Clock
 	mail   *mailtest.Inbox
 	srv    *httptest.Server
 	mu     sync.Mutex
@@ -70,12 +54,12 @@ type option func(*twofa.Config, *httpmw.Config)
 func newApp(t *testing.T, opts ...option) *app {
 	t.Helper()
 	a := &app{t: t, store: memory.New(), users: map[string]string{}, mail: &mailtest.Inbox{},
-		clock: &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}}
+		clock: fake.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
 	tc := twofa.Config{
 		Issuer: "Acme", Store: a.store, Keys: ring, Now: a.clock.Now,
-		Backup: backup.Config{Hash: fastHash},
+		Backup: backup.Config{Hash: fake.FastHash},
 		Mailer: a.mail,
 		Address: func(_ context.Context, user string) (string, error) {
 			return user + "@example.com", nil

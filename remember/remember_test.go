@@ -7,11 +7,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -21,25 +21,16 @@ var ctx = context.Background()
 
 const day = 24 * time.Hour
 
-// clock is a fake clock the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type fixture struct {
 	svc    *remember.Service
 	store  *memory.Store
-	clock  *clock
+	clock  *fake.Clock
 	events []event.Event
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: memory.New(), clock: &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}}
+	f := &fixture{store: memory.New(), clock: fake.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
 	svc, err := remember.New(remember.Config{
 		Store:  f.store,
 		Now:    f.clock.Now,
