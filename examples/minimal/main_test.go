@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/base32"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa/totp"
+)
+
+// TestMinimal runs the example's server and goes through it as a person
+// would: log in, set up an authenticator app and backup codes, then log in
+// again and pass the second step with each.
+func TestMinimal(t *testing.T) {
+	h, err := newServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	ada := newBrowser(t, srv)
+	if got := ada.get("/"); got.path != "/login" {
+		t.Fatalf("before login, / went to %s", got.path)
+	}
+	ada.login("ada")
+	if got := ada.get("/"); got.path != "/" || !strings.Contains(got.body, "Welcome") {
+		t.Fatalf("without a second factor, / went to %s: %s", got.path, got.body)
+	}
+
+	// Set up the authenticator app, as the settings page does.
+	setup := ada.post("/2fa/totp/begin", nil)
+	m := regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`).FindStringSubmatch(setup.body)
+	if m == nil {
+		t.Fatalf("no secret on the set-up page %s: %s", setup.path, setup.body)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if got := ada.post("/2fa/totp/confirm", url.Values{"code": {code(t, secret, now)}}); !strings.Contains(got.body, "is set up") {
+		t.Fatalf("confirm went to %s: %s", got.path, got.body)
+	}
+	codes := regexp.MustCompile(`<li><code>([^<]+)</code>`).FindAllStringSubmatch(ada.post("/2fa/backup", nil).body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("got %d backup codes, want 10", len(codes))
+	}
+
+	// A new login asks for the second step, and a code from the app passes.
+	phone := newBrowser(t, srv)
+	phone.login("ada")
+	if got := phone.get("/"); got.path != "/2fa/" || !strings.Contains(got.body, `id="code"`) {
+		t.Fatalf("after the password, / went to %s: %s", got.path, got.body)
+	}
+	next := now.Add(30 * time.Second) // the confirmed code is used up; the app's next one
+	if got := phone.post("/2fa/verify", url.Values{"code": {code(t, secret, next)}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, "Welcome") {
+		t.Fatalf("the code from the app went to %s: %s", got.path, got.body)
+	}
+
+	// So does a backup code, once.
+	paper := newBrowser(t, srv)
+	paper.login("ada")
+	if got := paper.post("/2fa/verify", url.Values{"code": {html.UnescapeString(codes[0][1])}, "next": {"/"}}); got.path != "/" {
+		t.Fatalf("a backup code went to %s: %s", got.path, got.body)
+	}
+	again := newBrowser(t, srv)
+	again.login("ada")
+	if got := again.post("/2fa/verify", url.Values{"code": {html.UnescapeString(codes[0][1])}, "next": {"/"}}); got.status != http.StatusUnauthorized {
+		t.Fatalf("a used backup code: %d at %s", got.status, got.path)
+	}
+}
+
+func code(t *testing.T, secret []byte, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCode(totp.SHA1, secret, 6, uint64(at.Unix()/30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// browser is an HTTP client with cookies, following redirects.
+type browser struct {
+	t   *testing.T
+	srv *httptest.Server
+	c   *http.Client
+}
+
+type page struct {
+	status int
+	path   string
+	body   string
+}
+
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	c.Jar = jar
+	return &browser{t: t, srv: srv, c: c}
+}
+
+func (b *browser) login(name string) {
+	b.t.Helper()
+	b.post("/login", url.Values{"name": {name}, "password": {"demo"}})
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", b.srv.URL+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	req, err := http.NewRequest("POST", b.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	req.Header.Set("Accept", "text/html") // as a browser: redirects, not 401 JSON
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{status: res.StatusCode, path: res.Request.URL.Path, body: string(body)}
+}
