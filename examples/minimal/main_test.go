@@ -106,9 +106,9 @@ func newBrowser(t *testing.T, srv *httptest.Server) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := srv.Client()
+	c := *srv.Client() // a copy: each browser has its own cookies
 	c.Jar = jar
-	return &browser{t: t, srv: srv, c: c}
+	return &browser{t: t, srv: srv, c: &c}
 }
 
 func (b *browser) login(name string) {

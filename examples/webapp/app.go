@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, driver "pgx"
+	_ "modernc.org/sqlite"             // SQLite in pure Go, driver "sqlite"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage/sqlstore"
+	"github.com/twofa-go/twofa/webauthn"
+)
+
+// issuer names the application in authenticator apps, e-mails and pages.
+const issuer = "twofa example"
+
+// config is what the application needs to start; main fills it from flags
+// and the environment, tests from their own temporary files.
+type config struct {
+	// DB is the path of a SQLite file, or a postgres:// DSN.
+	DB string
+	// Origin is the site's origin as browsers see it, such as
+	// "https://example.com" or "http://localhost:8080": security keys are
+	// bound to its host name.
+	Origin string
+	// SMTP sends mail when its Host is set; without it a development
+	// mailer prints every message and shows it at /dev/mail.
+	SMTP emailotp.SMTPConfig
+	// DemoPassword and AdminPassword are the passwords of the users made
+	// on first start; "" makes random ones, printed to Log.
+	DemoPassword, AdminPassword string
+	// Log receives the console output; nil means os.Stdout.
+	Log io.Writer
+}
+
+// app is the application: its database, its second factor and its pages.
+type app struct {
+	db    *sql.DB
+	tf    *twofa.Service
+	mw    *httpmw.Middleware
+	pages *template.Template
+	mail  *devMailer // nil when mail goes out by SMTP
+	log   io.Writer
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// newServer opens the database, brings its schema up to date, makes the
+// demo users on first start and returns the application's handler, with a
+// function that closes the database once the server has stopped.
+func newServer(cfg config) (http.Handler, func(), error) {
+	ctx := context.Background()
+	a := &app{log: cfg.Log}
+	if a.log == nil {
+		a.log = os.Stdout
+	}
+	db, dialect, err := openDB(cfg.DB)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.db = db
+	fail := func(err error) (http.Handler, func(), error) {
+		db.Close()
+		return nil, nil, err
+	}
+
+	// twofa's tables, then the application's own.
+	store, err := sqlstore.New(db, dialect)
+	if err != nil {
+		return fail(err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		return fail(err)
+	}
+	if err := a.migrate(ctx); err != nil {
+		return fail(err)
+	}
+
+	// The key that seals TOTP secrets at rest, and the key that signs the
+	// "second step passed" cookie. They are made on first start and kept
+	// in the database so that a restart keeps working. In production, load
+	// them from a secret store instead, away from the data they protect.
+	sealing, err := a.secret(ctx, "keyring/webapp-1")
+	if err != nil {
+		return fail(err)
+	}
+	ring, err := keyring.New(keyring.Key{ID: "webapp-1", Secret: sealing})
+	if err != nil {
+		return fail(err)
+	}
+	markKey, err := a.secret(ctx, "httpmw/mark")
+	if err != nil {
+		return fail(err)
+	}
+
+	var mailer emailotp.Mailer
+	if cfg.SMTP.Host != "" {
+		if mailer, err = emailotp.NewSMTP(cfg.SMTP); err != nil {
+			return fail(err)
+		}
+	} else {
+		a.mail = &devMailer{console: &emailotp.DevMailer{W: a.log}}
+		mailer = a.mail
+	}
+
+	origin, err := url.Parse(cfg.Origin)
+	if err != nil || origin.Scheme == "" || origin.Host == "" {
+		return fail(fmt.Errorf("origin %q: want a URL such as https://example.com", cfg.Origin))
+	}
+	a.tf, err = twofa.New(twofa.Config{
+		Issuer: issuer,
+		Store:  store,
+		Keys:   ring,
+		WebAuthn: webauthn.Config{
+			RPID:          origin.Hostname(),
+			RPDisplayName: issuer,
+			Origins:       []string{origin.Scheme + "://" + origin.Host},
+		},
+		Mailer:  mailer,
+		Address: a.address,
+		Notify:  true,
+		Events:  event.Slog(slog.New(slog.NewTextHandler(a.log, nil))),
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	// The pages of the second step and the settings, in the application's
+	// own layout: templates/layout.html redefines "header" and "footer".
+	a.pages = httpmw.Templates().Funcs(template.FuncMap{
+		"isAdmin": a.isAdmin,
+		"devMail": func() bool { return a.mail != nil },
+		"slug":    slug,
+		"method":  methodName,
+		"methods": methodNames,
+	})
+	if a.pages, err = a.pages.ParseFS(templateFS, "templates/*.html"); err != nil {
+		return fail(err)
+	}
+	a.mw, err = httpmw.New(httpmw.Config{
+		Service: a.tf,
+		User: func(r *http.Request) (string, string, bool) {
+			s, ok := sessionFrom(r)
+			return s.user.ID, s.user.Email, ok
+		},
+		Session:       &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
+		RenewSession:  a.renewSession,
+		LoginURL:      "/login",
+		OfferRemember: true,
+		Templates:     a.pages,
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	if err := a.demoUsers(ctx, cfg.DemoPassword, cfg.AdminPassword); err != nil {
+		return fail(err)
+	}
+	if a.mail != nil {
+		fmt.Fprintf(a.log, "No SMTP server set: e-mails are printed here and shown at %s/dev/mail\n", strings.TrimSuffix(cfg.Origin, "/"))
+	}
+	return a.routes(), func() { db.Close() }, nil
+}
+
+// routes lists every page. Those behind a.mw.Handler need the second step
+// from users who have a method; the rest need at most the password.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", a.loginPage)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.Handle("/2fa/", a.mw.Pages())
+
+	mux.Handle("GET /{$}", a.mw.Handler(http.HandlerFunc(a.home)))
+	mux.Handle("GET /api/me", a.mw.Handler(http.HandlerFunc(a.apiMe)))
+
+	// The administrator page needs an administrator who passed a second
+	// step within the last 10 minutes.
+	admin := func(h http.HandlerFunc) http.Handler {
+		return a.mw.Handler(a.adminOnly(a.mw.StepUp(0, h)))
+	}
+	mux.Handle("GET /admin", admin(a.adminPage))
+	mux.Handle("POST /admin/reset", admin(a.adminReset))
+	mux.Handle("POST /admin/unlock", admin(a.adminUnlock))
+
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	if a.mail != nil {
+		mux.HandleFunc("GET /dev/mail", a.mail.page(a))
+	}
+
+	// Every POST of the application's own forms must come from its own
+	// pages (httpmw's pages check this too).
+	return a.sessions(http.NewCrossOriginProtection().Handler(mux))
+}
+
+// openDB opens a PostgreSQL database for a postgres:// DSN, else the SQLite
+// file at dsn, creating it if need be.
+func openDB(dsn string) (*sql.DB, sqlstore.Dialect, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := db.Ping(); err != nil {
+			db.Close()
+			return nil, 0, fmt.Errorf("database: %w", err)
+		}
+		return db, sqlstore.PostgreSQL, nil
+	}
+	// WAL, a busy timeout and immediate transactions let concurrent
+	// requests wait for each other instead of failing with SQLITE_BUSY.
+	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, 0, fmt.Errorf("database %s: %w", dsn, err)
+	}
+	return db, sqlstore.SQLite, nil
+}
+
+// view is what the application's page templates get. Path, Issuer,
+// Account, Notice and Error have the names httpmw.Page gives them, so the
+// shared header and footer serve both.
+type view struct {
+	Path, Issuer, Account, Notice, Error string
+
+	User    user
+	Mark    httpmw.Mark
+	State   twofa.Account
+	Users   []adminRow
+	Mails   []sentMail
+
+	// The message page: a sentence, and a link to go on.
+	Message, LinkURL, LinkText string
+}
+
+func (a *app) view(r *http.Request) view {
+	v := view{Path: "/2fa/", Issuer: issuer}
+	if s, ok := sessionFrom(r); ok {
+		v.User, v.Account = s.user, s.user.Email
+	}
+	v.Mark, _ = httpmw.FromContext(r.Context())
+	return v
+}
+
+// render writes the page template name with the headers httpmw gives its
+// own pages: no caching, no framing, scripts and styles from files only.
+func (a *app) render(w http.ResponseWriter, status int, name string, v view) {
+	var b strings.Builder
+	if err := a.pages.ExecuteTemplate(&b, name, v); err != nil {
+		a.fail(w, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	io.WriteString(w, b.String())
+}
+
+// message shows a page with one sentence, for refusals.
+func (a *app) message(w http.ResponseWriter, r *http.Request, status int, msg, linkURL, linkText string) {
+	v := a.view(r)
+	v.Message, v.LinkURL, v.LinkText = msg, linkURL, linkText
+	a.render(w, status, "message", v)
+}
+
+// fail answers a system error without saying what it was; the log does.
+func (a *app) fail(w http.ResponseWriter, err error) {
+	fmt.Fprintf(a.log, "error: %v\n", err)
+	http.Error(w, "Something went wrong. Try again in a while.", http.StatusInternalServerError)
+}
+
+// home is the first page after login.
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	v := a.view(r)
+	var err error
+	if v.State, err = a.tf.Account(r.Context(), v.User.ID); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.render(w, http.StatusOK, "home", v)
+}
+
+// apiMe is a JSON API route: behind the middleware, a client that has not
+// passed the second step gets 401 with a JSON body, not a redirect.
+func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
+	v := a.view(r)
+	state, err := a.tf.Account(r.Context(), v.User.ID)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	methods := map[string]string{}
+	for _, m := range state.Methods {
+		methods[string(m.Method)] = m.Status.String()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]any{
+		"id":          v.User.ID,
+		"email":       v.User.Email,
+		"admin":       v.User.Admin,
+		"second_step": v.Mark.Method,
+		"methods":     methods,
+	})
+}
+
+// errNoUser reports a user ID that names no user.
+var errNoUser = errors.New("no such user")
+
+// methodName names a method, or a remembered browser, for people.
+func methodName(m twofa.Method) string {
+	switch m {
+	case twofa.WebAuthn:
+		return "security key"
+	case twofa.TOTP:
+		return "authenticator app"
+	case twofa.Email:
+		return "code by e-mail"
+	case twofa.Backup:
+		return "backup code"
+	case httpmw.Remembered:
+		return "remembered browser"
+	}
+	return string(m)
+}
+
+func methodNames(ms []twofa.Method) string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = methodName(m)
+	}
+	return strings.Join(names, ", ")
+}

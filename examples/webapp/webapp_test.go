@@ -1,0 +1,268 @@
+package main
+
+import (
+	"encoding/base32"
+	"encoding/json"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa/totp"
+)
+
+// The passwords the test gives the demo users.
+const (
+	demoPassword  = "demo password"
+	adminPassword = "admin password"
+)
+
+// startApp runs the application in-process on a temporary SQLite file with
+// the development mailer, as `go run ./examples/webapp` does.
+func startApp(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	h, cleanup, err := newServer(config{
+		DB:            filepath.Join(t.TempDir(), "webapp.db"),
+		Origin:        "http://localhost:" + port,
+		DemoPassword:  demoPassword,
+		AdminPassword: adminPassword,
+		Log:           testLog{t},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestWebapp goes through the application as a person would, over HTTP: a
+// user sets up an authenticator app and logs in with it, with a code by
+// e-mail and a remembered browser; an administrator resets the user.
+func TestWebapp(t *testing.T) {
+	srv := startApp(t)
+
+	demo := newBrowser(t, srv)
+	if got := demo.get("/"); got.path != "/login" || !strings.Contains(got.body, `id="email"`) {
+		t.Fatalf("before login, / went to %s", got.path)
+	}
+	if got := demo.login("demo@example.com", "wrong"); got.status != http.StatusUnauthorized || !strings.Contains(got.body, "Wrong e-mail address or password") {
+		t.Fatalf("a wrong password: %d at %s", got.status, got.path)
+	}
+	if got := demo.login("demo@example.com", demoPassword); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">off`) {
+		t.Fatalf("login went to %s: %s", got.path, got.body)
+	}
+
+	// Set up an authenticator app, then log out and in: the code is asked.
+	secret, now := demo.setUpTOTP()
+	if got := demo.get("/dev/mail"); !strings.Contains(got.body, `class="card mail"`) || !strings.Contains(got.body, "demo@example.com") {
+		t.Fatalf("no notice of the new method at /dev/mail: %s", got.body)
+	}
+	if got := demo.post("/logout", nil); got.path != "/login" || !strings.Contains(got.body, "You are logged out") {
+		t.Fatalf("logout went to %s", got.path)
+	}
+	if got := demo.get("/"); got.path != "/login" {
+		t.Fatalf("after logout, / went to %s", got.path)
+	}
+	if got := demo.login("demo@example.com", demoPassword); got.path != "/2fa/" || !strings.Contains(got.body, `id="code"`) {
+		t.Fatalf("after the password, login went to %s: %s", got.path, got.body)
+	}
+	// With the password alone: no settings, and the API answers 401 JSON.
+	if got := demo.get("/2fa/settings"); got.path != "/2fa/" {
+		t.Fatalf("the settings with the password alone: %s", got.path)
+	}
+	if got := demo.api("/api/me"); got.status != http.StatusUnauthorized || !strings.Contains(got.body, `"second factor required"`) {
+		t.Fatalf("the API with the password alone: %d %s", got.status, got.body)
+	}
+	// The code just confirmed is used up: the app's next one passes.
+	if got := demo.post("/2fa/verify", url.Values{"code": {code(t, secret, now.Add(30*time.Second))}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">on`) {
+		t.Fatalf("the code went to %s: %s", got.path, got.body)
+	}
+	var me struct {
+		Email      string `json:"email"`
+		SecondStep string `json:"second_step"`
+	}
+	if got := demo.api("/api/me"); got.status != http.StatusOK || json.Unmarshal([]byte(got.body), &me) != nil || me.Email != "demo@example.com" || me.SecondStep != "totp" {
+		t.Fatalf("the API after the second step: %d %s", got.status, got.body)
+	}
+
+	// Codes by e-mail, read from the development mailer's page, and
+	// "remember this browser".
+	if got := demo.post("/2fa/method", url.Values{"method": {"email"}, "action": {"enable"}}); !strings.Contains(got.body, "Codes by e-mail are turned on") {
+		t.Fatalf("turning e-mail codes on went to %s: %s", got.path, got.body)
+	}
+	demo.post("/logout", nil)
+	demo.login("demo@example.com", demoPassword)
+	if got := demo.post("/2fa/email", url.Values{"next": {"/"}}); !strings.Contains(got.body, "We sent a code") {
+		t.Fatalf("asking for a code went to %s: %s", got.path, got.body)
+	}
+	m := regexp.MustCompile(`(?s)<article class="card mail">.*?is:\s+(\d{6})\s`).FindStringSubmatch(demo.get("/dev/mail").body)
+	if m == nil {
+		t.Fatal("no code at /dev/mail")
+	}
+	if got := demo.post("/2fa/verify", url.Values{"code": {m[1]}, "remember": {"1"}, "next": {"/"}}); got.path != "/" {
+		t.Fatalf("the e-mailed code went to %s: %s", got.path, got.body)
+	}
+	demo.post("/logout", nil)
+	if got := demo.login("demo@example.com", demoPassword); got.path != "/" {
+		t.Fatalf("a remembered browser went to %s", got.path)
+	}
+	demo.post("/logout", url.Values{"forget": {"1"}})
+	if got := demo.login("demo@example.com", demoPassword); got.path != "/2fa/" {
+		t.Fatalf("a forgotten browser went to %s", got.path)
+	}
+
+	// The administrator needs a second factor of their own for the
+	// administrator page, then resets the demo user.
+	admin := newBrowser(t, srv)
+	admin.login("admin@example.com", adminPassword)
+	if got := admin.get("/admin"); got.status != http.StatusForbidden || !strings.Contains(got.body, "Set up two-factor authentication") {
+		t.Fatalf("the admin page without a second factor: %d %s", got.status, got.body)
+	}
+	if got := demo.get("/admin"); got.path != "/2fa/" {
+		t.Fatalf("the admin page for a user with the password alone went to %s: %d %s", got.path, got.status, got.body)
+	}
+	admin.setUpTOTP()
+	page := admin.get("/admin")
+	m = regexp.MustCompile(`name="user" value="([^"]+)">\s*<button class="danger" id="reset-demo-example-com"`).FindStringSubmatch(page.body)
+	if page.status != http.StatusOK || m == nil {
+		t.Fatalf("the admin page: %d %s", page.status, page.body)
+	}
+	if got := admin.post("/admin/reset", url.Values{"user": {html.UnescapeString(m[1])}}); !strings.Contains(got.body, "Two-factor authentication of demo@example.com is reset") {
+		t.Fatalf("the reset went to %s: %s", got.path, got.body)
+	}
+
+	// The user logs in with the password alone and sees 2FA off.
+	again := newBrowser(t, srv)
+	if got := again.login("demo@example.com", demoPassword); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">off`) {
+		t.Fatalf("after the reset, login went to %s: %s", got.path, got.body)
+	}
+	// And a user who is not an administrator does not see the page.
+	if got := again.get("/admin"); got.status != http.StatusForbidden {
+		t.Fatalf("the admin page for a user: %d", got.status)
+	}
+}
+
+// setUpTOTP sets up an authenticator app through the settings, reading the
+// secret from the page as a person types it into the app, and returns it
+// with the time of the code that confirmed it.
+func (b *browser) setUpTOTP() ([]byte, time.Time) {
+	b.t.Helper()
+	if got := b.get("/2fa/settings"); !strings.Contains(got.body, `id="totp-setup"`) {
+		b.t.Fatalf("no set-up button at %s: %s", got.path, got.body)
+	}
+	page := b.post("/2fa/totp/begin", nil)
+	m := regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`).FindStringSubmatch(page.body)
+	if m == nil {
+		b.t.Fatalf("no secret on the set-up page %s: %s", page.path, page.body)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	now := time.Now()
+	if got := b.post("/2fa/totp/confirm", url.Values{"code": {code(b.t, secret, now)}}); got.path != "/2fa/settings" || !strings.Contains(got.body, "is set up") {
+		b.t.Fatalf("confirming went to %s: %s", got.path, got.body)
+	}
+	return secret, now
+}
+
+func code(t *testing.T, secret []byte, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCode(totp.SHA1, secret, 6, uint64(at.Unix()/30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// browser is an HTTP client with cookies that follows redirects and asks
+// for HTML, as a browser does.
+type browser struct {
+	t   *testing.T
+	srv *httptest.Server
+	c   *http.Client
+}
+
+type page struct {
+	status int
+	path   string
+	body   string
+}
+
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *srv.Client() // a copy: each browser has its own cookies
+	c.Jar = jar
+	return &browser{t: t, srv: srv, c: &c}
+}
+
+func (b *browser) login(email, password string) page {
+	b.t.Helper()
+	return b.post("/login", url.Values{"email": {email}, "password": {password}})
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	return b.do("GET", path, nil, "text/html")
+}
+
+// api asks for JSON, as an API client does.
+func (b *browser) api(path string) page {
+	b.t.Helper()
+	return b.do("GET", path, nil, "application/json")
+}
+
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	return b.do("POST", path, form, "text/html")
+}
+
+func (b *browser) do(method, path string, form url.Values, accept string) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.srv.URL+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Accept", accept)
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{status: res.StatusCode, path: res.Request.URL.Path, body: string(got)}
+}
+
+// testLog sends the application's console to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
