@@ -248,11 +248,11 @@ func openDB(dsn string) (*sql.DB, sqlstore.Dialect, error) {
 type view struct {
 	Path, Issuer, Account, Notice, Error string
 
-	User    user
-	Mark    httpmw.Mark
-	State   twofa.Account
-	Users   []adminRow
-	Mails   []sentMail
+	User  user
+	Mark  httpmw.Mark
+	State twofa.Account
+	Users []adminRow
+	Mails []sentMail
 
 	// The message page: a sentence, and a link to go on.
 	Message, LinkURL, LinkText string
