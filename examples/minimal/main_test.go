@@ -27,7 +27,7 @@ func TestMinimal(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	ada := newBrowser(t, srv)
+	ada := newClient(t, srv)
 	if got := ada.get("/"); got.path != "/login" {
 		t.Fatalf("before login, / went to %s", got.path)
 	}
@@ -56,7 +56,7 @@ func TestMinimal(t *testing.T) {
 	}
 
 	// A new login asks for the second step, and a code from the app passes.
-	phone := newBrowser(t, srv)
+	phone := newClient(t, srv)
 	phone.login("ada")
 	if got := phone.get("/"); got.path != "/2fa/" || !strings.Contains(got.body, `id="code"`) {
 		t.Fatalf("after the password, / went to %s: %s", got.path, got.body)
@@ -67,12 +67,12 @@ func TestMinimal(t *testing.T) {
 	}
 
 	// So does a backup code, once.
-	paper := newBrowser(t, srv)
+	paper := newClient(t, srv)
 	paper.login("ada")
 	if got := paper.post("/2fa/verify", url.Values{"code": {html.UnescapeString(codes[0][1])}, "next": {"/"}}); got.path != "/" {
 		t.Fatalf("a backup code went to %s: %s", got.path, got.body)
 	}
-	again := newBrowser(t, srv)
+	again := newClient(t, srv)
 	again.login("ada")
 	if got := again.post("/2fa/verify", url.Values{"code": {html.UnescapeString(codes[0][1])}, "next": {"/"}}); got.status != http.StatusUnauthorized {
 		t.Fatalf("a used backup code: %d at %s", got.status, got.path)
@@ -88,8 +88,8 @@ func code(t *testing.T, secret []byte, at time.Time) string {
 	return c
 }
 
-// browser is an HTTP client with cookies, following redirects.
-type browser struct {
+// client is an HTTP client with cookies, following redirects.
+type client struct {
 	t   *testing.T
 	srv *httptest.Server
 	c   *http.Client
@@ -101,22 +101,22 @@ type page struct {
 	body   string
 }
 
-func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+func newClient(t *testing.T, srv *httptest.Server) *client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := *srv.Client() // a copy: each browser has its own cookies
+	c := *srv.Client() // a copy: each client has its own cookies
 	c.Jar = jar
-	return &browser{t: t, srv: srv, c: &c}
+	return &client{t: t, srv: srv, c: &c}
 }
 
-func (b *browser) login(name string) {
+func (b *client) login(name string) {
 	b.t.Helper()
 	b.post("/login", url.Values{"name": {name}, "password": {"demo"}})
 }
 
-func (b *browser) get(path string) page {
+func (b *client) get(path string) page {
 	b.t.Helper()
 	req, err := http.NewRequest("GET", b.srv.URL+path, nil)
 	if err != nil {
@@ -125,7 +125,7 @@ func (b *browser) get(path string) page {
 	return b.do(req)
 }
 
-func (b *browser) post(path string, form url.Values) page {
+func (b *client) post(path string, form url.Values) page {
 	b.t.Helper()
 	req, err := http.NewRequest("POST", b.srv.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -135,7 +135,7 @@ func (b *browser) post(path string, form url.Values) page {
 	return b.do(req)
 }
 
-func (b *browser) do(req *http.Request) page {
+func (b *client) do(req *http.Request) page {
 	b.t.Helper()
 	req.Header.Set("Accept", "text/html") // as a browser: redirects, not 401 JSON
 	res, err := b.c.Do(req)

@@ -49,7 +49,7 @@ func (a *app) adminOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, ok := sessionFrom(r)
 		if !ok || !s.user.Admin {
-			a.message(w, r, http.StatusForbidden, "This page is for administrators.", "", "")
+			a.message(w, r, http.StatusForbidden, "Administration", "This page is for administrators.", "", "")
 			return
 		}
 		state, err := a.tf.Account(r.Context(), s.user.ID)
@@ -58,7 +58,7 @@ func (a *app) adminOnly(next http.Handler) http.Handler {
 			return
 		}
 		if !state.Requires() {
-			a.message(w, r, http.StatusForbidden, "Set up two-factor authentication before you use the administrator page.",
+			a.message(w, r, http.StatusForbidden, "Administration", "Set up two-factor authentication before you use the administrator page.",
 				"/2fa/settings", "Set it up now")
 			return
 		}

@@ -254,8 +254,8 @@ type view struct {
 	Users []adminRow
 	Mails []sentMail
 
-	// The message page: a sentence, and a link to go on.
-	Message, LinkURL, LinkText string
+	// The message page: a title, a sentence, and a link to go on.
+	Title, Message, LinkURL, LinkText string
 }
 
 func (a *app) view(r *http.Request) view {
@@ -285,10 +285,11 @@ func (a *app) render(w http.ResponseWriter, status int, name string, v view) {
 	io.WriteString(w, b.String())
 }
 
-// message shows a page with one sentence, for refusals.
-func (a *app) message(w http.ResponseWriter, r *http.Request, status int, msg, linkURL, linkText string) {
+// message shows a page with a title and one sentence, for refusals, with a
+// link to go on if linkURL is set.
+func (a *app) message(w http.ResponseWriter, r *http.Request, status int, title, msg, linkURL, linkText string) {
 	v := a.view(r)
-	v.Message, v.LinkURL, v.LinkText = msg, linkURL, linkText
+	v.Title, v.Message, v.LinkURL, v.LinkText = title, msg, linkURL, linkText
 	a.render(w, status, "message", v)
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/totp"
 )
 
@@ -25,14 +26,16 @@ const (
 	adminPassword = "admin password"
 )
 
-// startApp runs the application in-process on a temporary SQLite file with
-// the development mailer, as `go run ./examples/webapp` does.
-func startApp(t *testing.T) *httptest.Server {
+// startApp runs the application in-process on db (a SQLite file or a
+// PostgreSQL DSN) with the development mailer, as `go run ./examples/webapp`
+// does. Pages load at the returned URL; it names localhost, the origin of
+// security keys.
+func startApp(t *testing.T, db string) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	h, cleanup, err := newServer(config{
-		DB:            filepath.Join(t.TempDir(), "webapp.db"),
+		DB:            db,
 		Origin:        "http://localhost:" + port,
 		DemoPassword:  demoPassword,
 		AdminPassword: adminPassword,
@@ -45,16 +48,25 @@ func startApp(t *testing.T) *httptest.Server {
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return srv
+	return "http://localhost:" + port
 }
 
 // TestWebapp goes through the application as a person would, over HTTP: a
 // user sets up an authenticator app and logs in with it, with a code by
 // e-mail and a remembered browser; an administrator resets the user.
 func TestWebapp(t *testing.T) {
-	srv := startApp(t)
+	t.Run("SQLite", func(t *testing.T) {
+		testWebapp(t, startApp(t, filepath.Join(t.TempDir(), "webapp.db")))
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		_, dsn := testdb.Postgres(t)
+		testWebapp(t, startApp(t, dsn))
+	})
+}
 
-	demo := newBrowser(t, srv)
+func testWebapp(t *testing.T, srv string) {
+
+	demo := newClient(t, srv)
 	if got := demo.get("/"); got.path != "/login" || !strings.Contains(got.body, `id="email"`) {
 		t.Fatalf("before login, / went to %s", got.path)
 	}
@@ -126,7 +138,7 @@ func TestWebapp(t *testing.T) {
 
 	// The administrator needs a second factor of their own for the
 	// administrator page, then resets the demo user.
-	admin := newBrowser(t, srv)
+	admin := newClient(t, srv)
 	admin.login("admin@example.com", adminPassword)
 	if got := admin.get("/admin"); got.status != http.StatusForbidden || !strings.Contains(got.body, "Set up two-factor authentication") {
 		t.Fatalf("the admin page without a second factor: %d %s", got.status, got.body)
@@ -145,7 +157,7 @@ func TestWebapp(t *testing.T) {
 	}
 
 	// The user logs in with the password alone and sees 2FA off.
-	again := newBrowser(t, srv)
+	again := newClient(t, srv)
 	if got := again.login("demo@example.com", demoPassword); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">off`) {
 		t.Fatalf("after the reset, login went to %s: %s", got.path, got.body)
 	}
@@ -158,7 +170,7 @@ func TestWebapp(t *testing.T) {
 // setUpTOTP sets up an authenticator app through the settings, reading the
 // secret from the page as a person types it into the app, and returns it
 // with the time of the code that confirmed it.
-func (b *browser) setUpTOTP() ([]byte, time.Time) {
+func (b *client) setUpTOTP() ([]byte, time.Time) {
 	b.t.Helper()
 	if got := b.get("/2fa/settings"); !strings.Contains(got.body, `id="totp-setup"`) {
 		b.t.Fatalf("no set-up button at %s: %s", got.path, got.body)
@@ -188,11 +200,11 @@ func code(t *testing.T, secret []byte, at time.Time) string {
 	return c
 }
 
-// browser is an HTTP client with cookies that follows redirects and asks
+// client is an HTTP client with cookies that follows redirects and asks
 // for HTML, as a browser does.
-type browser struct {
+type client struct {
 	t   *testing.T
-	srv *httptest.Server
+	url string
 	c   *http.Client
 }
 
@@ -202,44 +214,42 @@ type page struct {
 	body   string
 }
 
-func newBrowser(t *testing.T, srv *httptest.Server) *browser {
+func newClient(t *testing.T, url string) *client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := *srv.Client() // a copy: each browser has its own cookies
-	c.Jar = jar
-	return &browser{t: t, srv: srv, c: &c}
+	return &client{t: t, url: url, c: &http.Client{Jar: jar}}
 }
 
-func (b *browser) login(email, password string) page {
+func (b *client) login(email, password string) page {
 	b.t.Helper()
 	return b.post("/login", url.Values{"email": {email}, "password": {password}})
 }
 
-func (b *browser) get(path string) page {
+func (b *client) get(path string) page {
 	b.t.Helper()
 	return b.do("GET", path, nil, "text/html")
 }
 
 // api asks for JSON, as an API client does.
-func (b *browser) api(path string) page {
+func (b *client) api(path string) page {
 	b.t.Helper()
 	return b.do("GET", path, nil, "application/json")
 }
 
-func (b *browser) post(path string, form url.Values) page {
+func (b *client) post(path string, form url.Values) page {
 	b.t.Helper()
 	return b.do("POST", path, form, "text/html")
 }
 
-func (b *browser) do(method, path string, form url.Values, accept string) page {
+func (b *client) do(method, path string, form url.Values, accept string) page {
 	b.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, b.srv.URL+path, body)
+	req, err := http.NewRequest(method, b.url+path, body)
 	if err != nil {
 		b.t.Fatal(err)
 	}
