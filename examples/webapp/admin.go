@@ -59,7 +59,7 @@ func (a *app) adminOnly(next http.Handler) http.Handler {
 		}
 		if !state.Requires() {
 			a.message(w, r, http.StatusForbidden, "Administration", "Set up two-factor authentication before you use the administrator page.",
-				"/2fa/settings", "Set it up now")
+				twofaPath+"settings", "Set it up now")
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -31,6 +31,9 @@ import (
 // issuer names the application in authenticator apps, e-mails and pages.
 const issuer = "twofa example"
 
+// twofaPath is where twofa's pages are: the second step and the settings.
+const twofaPath = "/2fa/"
+
 // config is what the application needs to start; main fills it from flags
 // and the environment, tests from their own temporary files.
 type config struct {
@@ -166,6 +169,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 		},
 		Session:       &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
 		RenewSession:  a.renewSession,
+		Path:          twofaPath,
 		LoginURL:      "/login",
 		OfferRemember: true,
 		Templates:     a.pages,
@@ -190,7 +194,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /login", a.loginPage)
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
-	mux.Handle("/2fa/", a.mw.Pages())
+	mux.Handle(twofaPath, a.mw.Pages())
 
 	mux.Handle("GET /{$}", a.mw.Handler(http.HandlerFunc(a.home)))
 	mux.Handle("GET /api/me", a.mw.Handler(http.HandlerFunc(a.apiMe)))
@@ -259,7 +263,7 @@ type view struct {
 }
 
 func (a *app) view(r *http.Request) view {
-	v := view{Path: "/2fa/", Issuer: issuer}
+	v := view{Path: twofaPath, Issuer: issuer}
 	if s, ok := sessionFrom(r); ok {
 		v.User, v.Account = s.user, s.user.Email
 	}

@@ -77,11 +77,13 @@ func (a *app) sessions(next http.Handler) http.Handler {
 	})
 }
 
-// startSession logs u in: a new session, in a new cookie.
+// startSession logs u in: a new session, in a new cookie, instead of the
+// browser's session if it had one.
 func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) error {
 	now := time.Now()
+	old, _ := sessionFrom(r)
 	// Expired sessions go now and then; here is as good a time as any.
-	if _, err := a.db.ExecContext(r.Context(), `DELETE FROM app_sessions WHERE expires <= $1`, now.Unix()); err != nil {
+	if _, err := a.db.ExecContext(r.Context(), `DELETE FROM app_sessions WHERE expires <= $1 OR id_hash = $2`, now.Unix(), hashID(old.id)); err != nil {
 		return err
 	}
 	id := newSessionID()

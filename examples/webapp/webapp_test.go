@@ -167,6 +167,38 @@ func testWebapp(t *testing.T, srv string) {
 	}
 }
 
+// TestRestart restarts the application on its database: sessions, the
+// "second step passed" mark and the sealed authenticator secrets still work,
+// as the keys that sign and seal them are kept.
+func TestRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "webapp.db")
+	var (
+		demo   *client
+		secret []byte
+		now    time.Time
+	)
+	t.Run("before", func(t *testing.T) {
+		demo = newClient(t, startApp(t, db))
+		demo.login("demo@example.com", demoPassword)
+		secret, now = demo.setUpTOTP()
+	})
+	t.Run("after", func(t *testing.T) {
+		base := startApp(t, db)
+		// Cookies are per host, not per port: the same browser comes back.
+		demo.t, demo.url = t, base
+		if got := demo.get("/"); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">on`) {
+			t.Fatalf("after a restart, the session went to %s: %s", got.path, got.body)
+		}
+		other := newClient(t, base)
+		if got := other.login("demo@example.com", demoPassword); got.path != "/2fa/" {
+			t.Fatalf("after a restart, login went to %s", got.path)
+		}
+		if got := other.post("/2fa/verify", url.Values{"code": {code(t, secret, now.Add(30*time.Second))}, "next": {"/"}}); got.path != "/" {
+			t.Fatalf("after a restart, the code went to %s: %s", got.path, got.body)
+		}
+	})
+}
+
 // setUpTOTP sets up an authenticator app through the settings, reading the
 // secret from the page as a person types it into the app, and returns it
 // with the time of the code that confirmed it.
