@@ -62,6 +62,8 @@ func newServer() (http.Handler, error) {
 		},
 		Session:  &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
 		LoginURL: "/login",
+		// A real application also renews its session ID when the second
+		// step is passed (RenewSession): see examples/webapp.
 	})
 	if err != nil {
 		return nil, err
@@ -81,9 +83,11 @@ func newServer() (http.Handler, error) {
 		http.SetCookie(w, &http.Cookie{Name: "session", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
-	mux.Handle("/2fa/", mw.Pages()) // the second step and the settings
+	// The second step and the settings.
+	mux.Handle("/2fa/", mw.Pages())
+	// Every protected page is behind mw.Handler.
 	mux.Handle("GET /{$}", mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`Welcome! <a href="/2fa/settings">Two-factor authentication</a>`))
-	}))) // every protected page: behind mw.Handler
+	})))
 	return http.NewCrossOriginProtection().Handler(mux), nil
 }
