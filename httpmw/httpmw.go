@@ -97,7 +97,8 @@ type Config struct {
 	// for it; "" means "/".
 	Home string
 	// LoginURL is where the default deny sends a browser with no logged-in
-	// user; "" answers 401.
+	// user, with the page asked for in the query parameter "next" (a local
+	// path, for the login to go on to); "" answers 401.
 	LoginURL string
 	// RequireSetUp sends users with no method to the settings to set one
 	// up, instead of letting them pass.
@@ -108,6 +109,9 @@ type Config struct {
 	// StepUpAge is how recent a second step the settings pages need; zero
 	// means DefaultStepUpAge.
 	StepUpAge time.Duration
+	// PageData, if set, returns what the application's own templates need
+	// on every page, such as its navigation; pages find it as Page.App.
+	PageData func(r *http.Request) any
 
 	// Deny answers a request that may not pass, with the reason: one of the
 	// errors above, or a system error (store, clock), which must deny too.
@@ -376,7 +380,7 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 	var msg, to string
 	switch {
 	case errors.Is(err, ErrNotLoggedIn):
-		status, msg, to = http.StatusUnauthorized, "not logged in", m.cfg.LoginURL
+		status, msg, to = http.StatusUnauthorized, "not logged in", m.loginURL(r)
 	case errors.Is(err, ErrSecondStep):
 		status, msg, to = http.StatusUnauthorized, "second factor required", m.challengeURL(r, false)
 	case errors.Is(err, ErrStepUp):
@@ -402,6 +406,19 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 		body["location"] = to
 	}
 	json.NewEncoder(w).Encode(body)
+}
+
+// loginURL is Config.LoginURL, with r's page to come back to after the
+// login in "next" when a browser can come back to it.
+func (m *Middleware) loginURL(r *http.Request) string {
+	if m.cfg.LoginURL == "" || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return m.cfg.LoginURL
+	}
+	sep := "?"
+	if strings.Contains(m.cfg.LoginURL, "?") {
+		sep = "&"
+	}
+	return m.cfg.LoginURL + sep + "next=" + url.QueryEscape(r.URL.RequestURI())
 }
 
 // challengeURL is the challenge page, with r's page to come back to if a

@@ -94,14 +94,14 @@ func TestEveryProtectedRouteNeedsTheSecondStep(t *testing.T) {
 func TestNotLoggedIn(t *testing.T) {
 	a := newApp(t)
 	b := a.browser()
-	if got := b.get("/account"); got.status != http.StatusSeeOther || got.location != "/login" {
+	if got := b.get("/account"); got.status != http.StatusSeeOther || got.location != "/login?next=%2Faccount" {
 		t.Fatalf("anonymous page: %d %q, want a redirect to the login", got.status, got.location)
 	}
 	if got := b.request(route{"GET", "/api/data", true}, nil); got.status != http.StatusUnauthorized {
 		t.Fatalf("anonymous API: %d", got.status)
 	}
 	for _, p := range []string{"/2fa/", "/2fa/settings"} {
-		if got := b.get(p); got.status != http.StatusSeeOther || got.location != "/login" {
+		if got := b.get(p); got.status != http.StatusSeeOther || got.location != "/login?next="+url.QueryEscape(p) {
 			t.Fatalf("anonymous %s: %d %q", p, got.status, got.location)
 		}
 	}
@@ -184,6 +184,46 @@ func TestSetUpThroughPages(t *testing.T) {
 	}
 	if got := b.passes("/2fa/settings"); !strings.Contains(got.body, "10 unused codes left.") {
 		t.Fatal("settings do not count the unused codes")
+	}
+}
+
+// Setting up a first method other than the app keeps the session past the
+// step (the app's set-up is a step of its own); a later method does not
+// count as a step.
+func TestFirstMethodKeepsSession(t *testing.T) {
+	for _, c := range []struct {
+		method twofa.Method
+		path   string
+		form   url.Values
+	}{
+		{twofa.Backup, "/2fa/backup", nil},
+		{twofa.Email, "/2fa/method", url.Values{"method": {"email"}, "action": {"enable"}}},
+	} {
+		t.Run(string(c.method), func(t *testing.T) {
+			a := newApp(t)
+			b := a.browser()
+			b.login("dave")
+			if got := b.post(c.path, c.form); got.status >= 400 {
+				t.Fatalf("set up: %d", got.status)
+			}
+			if got := b.passes("/account"); got.body != `account for dave by "`+string(c.method)+`"` {
+				t.Fatalf("after the first method: %q", got.body)
+			}
+			b.passes("/2fa/settings")
+			if a.renewCount() != 1 {
+				t.Fatalf("renewed %d times, want once", a.renewCount())
+			}
+
+			// Another user, with a method, in a session past only the
+			// password, can't get there this way.
+			a.enroll("erin")
+			e := a.browser()
+			e.login("erin")
+			if got := e.post(c.path, c.form); got.status != http.StatusSeeOther || !strings.HasPrefix(got.location, "/2fa/") {
+				t.Fatalf("set-up with the password only: %d %q", got.status, got.location)
+			}
+			e.asked("/account")
+		})
 	}
 }
 

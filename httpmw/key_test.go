@@ -54,6 +54,11 @@ func TestSecurityKeyThroughPages(t *testing.T) {
 	if acc.Status(twofa.WebAuthn) != twofa.Enabled || len(acc.Keys) != 1 || acc.Keys[0].Name != "YubiKey" {
 		t.Fatalf("after adding a key: %+v", acc)
 	}
+	// Her first method: the session that added it stays past the step.
+	if got := b.passes("/account"); got.body != `account for alice by "webauthn"` {
+		t.Fatalf("after adding the first key: %q", got.body)
+	}
+	b.passes("/2fa/settings")
 
 	// The next login asks for the key, and the key passes.
 	b.post("/logout", nil)

@@ -56,7 +56,7 @@ func (m *Middleware) routes() http.Handler {
 	if m.tf.WebAuthn != nil {
 		keys := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User}
 		mux.Handle("POST "+p+"keys/begin", m.StepUp(0, keys.BeginRegistration()))
-		mux.Handle("POST "+p+"keys/finish", m.StepUp(0, keys.FinishRegistration()))
+		mux.Handle("POST "+p+"keys/finish", m.StepUp(0, m.firstKey(keys.FinishRegistration())))
 		mux.Handle("POST "+p+"keys/rename", stepUp(m.keyRename))
 		mux.Handle("POST "+p+"keys/remove", stepUp(m.keyRemove))
 	}
@@ -78,6 +78,9 @@ type Page struct {
 	Notice, Error string
 	// Next is the local page to go on to after the challenge.
 	Next string
+	// App is what Config.PageData returned, for the application's own
+	// header and footer.
+	App any
 
 	// The challenge page.
 	StepUp        bool // asking again before a sensitive action
@@ -142,7 +145,12 @@ var notices = map[string]string{
 
 func (m *Middleware) page(r *http.Request) Page {
 	_, account, _ := m.cfg.User(r)
+	var app any
+	if m.cfg.PageData != nil {
+		app = m.cfg.PageData(r)
+	}
 	return Page{
+		App:     app,
 		Path:    m.cfg.Path,
 		Issuer:  m.tf.Issuer(),
 		Account: account,
@@ -389,6 +397,9 @@ func (m *Middleware) method(w http.ResponseWriter, r *http.Request) {
 		err, done = m.tf.Disable(r.Context(), userID, method), "disabled"
 	case "enable":
 		err, done = m.tf.Enable(r.Context(), userID, method), "enabled"
+		if err == nil {
+			r, err = m.firstMethod(w, r, method)
+		}
 		if method == twofa.Email {
 			done = "emailon"
 		}
@@ -532,6 +543,56 @@ func download(w http.ResponseWriter, contentType, name string, body []byte) {
 	w.Write(body)
 }
 
+// firstMethod records a second step passed with method for a user who has
+// just set up their first method. They passed with the password alone, as
+// a user with no method may; without the mark they would be asked for the
+// new method at once, on the very pages where they set it up.
+func (m *Middleware) firstMethod(w http.ResponseWriter, r *http.Request, method twofa.Method) (*http.Request, error) {
+	if mark, ok := FromContext(r.Context()); ok && mark.Method == "" {
+		return m.complete(w, r, mark.UserID, method)
+	}
+	return r, nil
+}
+
+// firstKey is next, a key registration, with the step recorded as by
+// firstMethod when the key is added: the mark's cookie goes out with the
+// answer's headers.
+func (m *Middleware) firstKey(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&beforeOK{ResponseWriter: w, ok: func() {
+			// A failure leaves the session unmarked: the user is asked
+			// for the second step, as without this.
+			m.firstMethod(w, r, twofa.WebAuthn)
+		}}, r)
+	})
+}
+
+// beforeOK calls ok just before a 200 answer's headers go out.
+type beforeOK struct {
+	http.ResponseWriter
+	ok    func()
+	wrote bool
+}
+
+func (b *beforeOK) WriteHeader(code int) {
+	if !b.wrote {
+		b.wrote = true
+		if code == http.StatusOK {
+			b.ok()
+		}
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *beforeOK) Write(p []byte) (int, error) {
+	if !b.wrote {
+		b.WriteHeader(http.StatusOK)
+	}
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *beforeOK) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
 // backupGenerate makes a new set of backup codes and shows it, this once.
 func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 	userID, account, ok := m.user(w, r)
@@ -539,6 +600,9 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	codes, err := m.tf.Backup.Generate(r.Context(), userID)
+	if err == nil {
+		r, err = m.firstMethod(w, r, twofa.Backup)
+	}
 	if err != nil {
 		m.fail(w, r, err)
 		return

@@ -31,10 +31,14 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 //	t := httpmw.Templates()
 //	template.Must(t.Parse(`{{define "header"}}...{{end}}`))
 //
-// or it passes templates of its own with the same names. The pages are
-// served with a Content-Security-Policy that allows scripts and styles from
-// the site's own files only, such as Path+"static/twofa.js" and
-// "twofa.css", which the defaults use.
+// or it passes templates of its own with the same names. A header of its
+// own must keep two things of the default: the script
+// {{.Path}}static/twofa.js, without which security keys do nothing, and an
+// element with the attribute data-twofa-error, where the script shows what
+// went wrong. Config.PageData hands the header what else it needs, as
+// Page.App. The pages are served with a Content-Security-Policy that allows
+// scripts and styles from the site's own files only, such as the default
+// {{.Path}}static/twofa.css.
 func Templates() *template.Template {
 	return template.Must(template.New("twofa").Funcs(template.FuncMap{
 		// dict makes a map of key, value pairs, to pass several values to a
