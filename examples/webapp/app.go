@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, driver "pgx"
 	_ "modernc.org/sqlite"             // SQLite in pure Go, driver "sqlite"
@@ -51,6 +52,9 @@ type config struct {
 	DemoPassword, AdminPassword string
 	// Log receives the console output; nil means os.Stdout.
 	Log io.Writer
+	// Now is the clock of the second factor; nil means time.Now. Tests
+	// move it to reach the next code or the end of a window.
+	Now func() time.Time
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -144,6 +148,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 		Address: a.address,
 		Notify:  true,
 		Events:  event.Slog(slog.New(slog.NewTextHandler(a.log, nil))),
+		Now:     cfg.Now,
 	})
 	if err != nil {
 		return fail(err)
@@ -173,6 +178,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 		LoginURL:      "/login",
 		OfferRemember: true,
 		Templates:     a.pages,
+		Now:           cfg.Now,
 	})
 	if err != nil {
 		return fail(err)

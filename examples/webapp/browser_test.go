@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"io"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/twofa-go/twofa/internal/browser"
+	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/totp"
+)
+
+// person drives the running example through its pages, as a person at a
+// browser would: only what the pages show, through clicks and typing.
+type person struct {
+	t     *testing.T
+	tab   context.Context
+	base  string
+	clock *fake.Clock
+	shots string // where screenshots go, "" for none
+}
+
+// step runs actions and fails the test on the first error, naming what the
+// person was doing.
+func (p *person) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.tab, actions...); err != nil {
+		p.t.Fatalf("%s: %v (at %s)", what, err, p.location())
+	}
+}
+
+func (p *person) location() string {
+	loc, _ := chromedp.Run(p.tab, chromedp.Location())
+	return loc
+}
+
+func (p *person) text(id string) string {
+	p.t.Helper()
+	s, err := chromedp.Run(p.tab, chromedp.Text(chromedp.ID(id)))
+	if err != nil {
+		p.t.Fatalf("read #%s: %v (at %s)", id, err, p.location())
+	}
+	return s
+}
+
+// eval runs a script in the page and returns its value.
+func eval[T any](p *person, js string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.tab, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("evaluate %q: %v", js, err)
+	}
+	return v
+}
+
+func (p *person) open(path string, waitID string) {
+	p.t.Helper()
+	p.step("open "+path, chromedp.Navigate(p.base+path), chromedp.WaitVisible(chromedp.ID(waitID)))
+}
+
+// click clicks the element id and waits for the element next to show.
+func (p *person) click(id, next string) {
+	p.t.Helper()
+	p.step("click #"+id, chromedp.Click(chromedp.ID(id)), chromedp.WaitVisible(chromedp.ID(next)))
+}
+
+func (p *person) shot(name string) {
+	p.t.Helper()
+	if p.shots == "" {
+		return
+	}
+	if err := browser.Screenshot(p.tab, filepath.Join(p.shots, name+".png")); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// login types the e-mail address and password; the page that follows is
+// the home page (wait "nav-home" with "twofa-status") or the challenge
+// (wait "verify" or "use-key").
+func (p *person) login(email, password, wait string) {
+	p.t.Helper()
+	p.open("/login", "login")
+	p.step("log in as "+email,
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID(wait)))
+}
+
+func (p *person) logout(forget bool) {
+	p.t.Helper()
+	id := "logout"
+	if forget {
+		id = "logout-forget"
+	}
+	p.click(id, "login")
+}
+
+// enterCode types a code on the challenge (or set-up) page and submits it
+// with the button id, then waits for next.
+func (p *person) enterCode(code, button, next string) {
+	p.t.Helper()
+	p.step("enter a code",
+		chromedp.Clear(chromedp.ID("code")),
+		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.Click(chromedp.ID(button)),
+		chromedp.WaitVisible(chromedp.ID(next)))
+}
+
+// onHome asserts the home page, and which way the session passed.
+func (p *person) onHome(passedWith string) {
+	p.t.Helper()
+	p.step("home", chromedp.WaitVisible(chromedp.ID("twofa-status")))
+	got := ""
+	if eval[bool](p, `document.getElementById("passed-with") !== null`) {
+		got = p.text("passed-with")
+	}
+	if !strings.Contains(got, passedWith) {
+		p.t.Fatalf("home page: passed with %q, want %q", got, passedWith)
+	}
+}
+
+var mailCode = regexp.MustCompile(`\b(\d{6,8})\b`)
+
+func TestBrowser(t *testing.T) {
+	tab := browser.New(t)
+	if _, err := browser.VirtualAuthenticator(tab); err != nil {
+		t.Fatal(err)
+	}
+
+	// The example, in process, on a fake clock so that codes of later time
+	// steps come without waiting; WebAuthn needs the page on localhost.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	clock := fake.NewClock(time.Now())
+	h, closeDB, err := newServer(config{
+		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
+		DemoPassword: "demo-password", AdminPassword: "admin-password",
+		Log: io.Discard, Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeDB)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS")}
+	const demo, demoPW = "demo@example.com", "demo-password"
+
+	// Log in with the password alone: 2FA is off.
+	p.login(demo, demoPW, "twofa-status")
+	if s := p.text("twofa-status"); s != "off" {
+		t.Fatalf("2FA status of a new user: %q", s)
+	}
+	p.shot("home")
+
+	// Set up the authenticator app: read the secret from the page and
+	// compute the code a phone would show.
+	p.click("settings", "totp-setup")
+	p.click("totp-setup", "secret")
+	p.shot("totp-setup")
+	phone := phoneFor(t, p.text("secret"), clock)
+	p.enterCode(phone(), "save", "totp-move")
+	clock.Add(30 * time.Second)
+
+	// Log out, log in: the code is asked for, and passes.
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	p.shot("challenge")
+	code := phone()
+	p.enterCode(code, "verify", "twofa-status")
+	p.onHome("authenticator app")
+
+	// The same code again, in a new session: refused.
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	p.enterCode(code, "verify", "error")
+	if e := p.text("error"); !strings.Contains(e, "already used") {
+		t.Fatalf("replayed code: %q", e)
+	}
+	clock.Add(30 * time.Second)
+	p.enterCode(phone(), "verify", "twofa-status")
+
+	// Backup codes: generate, read them from the page, download the PDF.
+	p.open("/2fa/settings", "backup-generate")
+	p.click("backup-generate", "codes")
+	p.shot("backup-codes")
+	codes := eval[[]string](p, `[...document.querySelectorAll("#codes code")].map(c => c.textContent)`)
+	if len(codes) != 10 {
+		t.Fatalf("backup codes on the page: %q", codes)
+	}
+	href := eval[string](p, `document.getElementById("codes-pdf").href`)
+	pdf, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(href, "data:application/pdf;base64,"))
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("the PDF link: %.60q, %v", href, err)
+	}
+	renderPDF(t, pdf)
+
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	p.enterCode(codes[3], "verify", "twofa-status")
+	p.onHome("backup code")
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	p.enterCode(codes[3], "verify", "error")
+	if e := p.text("error"); !strings.Contains(e, "already used") {
+		t.Fatalf("a used backup code: %q", e)
+	}
+	clock.Add(30 * time.Second)
+	p.enterCode(phone(), "verify", "twofa-status")
+
+	// A security key, through Chrome's virtual authenticator.
+	p.open("/2fa/settings", "key-name")
+	p.step("add a key",
+		chromedp.SendKeys(chromedp.ID("key-name"), "Virtual key"),
+		chromedp.Click(chromedp.ID("add-key")),
+		chromedp.WaitVisible(chromedp.CSS(`#webauthn input[value="Virtual key"]`)))
+	p.shot("settings")
+	p.logout(false)
+	p.login(demo, demoPW, "use-key")
+	p.click("use-key", "twofa-status")
+	p.onHome("security key")
+
+	// A code by e-mail, read from the development mailer's page.
+	p.open("/2fa/settings", "email-setup")
+	p.click("email-setup", "email-disable")
+	p.logout(false)
+	p.login(demo, demoPW, "send-email")
+	p.click("send-email", "verify")
+	p.open("/dev/mail", "nav-home")
+	// The newest mail with a code: the notice that e-mail codes were turned
+	// on came at the same time and has none.
+	var m []string
+	texts := eval[[]string](p, `[...document.querySelectorAll(".mail .text")].map(e => e.textContent)`)
+	for _, text := range texts {
+		if m = mailCode.FindStringSubmatch(text); m != nil {
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("no code in the mail: %q", texts)
+	}
+	p.open("/2fa/", "verify")
+	p.enterCode(m[1], "verify", "twofa-status")
+	p.onHome("code by e-mail")
+
+	// Remember this browser: logging out and in asks nothing more.
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	clock.Add(30 * time.Second)
+	p.step("tick remember", chromedp.Click(chromedp.ID("remember")))
+	p.enterCode(phone(), "verify", "twofa-status")
+	p.logout(false)
+	p.login(demo, demoPW, "twofa-status")
+	p.onHome("remembered browser")
+
+	// Revoke it (the settings ask for a fresh step first): asked again.
+	p.open("/2fa/settings", "verify")
+	clock.Add(30 * time.Second)
+	p.enterCode(phone(), "verify", "browsers-revoke-all")
+	p.click("browsers-revoke-all", "notice")
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	clock.Add(30 * time.Second)
+	p.enterCode(phone(), "verify", "twofa-status")
+	p.logout(false)
+
+	// The administrator, who needs a second factor of their own for the
+	// administration, resets the user.
+	p.login("admin@example.com", "admin-password", "twofa-status")
+	p.click("settings", "totp-setup")
+	p.click("totp-setup", "secret")
+	adminPhone := phoneFor(t, p.text("secret"), clock)
+	p.enterCode(adminPhone(), "save", "totp-move")
+	p.open("/admin", "reset-demo-example-com")
+	p.shot("admin")
+	p.click("reset-demo-example-com", "notice")
+	p.logout(false)
+	p.login(demo, demoPW, "twofa-status")
+	if s := p.text("twofa-status"); s != "off" {
+		t.Fatalf("2FA after the reset: %q", s)
+	}
+	p.open("/2fa/settings", "totp-setup")
+	if n := eval[int](p, `document.querySelectorAll(".status.enabled").length`); n != 0 {
+		t.Fatalf("%d methods still on after the reset", n)
+	}
+}
+
+// phoneFor returns what a phone shows for the grouped secret read from the
+// set-up page, at the clock's time.
+func phoneFor(t *testing.T, grouped string, clock *fake.Clock) func() string {
+	secret := strings.ReplaceAll(grouped, " ", "")
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	if err != nil {
+		t.Fatalf("secret on the page %q: %v", grouped, err)
+	}
+	return func() string {
+		c, err := totp.GenerateCode(totp.SHA1, raw, 6, uint64(clock.Now().Unix()/30))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+}
+
+// renderPDF checks that the PDF renders to a page image.
+func renderPDF(t *testing.T, pdf []byte) {
+	t.Helper()
+	testdb.NeedTool(t, "pdftoppm")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "codes.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("pdftoppm", "-png", "-r", "50", "-singlefile", in, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, "page.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil || img.Bounds().Dx() < 100 {
+		t.Fatalf("rendered page: %v", err)
+	}
+}
