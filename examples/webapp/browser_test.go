@@ -208,7 +208,6 @@ func TestBrowser(t *testing.T) {
 	// Log out, log in: the code is asked for, and passes.
 	p.logout(false)
 	p.login(demo, demoPW, "verify")
-	p.shot("challenge")
 	code := phone()
 	p.enterCode(code, "verify", "twofa-status")
 	p.onHome("authenticator app")
@@ -270,6 +269,7 @@ func TestBrowser(t *testing.T) {
 	p.click("email-setup", "email-disable")
 	p.logout(false)
 	p.login(demo, demoPW, "send-email")
+	p.shot("challenge") // every method on offer
 	p.click("send-email", "verify")
 	p.open("/dev/mail", "nav-home")
 	// The newest mail with a code: the notice that e-mail codes were turned
