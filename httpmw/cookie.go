@@ -59,3 +59,13 @@ func newCookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 		SameSite: http.SameSiteLaxMode,
 	}
 }
+
+// Cookie returns a cookie named name for r by the rules of twofa's own
+// cookies: HttpOnly, SameSite=Lax, path "/", no domain, and Secure with the
+// "__Host-" prefix on its name, except over plain HTTP to localhost where a
+// developer runs the application. maxAge 0 makes a cookie that ends with
+// the browser session; negative deletes it. An application may use it for
+// its own session cookie, and reads it back by the returned Name.
+func Cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return newCookie(r, cookieName(r, name), value, maxAge)
+}

@@ -53,12 +53,12 @@ func (d *devMailer) newest() []sentMail {
 }
 
 // page lists the messages sent, newest first, in full: a person or a test
-// reads the codes there. It answers only requests to localhost from this
-// machine.
+// reads the codes there. It answers only plain-HTTP requests to localhost
+// (where cookies need not be Secure) from this machine.
 func (d *devMailer) page(a *app) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() || !isLocalhost(r.Host) {
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() || sessionCookie(r, "", 0).Secure {
 			http.NotFound(w, r)
 			return
 		}

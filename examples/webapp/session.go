@@ -9,10 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/twofa-go/twofa/httpmw"
 )
 
 // The application's own sessions: a random 256-bit ID in a cookie, and in
@@ -56,7 +56,7 @@ func hashID(id string) string {
 // context.
 func (a *app) sessions(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ck, err := r.Cookie(cookieName(r))
+		ck, err := r.Cookie(sessionCookie(r, "", 0).Name)
 		if err != nil {
 			next.ServeHTTP(w, r)
 			return
@@ -91,7 +91,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) error
 		hashID(id), u.ID, now.Unix(), now.Add(sessionTTL).Unix()); err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
-	http.SetCookie(w, newCookie(r, id, 0))
+	http.SetCookie(w, sessionCookie(r, id, 0))
 	return nil
 }
 
@@ -112,14 +112,14 @@ func (a *app) renewSession(w http.ResponseWriter, r *http.Request) (*http.Reques
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return r, errors.New("renew session: the session has ended")
 	}
-	http.SetCookie(w, newCookie(r, id, 0))
+	http.SetCookie(w, sessionCookie(r, id, 0))
 	s.id = id
 	return withSession(r, s), nil
 }
 
 // endSession logs the user out of this browser.
 func (a *app) endSession(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, newCookie(r, "", -1))
+	http.SetCookie(w, sessionCookie(r, "", -1))
 	s, ok := sessionFrom(r)
 	if !ok {
 		return nil
@@ -134,39 +134,10 @@ func newSessionID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Cookies are HttpOnly, SameSite=Lax, and Secure with the "__Host-" prefix
-// everywhere except plain HTTP to localhost, where a developer runs the
-// application; twofa's cookies follow the same rule.
-
-func cookieName(r *http.Request) string {
-	if secure(r) {
-		return "__Host-session"
-	}
-	return "session"
-}
-
-// newCookie returns the session cookie with value: maxAge 0 lasts until the
-// browser closes, negative deletes it.
-func newCookie(r *http.Request, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
-		Name: cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
-	}
-}
-
-func secure(r *http.Request) bool {
-	return r.TLS != nil || !isLocalhost(r.Host)
-}
-
-func isLocalhost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+// sessionCookie is the session cookie with value, by the rules of twofa's
+// own cookies: HttpOnly, SameSite=Lax, and Secure with the "__Host-" prefix
+// except over plain HTTP to localhost. maxAge 0 lasts until the browser
+// closes; negative deletes it.
+func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return httpmw.Cookie(r, "session", value, maxAge)
 }
