@@ -405,7 +405,7 @@ func TestEmailCodeThroughPages(t *testing.T) {
 		t.Fatalf("challenge for e-mail only: %.600s", page.body)
 	}
 	got := b.post("/2fa/email", url.Values{"next": {"/account"}})
-	if got.status != http.StatusSeeOther || got.location != "/2fa/?sent=1&next=/account" {
+	if got.status != http.StatusSeeOther || got.location != "/2fa/?next=%2Faccount&sent=1" {
 		t.Fatalf("send: %d %q", got.status, got.location)
 	}
 	if got := b.post("/2fa/email", url.Values{"next": {"/account"}}); got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "moments ago") {

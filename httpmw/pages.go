@@ -8,7 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"strings"
+	"net/url"
 	"time"
 
 	"github.com/twofa-go/twofa"
@@ -299,11 +299,11 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 	var cool *emailotp.CooldownError
 	switch err := m.tf.SendCode(r.Context(), userID); {
 	case err == nil:
-		q := "?sent=1&next=" + urlQuery(p.Next)
+		q := url.Values{"sent": {"1"}, "next": {p.Next}}
 		if p.StepUp {
-			q += "&stepup=1"
+			q.Set("stepup", "1")
 		}
-		http.Redirect(w, r, m.cfg.Path+q, http.StatusSeeOther)
+		http.Redirect(w, r, m.cfg.Path+"?"+q.Encode(), http.StatusSeeOther)
 		return
 	case errors.As(err, &cool):
 		p.Error = fmt.Sprintf("A code was sent moments ago. You can ask for another in %s.", wait(cool.RetryAt, m.cfg.Now()))
@@ -355,10 +355,6 @@ func wait(at, now time.Time) string {
 		return "a minute"
 	}
 	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
-}
-
-func urlQuery(s string) string {
-	return strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20", "?", "%3F").Replace(s)
 }
 
 // settings shows every method of the user.
