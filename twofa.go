@@ -284,6 +284,33 @@ func (a Account) Status(m Method) Status {
 
 // Account returns the user's methods and their status.
 func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
+	a, err := s.methods(ctx, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	switch err := s.limiter.Status(ctx, userID); {
+	case errors.Is(err, ErrThrottled):
+		a.Throttle = err
+	case err != nil:
+		return Account{}, err
+	}
+	if a.Browsers, err = s.Browsers.List(ctx, userID); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// Requires reports whether the user has any method to pass at login, as
+// Account(...).Requires() does, without reading the throttle or the
+// remembered browsers: the question a request of a user with no method asks
+// each time.
+func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
+	a, err := s.methods(ctx, userID)
+	return a.Requires(), err
+}
+
+// methods is Account without Throttle and Browsers.
+func (s *Service) methods(ctx context.Context, userID string) (Account, error) {
 	var a Account
 	if s.WebAuthn != nil {
 		ws, err := s.WebAuthn.State(ctx, userID)
@@ -356,16 +383,6 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	}
 	a.Methods = append(a.Methods, st)
 	a.BackupRemaining = bs.Remaining
-
-	switch err := s.limiter.Status(ctx, userID); {
-	case errors.Is(err, ErrThrottled):
-		a.Throttle = err
-	case err != nil:
-		return Account{}, err
-	}
-	if a.Browsers, err = s.Browsers.List(ctx, userID); err != nil {
-		return Account{}, err
-	}
 	return a, nil
 }
 
@@ -511,11 +528,11 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 		errors.Is(err, totp.ErrMalformed), errors.Is(err, backup.ErrMalformed), errors.Is(err, emailotp.ErrMalformed):
 		// The method the input looked like is not on, or the input is no
 		// code at all: either the user has another method, or none.
-		a, aerr := s.Account(ctx, userID)
-		if aerr != nil {
-			return "", aerr
+		requires, rerr := s.Requires(ctx, userID)
+		if rerr != nil {
+			return "", rerr
 		}
-		if !a.Requires() {
+		if !requires {
 			return "", ErrNoMethod
 		}
 		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)

@@ -39,8 +39,8 @@ type fixture struct {
 	mail   *inbox
 	addrs  map[string]string // user → address, as the application keeps them
 	now    time.Time
-	mu     sync.Mutex
-	events []event.Event
+	mu     sync.Mutex // guards addrs
+	events fake.Events
 	secret *totp.Enrollment // the confirmed authenticator secret
 	codes  []string         // the backup codes
 }
@@ -63,11 +63,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 			defer f.mu.Unlock()
 			return f.addrs[user], nil
 		},
-		Events: func(_ context.Context, e event.Event) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			f.events = append(f.events, e)
-		},
+		Events: f.events.Hook,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,12 +74,7 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 
 func (f *fixture) appCode(t testing.TB) string {
 	t.Helper()
-	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(f.secret.Secret)
-	c, err := totp.GenerateCode(f.secret.Algorithm, raw, f.secret.Digits, uint64(f.now.Unix()/30))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return fake.AppCode(t, f.secret.Secret, f.now)
 }
 
 // setUp enrolls an authenticator and generates backup codes for user.
@@ -128,7 +119,13 @@ func TestAccountView(t *testing.T) {
 	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.TOTP) != twofa.Pending || a.Requires() {
 		t.Fatalf("pending set-up: %+v", a)
 	}
+	if r, err := f.tf.Requires(ctx, "u"); r || err != nil {
+		t.Fatalf("Requires with a pending set-up: %v, %v", r, err)
+	}
 	f.setUp(t, "u")
+	if r, err := f.tf.Requires(ctx, "u"); !r || err != nil {
+		t.Fatalf("Requires once set up: %v, %v", r, err)
+	}
 	a, _ = f.tf.Account(ctx, "u")
 	if a.Status(twofa.TOTP) != twofa.Enabled || a.Status(twofa.Backup) != twofa.Enabled || a.Status(twofa.Email) != twofa.Enabled ||
 		a.BackupRemaining != 10 || fmt.Sprint(a.Offered) != "[totp email backup]" || !a.Requires() {
@@ -358,22 +355,10 @@ func TestResetLeavesNothing(t *testing.T) {
 		if db := testdb.DBOf(store); db != nil {
 			assertNoRows(t, db, b.Name, "u")
 		}
-		if f.countEvents(event.Reset) != 1 {
+		if f.events.Count(event.Reset) != 1 {
 			t.Fatal("no reset event")
 		}
 	})
-}
-
-func (f *fixture) countEvents(k event.Kind) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, e := range f.events {
-		if e.Kind == k {
-			n++
-		}
-	}
-	return n
 }
 
 // assertNoRows checks every twofa table with a user_id column.
@@ -610,8 +595,8 @@ func TestNotices(t *testing.T) {
 	if m, err := g.tf.Verify(ctx, "u", g.codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code with the mailer down: %v, %v", m, err)
 	}
-	if g.countEvents(event.NoticeFailed) != 1 || g.countEvents(event.BackupUsed) != 1 {
-		t.Fatalf("events: %+v", g.events)
+	if g.events.Count(event.NoticeFailed) != 1 || g.events.Count(event.BackupUsed) != 1 {
+		t.Fatalf("events: %+v", g.events.All())
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -38,41 +39,18 @@ func (c *counting) hash(code, salt []byte, p backup.Params) []byte {
 	return backup.Argon2id(code, salt, p)
 }
 
-type recorder struct {
-	mu   sync.Mutex
-	list []event.Event
-}
-
-func (r *recorder) hook(_ context.Context, e event.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.list = append(r.list, e)
-}
-
-func (r *recorder) count(k event.Kind) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, e := range r.list {
-		if e.Kind == k {
-			n++
-		}
-	}
-	return n
-}
-
 type fixture struct {
 	svc    *backup.Service
 	store  storage.Store
 	kdf    *counting
-	events *recorder
+	events *fake.Events
 	now    time.Time
 }
 
 func newFixture(t testing.TB, store storage.Store, mod ...func(*backup.Config)) *fixture {
 	t.Helper()
-	f := &fixture{store: store, kdf: &counting{}, events: &recorder{}, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	cfg := backup.Config{Store: store, Params: fastParams, Hash: f.kdf.hash, Events: f.events.hook, Now: func() time.Time { return f.now }}
+	f := &fixture{store: store, kdf: &counting{}, events: &fake.Events{}, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	cfg := backup.Config{Store: store, Params: fastParams, Hash: f.kdf.hash, Events: f.events.Hook, Now: func() time.Time { return f.now }}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -152,7 +130,7 @@ func TestUseEachOnce(t *testing.T) {
 		if n, _ := f.svc.Remaining(ctx, "v"); n != 10 {
 			t.Fatalf("v has %d codes left", n)
 		}
-		if got := f.events.count(event.BackupUsed); got != 10 {
+		if got := f.events.Count(event.BackupUsed); got != 10 {
 			t.Fatalf("%d backup_used events, want 10", got)
 		}
 	})
@@ -431,7 +409,7 @@ func TestNothingSecretLeaks(t *testing.T) {
 			errs = append(errs, err.Error())
 		}
 	}
-	hay := strings.Join(errs, "\n") + fmt.Sprintf("%+v", f.events.list)
+	hay := strings.Join(errs, "\n") + fmt.Sprintf("%+v", f.events.All())
 	for _, c := range codes {
 		if strings.Contains(hay, c) || strings.Contains(hay, strings.ReplaceAll(c, "-", "")) {
 			t.Fatalf("code %q appears in an error or event", c)

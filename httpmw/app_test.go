@@ -3,7 +3,6 @@ package httpmw_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +23,6 @@ import (
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
-	"github.com/twofa-go/twofa/totp"
 	"github.com/twofa-go/twofa/webauthn"
 )
 
@@ -133,7 +130,7 @@ func newApp(t *testing.T, opts ...option) *app {
 	mux.Handle("GET /account", mw.Handler(page("account")))
 	mux.Handle("GET /api/data", mw.Handler(page("data")))
 	mux.Handle("POST /api/data", mw.Handler(page("data")))
-	mux.Handle("GET /settings/password", mw.Handler(mw.StepUp(0, page("password"))))
+	mux.Handle("GET /settings/password", mw.StepUp(0, page("password")))
 	mux.Handle("/2fa/", mw.Pages())
 	a.srv = httptest.NewServer(mux)
 	t.Cleanup(a.srv.Close)
@@ -253,14 +250,7 @@ func (a *app) enroll(user string) func() string {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	code := func() string {
-		raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
-		c, err := totp.GenerateCode(e.Algorithm, raw, e.Digits, uint64(a.clock.Now().Unix()/30))
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		return c
-	}
+	code := func() string { return fake.AppCode(a.t, e.Secret, a.clock.Now()) }
 	if err := a.tf.TOTP.Confirm(ctx, user, code()); err != nil {
 		a.t.Fatal(err)
 	}
@@ -283,8 +273,6 @@ func (b *browser) pass(code func() string, extra ...string) answer {
 	return got
 }
 
-var groupedSecret = regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`)
-
 // jsonBody decodes a JSON answer.
 func jsonBody(t *testing.T, a answer) map[string]any {
 	t.Helper()
@@ -293,14 +281,4 @@ func jsonBody(t *testing.T, a answer) map[string]any {
 		t.Fatalf("not JSON: %q", a.body)
 	}
 	return v
-}
-
-// totpCode computes the code a phone shows for the grouped secret read from
-// the set-up page, with the defaults (SHA-1, 6 digits, 30 s).
-func totpCode(secret string, now time.Time) (string, error) {
-	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
-	if err != nil {
-		return "", err
-	}
-	return totp.GenerateCode(totp.SHA1, raw, 6, uint64(now.Unix()/30))
 }

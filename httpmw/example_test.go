@@ -52,10 +52,10 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/2fa/", mw.Pages())
-	mux.Handle("/settings", mw.Handler(mw.StepUp(0, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/settings", mw.StepUp(0, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m, _ := httpmw.FromContext(r.Context())
 		fmt.Fprintf(w, "settings of %s", m.UserID)
-	}))))
+	})))
 
 	visit := func() {
 		r := httptest.NewRequest("GET", "https://example.com/settings", nil)

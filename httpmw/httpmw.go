@@ -224,11 +224,11 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 			return Mark{}, false, err
 		}
 	}
-	a, err := m.tf.Account(r.Context(), userID)
+	requires, err := m.tf.Requires(r.Context(), userID)
 	if err != nil {
 		return Mark{}, false, err
 	}
-	if a.Requires() {
+	if requires {
 		return Mark{}, false, ErrSecondStep
 	}
 	if m.cfg.RequireSetUp {
@@ -243,28 +243,36 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 // copy whose context holds the Mark (FromContext).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mark, remembered, err := m.check(r)
-		if err == nil && remembered {
-			r, err = m.complete(w, r, mark.UserID, Remembered)
-		}
+		mark, r, err := m.pass(w, r)
 		if err != nil {
 			m.cfg.Deny(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), markKey{}, mark)))
 	})
+}
+
+// pass is check, with a remembered browser that passed recorded in the
+// session. It returns the request to go on with.
+func (m *Middleware) pass(w http.ResponseWriter, r *http.Request) (Mark, *http.Request, error) {
+	mark, remembered, err := m.check(r)
+	if err == nil && remembered {
+		r, err = m.complete(w, r, mark.UserID, Remembered)
+	}
+	return mark, r, err
 }
 
 // StepUp returns next guarded by a second step passed within maxAge (zero
 // means Config.StepUpAge), with a factor: a remembered browser does not
 // count. A user with no method passes. Use it for sensitive routes such as
-// changing a password or the 2FA settings.
+// changing a password or the 2FA settings; it checks all that Handler
+// does, so it needs no Handler around it.
 func (m *Middleware) StepUp(maxAge time.Duration, next http.Handler) http.Handler {
 	if maxAge <= 0 {
 		maxAge = m.cfg.StepUpAge
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mark, err := m.stepUp(w, &r, maxAge)
+		mark, r, err := m.stepUp(w, r, maxAge)
 		if err != nil {
 			m.cfg.Deny(w, r, err)
 			return
@@ -273,31 +281,28 @@ func (m *Middleware) StepUp(maxAge time.Duration, next http.Handler) http.Handle
 	})
 }
 
-// stepUp checks r for a fresh second step, recording a remembered browser
-// that passed; *r becomes the request to go on with.
-func (m *Middleware) stepUp(w http.ResponseWriter, r **http.Request, maxAge time.Duration) (Mark, error) {
-	mark, remembered, err := m.check(*r)
-	if err == nil && remembered {
-		*r, err = m.complete(w, *r, mark.UserID, Remembered)
-	}
+// stepUp checks r for a fresh second step, as pass does, and returns the
+// request to go on with.
+func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, maxAge time.Duration) (Mark, *http.Request, error) {
+	mark, r, err := m.pass(w, r)
 	if errors.Is(err, ErrSetUpRequired) {
 		// Required to set a method up: the set-up pages are where to.
-		userID, _, _ := m.cfg.User(*r)
-		return Mark{UserID: userID}, nil
+		userID, _, _ := m.cfg.User(r)
+		return Mark{UserID: userID}, r, nil
 	}
 	if err != nil || mark.Method == "" || m.fresh(mark, maxAge) {
-		return mark, err
+		return mark, r, err
 	}
 	// The mark is old, or a remembered browser's: ask again, unless the
 	// user has no method left to ask for (reset, removed).
-	a, err := m.tf.Account((*r).Context(), mark.UserID)
+	requires, err := m.tf.Requires(r.Context(), mark.UserID)
 	if err != nil {
-		return Mark{}, err
+		return Mark{}, r, err
 	}
-	if !a.Requires() {
-		return Mark{UserID: mark.UserID}, nil
+	if !requires {
+		return Mark{UserID: mark.UserID}, r, nil
 	}
-	return Mark{}, ErrStepUp
+	return Mark{}, r, ErrStepUp
 }
 
 func (m *Middleware) fresh(mark Mark, maxAge time.Duration) bool {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/storage"
 )
@@ -144,21 +145,14 @@ func TestSetUpThroughPages(t *testing.T) {
 		t.Fatalf("begin: %d %q", got.status, got.location)
 	}
 	page := b.passes("/2fa/totp")
-	m := groupedSecret.FindStringSubmatch(page.body)
-	if m == nil || !strings.Contains(page.body, `src="data:image/png;base64,`) {
-		t.Fatalf("set-up page without secret or QR code: %s", page.body[strings.Index(page.body, "<ol"):])
+	secret := fake.PageSecret(t, page.body)
+	if !strings.Contains(page.body, `src="data:image/png;base64,`) {
+		t.Fatalf("set-up page without a QR code: %s", page.body)
 	}
 	if pdf := b.passes("/2fa/totp/paper.pdf"); !strings.HasPrefix(pdf.body, "%PDF-") || pdf.header.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("paper backup: %q", pdf.header)
 	}
-	code := func() string {
-		raw := strings.ReplaceAll(m[1], " ", "")
-		e, err := totpCode(raw, a.clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	code := func() string { return fake.AppCode(t, secret, a.clock.Now()) }
 	if got := b.post("/2fa/totp/confirm", url.Values{"code": {"000000"}}); got.status != http.StatusUnauthorized || !strings.Contains(got.body, "did not work") {
 		t.Fatalf("wrong confirming code: %d %.200q", got.status, got.body)
 	}
@@ -274,6 +268,27 @@ func TestLogoutAndRememberedBrowser(t *testing.T) {
 	}
 }
 
+// Remembering is the application's choice: without OfferRemember the
+// challenge shows no checkbox, and a posted one remembers nothing.
+func TestRememberIsOptIn(t *testing.T) {
+	a := newApp(t, func(_ *twofa.Config, c *httpmw.Config) { c.OfferRemember = false })
+	code := a.enroll("alice")
+	b := a.browser()
+	b.login("alice")
+	if page := b.passes("/2fa/"); strings.Contains(page.body, `name="remember"`) {
+		t.Fatal("the challenge offers to remember the browser")
+	}
+	if got := b.pass(code, "remember", "1"); strings.Contains(strings.Join(got.header.Values("Set-Cookie"), "\n"), "twofa-remember") {
+		t.Fatal("a remember cookie was set")
+	}
+	if acc, _ := a.tf.Account(ctx, "alice"); len(acc.Browsers) != 0 {
+		t.Fatalf("remembered without the offer: %+v", acc.Browsers)
+	}
+	b.post("/logout", nil)
+	b.login("alice")
+	b.asked("/account")
+}
+
 func TestRememberedWindowSlides(t *testing.T) {
 	a := newApp(t)
 	code := a.enroll("alice")
@@ -305,10 +320,6 @@ func TestRememberedTokenOfAnotherUser(t *testing.T) {
 	// Bob logs in on alice's remembered browser: her token is no use to him.
 	b.login("bob")
 	b.asked("/account")
-	// And alice's mark in the same browser is no use to him either.
-	if err := b.a.mw.Check(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, httpmw.ErrNotLoggedIn) {
-		t.Fatalf("Check without a session: %v", err)
-	}
 	b.post("/logout", nil)
 	b.login("alice")
 	b.passes("/account")
@@ -466,6 +477,12 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Origin", "https://evil.example"},
 	} {
+		// The security-key endpoints the pages' script calls, too.
+		for _, path := range []string{"/2fa/key/begin", "/2fa/keys/begin"} {
+			if got := b.do("POST", path, url.Values{}, append([]string{"Accept", "application/json"}, h...)...); got.status != http.StatusForbidden {
+				t.Fatalf("cross-origin POST %s (%s): %d, want 403", path, h, got.status)
+			}
+		}
 		got := b.do("POST", "/2fa/verify", url.Values{"code": {code()}}, h...)
 		if got.status != http.StatusForbidden {
 			t.Fatalf("cross-origin POST (%s): %d, want 403", h, got.status)
@@ -578,7 +595,14 @@ func TestStoreFailureDeniesEveryRoute(t *testing.T) {
 	for _, user := range []string{"alice", "nobody"} {
 		b := f.browser()
 		b.login(user)
-		// A remembered-browser cookie does not help either.
+		// A remembered browser's token, good in the working store, does
+		// not help either.
+		token, err := a.tf.Browsers.Remember(ctx, user, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(f.srv.URL)
+		b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "twofa-remember", Value: token, Path: "/"}})
 		for _, r := range protected {
 			got := b.request(r, nil)
 			if got.status < 300 || got.status == http.StatusNotFound {

@@ -25,7 +25,7 @@ type fixture struct {
 	svc    *remember.Service
 	store  *memory.Store
 	clock  *fake.Clock
-	events []event.Event
+	events fake.Events
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	svc, err := remember.New(remember.Config{
 		Store:  f.store,
 		Now:    f.clock.Now,
-		Events: func(_ context.Context, e event.Event) { f.events = append(f.events, e) },
+		Events: f.events.Hook,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestOnlyTheHashIsStored(t *testing.T) {
 			t.Fatalf("a stored field holds the token: %q", field)
 		}
 	}
-	for _, e := range f.events {
+	for _, e := range f.events.All() {
 		if strings.Contains(e.Reason, token) {
 			t.Fatalf("event holds the token: %+v", e)
 		}
@@ -257,9 +257,10 @@ func TestEvents(t *testing.T) {
 	if err := f.svc.Forget(ctx, "alice", token); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.events) != 2 || f.events[0].Kind != event.Remembered || f.events[1].Kind != event.Forgotten ||
-		f.events[1].UserID != "alice" || f.events[0].Method != remember.Method {
-		t.Fatalf("events = %+v", f.events)
+	events := f.events.All()
+	if len(events) != 2 || events[0].Kind != event.Remembered || events[1].Kind != event.Forgotten ||
+		events[1].UserID != "alice" || events[0].Method != remember.Method {
+		t.Fatalf("events = %+v", events)
 	}
 }
 

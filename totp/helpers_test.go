@@ -6,68 +6,17 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/totp"
 )
 
-// clock is a fake clock the tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// events records what a service emits.
-type events struct {
-	mu   sync.Mutex
-	list []event.Event
-}
-
-func (e *events) hook(_ context.Context, ev event.Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.list = append(e.list, ev)
-}
-
-func (e *events) kinds() []event.Kind {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var ks []event.Kind
-	for _, ev := range e.list {
-		ks = append(ks, ev.Kind)
-	}
-	return ks
-}
-
-func (e *events) count(k event.Kind) int {
-	n := 0
-	for _, got := range e.kinds() {
-		if got == k {
-			n++
-		}
-	}
-	return n
-}
+func newClock() *fake.Clock { return fake.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)) }
 
 // backend is a store under test.
 type backend = testdb.Backend
@@ -96,8 +45,8 @@ func newRing(t testing.TB, ids ...string) (*keyring.Ring, []keyring.Key) {
 type fixture struct {
 	svc    *totp.Service
 	store  storage.Store
-	clock  *clock
-	events *events
+	clock  *fake.Clock
+	events *fake.Events
 	ring   *keyring.Ring
 	// enrolled is the set-up of the test's main user, where a test keeps it.
 	enrolled *totp.Enrollment
@@ -106,8 +55,8 @@ type fixture struct {
 func newFixture(t *testing.T, store storage.Store, mod ...func(*totp.Config)) *fixture {
 	t.Helper()
 	ring, _ := newRing(t, "k1")
-	f := &fixture{store: store, clock: newClock(), events: &events{}, ring: ring}
-	cfg := totp.Config{Issuer: "Example", Store: store, Keys: ring, Now: f.clock.Now, Events: f.events.hook}
+	f := &fixture{store: store, clock: newClock(), events: &fake.Events{}, ring: ring}
+	cfg := totp.Config{Issuer: "Example", Store: store, Keys: ring, Now: f.clock.Now, Events: f.events.Hook}
 	for _, m := range mod {
 		m(&cfg)
 	}

@@ -17,6 +17,7 @@ import (
 	ptotp "github.com/pquerna/otp/totp"
 
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
@@ -156,7 +157,7 @@ func TestEnrollAndVerify(t *testing.T) {
 		t.Fatalf("Verify: %v", err)
 	}
 	want := []event.Kind{event.SetupStarted, event.Failed, event.Enrolled, event.ReplayRefused, event.Verified}
-	if got := f.events.kinds(); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := f.events.Kinds(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events = %v, want %v", got, want)
 	}
 }
@@ -405,7 +406,7 @@ func TestThrottle(t *testing.T) {
 	if !errors.As(err, &te) || te.Locked || !te.RetryAt.Equal(f.clock.Now().Add(time.Second)) {
 		t.Fatalf("sixth attempt: %v, want a wait of 1s", err)
 	}
-	if f.events.count(event.Throttled) != 1 {
+	if f.events.Count(event.Throttled) != 1 {
 		t.Fatal("no throttled event")
 	}
 	f.clock.Add(time.Second)
@@ -514,8 +515,8 @@ func TestDisableEnableRemove(t *testing.T) {
 		t.Fatalf("record after remove: %v", err)
 	}
 	for _, k := range []event.Kind{event.Disabled, event.EnabledAgain, event.Removed} {
-		if f.events.count(k) != 1 {
-			t.Errorf("%s events: %d, want 1", k, f.events.count(k))
+		if f.events.Count(k) != 1 {
+			t.Errorf("%s events: %d, want 1", k, f.events.Count(k))
 		}
 	}
 }
@@ -551,14 +552,14 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := &events{}
-	svc2, _ := totp.New(totp.Config{Issuer: "X", Store: store, Keys: rotated, Now: clk.Now, Events: evs.hook})
+	evs := &fake.Events{}
+	svc2, _ := totp.New(totp.Config{Issuer: "X", Store: store, Keys: rotated, Now: clk.Now, Events: evs.Hook})
 	clk.Add(30 * time.Second)
 	if err := svc2.Verify(ctx, "u", codeAt(t, e, clk.Now())); err != nil {
 		t.Fatalf("verify under the rotated ring: %v", err)
 	}
-	if evs.count(event.Resealed) != 1 {
-		t.Fatalf("events %v: want one resealed", evs.kinds())
+	if evs.Count(event.Resealed) != 1 {
+		t.Fatalf("events %v: want one resealed", evs.Kinds())
 	}
 	rec, _ := store.TOTP(ctx, "u")
 	if _, current, err := rotated.Open("totp/secret", "u", rec.Active.Sealed); err != nil || !current {
@@ -704,7 +705,7 @@ func TestNothingSecretLeaks(t *testing.T) {
 	slogHook := event.Slog(newTextLogger(&logs))
 	g := newFixture(t, f.store, func(c *totp.Config) {
 		c.Keys, c.Now = f.ring, f.clock.Now
-		c.Events = func(ctx context.Context, e event.Event) { f.events.hook(ctx, e); slogHook(ctx, e) }
+		c.Events = func(ctx context.Context, e event.Event) { f.events.Hook(ctx, e); slogHook(ctx, e) }
 	})
 	e, _ := g.svc.Begin(ctx, "u", "u@example.com")
 	var errs []string
@@ -727,7 +728,7 @@ func TestNothingSecretLeaks(t *testing.T) {
 	if len(errs) < 3 {
 		t.Fatalf("expected several errors, got %v", errs)
 	}
-	haystack := logs.String() + strings.Join(errs, "\n") + fmt.Sprintf("%+v", f.events.list)
+	haystack := logs.String() + strings.Join(errs, "\n") + fmt.Sprintf("%+v", f.events.All())
 	for _, needle := range append(codes, e.Secret, e.GroupedSecret()) {
 		if strings.Contains(haystack, needle) {
 			t.Fatalf("%q appears in logs, errors or events", needle)

@@ -13,6 +13,7 @@ import (
 	"github.com/descope/virtualwebauthn"
 
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/internal/virtualkey"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -27,8 +28,7 @@ type fixture struct {
 	svc    *webauthn.Service
 	store  webauthn.Store
 	now    time.Time
-	mu     sync.Mutex
-	events []event.Event
+	events fake.Events
 }
 
 func (f *fixture) clock() time.Time { return f.now }
@@ -37,7 +37,7 @@ func newFixture(t testing.TB, store webauthn.Store, mod ...func(*webauthn.Config
 	t.Helper()
 	f := &fixture{store: store, now: time.Now()}
 	cfg := webauthn.Config{RPID: rp.ID, RPDisplayName: rp.Name, Origins: []string{rp.Origin}, Store: store, Now: f.clock,
-		Events: func(_ context.Context, e event.Event) { f.mu.Lock(); f.events = append(f.events, e); f.mu.Unlock() }}
+		Events: f.events.Hook}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -47,18 +47,6 @@ func newFixture(t testing.TB, store webauthn.Store, mod ...func(*webauthn.Config
 	}
 	f.svc = svc
 	return f
-}
-
-func (f *fixture) count(k event.Kind) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, e := range f.events {
-		if e.Kind == k {
-			n++
-		}
-	}
-	return n
 }
 
 // device is a software security key.
@@ -311,7 +299,7 @@ func TestCloneWarningAllowed(t *testing.T) {
 	if err != nil || !res.CloneWarning {
 		t.Fatalf("allowed clone warning: %+v, %v", res, err)
 	}
-	if f.count(event.CloneWarning) != 1 {
+	if f.events.Count(event.CloneWarning) != 1 {
 		t.Fatal("no clone_warning event")
 	}
 }

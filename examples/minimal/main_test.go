@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base32"
 	"html"
 	"io"
 	"net/http"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twofa-go/twofa/totp"
+	"github.com/twofa-go/twofa/internal/fake"
 )
 
 // TestMinimal runs the example's server and goes through it as a person
@@ -38,16 +37,9 @@ func TestMinimal(t *testing.T) {
 
 	// Set up the authenticator app, as the settings page does.
 	setup := ada.post("/2fa/totp/begin", nil)
-	m := regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`).FindStringSubmatch(setup.body)
-	if m == nil {
-		t.Fatalf("no secret on the set-up page %s: %s", setup.path, setup.body)
-	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	secret := fake.PageSecret(t, setup.body)
 	now := time.Now()
-	if got := ada.post("/2fa/totp/confirm", url.Values{"code": {code(t, secret, now)}}); !strings.Contains(got.body, "is set up") {
+	if got := ada.post("/2fa/totp/confirm", url.Values{"code": {fake.AppCode(t, secret, now)}}); !strings.Contains(got.body, "is set up") {
 		t.Fatalf("confirm went to %s: %s", got.path, got.body)
 	}
 	codes := regexp.MustCompile(`<li><code>([^<]+)</code>`).FindAllStringSubmatch(ada.post("/2fa/backup", nil).body, -1)
@@ -62,7 +54,7 @@ func TestMinimal(t *testing.T) {
 		t.Fatalf("after the password, / went to %s: %s", got.path, got.body)
 	}
 	next := now.Add(30 * time.Second) // the confirmed code is used up; the app's next one
-	if got := phone.post("/2fa/verify", url.Values{"code": {code(t, secret, next)}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, "Welcome") {
+	if got := phone.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, next)}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, "Welcome") {
 		t.Fatalf("the code from the app went to %s: %s", got.path, got.body)
 	}
 
@@ -77,15 +69,6 @@ func TestMinimal(t *testing.T) {
 	if got := again.post("/2fa/verify", url.Values{"code": {html.UnescapeString(codes[0][1])}, "next": {"/"}}); got.status != http.StatusUnauthorized {
 		t.Fatalf("a used backup code: %d at %s", got.status, got.path)
 	}
-}
-
-func code(t *testing.T, secret []byte, at time.Time) string {
-	t.Helper()
-	c, err := totp.GenerateCode(totp.SHA1, secret, 6, uint64(at.Unix()/30))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // client is an HTTP client with cookies, following redirects.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base32"
 	"encoding/base64"
 	"fmt"
 	"image/png"
@@ -23,7 +22,6 @@ import (
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
-	"github.com/twofa-go/twofa/totp"
 )
 
 // person drives the running example through its pages, as a person at a
@@ -333,18 +331,7 @@ func TestBrowser(t *testing.T) {
 // phoneFor returns what a phone shows for the grouped secret read from the
 // set-up page, at the clock's time.
 func phoneFor(t *testing.T, grouped string, clock *fake.Clock) func() string {
-	secret := strings.ReplaceAll(grouped, " ", "")
-	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
-	if err != nil {
-		t.Fatalf("secret on the page %q: %v", grouped, err)
-	}
-	return func() string {
-		c, err := totp.GenerateCode(totp.SHA1, raw, 6, uint64(clock.Now().Unix()/30))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	return func() string { return fake.AppCode(t, grouped, clock.Now()) }
 }
 
 // renderPDF checks that the PDF renders to a page image.

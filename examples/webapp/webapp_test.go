@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base32"
 	"encoding/json"
 	"html"
 	"io"
@@ -16,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
-	"github.com/twofa-go/twofa/totp"
 )
 
 // The passwords the test gives the demo users.
@@ -99,7 +98,7 @@ func testWebapp(t *testing.T, srv string) {
 		t.Fatalf("the API with the password alone: %d %s", got.status, got.body)
 	}
 	// The code just confirmed is used up: the app's next one passes.
-	if got := demo.post("/2fa/verify", url.Values{"code": {code(t, secret, now.Add(30*time.Second))}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">on`) {
+	if got := demo.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, now.Add(30*time.Second))}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">on`) {
 		t.Fatalf("the code went to %s: %s", got.path, got.body)
 	}
 	var me struct {
@@ -174,7 +173,7 @@ func TestRestart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "webapp.db")
 	var (
 		demo   *client
-		secret []byte
+		secret string
 		now    time.Time
 	)
 	t.Run("before", func(t *testing.T) {
@@ -193,7 +192,7 @@ func TestRestart(t *testing.T) {
 		if got := other.login("demo@example.com", demoPassword); got.path != "/2fa/" {
 			t.Fatalf("after a restart, login went to %s", got.path)
 		}
-		if got := other.post("/2fa/verify", url.Values{"code": {code(t, secret, now.Add(30*time.Second))}, "next": {"/"}}); got.path != "/" {
+		if got := other.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, now.Add(30*time.Second))}, "next": {"/"}}); got.path != "/" {
 			t.Fatalf("after a restart, the code went to %s: %s", got.path, got.body)
 		}
 	})
@@ -202,34 +201,18 @@ func TestRestart(t *testing.T) {
 // setUpTOTP sets up an authenticator app through the settings, reading the
 // secret from the page as a person types it into the app, and returns it
 // with the time of the code that confirmed it.
-func (b *client) setUpTOTP() ([]byte, time.Time) {
+func (b *client) setUpTOTP() (string, time.Time) {
 	b.t.Helper()
 	if got := b.get("/2fa/settings"); !strings.Contains(got.body, `id="totp-setup"`) {
 		b.t.Fatalf("no set-up button at %s: %s", got.path, got.body)
 	}
 	page := b.post("/2fa/totp/begin", nil)
-	m := regexp.MustCompile(`id="secret">([A-Z2-7 ]+)<`).FindStringSubmatch(page.body)
-	if m == nil {
-		b.t.Fatalf("no secret on the set-up page %s: %s", page.path, page.body)
-	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	secret := fake.PageSecret(b.t, page.body)
 	now := time.Now()
-	if got := b.post("/2fa/totp/confirm", url.Values{"code": {code(b.t, secret, now)}}); got.path != "/2fa/settings" || !strings.Contains(got.body, "is set up") {
+	if got := b.post("/2fa/totp/confirm", url.Values{"code": {fake.AppCode(b.t, secret, now)}}); got.path != "/2fa/settings" || !strings.Contains(got.body, "is set up") {
 		b.t.Fatalf("confirming went to %s: %s", got.path, got.body)
 	}
 	return secret, now
-}
-
-func code(t *testing.T, secret []byte, at time.Time) string {
-	t.Helper()
-	c, err := totp.GenerateCode(totp.SHA1, secret, 6, uint64(at.Unix()/30))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // client is an HTTP client with cookies that follows redirects and asks

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,11 +52,7 @@ func checkBrowsers(t *testing.T, s storage.BrowserStore, user string, want ...st
 	if got == nil {
 		t.Fatalf("Browsers(%s) returned a nil list", user)
 	}
-	ok := len(got) == len(want)
-	for i := 0; ok && i < len(got); i++ {
-		ok = sameBrowser(got[i], want[i])
-	}
-	if !ok {
+	if !slices.EqualFunc(got, want, sameBrowser) {
 		t.Fatalf("browsers of %s:\nread %+v\nwant %+v", user, got, want)
 	}
 	for _, w := range want {
@@ -326,24 +323,14 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				}
 				return browser(user, "b1", when)
 			}
-			var next, winner atomic.Int64
-			won := race(t, func() (bool, error) {
-				i := next.Add(1)
-				err := s.AddBrowser(ctx, racer(i))
-				if errors.Is(err, storage.ErrConflict) {
-					return false, nil
-				}
-				if err != nil {
-					return false, err
-				}
-				winner.Store(i)
-				return true, nil
+			won, winner := raceWrite(t, func(i int64) error {
+				return s.AddBrowser(ctx, racer(i))
 			})
 			if won != 1 {
 				t.Fatalf("%d of %d goroutines added a browser with one %s, want exactly 1", won, Racers, what)
 			}
 			for i := range int64(Racers) {
-				if b := racer(i + 1); i+1 == winner.Load() {
+				if b := racer(i + 1); i+1 == winner {
 					checkBrowsers(t, s, b.UserID, b)
 				} else {
 					checkBrowsers(t, s, b.UserID)

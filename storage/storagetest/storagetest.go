@@ -375,26 +375,38 @@ func runTOTP(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 	t.Run("RaceInsert", func(t *testing.T) {
 		s := newStore(t)
-		var next, winner atomic.Int64
-		won := race(t, func() (bool, error) {
-			i := next.Add(1)
+		won, winner := raceWrite(t, func(i int64) error {
 			_, err := s.PutTOTP(t.Context(), storage.TOTPRecord{UserID: "u", Account: fmt.Sprint("racer ", i), Pending: secret(1, when)})
-			if errors.Is(err, storage.ErrConflict) {
-				return false, nil
-			}
-			if err != nil {
-				return false, err
-			}
-			winner.Store(i)
-			return true, nil
+			return err
 		})
 		if won != 1 {
 			t.Fatalf("%d of %d inserts for one user succeeded, want exactly 1", won, Racers)
 		}
-		if got, want := mustGet(t, s, "u").Account, fmt.Sprint("racer ", winner.Load()); got != want {
+		if got, want := mustGet(t, s, "u").Account, fmt.Sprint("racer ", winner); got != want {
 			t.Fatalf("stored account %q, but %q won", got, want)
 		}
 	})
+}
+
+// raceWrite races Racers writers through race, numbered from 1: one whose
+// write gets ErrConflict lost, one whose write gets nil won, any other error
+// fails the test. It returns how many won, and the number of one that did.
+func raceWrite(t *testing.T, write func(i int64) error) (won int, winner int64) {
+	t.Helper()
+	var next, last atomic.Int64
+	won = race(t, func() (bool, error) {
+		i := next.Add(1)
+		err := write(i)
+		if errors.Is(err, storage.ErrConflict) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		last.Store(i)
+		return true, nil
+	})
+	return won, last.Load()
 }
 
 // race runs f in Racers goroutines released at once, and returns how many

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sync/atomic"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,11 +46,7 @@ func checkCredentials(t *testing.T, s storage.WebAuthnStore, user string, want .
 	if got == nil {
 		t.Fatalf("WebAuthnCredentials(%s) returned a nil list", user)
 	}
-	ok := len(got) == len(want)
-	for i := 0; ok && i < len(got); i++ {
-		ok = sameCredential(got[i], want[i])
-	}
-	if !ok {
+	if !slices.EqualFunc(got, want, sameCredential) {
 		t.Fatalf("credentials of %s:\nread %+v\nwant %+v", user, got, want)
 	}
 }
@@ -295,25 +291,15 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("RaceAdd", func(t *testing.T) {
 		s := newStore(t)
 		// One key, registered by every racer for a user of its own.
-		var next, winner atomic.Int64
-		won := race(t, func() (bool, error) {
-			i := next.Add(1)
-			err := s.AddWebAuthnCredential(ctx, credential(fmt.Sprint("racer ", i), 1, when))
-			if errors.Is(err, storage.ErrConflict) {
-				return false, nil
-			}
-			if err != nil {
-				return false, err
-			}
-			winner.Store(i)
-			return true, nil
+		won, winner := raceWrite(t, func(i int64) error {
+			return s.AddWebAuthnCredential(ctx, credential(fmt.Sprint("racer ", i), 1, when))
 		})
 		if won != 1 {
 			t.Fatalf("%d of %d goroutines added one credential ID, want exactly 1", won, Racers)
 		}
 		for i := range int64(Racers) {
 			user := fmt.Sprint("racer ", i+1)
-			if i+1 == winner.Load() {
+			if i+1 == winner {
 				checkCredentials(t, s, user, credential(user, 1, when))
 			} else {
 				checkCredentials(t, s, user)
