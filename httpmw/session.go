@@ -127,6 +127,11 @@ func (c *CookieSession) ClearMark(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// canonical decodes base64url without padding and refuses the other
+// spellings of the same bytes, so that a value passes in one form only.
+// Strict makes a copy of the encoding: made once, not per request.
+var canonical = base64.RawURLEncoding.Strict()
+
 // markVersion starts every signed mark, so the format can change.
 const markVersion = 1
 
@@ -150,8 +155,8 @@ func decodeMark(key []byte, sid, value string) (Mark, error) {
 	if !ok || len(value) > 4096 {
 		return Mark{}, errMark
 	}
-	payload, err1 := base64.RawURLEncoding.Strict().DecodeString(p)
-	sig, err2 := base64.RawURLEncoding.Strict().DecodeString(s)
+	payload, err1 := canonical.DecodeString(p)
+	sig, err2 := canonical.DecodeString(s)
 	if err1 != nil || err2 != nil || !hmac.Equal(sig, markMAC(key, sid, payload)) {
 		return Mark{}, errMark
 	}

@@ -228,9 +228,13 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 	return nil
 }
 
+// canonical decodes a token in its one spelling: base64url without padding
+// and without stray bits.
+var canonical = base64.RawURLEncoding.Strict()
+
 // lookup finds the browser holding token, or returns ErrNotRemembered.
 func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	raw, err := canonical.DecodeString(token)
 	if err != nil || len(raw) != tokenBytes {
 		return storage.Browser{}, ErrNotRemembered
 	}
