@@ -1,0 +1,60 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+var (
+	// ErrInvalidUserID reports a user ID outside the one rule every entry
+	// point and every store applies (see CheckUserID).
+	ErrInvalidUserID = errors.New("storage: invalid user ID")
+
+	// ErrInvalidTime reports a time no store keeps and no factor trusts:
+	// before 1970 (a clock that was never set, or the zero time), or past
+	// 2262 (where Unix nanoseconds end).
+	ErrInvalidTime = errors.New("storage: invalid time")
+)
+
+// MaxUserIDLen is the longest user ID, in bytes.
+const MaxUserIDLen = 255
+
+// CheckUserID applies the rule for user IDs: 1 to MaxUserIDLen bytes of
+// valid UTF-8 without a NUL byte. The rule is the same on every engine, so
+// an ID that one store keeps every other store keeps too. It returns nil or
+// an error matching ErrInvalidUserID, which never quotes the ID.
+func CheckUserID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: empty", ErrInvalidUserID)
+	case len(id) > MaxUserIDLen:
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidUserID, MaxUserIDLen)
+	case !utf8.ValidString(id):
+		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidUserID)
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] == 0 {
+			return fmt.Errorf("%w: holds a NUL byte", ErrInvalidUserID)
+		}
+	}
+	return nil
+}
+
+var (
+	minTime = time.Unix(1, 0)
+	maxTime = time.Unix(0, 1<<63-1)
+)
+
+// CheckTime returns nil for a time a store can keep and a factor may act
+// on, and an error matching ErrInvalidTime for any other: the zero time, a
+// clock before 1970, or one past the year 2262. Every factor checks its
+// clock with it and denies on an error; every store refuses such a time in
+// a write, so a broken clock can never mark a code used at "no time".
+func CheckTime(t time.Time) error {
+	if t.Before(minTime) || t.After(maxTime) {
+		return fmt.Errorf("%w: %s", ErrInvalidTime, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
