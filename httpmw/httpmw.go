@@ -352,6 +352,7 @@ const rememberCookie = "twofa-remember"
 // own logout handler, before it ends its session.
 func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request, forgetBrowser bool) error {
 	err := m.cfg.Session.ClearMark(w, r)
+	forgetLogin(w, r)
 	if forgetBrowser {
 		ck, cerr := r.Cookie(cookieName(r, rememberCookie))
 		if userID, _, ok := m.cfg.User(r); ok && cerr == nil {

@@ -1,0 +1,35 @@
+package httpmw
+
+import (
+	"crypto/rand"
+	"net/http"
+)
+
+// loginCookie holds a random ID of this browser's login. An e-mailed code
+// and a pending authenticator set-up are bound to it: a code asked for in
+// one browser does not pass in another session of the same user, and a
+// set-up's secret is shown only where it was begun.
+const loginCookie = "twofa-login"
+
+// loginIDLen is the length of a login ID in base64url: 32 random bytes.
+const loginIDLen = 43
+
+// login returns the ID of r's login, and makes one, set on w, if r has
+// none. Call it before anything is written to w.
+func (m *Middleware) login(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(cookieName(r, loginCookie)); err == nil && len(ck.Value) == loginIDLen {
+		if b, err := canonical.DecodeString(ck.Value); err == nil && len(b) == 32 {
+			return ck.Value
+		}
+	}
+	b := make([]byte, 32)
+	rand.Read(b) // never fails: crypto/rand panics rather than return short
+	id := canonical.EncodeToString(b)
+	http.SetCookie(w, newCookie(r, cookieName(r, loginCookie), id, 0))
+	return id
+}
+
+// forgetLogin ends r's login ID, so the next login gets a new one.
+func forgetLogin(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, newCookie(r, cookieName(r, loginCookie), "", -1))
+}
