@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("WebAuthn", func(t *testing.T) { runWebAuthn(t, newStore) })
 	t.Run("WebAuthnDisabled", func(t *testing.T) { runWebAuthnDisabled(t, newStore) })
 	t.Run("WebAuthnOrder", func(t *testing.T) { runWebAuthnOrder(t, newStore) })
+	t.Run("CeremonyBounds", func(t *testing.T) { runCeremonyBounds(t, newStore) })
 	t.Run("Browser", func(t *testing.T) { runBrowser(t, newStore) })
 }
 
