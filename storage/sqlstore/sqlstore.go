@@ -306,7 +306,7 @@ type queries struct {
 
 	throttleGet, throttleExists, throttleInsert, throttleUpdate, throttleDelete, throttleDeleteIf string
 
-	ceremonyExpire, ceremonyTrim string
+	ceremonyExpire, ceremonyInsert, ceremonyTrim string
 }
 
 // totpColumns are the columns PutTOTP writes, in the order of its
@@ -345,7 +345,9 @@ func newQueries(d Dialect) queries {
 		throttleDeleteIf: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ? AND failures = ? AND last_ns = ?`),
 
 		ceremonyExpire: ceremonyExpire(d),
-		ceremonyTrim:   ceremonyTrim(d),
+		ceremonyInsert: d.rebind(`INSERT INTO twofa_webauthn_ceremonies (id, user_id, kind, data, expires_ns) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`),
+		ceremonyTrim: ceremonyTrim(d),
 	}
 }
 
@@ -362,17 +364,21 @@ func ceremonyExpire(d Dialect) string {
 	return `DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ?`
 }
 
-// ceremonyTrim deletes a user's ceremonies past the ? that expire last,
-// ties broken by ID in byte order, as twofa_webauthn_ceremonies_user (0007)
-// is ordered.
+// ceremonyTrim deletes a user's ceremonies below the one at offset ? (keep-1)
+// from the end of twofa_webauthn_ceremonies_user (0007): those past the keep
+// that expire last, ties broken by ID in byte order, as the index is
+// ordered. The cut-off is one backward walk of keep index entries with no
+// sort, and the DELETE then visits only the rows it removes; with fewer
+// than keep ceremonies there is no cut-off row, and the comparison with
+// NULL deletes none.
 func ceremonyTrim(d Dialect) string {
 	id := "id"
 	if d == PostgreSQL {
 		id = `id COLLATE "C"`
 	}
-	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND id IN (
-		SELECT id FROM twofa_webauthn_ceremonies WHERE user_id = ?
-		ORDER BY expires_ns DESC, ` + id + ` DESC ` + d.offset() + `)`)
+	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (
+		SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
+		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?)`)
 }
 
 // secretColumns receives one TOTPSecret's group of nullable columns.

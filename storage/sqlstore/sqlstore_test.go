@@ -25,21 +25,21 @@ import (
 type backend struct {
 	name    string
 	dialect sqlstore.Dialect
-	open    func(t *testing.T) *sql.DB
+	open    func(t testing.TB) *sql.DB
 }
 
 var backends = []backend{
-	{"SQLite", sqlstore.SQLite, func(t *testing.T) *sql.DB {
+	{"SQLite", sqlstore.SQLite, func(t testing.TB) *sql.DB {
 		db, _ := testdb.SQLite(t) // a file in t.TempDir()
 		return db
 	}},
-	{"PostgreSQL", sqlstore.PostgreSQL, func(t *testing.T) *sql.DB {
+	{"PostgreSQL", sqlstore.PostgreSQL, func(t testing.TB) *sql.DB {
 		db, _ := testdb.Postgres(t) // a schema of its own, dropped at the end
 		return db
 	}},
 }
 
-func newStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
+func newStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.New(db, d)
 	if err != nil {
@@ -48,7 +48,7 @@ func newStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	return s
 }
 
-func (b backend) migrated(t *testing.T) (*sqlstore.Store, *sql.DB) {
+func (b backend) migrated(t testing.TB) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
 	db := b.open(t)
 	s := newStore(t, db, b.dialect)
@@ -70,6 +70,17 @@ func TestConformance(t *testing.T) {
 				testdb.PostgresDSN(t) // skip, or fail in CI, once rather than per subtest
 			}
 			storagetest.Run(t, b.conformance)
+		})
+	}
+}
+
+// BenchmarkStore measures the bounded writes on each engine:
+//
+//	go test -run '^$' -bench . -benchmem ./storage/sqlstore
+func BenchmarkStore(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			storagetest.Bench(b, func(b *testing.B) storage.Store { s, _ := be.migrated(b); return s })
 		})
 	}
 }
