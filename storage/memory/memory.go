@@ -39,7 +39,10 @@ type Store struct {
 	// hash to its browser's ID.
 	browsers    map[string]storage.Browser
 	browserHash map[string]string
-	version     int64
+	// userBrowsers holds each user's browser IDs, so that a user's list
+	// and the trim of an add cost the user's browsers, not everyone's.
+	userBrowsers map[string]map[string]struct{}
+	version      int64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -57,6 +60,7 @@ func New() *Store {
 		userCeremonies: make(map[string][]string),
 		browsers:       make(map[string]storage.Browser),
 		browserHash:    make(map[string]string),
+		userBrowsers:   make(map[string]map[string]struct{}),
 	}
 }
 

@@ -272,7 +272,7 @@ func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony, now time.Time
 		delete(s.ceremonies, ids[0])
 		ids = ids[1:]
 	}
-	s.userCeremonies[c.UserID] = slices.Clip(ids)
+	s.userCeremonies[c.UserID] = ids
 	// Entries of taken and trimmed ceremonies stay in the heap until they
 	// come up; rebuild it when they outnumber the live ones, which keeps
 	// its size within twice the store's, at O(1) a put over time.
