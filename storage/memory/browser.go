@@ -74,6 +74,9 @@ func (s *Store) AddBrowser(_ context.Context, b storage.Browser, keep int) error
 	if err := checkTimes(b.Created, b.LastUsed); err != nil {
 		return err
 	}
+	if err := checkText(b.ID, b.Label); err != nil {
+		return err
+	}
 	if keep < 1 {
 		return fmt.Errorf("%w: keep %d browsers", storage.ErrInvalidArgument, keep)
 	}

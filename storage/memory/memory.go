@@ -79,6 +79,16 @@ func checkTimes(ts ...time.Time) error {
 	return nil
 }
 
+// checkText refuses text no store keeps (storage.CheckText).
+func checkText(ss ...string) error {
+	for _, s := range ss {
+		if err := storage.CheckText(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func copySecret(s *storage.TOTPSecret) *storage.TOTPSecret {
 	if s == nil {
 		return nil
@@ -114,9 +124,15 @@ func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error
 	if err := checkUser(rec.UserID); err != nil {
 		return 0, err
 	}
+	if err := checkText(rec.Account); err != nil {
+		return 0, err
+	}
 	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
 		if sec != nil {
 			if err := checkTimes(sec.Created); err != nil {
+				return 0, err
+			}
+			if err := checkText(sec.Algorithm); err != nil {
 				return 0, err
 			}
 		}

@@ -64,10 +64,12 @@
 //
 // # Input
 //
-// User IDs and times are checked (storage.CheckUserID, storage.CheckTime)
-// before any statement runs, so that SQLite and PostgreSQL answer alike:
-// PostgreSQL would refuse a NUL byte or invalid UTF-8 in the driver, and
-// SQLite would store them. Times are stored as BIGINT Unix nanoseconds.
+// User IDs, times and text are checked (storage.CheckUserID,
+// storage.CheckTime, storage.CheckText) before any statement runs, so that
+// SQLite and PostgreSQL answer alike: PostgreSQL would refuse a NUL byte or
+// invalid UTF-8 with a driver error, and SQLite would store them. A lookup
+// by a key that fails CheckText reports not found without a statement.
+// Times are stored as BIGINT Unix nanoseconds.
 package sqlstore
 
 import (
@@ -441,6 +443,23 @@ func checkTimes(ts ...time.Time) error {
 	return nil
 }
 
+// checkText refuses text no store keeps (storage.CheckText).
+func checkText(ss ...string) error {
+	for _, s := range ss {
+		if err := storage.CheckText(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validText reports whether s can be a key of a stored record; a lookup by
+// any other key finds nothing, without asking PostgreSQL, which would
+// answer with an error.
+func validText(s string) bool {
+	return storage.CheckText(s) == nil
+}
+
 // toNanos stores t as Unix nanoseconds, to the nanosecond, and the zero
 // time as 0 (its own UnixNano is out of range).
 func toNanos(t time.Time) int64 {
@@ -501,9 +520,15 @@ func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, err
 	if err := checkUser(rec.UserID); err != nil {
 		return 0, err
 	}
+	if err := checkText(rec.Account); err != nil {
+		return 0, err
+	}
 	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
 		if sec != nil {
 			if err := checkTimes(sec.Created); err != nil {
+				return 0, err
+			}
+			if err := checkText(sec.Algorithm); err != nil {
 				return 0, err
 			}
 		}

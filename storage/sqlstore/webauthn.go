@@ -152,6 +152,9 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c storage.WebAuthnCre
 	if err := checkLastUsed(c.LastUsed); err != nil {
 		return err
 	}
+	if err := checkText(c.Name); err != nil {
+		return err
+	}
 	n, err := s.affected(ctx, "add webauthn credential",
 		`INSERT INTO twofa_webauthn_credentials (id, user_id, name, data, created_ns, last_used_ns) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
@@ -171,6 +174,9 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c storage.WebAuthn
 		return err
 	}
 	if err := checkLastUsed(c.LastUsed); err != nil {
+		return err
+	}
+	if err := checkText(c.Name); err != nil {
 		return err
 	}
 	n, err := s.affected(ctx, "update webauthn credential",
@@ -236,6 +242,9 @@ func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Ti
 	if err := checkTimes(c.Expires, now); err != nil {
 		return err
 	}
+	if err := checkText(c.ID, c.Kind); err != nil {
+		return err
+	}
 	if keep < 1 {
 		return fmt.Errorf("%w: keep %d ceremonies", storage.ErrInvalidArgument, keep)
 	}
@@ -290,6 +299,9 @@ func (s *Store) DeleteCeremonies(ctx context.Context, userID string) error {
 // (SQLite 3.35, PostgreSQL 8.2), so the row goes to whichever call deletes
 // it and every other call finds none.
 func (s *Store) TakeCeremony(ctx context.Context, id string) (storage.Ceremony, error) {
+	if !validText(id) {
+		return storage.Ceremony{}, storage.ErrNotFound
+	}
 	c := storage.Ceremony{ID: id}
 	var expires int64
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE id = ?
