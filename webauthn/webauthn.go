@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -292,19 +294,24 @@ type ceremonyData struct {
 	Name    string
 }
 
-// marshal writes the name's length (one byte: names are at most 64
-// characters, 256 bytes), the name, then the session in msgpack.
+// marshal writes the name's length in bytes as a uvarint, the name, then
+// the session in msgpack. A name of 64 characters can take 256 bytes, more
+// than one byte can count; a uvarint below 128 is the same single byte the
+// first format wrote, so ceremonies stored before the change still read.
 func (d *ceremonyData) marshal() ([]byte, error) {
-	b := append([]byte{byte(len(d.Name))}, d.Name...)
+	b := binary.AppendUvarint(nil, uint64(len(d.Name)))
+	b = append(b, d.Name...)
 	return d.Session.MarshalMsg(b)
 }
 
 func (d *ceremonyData) unmarshal(b []byte) error {
-	if len(b) < 1 || len(b) < 1+int(b[0]) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
 		return errors.New("webauthn: stored ceremony is unreadable")
 	}
-	d.Name = string(b[1 : 1+int(b[0])])
-	if _, err := d.Session.UnmarshalMsg(b[1+int(b[0]):]); err != nil {
+	b = b[k:]
+	d.Name = string(b[:n])
+	if _, err := d.Session.UnmarshalMsg(b[n:]); err != nil {
 		return fmt.Errorf("webauthn: stored ceremony is unreadable: %w", err)
 	}
 	return nil
@@ -314,9 +321,6 @@ func (s *Service) begin(ctx context.Context, userID, kind string, session *goweb
 	var id [18]byte
 	if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
 		return "", nil, fmt.Errorf("webauthn: random: %w", err)
-	}
-	if len(name) > 255 {
-		return "", nil, ErrBadName
 	}
 	cd := ceremonyData{Session: *session, Name: name}
 	data, err := cd.marshal()
@@ -356,9 +360,20 @@ func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyDa
 	return d, nil
 }
 
+// validName reports whether name, trimmed, is 1 to 64 characters of valid
+// UTF-8 without control characters or line breaks: a name is shown on
+// one line in the user's list of keys.
 func validName(name string) bool {
 	n := strings.TrimSpace(name)
-	return n != "" && utf8.ValidString(n) && utf8.RuneCountInString(n) <= maxNameLen && !strings.ContainsAny(n, "\x00\r\n")
+	if n == "" || !utf8.ValidString(n) || utf8.RuneCountInString(n) > maxNameLen {
+		return false
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
 }
 
 // BeginRegistration starts adding a key called name for userID (account is

@@ -443,3 +443,71 @@ func TestOptionsAskForVerification(t *testing.T) {
 		}
 	}
 }
+
+// Key names are 1 to 64 characters, whatever their width in bytes, of
+// text on one line; the same rule holds when adding a key and renaming it.
+func TestKeyNames(t *testing.T) {
+	wide := strings.Repeat("\U0001F511", 64) // 64 four-byte characters, 256 bytes
+	for _, tc := range []struct {
+		name, key string
+		ok        bool
+	}{
+		{"one character", "K", true},
+		{"64 four-byte characters", wide, true},
+		{"64 of mixed width", strings.Repeat("aé€\U0001F511", 16), true},
+		{"64 with spaces around", "  " + wide + " \t", true},
+		{"joined emoji", "\U0001F468\u200D\U0001F469\u200D\U0001F467 family key", true},
+		{"65 four-byte characters", wide + "\U0001F511", false},
+		{"65 ASCII", strings.Repeat("x", 65), false},
+		{"empty", "", false},
+		{"spaces only", " \t ", false},
+		{"invalid UTF-8", "Key \xff", false},
+		{"truncated four-byte character", "Key \xf0\x9f\x94", false},
+		{"NUL", "Key\x00", false},
+		{"line feed", "a\nb", false},
+		{"carriage return", "a\rb", false},
+		{"tab inside", "a\tb", false},
+		{"escape", "a\x1b[31mb", false},
+		{"DEL", "a\x7fb", false},
+		{"C1 control", "a\u0085b", false},
+		{"line separator", "a\u2028b", false},
+		{"paragraph separator", "a\u2029b", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := strings.TrimSpace(tc.key)
+			f := newFixture(t, memory.New())
+			d := newDevice(virtualwebauthn.AuthenticatorOptions{})
+			id, options, err := f.svc.BeginRegistration(ctx, "u", "u", tc.key)
+			if !tc.ok {
+				if !errors.Is(err, webauthn.ErrBadName) {
+					t.Fatalf("register %q: %v, want ErrBadName", tc.key, err)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("register %q: %v", tc.key, err)
+				}
+				k, err := f.svc.FinishRegistration(ctx, id, "u", d.attest(t, rp, options))
+				if err != nil || k.Name != want {
+					t.Fatalf("registered %q as %q, %v", tc.key, k.Name, err)
+				}
+			}
+
+			// Rename a key that has another name to this one.
+			other := f.mustRegister(t, "v", "Old name", newDevice(virtualwebauthn.AuthenticatorOptions{}))
+			err = f.svc.Rename(ctx, "v", other.ID, tc.key)
+			keys, kerr := f.svc.Keys(ctx, "v")
+			if kerr != nil || len(keys) != 1 {
+				t.Fatalf("keys %+v, %v", keys, kerr)
+			}
+			if !tc.ok {
+				if !errors.Is(err, webauthn.ErrBadName) || keys[0].Name != "Old name" {
+					t.Fatalf("rename to %q: %v, name now %q", tc.key, err, keys[0].Name)
+				}
+				return
+			}
+			if err != nil || keys[0].Name != want {
+				t.Fatalf("rename to %q: %v, name now %q", tc.key, err, keys[0].Name)
+			}
+		})
+	}
+}
