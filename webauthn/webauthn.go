@@ -16,6 +16,9 @@
 //   - Each user gets a random WebAuthn user handle, never the application's
 //     user ID.
 //   - Origins are HTTPS only, except http://localhost for development.
+//   - Every method taking a user ID applies [storage.CheckUserID] before
+//     any store call, and refuses an ID outside it with an error matching
+//     [storage.ErrInvalidUserID].
 package webauthn
 
 import (
@@ -360,6 +363,15 @@ func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyDa
 	return d, nil
 }
 
+// checkUser applies storage's rule for user IDs, before any store call,
+// so every store sees the same IDs whatever its engine would accept.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("webauthn: %w", err)
+	}
+	return nil
+}
+
 // validName reports whether name, trimmed, is 1 to 64 characters of valid
 // UTF-8 without control characters or line breaks: a name is shown on
 // one line in the user's list of keys.
@@ -381,8 +393,8 @@ func validName(name string) bool {
 // options JSON for PublicKeyCredential.parseCreationOptionsFromJSON. The
 // user's existing keys are excluded.
 func (s *Service) BeginRegistration(ctx context.Context, userID, account, name string) (ceremony string, options []byte, err error) {
-	if userID == "" {
-		return "", nil, errors.New("webauthn: empty user ID")
+	if err := checkUser(userID); err != nil {
+		return "", nil, err
 	}
 	if !validName(name) {
 		return "", nil, ErrBadName
@@ -409,6 +421,9 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 // FinishRegistration checks the browser's response (credential.toJSON())
 // and stores the key. The ceremony is used up whatever the outcome.
 func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID string, response []byte) (Key, error) {
+	if err := checkUser(userID); err != nil {
+		return Key{}, err
+	}
 	d, err := s.take(ctx, ceremony, userID, kindRegistration)
 	if err != nil {
 		return Key{}, err
@@ -461,6 +476,9 @@ type Result struct {
 // BeginLogin starts a second-factor login for userID, allowing the user's
 // keys. It returns ErrNoKeys for a user without keys.
 func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony string, options []byte, err error) {
+	if err := checkUser(userID); err != nil {
+		return "", nil, err
+	}
 	u, _, err := s.loadUser(ctx, userID, userID, false)
 	if err != nil {
 		return "", nil, err
@@ -483,6 +501,9 @@ func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony strin
 // FinishLogin checks the browser's response for the ceremony begun for
 // userID. The ceremony is used up whatever the outcome.
 func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, response []byte) (Result, error) {
+	if err := checkUser(userID); err != nil {
+		return Result{}, err
+	}
 	d, err := s.take(ctx, ceremony, userID, kindLogin)
 	if err != nil {
 		return Result{}, err
@@ -526,6 +547,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, respo
 	var keys []stored
 	handler := func(_, handle []byte) (gowebauthn.User, error) {
 		id, err := s.cfg.Store.WebAuthnUserByHandle(ctx, handle)
+		if err == nil {
+			err = checkUser(id)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -594,6 +618,9 @@ func (s *Service) Enable(ctx context.Context, userID string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, userID string, off bool, k event.Kind) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	keys, err := s.Keys(ctx, userID)
 	if err != nil {
 		return err
@@ -616,6 +643,9 @@ type State struct {
 
 // State returns the user's keys and whether they are turned off.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	keys, err := s.Keys(ctx, userID)
 	if err != nil {
 		return State{}, err
@@ -629,6 +659,9 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 
 // Keys returns the user's keys, oldest first.
 func (s *Service) Keys(ctx context.Context, userID string) ([]Key, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	loaded, err := s.load(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -642,6 +675,9 @@ func (s *Service) Keys(ctx context.Context, userID string) ([]Key, error) {
 
 // Rename gives the user's key id a new name.
 func (s *Service) Rename(ctx context.Context, userID, id, name string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if !validName(name) {
 		return ErrBadName
 	}
@@ -659,6 +695,9 @@ func (s *Service) Rename(ctx context.Context, userID, id, name string) error {
 
 // Remove deletes the user's key id; it can no longer sign in.
 func (s *Service) Remove(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	c, err := s.find(ctx, userID, id)
 	if err != nil {
 		return err
@@ -672,6 +711,9 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 
 // RemoveAll deletes every key of the user, and their user handle.
 func (s *Service) RemoveAll(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
 	}
