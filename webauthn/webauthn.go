@@ -16,6 +16,9 @@
 //   - Each user gets a random WebAuthn user handle, never the application's
 //     user ID.
 //   - Origins are HTTPS only, except http://localhost for development.
+//   - A clock that [storage.CheckTime] refuses (the zero time, before
+//     1970, past 2262) fails every Begin and Finish: no key passes on a
+//     time that makes expiry meaningless.
 //   - Every method taking a user ID applies [storage.CheckUserID] before
 //     any store call, and refuses an ID outside it with an error matching
 //     [storage.ErrInvalidUserID].
@@ -320,7 +323,7 @@ func (d *ceremonyData) unmarshal(b []byte) error {
 	return nil
 }
 
-func (s *Service) begin(ctx context.Context, userID, kind string, session *gowebauthn.SessionData, name string, options any) (string, []byte, error) {
+func (s *Service) begin(ctx context.Context, now time.Time, userID, kind string, session *gowebauthn.SessionData, name string, options any) (string, []byte, error) {
 	var id [18]byte
 	if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
 		return "", nil, fmt.Errorf("webauthn: random: %w", err)
@@ -330,7 +333,7 @@ func (s *Service) begin(ctx context.Context, userID, kind string, session *goweb
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: %w", err)
 	}
-	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: s.cfg.Now().Add(s.cfg.Timeout)}
+	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: now.Add(s.cfg.Timeout)}
 	if err := s.cfg.Store.PutCeremony(ctx, c); err != nil {
 		return "", nil, fmt.Errorf("webauthn: store ceremony: %w", err)
 	}
@@ -342,25 +345,41 @@ func (s *Service) begin(ctx context.Context, userID, kind string, session *goweb
 }
 
 // take consumes the ceremony and checks it was begun for userID and kind,
-// and is not expired.
-func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyData, error) {
+// and is not expired. It returns the time the rest of the finish uses;
+// with a clock that cannot be trusted it fails before the store is read.
+func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyData, time.Time, error) {
+	now, err := s.now()
+	if err != nil {
+		return ceremonyData{}, time.Time{}, err
+	}
 	c, err := s.cfg.Store.TakeCeremony(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ceremonyData{}, ErrCeremony
+		return ceremonyData{}, time.Time{}, ErrCeremony
 	}
 	if err != nil {
-		return ceremonyData{}, fmt.Errorf("webauthn: take ceremony: %w", err)
+		return ceremonyData{}, time.Time{}, fmt.Errorf("webauthn: take ceremony: %w", err)
 	}
-	if c.Kind != kind || c.UserID != userID || !s.cfg.Now().Before(c.Expires) {
-		return ceremonyData{}, ErrCeremony
+	if c.Kind != kind || c.UserID != userID || !now.Before(c.Expires) {
+		return ceremonyData{}, time.Time{}, ErrCeremony
 	}
 	var d ceremonyData
 	if err := d.unmarshal(c.Data); err != nil {
-		return ceremonyData{}, err
+		return ceremonyData{}, time.Time{}, err
 	}
 	// go-webauthn checks the session's expiry too, against the wall clock
 	// (its timeouts are enforced); ours, above, uses the configured clock.
-	return d, nil
+	return d, now, nil
+}
+
+// now reads the configured clock and refuses a time no factor may act on
+// (storage.CheckTime): a clock that was never set, or is wildly wrong,
+// denies every ceremony rather than letting expiry checks pass.
+func (s *Service) now() (time.Time, error) {
+	now := s.cfg.Now()
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("webauthn: clock: %w", err)
+	}
+	return now, nil
 }
 
 // checkUser applies storage's rule for user IDs, before any store call,
@@ -399,6 +418,10 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	if !validName(name) {
 		return "", nil, ErrBadName
 	}
+	now, err := s.now()
+	if err != nil {
+		return "", nil, err
+	}
 	if account == "" {
 		account = userID
 	}
@@ -415,7 +438,7 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin registration: %w", err)
 	}
-	return s.begin(ctx, userID, kindRegistration, session, strings.TrimSpace(name), creation)
+	return s.begin(ctx, now, userID, kindRegistration, session, strings.TrimSpace(name), creation)
 }
 
 // FinishRegistration checks the browser's response (credential.toJSON())
@@ -424,7 +447,7 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err := checkUser(userID); err != nil {
 		return Key{}, err
 	}
-	d, err := s.take(ctx, ceremony, userID, kindRegistration)
+	d, now, err := s.take(ctx, ceremony, userID, kindRegistration)
 	if err != nil {
 		return Key{}, err
 	}
@@ -450,7 +473,6 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, fmt.Errorf("webauthn: %w", err)
 	}
-	now := s.cfg.Now()
 	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: d.Name, Data: data, Created: now}
 	switch err := s.cfg.Store.AddWebAuthnCredential(ctx, c); {
 	case errors.Is(err, storage.ErrConflict):
@@ -479,6 +501,10 @@ func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony strin
 	if err := checkUser(userID); err != nil {
 		return "", nil, err
 	}
+	now, err := s.now()
+	if err != nil {
+		return "", nil, err
+	}
 	u, _, err := s.loadUser(ctx, userID, userID, false)
 	if err != nil {
 		return "", nil, err
@@ -495,7 +521,7 @@ func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony strin
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin login: %w", err)
 	}
-	return s.begin(ctx, userID, kindLogin, session, "", assertion)
+	return s.begin(ctx, now, userID, kindLogin, session, "", assertion)
 }
 
 // FinishLogin checks the browser's response for the ceremony begun for
@@ -504,7 +530,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, resp
 	if err := checkUser(userID); err != nil {
 		return Result{}, err
 	}
-	d, err := s.take(ctx, ceremony, userID, kindLogin)
+	d, now, err := s.take(ctx, ceremony, userID, kindLogin)
 	if err != nil {
 		return Result{}, err
 	}
@@ -520,23 +546,27 @@ func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, resp
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
 	}
-	return s.finish(ctx, userID, keys, cred, parsed)
+	return s.finish(ctx, now, userID, keys, cred, parsed)
 }
 
 // BeginPasskeyLogin starts a passwordless sign-in: no user is known yet,
 // and the browser offers the passkeys it has for this site.
 func (s *Service) BeginPasskeyLogin(ctx context.Context) (ceremony string, options []byte, err error) {
+	now, err := s.now()
+	if err != nil {
+		return "", nil, err
+	}
 	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv))
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin passkey login: %w", err)
 	}
-	return s.begin(ctx, "", kindPasskey, session, "", assertion)
+	return s.begin(ctx, now, "", kindPasskey, session, "", assertion)
 }
 
 // FinishPasskeyLogin checks a passkey sign-in and returns the user it
 // belongs to.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, response []byte) (userID string, res Result, err error) {
-	d, err := s.take(ctx, ceremony, "", kindPasskey)
+	d, now, err := s.take(ctx, ceremony, "", kindPasskey)
 	if err != nil {
 		return "", Result{}, err
 	}
@@ -564,13 +594,12 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, respo
 	if err != nil {
 		return "", Result{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
 	}
-	res, err = s.finish(ctx, userID, keys, cred, parsed)
+	res, err = s.finish(ctx, now, userID, keys, cred, parsed)
 	return userID, res, err
 }
 
 // finish applies the sign count and records the use.
-func (s *Service) finish(ctx context.Context, userID string, keys []stored, cred *gowebauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (Result, error) {
-	now := s.cfg.Now()
+func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys []stored, cred *gowebauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (Result, error) {
 	if off, err := s.cfg.Store.WebAuthnDisabled(ctx, userID); err != nil {
 		return Result{}, fmt.Errorf("webauthn: load user: %w", err)
 	} else if off {

@@ -82,6 +82,26 @@ func (f *fixture) mustRegister(t testing.TB, user, name string, d *device) webau
 	return k
 }
 
+// registerPasskey adds a passkey for user: a device holding the user
+// handle the options name, as a discoverable credential does.
+func (f *fixture) registerPasskey(t testing.TB, user string) (*device, webauthn.Key) {
+	t.Helper()
+	id, options, err := f.svc.BeginRegistration(ctx, user, user, "Passkey")
+	if err != nil {
+		t.Fatalf("begin registration: %v", err)
+	}
+	opts, err := virtualwebauthn.ParseAttestationOptions(string(options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDevice(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(opts.UserID)})
+	k, err := f.svc.FinishRegistration(ctx, id, user, d.attest(t, rp, options))
+	if err != nil {
+		t.Fatalf("register passkey: %v", err)
+	}
+	return d, k
+}
+
 func (f *fixture) login(t testing.TB, user string, d *device) (webauthn.Result, error) {
 	t.Helper()
 	id, options, err := f.svc.BeginLogin(ctx, user)
