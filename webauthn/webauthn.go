@@ -605,6 +605,9 @@ func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys
 	} else if off {
 		return Result{}, ErrNotEnabled
 	}
+	// Credential IDs are public (login options list them), so a plain
+	// comparison leaks nothing; the challenge, the one secret a response
+	// is checked against, go-webauthn compares in constant time.
 	var k *stored
 	for i := range keys {
 		if string(keys[i].ID) == string(cred.ID) {
@@ -774,8 +777,14 @@ func keyOf(c storage.WebAuthnCredential, rec record) Key {
 	}
 }
 
+// errNotPresent refuses a response whose user-present flag is clear: no
+// one touched the key, so it may be signing for malware on the machine.
+// go-webauthn checks the flag too (not for conditional registration); ours
+// holds whatever its options or version.
+var errNotPresent = fmt.Errorf("%w: the key did not confirm the user was present", ErrResponse)
+
 // parseCreation and parseAssertion parse a browser response, refusing
-// anything large before parsing.
+// anything large before parsing, and any the user was not present for.
 func parseCreation(b []byte) (*protocol.ParsedCredentialCreationData, error) {
 	if len(b) > MaxResponse {
 		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrResponse, MaxResponse)
@@ -783,6 +792,9 @@ func parseCreation(b []byte) (*protocol.ParsedCredentialCreationData, error) {
 	p, err := protocol.ParseCredentialCreationResponseBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	if !p.Response.AttestationObject.AuthData.Flags.HasUserPresent() {
+		return nil, errNotPresent
 	}
 	return p, nil
 }
@@ -794,6 +806,9 @@ func parseAssertion(b []byte) (*protocol.ParsedCredentialAssertionData, error) {
 	p, err := protocol.ParseCredentialRequestResponseBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	if !p.Response.AuthenticatorData.Flags.HasUserPresent() {
+		return nil, errNotPresent
 	}
 	return p, nil
 }

@@ -531,3 +531,105 @@ func TestKeyNames(t *testing.T) {
 		})
 	}
 }
+
+// A response the user was not present for (the UP flag clear: nobody
+// touched the key) is refused in every ceremony, by our own check, and
+// the key is neither added nor marked used.
+func TestUserNotPresent(t *testing.T) {
+	notPresent := func(t *testing.T, err error) {
+		t.Helper()
+		if !errors.Is(err, webauthn.ErrResponse) || !strings.Contains(err.Error(), "present") {
+			t.Fatalf("%v, want ErrResponse saying the user was not present", err)
+		}
+	}
+	for name, run := range map[string]func(t *testing.T, f *fixture, d *device){
+		"registration": func(t *testing.T, f *fixture, d *device) {
+			absent := newDevice(virtualwebauthn.AuthenticatorOptions{UserNotPresent: true})
+			_, err := f.register(t, "u", "Absent", absent)
+			notPresent(t, err)
+		},
+		"login": func(t *testing.T, f *fixture, d *device) {
+			d.Auth.Options.UserNotPresent = true
+			_, err := f.login(t, "u", d)
+			notPresent(t, err)
+		},
+		"passkey login": func(t *testing.T, f *fixture, d *device) {
+			d.Auth.Options.UserNotPresent = true
+			id, options, err := f.svc.BeginPasskeyLogin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, _, err := f.svc.FinishPasskeyLogin(ctx, id, d.assert(t, rp, options))
+			notPresent(t, err)
+			if user != "" {
+				t.Fatalf("user %q returned with the error", user)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, memory.New())
+			d, k := f.registerPasskey(t, "u")
+			run(t, f, d)
+			keys, err := f.svc.Keys(ctx, "u")
+			if err != nil || len(keys) != 1 || keys[0].ID != k.ID || !keys[0].LastUsed.IsZero() {
+				t.Fatalf("keys %+v, %v: want the one key, never used", keys, err)
+			}
+			// The same key, present, still passes.
+			d.Auth.Options.UserNotPresent = false
+			if _, err := f.login(t, "u", d); err != nil {
+				t.Fatalf("login with the user present: %v", err)
+			}
+		})
+	}
+}
+
+// On the configured clock a ceremony is good until just before its
+// timeout and refused from the moment it ends, in every flow.
+func TestCeremonyTimeout(t *testing.T) {
+	const timeout = 3 * time.Minute
+	for _, tc := range []struct {
+		name    string
+		elapsed time.Duration
+		want    error
+	}{
+		{"just in time", timeout - time.Nanosecond, nil},
+		{"at the timeout", timeout, webauthn.ErrCeremony},
+		{"an hour late", time.Hour, webauthn.ErrCeremony},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.Timeout = timeout })
+			d, _ := f.registerPasskey(t, "u")
+			start := f.now
+
+			id, options, err := f.svc.BeginRegistration(ctx, "u", "u", "Second")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.now = start.Add(tc.elapsed)
+			_, err = f.svc.FinishRegistration(ctx, id, "u", newDevice(virtualwebauthn.AuthenticatorOptions{}).attest(t, rp, options))
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("registration: %v, want %v", err, tc.want)
+			}
+
+			f.now = start
+			id, options, err = f.svc.BeginLogin(ctx, "u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.now = start.Add(tc.elapsed)
+			if _, err := f.svc.FinishLogin(ctx, id, "u", d.assert(t, rp, options)); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("login: %v, want %v", err, tc.want)
+			}
+
+			f.now = start
+			id, options, err = f.svc.BeginPasskeyLogin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.now = start.Add(tc.elapsed)
+			if _, _, err := f.svc.FinishPasskeyLogin(ctx, id, d.assert(t, rp, options)); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("passkey login: %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
