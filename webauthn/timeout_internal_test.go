@@ -41,7 +41,7 @@ func expireSession(t *testing.T, store *memory.Store, id string, began, ended ti
 	if c.Data, err = d.marshal(); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.PutCeremony(ctx, c); err != nil {
+	if err := store.PutCeremony(ctx, c, time.Now(), 100); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -55,14 +55,14 @@ func TestGoWebAuthnTimeoutEnforced(t *testing.T) {
 	for _, expire := range []bool{false, true} {
 		store := memory.New()
 		fixed := time.Now() // the configured clock never moves
-		svc, err := New(Config{RPID: rp.ID, Origins: []string{rp.Origin}, Store: store, Timeout: 2 * time.Minute,
-			Now: func() time.Time { return fixed }})
+		svc, err := New(Config{RPID: rp.ID, Origins: []string{rp.Origin}, Store: store,
+			Timeout: 2 * time.Minute, PasskeyTimeout: time.Minute, Now: func() time.Time { return fixed }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// run begins a ceremony, lets go-webauthn's expiry pass if
 		// expire, and finishes it.
-		run := func(begin func() (string, []byte, error), finish func(id string, options []byte) error) error {
+		run := func(timeout time.Duration, begin func() (string, []byte, error), finish func(id string, options []byte) error) error {
 			t.Helper()
 			began := time.Now()
 			id, options, err := begin()
@@ -70,13 +70,13 @@ func TestGoWebAuthnTimeoutEnforced(t *testing.T) {
 				t.Fatal(err)
 			}
 			if expire {
-				expireSession(t, store, id, began, time.Now(), 2*time.Minute)
+				expireSession(t, store, id, began, time.Now(), timeout)
 			}
 			return finish(id, options)
 		}
 
 		var d *virtualkey.Device
-		regErr := run(func() (string, []byte, error) { return svc.BeginRegistration(ctx, "u", "u", "Key") },
+		regErr := run(2*time.Minute, func() (string, []byte, error) { return svc.BeginRegistration(ctx, "u", "u", "Key") },
 			func(id string, options []byte) error {
 				opts, err := virtualwebauthn.ParseAttestationOptions(string(options))
 				if err != nil {
@@ -102,12 +102,12 @@ func TestGoWebAuthnTimeoutEnforced(t *testing.T) {
 			t.Fatalf("registration in time: %v", regErr)
 		}
 
-		loginErr := run(func() (string, []byte, error) { return svc.BeginLogin(ctx, "u") },
+		loginErr := run(2*time.Minute, func() (string, []byte, error) { return svc.BeginLogin(ctx, "u") },
 			func(id string, options []byte) error {
 				_, err := svc.FinishLogin(ctx, id, "u", d.Assert(t, rp, options))
 				return err
 			})
-		passkeyErr := run(func() (string, []byte, error) { return svc.BeginPasskeyLogin(ctx) },
+		passkeyErr := run(time.Minute, func() (string, []byte, error) { return svc.BeginPasskeyLogin(ctx) },
 			func(id string, options []byte) error {
 				_, _, err := svc.FinishPasskeyLogin(ctx, id, d.Assert(t, rp, options))
 				return err

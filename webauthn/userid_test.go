@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/webauthn"
@@ -51,8 +52,11 @@ func (u untouchable) DeleteWebAuthnCredential(context.Context, string, []byte) e
 func (u untouchable) DeleteWebAuthnCredentials(context.Context, string) error {
 	return u.called("DeleteWebAuthnCredentials")
 }
-func (u untouchable) PutCeremony(context.Context, storage.Ceremony) error {
+func (u untouchable) PutCeremony(context.Context, storage.Ceremony, time.Time, int) error {
 	return u.called("PutCeremony")
+}
+func (u untouchable) DeleteCeremonies(context.Context, string) error {
+	return u.called("DeleteCeremonies")
 }
 func (u untouchable) TakeCeremony(context.Context, string) (storage.Ceremony, error) {
 	return storage.Ceremony{}, u.called("TakeCeremony")

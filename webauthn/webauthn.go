@@ -61,8 +61,9 @@ const (
 
 var (
 	// ErrCeremony reports a ceremony that is unknown, already used,
-	// expired, or begun for another user or purpose.
-	ErrCeremony = errors.New("webauthn: no such ceremony (unknown, used, expired, or for another user)")
+	// expired, dropped for newer ones (Config.MaxCeremonies), or begun for
+	// another user or purpose.
+	ErrCeremony = errors.New("webauthn: no such ceremony (unknown, used, expired, replaced by newer ones, or for another user)")
 	// ErrResponse reports a browser response that does not verify: bad
 	// JSON, wrong origin or relying party, bad signature, missing user
 	// verification when required, or a key that is not the user's.
@@ -99,8 +100,26 @@ type Config struct {
 	// HTTPS, except http://localhost (any port) for development.
 	Origins []string
 	Store   Store
-	// Timeout is how long a ceremony may take; default 5 minutes.
+	// Timeout is how long a registration or second-factor login may take;
+	// default 5 minutes.
 	Timeout time.Duration
+	// PasskeyTimeout is how long a passkey sign-in may take; default 2
+	// minutes, or Timeout if that is shorter. Anyone can begin one, without
+	// a password, so its ceremonies are kept for less time.
+	PasskeyTimeout time.Duration
+	// MaxCeremonies bounds a user's unfinished ceremonies (registrations
+	// and logins together); default 5. Beginning one more drops the user's
+	// ceremony that expires first, which then fails with ErrCeremony: only
+	// the newest few tabs or retries of one user can finish.
+	MaxCeremonies int
+	// MaxPasskeyCeremonies bounds the unfinished passkey sign-ins of all
+	// visitors together, since no user is known when one begins; default
+	// 1000. Past it the oldest is dropped, so someone beginning sign-ins
+	// faster than MaxPasskeyCeremonies per PasskeyTimeout can make others'
+	// fail: limit the rate of the begin endpoint per client, as for any
+	// unauthenticated endpoint. Expired ceremonies of every user are
+	// removed whenever one begins.
+	MaxPasskeyCeremonies int
 	// RequireUserVerification refuses keys that did not verify the user (a
 	// PIN or biometric). By default it is asked for ("preferred") and
 	// reported, not required.
@@ -140,8 +159,20 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RPDisplayName == "" {
 		cfg.RPDisplayName = cfg.RPID
 	}
+	if cfg.Timeout < 0 || cfg.PasskeyTimeout < 0 || cfg.MaxCeremonies < 0 || cfg.MaxPasskeyCeremonies < 0 {
+		return nil, errors.New("webauthn: Config timeouts and limits cannot be negative")
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.PasskeyTimeout == 0 {
+		cfg.PasskeyTimeout = min(2*time.Minute, cfg.Timeout)
+	}
+	if cfg.MaxCeremonies == 0 {
+		cfg.MaxCeremonies = 5
+	}
+	if cfg.MaxPasskeyCeremonies == 0 {
+		cfg.MaxPasskeyCeremonies = 1000
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -333,8 +364,15 @@ func (s *Service) begin(ctx context.Context, now time.Time, userID, kind string,
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: %w", err)
 	}
-	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: now.Add(s.cfg.Timeout)}
-	if err := s.cfg.Store.PutCeremony(ctx, c); err != nil {
+	timeout, keep := s.cfg.Timeout, s.cfg.MaxCeremonies
+	if userID == "" {
+		timeout, keep = s.cfg.PasskeyTimeout, s.cfg.MaxPasskeyCeremonies
+	}
+	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: now.Add(timeout)}
+	// The store drops every expired ceremony and, beyond keep, the user's
+	// (or the passkey pool's) that expire first: begin calls cannot pile up
+	// rows, and a ceremony dropped so finishes with ErrCeremony.
+	if err := s.cfg.Store.PutCeremony(ctx, c, now, keep); err != nil {
 		return "", nil, fmt.Errorf("webauthn: store ceremony: %w", err)
 	}
 	opts, err := json.Marshal(options)
@@ -549,6 +587,13 @@ func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, resp
 	return s.finish(ctx, now, userID, keys, cred, parsed)
 }
 
+// passkeyTimeout gives a passkey sign-in its own timeout, in the options
+// the browser gets and in go-webauthn's enforced expiry.
+func (s *Service) passkeyTimeout(o *protocol.PublicKeyCredentialRequestOptions) error {
+	o.Timeout = int(s.cfg.PasskeyTimeout.Milliseconds())
+	return nil
+}
+
 // BeginPasskeyLogin starts a passwordless sign-in: no user is known yet,
 // and the browser offers the passkeys it has for this site.
 func (s *Service) BeginPasskeyLogin(ctx context.Context) (ceremony string, options []byte, err error) {
@@ -556,7 +601,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context) (ceremony string, optio
 	if err != nil {
 		return "", nil, err
 	}
-	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv))
+	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv), s.passkeyTimeout)
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin passkey login: %w", err)
 	}
@@ -741,12 +786,16 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 	return nil
 }
 
-// RemoveAll deletes every key of the user, and their user handle.
+// RemoveAll deletes every key of the user, their user handle, and their
+// unfinished ceremonies.
 func (s *Service) RemoveAll(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
 	if err := s.cfg.Store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
+		return fmt.Errorf("webauthn: remove all: %w", err)
+	}
+	if err := s.cfg.Store.DeleteCeremonies(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
 	}
 	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")

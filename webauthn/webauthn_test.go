@@ -584,52 +584,58 @@ func TestUserNotPresent(t *testing.T) {
 }
 
 // On the configured clock a ceremony is good until just before its
-// timeout and refused from the moment it ends, in every flow.
+// timeout and refused from the moment it ends, in every flow; a passkey
+// sign-in has its own, shorter timeout.
 func TestCeremonyTimeout(t *testing.T) {
-	const timeout = 3 * time.Minute
+	const timeout, passkeyTimeout = 3 * time.Minute, time.Minute
 	for _, tc := range []struct {
-		name    string
-		elapsed time.Duration
-		want    error
+		name string
+		late time.Duration // after the timeout
+		want error
 	}{
-		{"just in time", timeout - time.Nanosecond, nil},
-		{"at the timeout", timeout, webauthn.ErrCeremony},
+		{"just in time", -time.Nanosecond, nil},
+		{"at the timeout", 0, webauthn.ErrCeremony},
 		{"an hour late", time.Hour, webauthn.ErrCeremony},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.Timeout = timeout })
+			f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.Timeout, c.PasskeyTimeout = timeout, passkeyTimeout })
 			d, _ := f.registerPasskey(t, "u")
 			start := f.now
+			check := func(flow string, err error) {
+				t.Helper()
+				if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+					t.Errorf("%s: %v, want %v", flow, err, tc.want)
+				}
+			}
 
 			id, options, err := f.svc.BeginRegistration(ctx, "u", "u", "Second")
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.now = start.Add(tc.elapsed)
+			f.now = start.Add(timeout + tc.late)
 			_, err = f.svc.FinishRegistration(ctx, id, "u", newDevice(virtualwebauthn.AuthenticatorOptions{}).attest(t, rp, options))
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Errorf("registration: %v, want %v", err, tc.want)
-			}
+			check("registration", err)
 
 			f.now = start
 			id, options, err = f.svc.BeginLogin(ctx, "u")
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.now = start.Add(tc.elapsed)
-			if _, err := f.svc.FinishLogin(ctx, id, "u", d.assert(t, rp, options)); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Errorf("login: %v, want %v", err, tc.want)
-			}
+			f.now = start.Add(timeout + tc.late)
+			_, err = f.svc.FinishLogin(ctx, id, "u", d.assert(t, rp, options))
+			check("login", err)
 
 			f.now = start
 			id, options, err = f.svc.BeginPasskeyLogin(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.now = start.Add(tc.elapsed)
-			if _, _, err := f.svc.FinishPasskeyLogin(ctx, id, d.assert(t, rp, options)); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Errorf("passkey login: %v, want %v", err, tc.want)
+			if !strings.Contains(string(options), `"timeout":60000`) {
+				t.Errorf("passkey options lack the 1-minute timeout:\n%s", options)
 			}
+			f.now = start.Add(passkeyTimeout + tc.late)
+			_, _, err = f.svc.FinishPasskeyLogin(ctx, id, d.assert(t, rp, options))
+			check("passkey login", err)
 		})
 	}
 }
