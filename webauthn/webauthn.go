@@ -8,7 +8,12 @@
 //     or raced from several requests, is refused. go-webauthn checks a
 //     response against session data but does not know if it was used.
 //   - Ceremonies expire (go-webauthn's timeouts are enforced) and are bound
-//     to the user they were begun for.
+//     to the user they were begun for. Each begin removes every expired
+//     ceremony and keeps at most [Config.MaxCeremonies] per user and
+//     [Config.MaxPasskeyCeremonies] passkey sign-ins in all, so begin
+//     requests cannot pile up rows.
+//   - A response without the user-present flag (no one touched the key) is
+//     refused.
 //   - A credential ID is registered once across all users; a user's keys
 //     are sent as exclusions so the browser refuses a known key early.
 //   - A sign count that does not increase (a cloned key) is refused unless
