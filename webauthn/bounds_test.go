@@ -2,6 +2,7 @@ package webauthn_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,6 +195,10 @@ func TestCeremonyLimitDefaults(t *testing.T) {
 		t.Fatal("6 begins dropped the second of a user's ceremonies")
 	}
 
+	_, options, err := f.svc.BeginPasskeyLogin(ctx)
+	if err != nil || !strings.Contains(string(options), `"timeout":120000`) {
+		t.Fatalf("passkey options lack the default 2-minute timeout: %v\n%s", err, options)
+	}
 	ids = ids[:0]
 	for range 1001 {
 		f.now = f.now.Add(time.Millisecond)

@@ -485,7 +485,8 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 }
 
 // FinishRegistration checks the browser's response (credential.toJSON())
-// and stores the key. The ceremony is used up whatever the outcome.
+// and stores the key. The ceremony is used up whatever the outcome, once
+// the user ID and the clock pass their checks (which read no store).
 func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID string, response []byte) (Key, error) {
 	if err := checkUser(userID); err != nil {
 		return Key{}, err
@@ -568,7 +569,8 @@ func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony strin
 }
 
 // FinishLogin checks the browser's response for the ceremony begun for
-// userID. The ceremony is used up whatever the outcome.
+// userID. The ceremony is used up whatever the outcome, once the user ID
+// and the clock pass their checks (which read no store).
 func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, response []byte) (Result, error) {
 	if err := checkUser(userID); err != nil {
 		return Result{}, err
