@@ -46,7 +46,28 @@
 //
 // Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
 // NOTHING whose affected-row count says whether it won, so it holds across
-// connections and servers without explicit locking or transactions.
+// connections and servers without explicit locking. Where a change spans
+// rows, as replacing a set of backup codes does, that statement comes first
+// in a transaction: it locks the user's row, so a concurrent replacement
+// waits, then finds the set changed and reports false.
+//
+// # Bounds
+//
+// [Store.PutCeremony] deletes the expired ceremonies of every user (on
+// the index on expires_ns) and the user's ceremonies past keep (on the index
+// on user_id, expires_ns, id, from migration 0007), so the ceremonies table
+// stays near the number of live ceremonies however many are begun and
+// abandoned. [Store.AddBrowser] drops the user's browsers past keep. Both
+// trim in a statement after the insert, not in a transaction around it,
+// so that no put waits for another: n puts for one user under way at once
+// may leave up to keep+n rows, and the next put trims them.
+//
+// # Input
+//
+// User IDs and times are checked (storage.CheckUserID, storage.CheckTime)
+// before any statement runs, so that SQLite and PostgreSQL answer alike:
+// PostgreSQL would refuse a NUL byte or invalid UTF-8 in the driver, and
+// SQLite would store them. Times are stored as BIGINT Unix nanoseconds.
 package sqlstore
 
 import (

@@ -343,6 +343,22 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// Invalid user IDs and times are refused before any statement runs: over a
+// closed handle, any call that reached the database would fail with
+// "sql: database is closed" instead. PostgreSQL would otherwise answer a
+// NUL byte or invalid UTF-8 with a driver error, and SQLite would keep it.
+func TestRefusalsBeforeSQL(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.migrated(t)
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			storagetest.CheckRefusals(t, s)
+		})
+	}
+}
+
 // The package itself imports no database driver, directly or through
 // another package: the application chooses its own. Only the standard
 // library and this module may be among its dependencies.
