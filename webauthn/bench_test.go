@@ -3,11 +3,13 @@ package webauthn_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/descope/virtualwebauthn"
 	"github.com/go-webauthn/webauthn/protocol"
 	gowebauthn "github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
@@ -76,4 +78,30 @@ func BenchmarkFinishLogin(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkBeginLogin measures BeginLogin of a user who already holds
+// MaxCeremonies unfinished ceremonies, so every begin also drops one: the
+// steady state of a user (or attacker) beginning over and over.
+func BenchmarkBeginLogin(b *testing.B) {
+	for _, backend := range testdb.Backends {
+		b.Run(backend.Name, func(b *testing.B) {
+			store, _ := backend.Open(b)
+			f := newFixture(b, store)
+			f.mustRegister(b, "u", "Key", newDevice(virtualwebauthn.AuthenticatorOptions{}))
+			for range 5 {
+				f.now = f.now.Add(time.Microsecond)
+				if _, _, err := f.svc.BeginLogin(ctx, "u"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				f.now = f.now.Add(time.Microsecond)
+				if _, _, err := f.svc.BeginLogin(ctx, "u"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

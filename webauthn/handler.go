@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/twofa-go/twofa/storage"
 )
 
 // maxBody bounds a request body: a browser response and the envelope
@@ -25,8 +27,10 @@ const maxBody = MaxResponse + 4096
 // (or parseRequestOptionsFromJSON) and posts the credential's toJSON().
 //
 // Errors are answered as {"error": "<message>"}: 400 for a malformed
-// request, 413 for one too large, 401 when [Handlers.User] knows no user,
-// 403 for a refused ceremony ([ErrCeremony], [ErrResponse], [ErrCloned],
+// request, a bad key name ([ErrBadName]) or a user ID from [Handlers.User]
+// outside the rule of [storage.CheckUserID] ([storage.ErrInvalidUserID]),
+// 413 for a request too large, 401 when [Handlers.User] knows no user, 403
+// for a refused ceremony ([ErrCeremony], [ErrResponse], [ErrCloned],
 // [ErrNotEnabled]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey], and 500
 // with a generic message for anything else. Messages never repeat what the
 // request sent. Every answer is marked Cache-Control: no-store.
@@ -302,6 +306,7 @@ func classify(err error) (int, string) {
 		{ErrDuplicateKey, http.StatusConflict},
 		{ErrNoKeys, http.StatusNotFound},
 		{ErrBadName, http.StatusBadRequest},
+		{storage.ErrInvalidUserID, http.StatusBadRequest},
 	} {
 		if errors.Is(err, e.err) {
 			return e.status, e.err.Error()

@@ -154,6 +154,16 @@ func TestHandlersFlow(t *testing.T) {
 		t.Fatalf("key answered %+v, stored %+v, %v", k, keys, err)
 	}
 
+	// A name of 64 four-byte characters, 256 bytes, is kept whole.
+	wide := strings.Repeat("\U0001F511", 64)
+	b = begin(t, h.BeginRegistration(), "u", `{"name": "`+wide+`"}`)
+	var wk keyAnswer
+	postOK(t, h.FinishRegistration(), "u", finishBody(b.Ceremony, newDevice(virtualwebauthn.AuthenticatorOptions{}).attest(t, rp, b.Options)), &wk)
+	if wk.Key.Name != wide {
+		t.Fatalf("wide name answered as %q", wk.Key.Name)
+	}
+	wantError(t, serve(t, h.BeginRegistration(), http.MethodPost, "u", []byte(`{"name": "`+wide+`\U0001F511"}`)), http.StatusBadRequest)
+
 	b = begin(t, h.BeginLogin(), "u", "")
 	response := d.assert(t, rp, b.Options)
 	var a loginAnswer

@@ -8,7 +8,12 @@
 //     or raced from several requests, is refused. go-webauthn checks a
 //     response against session data but does not know if it was used.
 //   - Ceremonies expire (go-webauthn's timeouts are enforced) and are bound
-//     to the user they were begun for.
+//     to the user they were begun for. Each begin removes every expired
+//     ceremony and keeps at most [Config.MaxCeremonies] per user and
+//     [Config.MaxPasskeyCeremonies] passkey sign-ins in all, so begin
+//     requests cannot pile up rows.
+//   - A response without the user-present flag (no one touched the key) is
+//     refused.
 //   - A credential ID is registered once across all users; a user's keys
 //     are sent as exclusions so the browser refuses a known key early.
 //   - A sign count that does not increase (a cloned key) is refused unless
@@ -16,12 +21,19 @@
 //   - Each user gets a random WebAuthn user handle, never the application's
 //     user ID.
 //   - Origins are HTTPS only, except http://localhost for development.
+//   - A clock that [storage.CheckTime] refuses (the zero time, before
+//     1970, past 2262) fails every Begin and Finish: no key passes on a
+//     time that makes expiry meaningless.
+//   - Every method taking a user ID applies [storage.CheckUserID] before
+//     any store call, and refuses an ID outside it with an error matching
+//     [storage.ErrInvalidUserID].
 package webauthn
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +41,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -53,8 +66,9 @@ const (
 
 var (
 	// ErrCeremony reports a ceremony that is unknown, already used,
-	// expired, or begun for another user or purpose.
-	ErrCeremony = errors.New("webauthn: no such ceremony (unknown, used, expired, or for another user)")
+	// expired, dropped for newer ones (Config.MaxCeremonies), or begun for
+	// another user or purpose.
+	ErrCeremony = errors.New("webauthn: no such ceremony (unknown, used, expired, replaced by newer ones, or for another user)")
 	// ErrResponse reports a browser response that does not verify: bad
 	// JSON, wrong origin or relying party, bad signature, missing user
 	// verification when required, or a key that is not the user's.
@@ -91,8 +105,26 @@ type Config struct {
 	// HTTPS, except http://localhost (any port) for development.
 	Origins []string
 	Store   Store
-	// Timeout is how long a ceremony may take; default 5 minutes.
+	// Timeout is how long a registration or second-factor login may take;
+	// default 5 minutes.
 	Timeout time.Duration
+	// PasskeyTimeout is how long a passkey sign-in may take; default 2
+	// minutes, or Timeout if that is shorter. Anyone can begin one, without
+	// a password, so its ceremonies are kept for less time.
+	PasskeyTimeout time.Duration
+	// MaxCeremonies bounds a user's unfinished ceremonies (registrations
+	// and logins together); default 5. Beginning one more drops the user's
+	// ceremony that expires first, which then fails with ErrCeremony: only
+	// the newest few tabs or retries of one user can finish.
+	MaxCeremonies int
+	// MaxPasskeyCeremonies bounds the unfinished passkey sign-ins of all
+	// visitors together, since no user is known when one begins; default
+	// 1000. Past it the oldest is dropped, so someone beginning sign-ins
+	// faster than MaxPasskeyCeremonies per PasskeyTimeout can make others'
+	// fail: limit the rate of the begin endpoint per client, as for any
+	// unauthenticated endpoint. Expired ceremonies of every user are
+	// removed whenever one begins.
+	MaxPasskeyCeremonies int
 	// RequireUserVerification refuses keys that did not verify the user (a
 	// PIN or biometric). By default it is asked for ("preferred") and
 	// reported, not required.
@@ -132,8 +164,20 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RPDisplayName == "" {
 		cfg.RPDisplayName = cfg.RPID
 	}
+	if cfg.Timeout < 0 || cfg.PasskeyTimeout < 0 || cfg.MaxCeremonies < 0 || cfg.MaxPasskeyCeremonies < 0 {
+		return nil, errors.New("webauthn: Config timeouts and limits cannot be negative")
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.PasskeyTimeout == 0 {
+		cfg.PasskeyTimeout = min(2*time.Minute, cfg.Timeout)
+	}
+	if cfg.MaxCeremonies == 0 {
+		cfg.MaxCeremonies = 5
+	}
+	if cfg.MaxPasskeyCeremonies == 0 {
+		cfg.MaxPasskeyCeremonies = 1000
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -292,42 +336,47 @@ type ceremonyData struct {
 	Name    string
 }
 
-// marshal writes the name's length (one byte: names are at most 64
-// characters, 256 bytes), the name, then the session in msgpack.
+// marshal writes the name's length in bytes as a uvarint, the name, then
+// the session in msgpack. A name of 64 characters can take 256 bytes, more
+// than one byte can count; a uvarint below 128 is the same single byte the
+// first format wrote, so ceremonies stored before the change still read.
 func (d *ceremonyData) marshal() ([]byte, error) {
-	b := append([]byte{byte(len(d.Name))}, d.Name...)
+	b := binary.AppendUvarint(nil, uint64(len(d.Name)))
+	b = append(b, d.Name...)
 	return d.Session.MarshalMsg(b)
 }
 
 func (d *ceremonyData) unmarshal(b []byte) error {
-	if len(b) < 1 || len(b) < 1+int(b[0]) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
 		return errors.New("webauthn: stored ceremony is unreadable")
 	}
-	d.Name = string(b[1 : 1+int(b[0])])
-	if _, err := d.Session.UnmarshalMsg(b[1+int(b[0]):]); err != nil {
+	b = b[k:]
+	d.Name = string(b[:n])
+	if _, err := d.Session.UnmarshalMsg(b[n:]); err != nil {
 		return fmt.Errorf("webauthn: stored ceremony is unreadable: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) begin(ctx context.Context, userID, kind string, session *gowebauthn.SessionData, name string, options any) (string, []byte, error) {
+func (s *Service) begin(ctx context.Context, now time.Time, userID, kind string, session *gowebauthn.SessionData, name string, options any) (string, []byte, error) {
 	var id [18]byte
 	if _, err := io.ReadFull(s.cfg.Rand, id[:]); err != nil {
 		return "", nil, fmt.Errorf("webauthn: random: %w", err)
-	}
-	if len(name) > 255 {
-		return "", nil, ErrBadName
 	}
 	cd := ceremonyData{Session: *session, Name: name}
 	data, err := cd.marshal()
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: %w", err)
 	}
-	now, keep := s.cfg.Now(), 5 // a user's ceremonies; 1000 in the pool of passkey logins
+	timeout, keep := s.cfg.Timeout, s.cfg.MaxCeremonies
 	if userID == "" {
-		keep = 1000
+		timeout, keep = s.cfg.PasskeyTimeout, s.cfg.MaxPasskeyCeremonies
 	}
-	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: now.Add(s.cfg.Timeout)}
+	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: now.Add(timeout)}
+	// The store drops every expired ceremony and, beyond keep, the user's
+	// (or the passkey pool's) that expire first: begin calls cannot pile up
+	// rows, and a ceremony dropped so finishes with ErrCeremony.
 	if err := s.cfg.Store.PutCeremony(ctx, c, now, keep); err != nil {
 		return "", nil, fmt.Errorf("webauthn: store ceremony: %w", err)
 	}
@@ -339,30 +388,66 @@ func (s *Service) begin(ctx context.Context, userID, kind string, session *goweb
 }
 
 // take consumes the ceremony and checks it was begun for userID and kind,
-// and is not expired.
-func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyData, error) {
+// and is not expired. It returns the time the rest of the finish uses;
+// with a clock that cannot be trusted it fails before the store is read.
+func (s *Service) take(ctx context.Context, id, userID, kind string) (ceremonyData, time.Time, error) {
+	now, err := s.now()
+	if err != nil {
+		return ceremonyData{}, time.Time{}, err
+	}
 	c, err := s.cfg.Store.TakeCeremony(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ceremonyData{}, ErrCeremony
+		return ceremonyData{}, time.Time{}, ErrCeremony
 	}
 	if err != nil {
-		return ceremonyData{}, fmt.Errorf("webauthn: take ceremony: %w", err)
+		return ceremonyData{}, time.Time{}, fmt.Errorf("webauthn: take ceremony: %w", err)
 	}
-	if c.Kind != kind || c.UserID != userID || !s.cfg.Now().Before(c.Expires) {
-		return ceremonyData{}, ErrCeremony
+	if c.Kind != kind || c.UserID != userID || !now.Before(c.Expires) {
+		return ceremonyData{}, time.Time{}, ErrCeremony
 	}
 	var d ceremonyData
 	if err := d.unmarshal(c.Data); err != nil {
-		return ceremonyData{}, err
+		return ceremonyData{}, time.Time{}, err
 	}
 	// go-webauthn checks the session's expiry too, against the wall clock
 	// (its timeouts are enforced); ours, above, uses the configured clock.
-	return d, nil
+	return d, now, nil
 }
 
+// now reads the configured clock and refuses a time no factor may act on
+// (storage.CheckTime): a clock that was never set, or is wildly wrong,
+// denies every ceremony rather than letting expiry checks pass.
+func (s *Service) now() (time.Time, error) {
+	now := s.cfg.Now()
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("webauthn: clock: %w", err)
+	}
+	return now, nil
+}
+
+// checkUser applies storage's rule for user IDs, before any store call,
+// so every store sees the same IDs whatever its engine would accept.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("webauthn: %w", err)
+	}
+	return nil
+}
+
+// validName reports whether name, trimmed, is 1 to 64 characters of valid
+// UTF-8 without control characters or line breaks: a name is shown on
+// one line in the user's list of keys.
 func validName(name string) bool {
 	n := strings.TrimSpace(name)
-	return n != "" && utf8.ValidString(n) && utf8.RuneCountInString(n) <= maxNameLen && !strings.ContainsAny(n, "\x00\r\n")
+	if n == "" || !utf8.ValidString(n) || utf8.RuneCountInString(n) > maxNameLen {
+		return false
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
 }
 
 // BeginRegistration starts adding a key called name for userID (account is
@@ -370,11 +455,15 @@ func validName(name string) bool {
 // options JSON for PublicKeyCredential.parseCreationOptionsFromJSON. The
 // user's existing keys are excluded.
 func (s *Service) BeginRegistration(ctx context.Context, userID, account, name string) (ceremony string, options []byte, err error) {
-	if userID == "" {
-		return "", nil, errors.New("webauthn: empty user ID")
+	if err := checkUser(userID); err != nil {
+		return "", nil, err
 	}
 	if !validName(name) {
 		return "", nil, ErrBadName
+	}
+	now, err := s.now()
+	if err != nil {
+		return "", nil, err
 	}
 	if account == "" {
 		account = userID
@@ -392,13 +481,17 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin registration: %w", err)
 	}
-	return s.begin(ctx, userID, kindRegistration, session, strings.TrimSpace(name), creation)
+	return s.begin(ctx, now, userID, kindRegistration, session, strings.TrimSpace(name), creation)
 }
 
 // FinishRegistration checks the browser's response (credential.toJSON())
-// and stores the key. The ceremony is used up whatever the outcome.
+// and stores the key. The ceremony is used up whatever the outcome, once
+// the user ID and the clock pass their checks (which read no store).
 func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID string, response []byte) (Key, error) {
-	d, err := s.take(ctx, ceremony, userID, kindRegistration)
+	if err := checkUser(userID); err != nil {
+		return Key{}, err
+	}
+	d, now, err := s.take(ctx, ceremony, userID, kindRegistration)
 	if err != nil {
 		return Key{}, err
 	}
@@ -424,7 +517,6 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, fmt.Errorf("webauthn: %w", err)
 	}
-	now := s.cfg.Now()
 	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: d.Name, Data: data, Created: now}
 	switch err := s.cfg.Store.AddWebAuthnCredential(ctx, c); {
 	case errors.Is(err, storage.ErrConflict):
@@ -450,6 +542,13 @@ type Result struct {
 // BeginLogin starts a second-factor login for userID, allowing the user's
 // keys. It returns ErrNoKeys for a user without keys.
 func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony string, options []byte, err error) {
+	if err := checkUser(userID); err != nil {
+		return "", nil, err
+	}
+	now, err := s.now()
+	if err != nil {
+		return "", nil, err
+	}
 	u, _, err := s.loadUser(ctx, userID, userID, false)
 	if err != nil {
 		return "", nil, err
@@ -466,13 +565,17 @@ func (s *Service) BeginLogin(ctx context.Context, userID string) (ceremony strin
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin login: %w", err)
 	}
-	return s.begin(ctx, userID, kindLogin, session, "", assertion)
+	return s.begin(ctx, now, userID, kindLogin, session, "", assertion)
 }
 
 // FinishLogin checks the browser's response for the ceremony begun for
-// userID. The ceremony is used up whatever the outcome.
+// userID. The ceremony is used up whatever the outcome, once the user ID
+// and the clock pass their checks (which read no store).
 func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, response []byte) (Result, error) {
-	d, err := s.take(ctx, ceremony, userID, kindLogin)
+	if err := checkUser(userID); err != nil {
+		return Result{}, err
+	}
+	d, now, err := s.take(ctx, ceremony, userID, kindLogin)
 	if err != nil {
 		return Result{}, err
 	}
@@ -488,23 +591,34 @@ func (s *Service) FinishLogin(ctx context.Context, ceremony, userID string, resp
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
 	}
-	return s.finish(ctx, userID, keys, cred, parsed)
+	return s.finish(ctx, now, userID, keys, cred, parsed)
+}
+
+// passkeyTimeout gives a passkey sign-in its own timeout, in the options
+// the browser gets and in go-webauthn's enforced expiry.
+func (s *Service) passkeyTimeout(o *protocol.PublicKeyCredentialRequestOptions) error {
+	o.Timeout = int(s.cfg.PasskeyTimeout.Milliseconds())
+	return nil
 }
 
 // BeginPasskeyLogin starts a passwordless sign-in: no user is known yet,
 // and the browser offers the passkeys it has for this site.
 func (s *Service) BeginPasskeyLogin(ctx context.Context) (ceremony string, options []byte, err error) {
-	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv))
+	now, err := s.now()
+	if err != nil {
+		return "", nil, err
+	}
+	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv), s.passkeyTimeout)
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin passkey login: %w", err)
 	}
-	return s.begin(ctx, "", kindPasskey, session, "", assertion)
+	return s.begin(ctx, now, "", kindPasskey, session, "", assertion)
 }
 
 // FinishPasskeyLogin checks a passkey sign-in and returns the user it
 // belongs to.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, response []byte) (userID string, res Result, err error) {
-	d, err := s.take(ctx, ceremony, "", kindPasskey)
+	d, now, err := s.take(ctx, ceremony, "", kindPasskey)
 	if err != nil {
 		return "", Result{}, err
 	}
@@ -515,6 +629,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, respo
 	var keys []stored
 	handler := func(_, handle []byte) (gowebauthn.User, error) {
 		id, err := s.cfg.Store.WebAuthnUserByHandle(ctx, handle)
+		if err == nil {
+			err = checkUser(id)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -529,18 +646,20 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, ceremony string, respo
 	if err != nil {
 		return "", Result{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
 	}
-	res, err = s.finish(ctx, userID, keys, cred, parsed)
+	res, err = s.finish(ctx, now, userID, keys, cred, parsed)
 	return userID, res, err
 }
 
 // finish applies the sign count and records the use.
-func (s *Service) finish(ctx context.Context, userID string, keys []stored, cred *gowebauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (Result, error) {
-	now := s.cfg.Now()
+func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys []stored, cred *gowebauthn.Credential, parsed *protocol.ParsedCredentialAssertionData) (Result, error) {
 	if off, err := s.cfg.Store.WebAuthnDisabled(ctx, userID); err != nil {
 		return Result{}, fmt.Errorf("webauthn: load user: %w", err)
 	} else if off {
 		return Result{}, ErrNotEnabled
 	}
+	// Credential IDs are public (login options list them), so a plain
+	// comparison leaks nothing; the challenge, the one secret a response
+	// is checked against, go-webauthn compares in constant time.
 	var k *stored
 	for i := range keys {
 		if string(keys[i].ID) == string(cred.ID) {
@@ -583,6 +702,9 @@ func (s *Service) Enable(ctx context.Context, userID string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, userID string, off bool, k event.Kind) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	keys, err := s.Keys(ctx, userID)
 	if err != nil {
 		return err
@@ -605,6 +727,9 @@ type State struct {
 
 // State returns the user's keys and whether they are turned off.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	keys, err := s.Keys(ctx, userID)
 	if err != nil {
 		return State{}, err
@@ -618,6 +743,9 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 
 // Keys returns the user's keys, oldest first.
 func (s *Service) Keys(ctx context.Context, userID string) ([]Key, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	loaded, err := s.load(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -631,6 +759,9 @@ func (s *Service) Keys(ctx context.Context, userID string) ([]Key, error) {
 
 // Rename gives the user's key id a new name.
 func (s *Service) Rename(ctx context.Context, userID, id, name string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if !validName(name) {
 		return ErrBadName
 	}
@@ -648,6 +779,9 @@ func (s *Service) Rename(ctx context.Context, userID, id, name string) error {
 
 // Remove deletes the user's key id; it can no longer sign in.
 func (s *Service) Remove(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	c, err := s.find(ctx, userID, id)
 	if err != nil {
 		return err
@@ -659,9 +793,16 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 	return nil
 }
 
-// RemoveAll deletes every key of the user, and their user handle.
+// RemoveAll deletes every key of the user, their user handle, and their
+// unfinished ceremonies.
 func (s *Service) RemoveAll(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
+		return fmt.Errorf("webauthn: remove all: %w", err)
+	}
+	if err := s.cfg.Store.DeleteCeremonies(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
 	}
 	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
@@ -692,8 +833,14 @@ func keyOf(c storage.WebAuthnCredential, rec record) Key {
 	}
 }
 
+// errNotPresent refuses a response whose user-present flag is clear: no
+// one touched the key, so it may be signing for malware on the machine.
+// go-webauthn checks the flag too (not for conditional registration); ours
+// holds whatever its options or version.
+var errNotPresent = fmt.Errorf("%w: the key did not confirm the user was present", ErrResponse)
+
 // parseCreation and parseAssertion parse a browser response, refusing
-// anything large before parsing.
+// anything large before parsing, and any the user was not present for.
 func parseCreation(b []byte) (*protocol.ParsedCredentialCreationData, error) {
 	if len(b) > MaxResponse {
 		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrResponse, MaxResponse)
@@ -701,6 +848,9 @@ func parseCreation(b []byte) (*protocol.ParsedCredentialCreationData, error) {
 	p, err := protocol.ParseCredentialCreationResponseBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	if !p.Response.AttestationObject.AuthData.Flags.HasUserPresent() {
+		return nil, errNotPresent
 	}
 	return p, nil
 }
@@ -712,6 +862,9 @@ func parseAssertion(b []byte) (*protocol.ParsedCredentialAssertionData, error) {
 	p, err := protocol.ParseCredentialRequestResponseBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrResponse, describe(err))
+	}
+	if !p.Response.AuthenticatorData.Flags.HasUserPresent() {
+		return nil, errNotPresent
 	}
 	return p, nil
 }

@@ -82,6 +82,26 @@ func (f *fixture) mustRegister(t testing.TB, user, name string, d *device) webau
 	return k
 }
 
+// registerPasskey adds a passkey for user: a device holding the user
+// handle the options name, as a discoverable credential does.
+func (f *fixture) registerPasskey(t testing.TB, user string) (*device, webauthn.Key) {
+	t.Helper()
+	id, options, err := f.svc.BeginRegistration(ctx, user, user, "Passkey")
+	if err != nil {
+		t.Fatalf("begin registration: %v", err)
+	}
+	opts, err := virtualwebauthn.ParseAttestationOptions(string(options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDevice(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(opts.UserID)})
+	k, err := f.svc.FinishRegistration(ctx, id, user, d.attest(t, rp, options))
+	if err != nil {
+		t.Fatalf("register passkey: %v", err)
+	}
+	return d, k
+}
+
 func (f *fixture) login(t testing.TB, user string, d *device) (webauthn.Result, error) {
 	t.Helper()
 	id, options, err := f.svc.BeginLogin(ctx, user)
@@ -441,5 +461,181 @@ func TestOptionsAskForVerification(t *testing.T) {
 				t.Errorf("require=%v, %s options lack %s or the 5-minute timeout:\n%s", tc.require, name, tc.want, opts)
 			}
 		}
+	}
+}
+
+// Key names are 1 to 64 characters, whatever their width in bytes, of
+// text on one line; the same rule holds when adding a key and renaming it.
+func TestKeyNames(t *testing.T) {
+	wide := strings.Repeat("\U0001F511", 64) // 64 four-byte characters, 256 bytes
+	for _, tc := range []struct {
+		name, key string
+		ok        bool
+	}{
+		{"one character", "K", true},
+		{"64 four-byte characters", wide, true},
+		{"64 of mixed width", strings.Repeat("aé€\U0001F511", 16), true},
+		{"64 with spaces around", "  " + wide + " \t", true},
+		{"joined emoji", "\U0001F468\u200D\U0001F469\u200D\U0001F467 family key", true},
+		{"65 four-byte characters", wide + "\U0001F511", false},
+		{"65 ASCII", strings.Repeat("x", 65), false},
+		{"empty", "", false},
+		{"spaces only", " \t ", false},
+		{"invalid UTF-8", "Key \xff", false},
+		{"truncated four-byte character", "Key \xf0\x9f\x94", false},
+		{"NUL", "Key\x00", false},
+		{"line feed", "a\nb", false},
+		{"carriage return", "a\rb", false},
+		{"tab inside", "a\tb", false},
+		{"escape", "a\x1b[31mb", false},
+		{"DEL", "a\x7fb", false},
+		{"C1 control", "a\u0085b", false},
+		{"line separator", "a\u2028b", false},
+		{"paragraph separator", "a\u2029b", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := strings.TrimSpace(tc.key)
+			f := newFixture(t, memory.New())
+			d := newDevice(virtualwebauthn.AuthenticatorOptions{})
+			id, options, err := f.svc.BeginRegistration(ctx, "u", "u", tc.key)
+			if !tc.ok {
+				if !errors.Is(err, webauthn.ErrBadName) {
+					t.Fatalf("register %q: %v, want ErrBadName", tc.key, err)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("register %q: %v", tc.key, err)
+				}
+				k, err := f.svc.FinishRegistration(ctx, id, "u", d.attest(t, rp, options))
+				if err != nil || k.Name != want {
+					t.Fatalf("registered %q as %q, %v", tc.key, k.Name, err)
+				}
+			}
+
+			// Rename a key that has another name to this one.
+			other := f.mustRegister(t, "v", "Old name", newDevice(virtualwebauthn.AuthenticatorOptions{}))
+			err = f.svc.Rename(ctx, "v", other.ID, tc.key)
+			keys, kerr := f.svc.Keys(ctx, "v")
+			if kerr != nil || len(keys) != 1 {
+				t.Fatalf("keys %+v, %v", keys, kerr)
+			}
+			if !tc.ok {
+				if !errors.Is(err, webauthn.ErrBadName) || keys[0].Name != "Old name" {
+					t.Fatalf("rename to %q: %v, name now %q", tc.key, err, keys[0].Name)
+				}
+				return
+			}
+			if err != nil || keys[0].Name != want {
+				t.Fatalf("rename to %q: %v, name now %q", tc.key, err, keys[0].Name)
+			}
+		})
+	}
+}
+
+// A response the user was not present for (the UP flag clear: nobody
+// touched the key) is refused in every ceremony, by our own check, and
+// the key is neither added nor marked used.
+func TestUserNotPresent(t *testing.T) {
+	notPresent := func(t *testing.T, err error) {
+		t.Helper()
+		if !errors.Is(err, webauthn.ErrResponse) || !strings.Contains(err.Error(), "present") {
+			t.Fatalf("%v, want ErrResponse saying the user was not present", err)
+		}
+	}
+	for name, run := range map[string]func(t *testing.T, f *fixture, d *device){
+		"registration": func(t *testing.T, f *fixture, d *device) {
+			absent := newDevice(virtualwebauthn.AuthenticatorOptions{UserNotPresent: true})
+			_, err := f.register(t, "u", "Absent", absent)
+			notPresent(t, err)
+		},
+		"login": func(t *testing.T, f *fixture, d *device) {
+			d.Auth.Options.UserNotPresent = true
+			_, err := f.login(t, "u", d)
+			notPresent(t, err)
+		},
+		"passkey login": func(t *testing.T, f *fixture, d *device) {
+			d.Auth.Options.UserNotPresent = true
+			id, options, err := f.svc.BeginPasskeyLogin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user, _, err := f.svc.FinishPasskeyLogin(ctx, id, d.assert(t, rp, options))
+			notPresent(t, err)
+			if user != "" {
+				t.Fatalf("user %q returned with the error", user)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, memory.New())
+			d, k := f.registerPasskey(t, "u")
+			run(t, f, d)
+			keys, err := f.svc.Keys(ctx, "u")
+			if err != nil || len(keys) != 1 || keys[0].ID != k.ID || !keys[0].LastUsed.IsZero() {
+				t.Fatalf("keys %+v, %v: want the one key, never used", keys, err)
+			}
+			// The same key, present, still passes.
+			d.Auth.Options.UserNotPresent = false
+			if _, err := f.login(t, "u", d); err != nil {
+				t.Fatalf("login with the user present: %v", err)
+			}
+		})
+	}
+}
+
+// On the configured clock a ceremony is good until just before its
+// timeout and refused from the moment it ends, in every flow; a passkey
+// sign-in has its own, shorter timeout.
+func TestCeremonyTimeout(t *testing.T) {
+	const timeout, passkeyTimeout = 3 * time.Minute, time.Minute
+	for _, tc := range []struct {
+		name string
+		late time.Duration // after the timeout
+		want error
+	}{
+		{"just in time", -time.Nanosecond, nil},
+		{"at the timeout", 0, webauthn.ErrCeremony},
+		{"an hour late", time.Hour, webauthn.ErrCeremony},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.Timeout, c.PasskeyTimeout = timeout, passkeyTimeout })
+			d, _ := f.registerPasskey(t, "u")
+			start := f.now
+			check := func(flow string, err error) {
+				t.Helper()
+				if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+					t.Errorf("%s: %v, want %v", flow, err, tc.want)
+				}
+			}
+
+			id, options, err := f.svc.BeginRegistration(ctx, "u", "u", "Second")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.now = start.Add(timeout + tc.late)
+			_, err = f.svc.FinishRegistration(ctx, id, "u", newDevice(virtualwebauthn.AuthenticatorOptions{}).attest(t, rp, options))
+			check("registration", err)
+
+			f.now = start
+			id, options, err = f.svc.BeginLogin(ctx, "u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.now = start.Add(timeout + tc.late)
+			_, err = f.svc.FinishLogin(ctx, id, "u", d.assert(t, rp, options))
+			check("login", err)
+
+			f.now = start
+			id, options, err = f.svc.BeginPasskeyLogin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(options), `"timeout":60000`) {
+				t.Errorf("passkey options lack the 1-minute timeout:\n%s", options)
+			}
+			f.now = start.Add(passkeyTimeout + tc.late)
+			_, _, err = f.svc.FinishPasskeyLogin(ctx, id, d.assert(t, rp, options))
+			check("passkey login", err)
+		})
 	}
 }
