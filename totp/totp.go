@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/twofa-go/twofa/event"
@@ -68,6 +69,10 @@ var (
 	// call was running (another set-up began, or it was removed); nothing
 	// was changed by this call.
 	ErrConcurrentChange = errors.New("totp: set-up changed concurrently, try again")
+	// ErrBadAccount reports an account name that cannot label a secret in
+	// an app: one with a colon (the otpauth label's separator), a control
+	// character, or over 255 bytes.
+	ErrBadAccount = errors.New("totp: account name cannot label a secret")
 	// ErrClock reports a clock reading that cannot be right; the check is
 	// denied.
 	ErrClock = errors.New("totp: clock reads before 1970")
@@ -76,7 +81,9 @@ var (
 // Config configures a Service. Store, Keys and Issuer are required; every
 // other field has a safe default.
 type Config struct {
-	// Issuer names the application in the authenticator app.
+	// Issuer names the application in the authenticator app: up to 255
+	// bytes, no colon (the otpauth label's separator), no control
+	// characters, no spaces around it.
 	Issuer string
 	// Store keeps the records. Unless Throttle is set it must also be a
 	// storage.ThrottleStore.
@@ -116,6 +123,9 @@ type Service struct {
 func New(cfg Config) (*Service, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("totp: Config.Issuer is required")
+	}
+	if err := checkLabelPart("issuer", cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("totp: Config.Issuer: %v", err)
 	}
 	if cfg.Store == nil {
 		return nil, errors.New("totp: Config.Store is required")
@@ -213,14 +223,19 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 }
 
 // Begin starts a set-up for userID, labelled account in the app (an e-mail
-// address or user name). It replaces any set-up already pending. If the user
+// address or user name; userID when empty; see [ErrBadAccount]). It replaces any set-up already pending. If the user
 // has a confirmed secret it stays in use until the new one is confirmed.
 func (s *Service) Begin(ctx context.Context, userID, account string) (*Enrollment, error) {
 	if userID == "" {
 		return nil, errors.New("totp: empty user ID")
 	}
-	if account == "" {
+	// Spaces around a name are dropped, as apps drop them; what is left
+	// must survive the otpauth URL unchanged.
+	if account = strings.TrimSpace(account); account == "" {
 		account = userID
+	}
+	if err := checkLabelPart("account", account); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadAccount, err)
 	}
 	raw := make([]byte, SecretSize)
 	if _, err := io.ReadFull(s.cfg.Rand, raw); err != nil {

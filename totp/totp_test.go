@@ -162,6 +162,43 @@ func TestEnrollAndVerify(t *testing.T) {
 	}
 }
 
+// The account labels the secret in the app; what Begin accepts comes back
+// from the URL unchanged, and what no URL can carry is refused.
+func TestBeginAccount(t *testing.T) {
+	f := newFixture(t, memory.New())
+	for _, tc := range []struct{ account, want string }{
+		{"jane@example.com", "jane@example.com"},
+		{"  jane doe ", "jane doe"},
+		{"", "u"},
+		{" ", "u"},
+		{"a/b#c?d%", "a/b#c?d%"},
+	} {
+		e, err := f.svc.Begin(ctx, "u", tc.account)
+		if err != nil {
+			t.Fatalf("Begin(%q): %v", tc.account, err)
+		}
+		if e.Account != tc.want {
+			t.Fatalf("Begin(%q): account %q, want %q", tc.account, e.Account, tc.want)
+		}
+		back, err := totp.ParseURL(e.URL())
+		if err != nil || *back != *e {
+			t.Fatalf("URL of Begin(%q) reads back as %+v, %v", tc.account, back, err)
+		}
+	}
+	for _, account := range []string{"a:b", "a\x00b", "a\nb", strings.Repeat("x", 256)} {
+		if _, err := f.svc.Begin(ctx, "v", account); !errors.Is(err, totp.ErrBadAccount) {
+			t.Errorf("Begin(%.20q): %v, want ErrBadAccount", account, err)
+		}
+	}
+	if _, err := f.store.TOTP(ctx, "v"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a refused account left a record: %v", err)
+	}
+	// A user ID used as the account follows the same rule.
+	if _, err := f.svc.Begin(ctx, "tenant:42", ""); !errors.Is(err, totp.ErrBadAccount) {
+		t.Fatalf("Begin with a user ID holding a colon as account: %v, want ErrBadAccount", err)
+	}
+}
+
 func TestPendingShowsSetUpAgain(t *testing.T) {
 	f := newFixture(t, memory.New())
 	e, _ := f.svc.Begin(ctx, "u", "u@example.com")
@@ -752,6 +789,8 @@ func TestNewValidates(t *testing.T) {
 		"long period":  func(c *totp.Config) { c.Period = time.Hour },
 		"no throttle":  func(c *totp.Config) { c.Store = onlyTOTP{memory.New()} },
 		"neg duration": func(c *totp.Config) { c.Period = -time.Second },
+		"issuer colon": func(c *totp.Config) { c.Issuer = "Acme:Photos" },
+		"issuer space": func(c *totp.Config) { c.Issuer = " Acme" },
 	} {
 		cfg := good
 		mod(&cfg)
