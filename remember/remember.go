@@ -41,8 +41,9 @@ var (
 	// ErrNotRemembered reports a token that lets nobody skip the second step:
 	// malformed, unknown, revoked, expired, or another user's.
 	ErrNotRemembered = errors.New("remember: browser not remembered")
-	// ErrClock reports a clock reading that cannot be right.
-	ErrClock = errors.New("remember: clock reads before 1970")
+	// ErrClock reports a clock reading that cannot be right (see
+	// storage.CheckTime); errors.Is matches storage.ErrInvalidTime too.
+	ErrClock = errors.New("remember: clock reading cannot be right")
 )
 
 // Config configures a Service. Store is required.
@@ -107,6 +108,9 @@ type Browser struct {
 // [Label]), and returns the token for the browser's cookie. The token is
 // shown nowhere else and cannot be read back.
 func (s *Service) Remember(ctx context.Context, userID, label string) (token string, err error) {
+	if err := checkUser(userID); err != nil {
+		return "", err
+	}
 	now, err := s.clock()
 	if err != nil {
 		return "", err
@@ -140,6 +144,9 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 // token that does not pass, and a store or clock error otherwise; every
 // error means the user takes the second step.
 func (s *Service) Check(ctx context.Context, userID, token string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	now, err := s.clock()
 	if err != nil {
 		return err
@@ -173,6 +180,9 @@ func (s *Service) Check(ctx context.Context, userID, token string) error {
 // userID's, as logging out on that browser does. An unknown token is not an
 // error.
 func (s *Service) Forget(ctx context.Context, userID, token string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	b, err := s.lookup(ctx, token)
 	if errors.Is(err, ErrNotRemembered) || err == nil && b.UserID != userID {
 		return nil
@@ -186,6 +196,9 @@ func (s *Service) Forget(ctx context.Context, userID, token string) error {
 // List returns the user's remembered browsers that have not expired, oldest
 // first, and drops the expired ones from the store.
 func (s *Service) List(ctx context.Context, userID string) ([]Browser, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	now, err := s.clock()
 	if err != nil {
 		return nil, err
@@ -211,6 +224,9 @@ func (s *Service) List(ctx context.Context, userID string) ([]Browser, error) {
 // Revoke forgets the user's remembered browser id (from List). An unknown
 // id is not an error.
 func (s *Service) Revoke(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteBrowser(ctx, userID, id); err != nil {
 		return fmt.Errorf("remember: revoke browser: %w", err)
 	}
@@ -221,6 +237,9 @@ func (s *Service) Revoke(ctx context.Context, userID, id string) error {
 // RevokeAll forgets every remembered browser of the user: on an
 // administrator reset, when a factor is removed, when the password changes.
 func (s *Service) RevokeAll(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
 		return fmt.Errorf("remember: revoke browsers: %w", err)
 	}
@@ -232,8 +251,16 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 // and without stray bits.
 var canonical = base64.RawURLEncoding.Strict()
 
+// tokenLen is the length of a token as the cookie holds it. The decoder
+// skips CR and LF wherever they are, so without this check "token\n" would
+// be a second spelling of a token.
+var tokenLen = canonical.EncodedLen(tokenBytes)
+
 // lookup finds the browser holding token, or returns ErrNotRemembered.
 func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
+	if len(token) != tokenLen {
+		return storage.Browser{}, ErrNotRemembered
+	}
 	raw, err := canonical.DecodeString(token)
 	if err != nil || len(raw) != tokenBytes {
 		return storage.Browser{}, ErrNotRemembered
@@ -251,12 +278,23 @@ func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, er
 	return b, nil
 }
 
+// clock reads the clock and refuses a reading no store keeps (the zero
+// time, before 1970, after 2262): a window computed from it means nothing.
 func (s *Service) clock() (time.Time, error) {
 	now := s.now()
-	if now.Unix() < 0 {
-		return time.Time{}, ErrClock
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrClock, err)
 	}
 	return now, nil
+}
+
+// checkUser applies the one rule for user IDs before any store is asked,
+// so every store answers the same (errors.Is storage.ErrInvalidUserID).
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("remember: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {
