@@ -12,6 +12,9 @@
 // A remembered browser is a convenience outside NIST SP 800-63B AAL2 (§5.1):
 // whoever holds the browser skips the second step. It is opt-in, per user
 // and per browser.
+//
+// A user has at most [DefaultMaxBrowsers] (Config.MaxBrowsers) remembered
+// at once; remembering one more forgets the least recently used.
 package remember
 
 import (
@@ -30,6 +33,17 @@ import (
 
 // DefaultWindow is how long a remembered browser lasts since its last use.
 const DefaultWindow = 28 * 24 * time.Hour
+
+// DefaultMaxBrowsers is how many browsers one user may have remembered at
+// once unless Config.MaxBrowsers says otherwise: more than one person's
+// phones, laptops and work and home computers, and few enough that a user's
+// list stays readable and an attacker who holds the password and the
+// second factor for a while cannot grow it without bound.
+const DefaultMaxBrowsers = 20
+
+// maxMaxBrowsers bounds Config.MaxBrowsers: a bound that no one reaches is
+// no bound.
+const maxMaxBrowsers = 1000
 
 // Method names remembered browsers in events.
 const Method = "browser"
@@ -52,6 +66,10 @@ type Config struct {
 	// Window is how long a browser stays remembered since its last use;
 	// zero means DefaultWindow.
 	Window time.Duration
+	// MaxBrowsers is how many browsers a user may have remembered at once,
+	// 1 to 1000; zero means DefaultMaxBrowsers. Remembering one more drops
+	// the least recently used, whose token then no longer passes.
+	MaxBrowsers int
 	// Events receives Remembered and Forgotten events.
 	Events event.Hook
 	// Now is the clock; nil means time.Now.
@@ -64,6 +82,7 @@ type Config struct {
 type Service struct {
 	store  storage.BrowserStore
 	window time.Duration
+	keep   int
 	events event.Hook
 	now    func() time.Time
 	rand   io.Reader
@@ -80,13 +99,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
 	}
+	if cfg.MaxBrowsers < 0 || cfg.MaxBrowsers > maxMaxBrowsers {
+		return nil, fmt.Errorf("remember: Config.MaxBrowsers must be 1 to %d (0 for the default)", maxMaxBrowsers)
+	}
+	if cfg.MaxBrowsers == 0 {
+		cfg.MaxBrowsers = DefaultMaxBrowsers
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	return &Service{store: cfg.Store, window: cfg.Window, events: cfg.Events, now: cfg.Now, rand: cfg.Rand}, nil
+	return &Service{store: cfg.Store, window: cfg.Window, keep: cfg.MaxBrowsers, events: cfg.Events, now: cfg.Now, rand: cfg.Rand}, nil
 }
 
 // Window is how long a browser stays remembered since its last use, for the
@@ -106,7 +131,8 @@ type Browser struct {
 
 // Remember records a new remembered browser of the user, labelled label (see
 // [Label]), and returns the token for the browser's cookie. The token is
-// shown nowhere else and cannot be read back.
+// shown nowhere else and cannot be read back. If the user then has more
+// than Config.MaxBrowsers, the least recently used are forgotten.
 func (s *Service) Remember(ctx context.Context, userID, label string) (token string, err error) {
 	if err := checkUser(userID); err != nil {
 		return "", err
@@ -132,7 +158,7 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 		Created:  now,
 		LastUsed: now,
 	}
-	if err := s.store.AddBrowser(ctx, b, 20); err != nil {
+	if err := s.store.AddBrowser(ctx, b, s.keep); err != nil {
 		return "", fmt.Errorf("remember: add browser: %w", err)
 	}
 	s.emit(ctx, event.Remembered, userID, now, "")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -358,7 +359,10 @@ func (s refuseAll) Browsers(context.Context, string) ([]storage.Browser, error) 
 	s.fail()
 	return nil, errDown
 }
-func (s refuseAll) AddBrowser(context.Context, storage.Browser) error { s.fail(); return errDown }
+func (s refuseAll) AddBrowser(context.Context, storage.Browser, int) error {
+	s.fail()
+	return errDown
+}
 func (s refuseAll) TouchBrowser(context.Context, string, string, time.Time) error {
 	s.fail()
 	return errDown
@@ -437,6 +441,78 @@ func TestLabel(t *testing.T) {
 	} {
 		if got := remember.Label(c.ua); got != c.want {
 			t.Errorf("Label(%.40q) = %q, want %q", c.ua, got, c.want)
+		}
+	}
+}
+
+// A user has at most MaxBrowsers remembered; one more forgets the least
+// recently used, on every store, and its token stops passing.
+func TestBrowserCap(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		store, _ := b.Open(t)
+		clock := fake.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+		svc, err := remember.New(remember.Config{Store: store, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tokens []string
+		for range remember.DefaultMaxBrowsers {
+			tok, err := svc.Remember(ctx, "alice", "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, tok)
+			clock.Add(time.Minute)
+		}
+		bobs, err := svc.Remember(ctx, "bob", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The oldest is used again, so the second oldest is now the least
+		// recently used.
+		if err := svc.Check(ctx, "alice", tokens[0]); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Minute)
+		newest, err := svc.Remember(ctx, "alice", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := svc.List(ctx, "alice")
+		if err != nil || len(list) != remember.DefaultMaxBrowsers {
+			t.Fatalf("List after %d remembers: %d browsers, %v; want %d", remember.DefaultMaxBrowsers+1, len(list), err, remember.DefaultMaxBrowsers)
+		}
+		if err := svc.Check(ctx, "alice", tokens[1]); !errors.Is(err, remember.ErrNotRemembered) {
+			t.Fatalf("the least recently used browser: %v, want ErrNotRemembered", err)
+		}
+		for i, tok := range append(append([]string{tokens[0]}, tokens[2:]...), newest) {
+			if err := svc.Check(ctx, "alice", tok); err != nil {
+				t.Fatalf("browser %d kept: %v", i, err)
+			}
+		}
+		if err := svc.Check(ctx, "bob", bobs); err != nil {
+			t.Fatalf("bob's browser after alice's cap: %v", err)
+		}
+	})
+}
+
+func TestMaxBrowsersConfig(t *testing.T) {
+	f := newFixture(t)
+	svc, err := remember.New(remember.Config{Store: f.store, Now: f.clock.Now, MaxBrowsers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := svc.Remember(ctx, "alice", "x")
+	second, _ := svc.Remember(ctx, "alice", "x")
+	if err := svc.Check(ctx, "alice", first); !errors.Is(err, remember.ErrNotRemembered) {
+		t.Fatalf("MaxBrowsers 1 kept the first browser: %v", err)
+	}
+	if err := svc.Check(ctx, "alice", second); err != nil {
+		t.Fatalf("MaxBrowsers 1 dropped the newest: %v", err)
+	}
+	for _, n := range []int{-1, 1001} {
+		if _, err := remember.New(remember.Config{Store: f.store, MaxBrowsers: n}); err == nil {
+			t.Errorf("MaxBrowsers %d accepted", n)
 		}
 	}
 }
