@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/throttle"
 	"github.com/twofa-go/twofa/totp"
 )
 
@@ -274,4 +277,50 @@ func TestInvalidUserIDs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Fifty confirmations of one set-up at once, half from the session that
+// began it and half from another, all with the right code: exactly one
+// enables the method, and it is one of the owner's.
+func TestConcurrentConfirm(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		store, _ := b.Open(t)
+		f := newFixture(t, store)
+		e, err := f.svc.Begin(ctx, "u", "", sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := codeAt(t, e, f.clock.Now())
+		const n = 50
+		// Every racer reads the record before any writes: only the store's
+		// compare-and-set tells them apart.
+		g := newFixture(t, newBarrierStore(store, n), func(c *totp.Config) { c.Keys, c.Now = f.ring, f.clock.Now })
+		var owner, other atomic.Int32
+		var wg sync.WaitGroup
+		for i := range n {
+			session := sess
+			if i%2 == 1 {
+				session = "session-b"
+			}
+			wg.Go(func() {
+				switch err := g.svc.Confirm(ctx, "u", session, code); {
+				case err == nil && session == sess:
+					owner.Add(1)
+				case err == nil:
+					other.Add(1)
+				case errors.Is(err, totp.ErrReplay), errors.Is(err, totp.ErrConcurrentChange),
+					errors.Is(err, totp.ErrNotSetUp), errors.Is(err, throttle.ErrThrottled):
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if owner.Load() != 1 || other.Load() != 0 {
+			t.Fatalf("%d confirmations of the owner and %d of another session succeeded, want 1 and 0", owner.Load(), other.Load())
+		}
+		if st, _ := f.svc.State(ctx, "u"); st.Status != totp.StatusEnabled {
+			t.Fatalf("state = %v", st.Status)
+		}
+	})
 }

@@ -212,6 +212,8 @@ func FuzzParseURL(f *testing.F) {
 	f.Add("otpauth://totp/a?secret=jbswy3dpehpk3pxpjbswy3dpehpk3pxp")
 	f.Add("otpauth://hotp/a?secret=JBSWY3DP&counter=1")
 	f.Add("otpauth://totp/%zz?secret=")
+	f.Add("otpauth://totp/Acme%20%231:a%2Fb%3Fc%25?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20%231")
+	f.Add("otpauth://totp/%20Acme%20%3A%20%20bob%20?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 	f.Fuzz(func(t *testing.T, in string) {
 		e, err := totp.ParseURL(in)
 		if err != nil {
