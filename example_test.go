@@ -29,13 +29,14 @@ func Example() {
 		panic(err)
 	}
 
-	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com")
+	session := "login-7f3a9c" // the browser session's ID: only it sees and confirms this set-up
+	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com", session)
 	phone := func() string { // what the user's app shows
 		raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
 		c, _ := totp.GenerateCode(enr.Algorithm, raw, enr.Digits, uint64(now.Unix()/30))
 		return c
 	}
-	_ = tf.TOTP.Confirm(ctx, "user-42", phone())
+	_ = tf.TOTP.Confirm(ctx, "user-42", session, phone())
 	codes, _ := tf.Backup.Generate(ctx, "user-42")
 
 	a, _ := tf.Account(ctx, "user-42")

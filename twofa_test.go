@@ -80,12 +80,12 @@ func (f *fixture) appCode(t testing.TB) string {
 // setUp enrolls an authenticator and generates backup codes for user.
 func (f *fixture) setUp(t testing.TB, user string) {
 	t.Helper()
-	e, err := f.tf.TOTP.Begin(ctx, user, user+"@example.com")
+	e, err := f.tf.TOTP.Begin(ctx, user, user+"@example.com", "test-session")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.secret = e
-	if err := f.tf.TOTP.Confirm(ctx, user, f.appCode(t)); err != nil {
+	if err := f.tf.TOTP.Confirm(ctx, user, "test-session", f.appCode(t)); err != nil {
 		t.Fatal(err)
 	}
 	f.now = f.now.Add(30 * time.Second)
@@ -115,7 +115,7 @@ func TestAccountView(t *testing.T) {
 	if err != nil || a.Requires() || a.Status(twofa.TOTP) != twofa.NotSetUp || a.Status(twofa.Backup) != twofa.NotSetUp {
 		t.Fatalf("new user: %+v, %v", a, err)
 	}
-	f.tf.TOTP.Begin(ctx, "u", "")
+	f.tf.TOTP.Begin(ctx, "u", "", "test-session")
 	if a, _ := f.tf.Account(ctx, "u"); a.Status(twofa.TOTP) != twofa.Pending || a.Requires() {
 		t.Fatalf("pending set-up: %+v", a)
 	}
@@ -144,7 +144,7 @@ func TestAccountView(t *testing.T) {
 	}
 	// Moving phone shows while the old secret still works.
 	f.tf.Enable(ctx, "u", twofa.TOTP)
-	f.tf.TOTP.Begin(ctx, "u", "")
+	f.tf.TOTP.Begin(ctx, "u", "", "test-session")
 	if a, _ := f.tf.Account(ctx, "u"); !a.MovingPhone || a.Status(twofa.TOTP) != twofa.Enabled {
 		t.Fatalf("moving: %+v", a)
 	}
@@ -330,7 +330,7 @@ func TestResetLeavesNothing(t *testing.T) {
 		f := newFixture(t, store)
 		f.setUp(t, "u")
 		f.setUp(t, "other")
-		f.tf.TOTP.Begin(ctx, "u", "") // a pending move too
+		f.tf.TOTP.Begin(ctx, "u", "", "test-session") // a pending move too
 		f.tf.Verify(ctx, "u", "000000")
 		token, err := f.tf.Browsers.Remember(ctx, "u", "Safari on iOS")
 		if err != nil {

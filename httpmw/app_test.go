@@ -246,12 +246,12 @@ func (b *browser) asked(path string) {
 // returns a function that computes the app's current code.
 func (a *app) enroll(user string) func() string {
 	a.t.Helper()
-	e, err := a.tf.TOTP.Begin(ctx, user, user)
+	e, err := a.tf.TOTP.Begin(ctx, user, user, "test-session")
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	code := func() string { return fake.AppCode(a.t, e.Secret, a.clock.Now()) }
-	if err := a.tf.TOTP.Confirm(ctx, user, code()); err != nil {
+	if err := a.tf.TOTP.Confirm(ctx, user, "test-session", code()); err != nil {
 		a.t.Fatal(err)
 	}
 	a.clock.Add(30 * time.Second) // the confirming code is used up

@@ -73,8 +73,8 @@ func Example() {
 	visit()
 
 	// Once she has set up her authenticator app, she must use it.
-	e, _ := tf.TOTP.Begin(ctx, "jane", "jane@example.com")
-	if err := tf.TOTP.Confirm(ctx, "jane", phoneCode(e)); err != nil {
+	e, _ := tf.TOTP.Begin(ctx, "jane", "jane@example.com", "test-session")
+	if err := tf.TOTP.Confirm(ctx, "jane", "test-session", phoneCode(e)); err != nil {
 		log.Fatal(err)
 	}
 	visit()

@@ -432,7 +432,7 @@ func (m *Middleware) totpPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Middleware) showEnrollment(w http.ResponseWriter, r *http.Request, userID string, p Page, status int) {
-	e, err := m.tf.TOTP.Pending(r.Context(), userID)
+	e, err := m.tf.TOTP.Pending(r.Context(), userID, m.login(w, r))
 	if errors.Is(err, totp.ErrNotSetUp) {
 		http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
 		return
@@ -461,7 +461,7 @@ func (m *Middleware) totpBegin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := m.tf.TOTP.Begin(r.Context(), userID, account); err != nil {
+	if _, err := m.tf.TOTP.Begin(r.Context(), userID, account, m.login(w, r)); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -475,7 +475,7 @@ func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.tf.TOTP.Confirm(r.Context(), userID, r.FormValue("code"))
+	err := m.tf.TOTP.Confirm(r.Context(), userID, m.login(w, r), r.FormValue("code"))
 	if err != nil {
 		msg, status := codeMessage(err, m.cfg.Now())
 		if errors.Is(err, totp.ErrNotSetUp) {
@@ -513,7 +513,7 @@ func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := m.tf.TOTP.Pending(r.Context(), userID)
+	e, err := m.tf.TOTP.Pending(r.Context(), userID, m.login(w, r))
 	if errors.Is(err, totp.ErrNotSetUp) {
 		http.Error(w, "no set-up is under way: a saved secret is never shown again", http.StatusNotFound)
 		return

@@ -12,6 +12,9 @@
 // A remembered browser is a convenience outside NIST SP 800-63B AAL2 (§5.1):
 // whoever holds the browser skips the second step. It is opt-in, per user
 // and per browser.
+//
+// A user has at most [DefaultMaxBrowsers] (Config.MaxBrowsers) remembered
+// at once; remembering one more forgets the least recently used.
 package remember
 
 import (
@@ -31,6 +34,17 @@ import (
 // DefaultWindow is how long a remembered browser lasts since its last use.
 const DefaultWindow = 28 * 24 * time.Hour
 
+// DefaultMaxBrowsers is how many browsers one user may have remembered at
+// once unless Config.MaxBrowsers says otherwise: more than one person's
+// phones, laptops and work and home computers, and few enough that a user's
+// list stays readable and an attacker who holds the password and the
+// second factor for a while cannot grow it without bound.
+const DefaultMaxBrowsers = 20
+
+// maxMaxBrowsers bounds Config.MaxBrowsers: a bound that no one reaches is
+// no bound.
+const maxMaxBrowsers = 1000
+
 // Method names remembered browsers in events.
 const Method = "browser"
 
@@ -41,8 +55,9 @@ var (
 	// ErrNotRemembered reports a token that lets nobody skip the second step:
 	// malformed, unknown, revoked, expired, or another user's.
 	ErrNotRemembered = errors.New("remember: browser not remembered")
-	// ErrClock reports a clock reading that cannot be right.
-	ErrClock = errors.New("remember: clock reads before 1970")
+	// ErrClock reports a clock reading that cannot be right (see
+	// storage.CheckTime); errors.Is matches storage.ErrInvalidTime too.
+	ErrClock = errors.New("remember: clock reading cannot be right")
 )
 
 // Config configures a Service. Store is required.
@@ -51,6 +66,10 @@ type Config struct {
 	// Window is how long a browser stays remembered since its last use;
 	// zero means DefaultWindow.
 	Window time.Duration
+	// MaxBrowsers is how many browsers a user may have remembered at once,
+	// 1 to 1000; zero means DefaultMaxBrowsers. Remembering one more drops
+	// the least recently used, whose token then no longer passes.
+	MaxBrowsers int
 	// Events receives Remembered and Forgotten events.
 	Events event.Hook
 	// Now is the clock; nil means time.Now.
@@ -63,6 +82,7 @@ type Config struct {
 type Service struct {
 	store  storage.BrowserStore
 	window time.Duration
+	keep   int
 	events event.Hook
 	now    func() time.Time
 	rand   io.Reader
@@ -79,13 +99,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
 	}
+	if cfg.MaxBrowsers < 0 || cfg.MaxBrowsers > maxMaxBrowsers {
+		return nil, fmt.Errorf("remember: Config.MaxBrowsers must be 1 to %d (0 for the default)", maxMaxBrowsers)
+	}
+	if cfg.MaxBrowsers == 0 {
+		cfg.MaxBrowsers = DefaultMaxBrowsers
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	return &Service{store: cfg.Store, window: cfg.Window, events: cfg.Events, now: cfg.Now, rand: cfg.Rand}, nil
+	return &Service{store: cfg.Store, window: cfg.Window, keep: cfg.MaxBrowsers, events: cfg.Events, now: cfg.Now, rand: cfg.Rand}, nil
 }
 
 // Window is how long a browser stays remembered since its last use, for the
@@ -105,8 +131,12 @@ type Browser struct {
 
 // Remember records a new remembered browser of the user, labelled label (see
 // [Label]), and returns the token for the browser's cookie. The token is
-// shown nowhere else and cannot be read back.
+// shown nowhere else and cannot be read back. If the user then has more
+// than Config.MaxBrowsers, the least recently used are forgotten.
 func (s *Service) Remember(ctx context.Context, userID, label string) (token string, err error) {
+	if err := checkUser(userID); err != nil {
+		return "", err
+	}
 	now, err := s.clock()
 	if err != nil {
 		return "", err
@@ -128,7 +158,7 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 		Created:  now,
 		LastUsed: now,
 	}
-	if err := s.store.AddBrowser(ctx, b, 20); err != nil {
+	if err := s.store.AddBrowser(ctx, b, s.keep); err != nil {
 		return "", fmt.Errorf("remember: add browser: %w", err)
 	}
 	s.emit(ctx, event.Remembered, userID, now, "")
@@ -140,6 +170,9 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 // token that does not pass, and a store or clock error otherwise; every
 // error means the user takes the second step.
 func (s *Service) Check(ctx context.Context, userID, token string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	now, err := s.clock()
 	if err != nil {
 		return err
@@ -173,6 +206,9 @@ func (s *Service) Check(ctx context.Context, userID, token string) error {
 // userID's, as logging out on that browser does. An unknown token is not an
 // error.
 func (s *Service) Forget(ctx context.Context, userID, token string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	b, err := s.lookup(ctx, token)
 	if errors.Is(err, ErrNotRemembered) || err == nil && b.UserID != userID {
 		return nil
@@ -186,6 +222,9 @@ func (s *Service) Forget(ctx context.Context, userID, token string) error {
 // List returns the user's remembered browsers that have not expired, oldest
 // first, and drops the expired ones from the store.
 func (s *Service) List(ctx context.Context, userID string) ([]Browser, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	now, err := s.clock()
 	if err != nil {
 		return nil, err
@@ -211,6 +250,9 @@ func (s *Service) List(ctx context.Context, userID string) ([]Browser, error) {
 // Revoke forgets the user's remembered browser id (from List). An unknown
 // id is not an error.
 func (s *Service) Revoke(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteBrowser(ctx, userID, id); err != nil {
 		return fmt.Errorf("remember: revoke browser: %w", err)
 	}
@@ -221,6 +263,9 @@ func (s *Service) Revoke(ctx context.Context, userID, id string) error {
 // RevokeAll forgets every remembered browser of the user: on an
 // administrator reset, when a factor is removed, when the password changes.
 func (s *Service) RevokeAll(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
 		return fmt.Errorf("remember: revoke browsers: %w", err)
 	}
@@ -232,8 +277,16 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 // and without stray bits.
 var canonical = base64.RawURLEncoding.Strict()
 
+// tokenLen is the length of a token as the cookie holds it. The decoder
+// skips CR and LF wherever they are, so without this check "token\n" would
+// be a second spelling of a token.
+var tokenLen = canonical.EncodedLen(tokenBytes)
+
 // lookup finds the browser holding token, or returns ErrNotRemembered.
 func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
+	if len(token) != tokenLen {
+		return storage.Browser{}, ErrNotRemembered
+	}
 	raw, err := canonical.DecodeString(token)
 	if err != nil || len(raw) != tokenBytes {
 		return storage.Browser{}, ErrNotRemembered
@@ -251,12 +304,23 @@ func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, er
 	return b, nil
 }
 
+// clock reads the clock and refuses a reading no store keeps (the zero
+// time, before 1970, after 2262): a window computed from it means nothing.
 func (s *Service) clock() (time.Time, error) {
 	now := s.now()
-	if now.Unix() < 0 {
-		return time.Time{}, ErrClock
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrClock, err)
 	}
 	return now, nil
+}
+
+// checkUser applies the one rule for user IDs before any store is asked,
+// so every store answers the same (errors.Is storage.ErrInvalidUserID).
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("remember: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -145,6 +146,8 @@ func TestMalformedTokens(t *testing.T) {
 		"", "x", token + "A", token[:len(token)-1], strings.ToUpper(token), "\xff\xfe",
 		strings.Repeat("A", 1<<16), base64.RawURLEncoding.EncodeToString(raw[:31]),
 		base64.StdEncoding.EncodeToString(raw), " " + token,
+		// The base64 decoder skips CR and LF: found by FuzzCheckToken.
+		token + "\n", token[:20] + "\r\n" + token[20:], "\n" + token,
 	} {
 		if err := f.svc.Check(ctx, "alice", bad); !errors.Is(err, remember.ErrNotRemembered) {
 			t.Errorf("Check(%.20q): %v, want ErrNotRemembered", bad, err)
@@ -300,10 +303,105 @@ func TestStoreFailureDenies(t *testing.T) {
 			t.Errorf("%s: Remember = %v, want the store error", name, err)
 		}
 	}
-	// A clock before 1970 denies too.
-	svc, _ := remember.New(remember.Config{Store: f.store, Now: func() time.Time { return time.Unix(-1, 0) }})
-	if err := svc.Check(ctx, "alice", token); !errors.Is(err, remember.ErrClock) {
-		t.Fatalf("broken clock: %v", err)
+}
+
+// A clock no store can trust denies, and writes nothing: remembering a
+// browser at such a time, or sliding its window from it, would make its
+// expiry meaningless.
+func TestBrokenClockDenies(t *testing.T) {
+	for name, at := range map[string]time.Time{
+		"zero":        {},
+		"before 1970": time.Unix(-1, 0),
+		"after 2262":  time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			token := f.remember(t, "alice")
+			before, _ := f.store.Browsers(ctx, "alice")
+			svc, err := remember.New(remember.Config{Store: f.store, Now: func() time.Time { return at }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.Check(ctx, "alice", token); !errors.Is(err, remember.ErrClock) || !errors.Is(err, storage.ErrInvalidTime) {
+				t.Errorf("Check: %v, want ErrClock and storage.ErrInvalidTime", err)
+			}
+			if tok, err := svc.Remember(ctx, "alice", "x"); !errors.Is(err, remember.ErrClock) || !errors.Is(err, storage.ErrInvalidTime) || tok != "" {
+				t.Errorf("Remember: %q, %v; want ErrClock and storage.ErrInvalidTime", tok, err)
+			}
+			if _, err := svc.List(ctx, "alice"); !errors.Is(err, remember.ErrClock) {
+				t.Errorf("List: %v, want ErrClock", err)
+			}
+			after, _ := f.store.Browsers(ctx, "alice")
+			if len(after) != 1 || !after[0].LastUsed.Equal(before[0].LastUsed) {
+				t.Fatalf("a broken clock changed the store: %+v, was %+v", after, before)
+			}
+			// The token still works once the clock is right.
+			if err := f.svc.Check(ctx, "alice", token); err != nil {
+				t.Fatalf("Check with a good clock after: %v", err)
+			}
+		})
+	}
+}
+
+// refuseAll fails the test on any call: a bad user ID must be refused
+// before the store is asked.
+type refuseAll struct {
+	storage.BrowserStore
+	t *testing.T
+}
+
+func (s refuseAll) fail() { s.t.Helper(); s.t.Error("the store was called") }
+func (s refuseAll) BrowserByHash(context.Context, []byte) (storage.Browser, error) {
+	s.fail()
+	return storage.Browser{}, errDown
+}
+func (s refuseAll) Browsers(context.Context, string) ([]storage.Browser, error) {
+	s.fail()
+	return nil, errDown
+}
+func (s refuseAll) AddBrowser(context.Context, storage.Browser, int) error {
+	s.fail()
+	return errDown
+}
+func (s refuseAll) TouchBrowser(context.Context, string, string, time.Time) error {
+	s.fail()
+	return errDown
+}
+func (s refuseAll) DeleteBrowser(context.Context, string, string) error { s.fail(); return errDown }
+func (s refuseAll) DeleteBrowsers(context.Context, string) error        { s.fail(); return errDown }
+
+// Every entry point applies the one rule for user IDs before the store.
+func TestInvalidUserIDs(t *testing.T) {
+	f := newFixture(t)
+	token := f.remember(t, "alice")
+	svc, err := remember.New(remember.Config{Store: refuseAll{t: t}, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{
+		"empty": "", "NUL": "a\x00b", "not UTF-8": "a\xffb", "256 bytes": strings.Repeat("u", 256),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for call, err := range map[string]error{
+				"Remember":  func() error { tok, err := svc.Remember(ctx, id, "x"); _ = tok; return err }(),
+				"Check":     svc.Check(ctx, id, token),
+				"Forget":    svc.Forget(ctx, id, token),
+				"List":      func() error { _, err := svc.List(ctx, id); return err }(),
+				"Revoke":    svc.Revoke(ctx, id, "x"),
+				"RevokeAll": svc.RevokeAll(ctx, id),
+			} {
+				if !errors.Is(err, storage.ErrInvalidUserID) {
+					t.Errorf("%s: %v, want storage.ErrInvalidUserID", call, err)
+				}
+			}
+		})
+	}
+	// Against a real store: nothing is kept for the empty user ID.
+	if _, err := f.svc.Remember(ctx, "", "x"); !errors.Is(err, storage.ErrInvalidUserID) {
+		t.Fatalf("Remember for the empty user ID: %v", err)
+	}
+	if list, _ := f.store.Browsers(ctx, ""); len(list) != 0 {
+		t.Fatalf("a browser was stored for the empty user ID: %+v", list)
 	}
 }
 
@@ -343,6 +441,78 @@ func TestLabel(t *testing.T) {
 	} {
 		if got := remember.Label(c.ua); got != c.want {
 			t.Errorf("Label(%.40q) = %q, want %q", c.ua, got, c.want)
+		}
+	}
+}
+
+// A user has at most MaxBrowsers remembered; one more forgets the least
+// recently used, on every store, and its token stops passing.
+func TestBrowserCap(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		store, _ := b.Open(t)
+		clock := fake.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+		svc, err := remember.New(remember.Config{Store: store, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tokens []string
+		for range remember.DefaultMaxBrowsers {
+			tok, err := svc.Remember(ctx, "alice", "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens = append(tokens, tok)
+			clock.Add(time.Minute)
+		}
+		bobs, err := svc.Remember(ctx, "bob", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The oldest is used again, so the second oldest is now the least
+		// recently used.
+		if err := svc.Check(ctx, "alice", tokens[0]); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Minute)
+		newest, err := svc.Remember(ctx, "alice", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := svc.List(ctx, "alice")
+		if err != nil || len(list) != remember.DefaultMaxBrowsers {
+			t.Fatalf("List after %d remembers: %d browsers, %v; want %d", remember.DefaultMaxBrowsers+1, len(list), err, remember.DefaultMaxBrowsers)
+		}
+		if err := svc.Check(ctx, "alice", tokens[1]); !errors.Is(err, remember.ErrNotRemembered) {
+			t.Fatalf("the least recently used browser: %v, want ErrNotRemembered", err)
+		}
+		for i, tok := range append(append([]string{tokens[0]}, tokens[2:]...), newest) {
+			if err := svc.Check(ctx, "alice", tok); err != nil {
+				t.Fatalf("browser %d kept: %v", i, err)
+			}
+		}
+		if err := svc.Check(ctx, "bob", bobs); err != nil {
+			t.Fatalf("bob's browser after alice's cap: %v", err)
+		}
+	})
+}
+
+func TestMaxBrowsersConfig(t *testing.T) {
+	f := newFixture(t)
+	svc, err := remember.New(remember.Config{Store: f.store, Now: f.clock.Now, MaxBrowsers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := svc.Remember(ctx, "alice", "x")
+	second, _ := svc.Remember(ctx, "alice", "x")
+	if err := svc.Check(ctx, "alice", first); !errors.Is(err, remember.ErrNotRemembered) {
+		t.Fatalf("MaxBrowsers 1 kept the first browser: %v", err)
+	}
+	if err := svc.Check(ctx, "alice", second); err != nil {
+		t.Fatalf("MaxBrowsers 1 dropped the newest: %v", err)
+	}
+	for _, n := range []int{-1, 1001} {
+		if _, err := remember.New(remember.Config{Store: f.store, MaxBrowsers: n}); err == nil {
+			t.Errorf("MaxBrowsers %d accepted", n)
 		}
 	}
 }

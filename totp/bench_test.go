@@ -83,7 +83,7 @@ func benchService(b *testing.B, store storage.Store, secret []byte, now func() t
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := storage.TOTPRecord{UserID: "u", Active: &storage.TOTPSecret{Sealed: sealed, Algorithm: "SHA1", Digits: 6, Period: 30}}
+	rec := storage.TOTPRecord{UserID: "u", Active: &storage.TOTPSecret{Sealed: sealed, Algorithm: "SHA1", Digits: 6, Period: 30, Created: now()}}
 	if _, err := store.PutTOTP(context.Background(), rec); err != nil {
 		b.Fatal(err)
 	}

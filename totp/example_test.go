@@ -30,7 +30,11 @@ func Example_enrollAndVerify() {
 		panic(err)
 	}
 
-	enr, _ := otp.Begin(ctx, "user-42", "jane@example.com")
+	// The set-up belongs to the browser session that began it: only that
+	// session sees the secret again or confirms it. Any opaque, unguessable
+	// ID of the session will do (httpmw passes its per-login ID).
+	session := "login-7f3a9c"
+	enr, _ := otp.Begin(ctx, "user-42", "jane@example.com", session)
 	fmt.Println(len(enr.GroupedSecret()), "characters to type, or scan the QR code")
 
 	// The phone computes the code; here we do it for the example.
@@ -40,7 +44,7 @@ func Example_enrollAndVerify() {
 		return c
 	}
 
-	fmt.Println("confirm:", otp.Confirm(ctx, "user-42", phone()))
+	fmt.Println("confirm:", otp.Confirm(ctx, "user-42", session, phone()))
 	st, _ := otp.State(ctx, "user-42")
 	fmt.Println("status:", st.Status)
 

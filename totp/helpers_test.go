@@ -16,6 +16,9 @@ import (
 	"github.com/twofa-go/twofa/totp"
 )
 
+// sess is the session ID that tests begin and confirm set-ups in.
+const sess = "session-a"
+
 func newClock() *fake.Clock { return fake.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)) }
 
 // backend is a store under test.
@@ -87,11 +90,11 @@ func codeAt(t testing.TB, e *totp.Enrollment, at time.Time) string {
 func (f *fixture) enroll(t *testing.T, user string) *totp.Enrollment {
 	t.Helper()
 	ctx := context.Background()
-	e, err := f.svc.Begin(ctx, user, user+"@example.com")
+	e, err := f.svc.Begin(ctx, user, user+"@example.com", sess)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Confirm(ctx, user, codeAt(t, e, f.clock.Now())); err != nil {
+	if err := f.svc.Confirm(ctx, user, sess, codeAt(t, e, f.clock.Now())); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 	f.clock.Add(e.Period)

@@ -10,6 +10,12 @@
 // secret keeps working until the new one is confirmed, and the swap is one
 // write.
 //
+// A set-up under way is bound to the session that began it and lasts
+// Config.SetupValidity (an hour by default). Only that session sees its
+// secret again ([Service.Pending]) or confirms it; to any other session, and
+// once it has expired, it is as if there were none. So a password alone,
+// used in another browser, never reads the secret a user is setting up.
+//
 // # Verification
 //
 // [Service.Verify] refuses input that is not exactly the record's number of
@@ -30,10 +36,12 @@ package totp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/twofa-go/twofa/event"
@@ -62,21 +70,35 @@ var (
 	// ErrNotEnabled reports a user without a confirmed, enabled secret.
 	ErrNotEnabled = errors.New("totp: not enabled for this user")
 	// ErrNotSetUp reports a user without a confirmed secret (for Enable and
-	// Disable), or without a pending set-up (for Confirm and Pending).
+	// Disable), or without a pending set-up of this session (for Confirm and
+	// Pending): none, another session's, or an expired one are the same.
 	ErrNotSetUp = errors.New("totp: not set up for this user")
+	// ErrSetupExpired reports to the session that began a set-up that it
+	// expired unconfirmed; it begins again. It wraps ErrNotSetUp, and no
+	// other session ever gets it.
+	ErrSetupExpired = fmt.Errorf("%w: the set-up expired, begin again", ErrNotSetUp)
+	// ErrNoSession reports a set-up call without a session ID.
+	ErrNoSession = errors.New("totp: no session ID")
 	// ErrConcurrentChange reports that the user's set-up changed while this
 	// call was running (another set-up began, or it was removed); nothing
 	// was changed by this call.
 	ErrConcurrentChange = errors.New("totp: set-up changed concurrently, try again")
-	// ErrClock reports a clock reading that cannot be right; the check is
-	// denied.
-	ErrClock = errors.New("totp: clock reads before 1970")
+	// ErrBadAccount reports an account name that cannot label a secret in
+	// an app: one with a colon (the otpauth label's separator), a control
+	// character, or over 255 bytes.
+	ErrBadAccount = errors.New("totp: account name cannot label a secret")
+	// ErrClock reports a clock reading that cannot be right (see
+	// storage.CheckTime); the call is denied. errors.Is matches
+	// storage.ErrInvalidTime too.
+	ErrClock = errors.New("totp: clock reading cannot be right")
 )
 
 // Config configures a Service. Store, Keys and Issuer are required; every
 // other field has a safe default.
 type Config struct {
-	// Issuer names the application in the authenticator app.
+	// Issuer names the application in the authenticator app: up to 255
+	// bytes, no colon (the otpauth label's separator), no control
+	// characters, no spaces around it.
 	Issuer string
 	// Store keeps the records. Unless Throttle is set it must also be a
 	// storage.ThrottleStore.
@@ -94,6 +116,9 @@ type Config struct {
 	// codes of the steps just before and after are accepted too, for
 	// clocks that drift and users who type slowly.
 	NoSkew bool
+	// SetupValidity is how long a set-up waits for its confirming code
+	// after Begin, up to a day; zero means DefaultSetupValidity.
+	SetupValidity time.Duration
 
 	// Throttle counts attempts; nil means a limiter with the default policy
 	// over Store, which all methods and servers sharing the store share.
@@ -106,6 +131,14 @@ type Config struct {
 	Rand io.Reader
 }
 
+// DefaultSetupValidity is how long a set-up waits for its confirming code
+// unless Config.SetupValidity says otherwise: time to find the phone and
+// install an app, short enough that an abandoned secret is soon gone.
+const DefaultSetupValidity = time.Hour
+
+// maxSetupValidity bounds Config.SetupValidity.
+const maxSetupValidity = 24 * time.Hour
+
 // Service runs set-up and verification. It is safe for concurrent use and
 // keeps no state of its own: several instances over one store behave as one.
 type Service struct {
@@ -116,6 +149,9 @@ type Service struct {
 func New(cfg Config) (*Service, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("totp: Config.Issuer is required")
+	}
+	if err := checkLabelPart("issuer", cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("totp: Config.Issuer: %v", err)
 	}
 	if cfg.Store == nil {
 		return nil, errors.New("totp: Config.Store is required")
@@ -137,6 +173,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Period < time.Second || cfg.Period > maxPeriodSeconds*time.Second || cfg.Period%time.Second != 0 {
 		return nil, fmt.Errorf("totp: Config.Period must be whole seconds from 1s to %ds", maxPeriodSeconds)
+	}
+	if cfg.SetupValidity == 0 {
+		cfg.SetupValidity = DefaultSetupValidity
+	}
+	if cfg.SetupValidity < 0 || cfg.SetupValidity > maxSetupValidity {
+		return nil, fmt.Errorf("totp: Config.SetupValidity must be positive and at most %v", maxSetupValidity)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -190,9 +232,12 @@ type State struct {
 	Moving bool
 }
 
-// State returns the user's state. A user who never set up gets StatusNone
-// and a nil error.
+// State returns the user's state. A user who never set up, or whose only
+// set-up expired, gets StatusNone and a nil error.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	rec, err := s.cfg.Store.TOTP(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return State{}, nil
@@ -200,27 +245,85 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("totp: load: %w", err)
 	}
-	st := State{Account: rec.Account}
+	pending := false
+	if rec.Pending != nil {
+		now, err := s.clock()
+		if err != nil {
+			return State{}, err
+		}
+		pending = s.live(rec.Pending, now)
+	}
+	st := State{}
 	switch {
-	case rec.Active == nil && rec.Pending != nil:
-		st.Status = StatusPending
+	case rec.Active == nil && pending:
+		st.Status, st.Account = StatusPending, rec.Account
 	case rec.Active != nil && rec.Disabled:
-		st.Status, st.Since, st.Moving = StatusDisabled, rec.Active.Created, rec.Pending != nil
+		st.Status, st.Since, st.Moving, st.Account = StatusDisabled, rec.Active.Created, pending, rec.Account
 	case rec.Active != nil:
-		st.Status, st.Since, st.Moving = StatusEnabled, rec.Active.Created, rec.Pending != nil
+		st.Status, st.Since, st.Moving, st.Account = StatusEnabled, rec.Active.Created, pending, rec.Account
 	}
 	return st, nil
 }
 
-// Begin starts a set-up for userID, labelled account in the app (an e-mail
-// address or user name). It replaces any set-up already pending. If the user
-// has a confirmed secret it stays in use until the new one is confirmed.
-func (s *Service) Begin(ctx context.Context, userID, account string) (*Enrollment, error) {
-	if userID == "" {
-		return nil, errors.New("totp: empty user ID")
+// live reports whether the pending set-up sec has not expired at now: it
+// lasts SetupValidity from its Created time, and is gone at exactly
+// Created+SetupValidity.
+func (s *Service) live(sec *storage.TOTPSecret, now time.Time) bool {
+	return now.Before(sec.Created.Add(s.cfg.SetupValidity))
+}
+
+// bindingPurpose separates the session digests of set-ups from every other
+// digest of the same session ID.
+const bindingPurpose = "twofa/totp/setup-session\x00"
+
+// binding is the digest of session that a pending set-up keeps: the store
+// never holds the session ID itself, and a digest made for one user does
+// not match for another.
+func binding(userID, session string) []byte {
+	h := sha256.New()
+	h.Write([]byte(bindingPurpose))
+	h.Write([]byte(userID))
+	h.Write([]byte{0})
+	h.Write([]byte(session))
+	return h.Sum(nil)
+}
+
+// pendingFor returns the user's pending set-up if session began it and it
+// has not expired at now. Another session's set-up and none at all give the
+// same ErrNotSetUp, so no session learns about another's; only the session
+// that began it learns that it expired.
+func (s *Service) pendingFor(rec *storage.TOTPRecord, session string, now time.Time) (*storage.TOTPSecret, error) {
+	sec := rec.Pending
+	if sec == nil || subtle.ConstantTimeCompare(sec.Binding, binding(rec.UserID, session)) != 1 {
+		return nil, ErrNotSetUp
 	}
-	if account == "" {
+	if !s.live(sec, now) {
+		return nil, ErrSetupExpired
+	}
+	return sec, nil
+}
+
+// Begin starts a set-up for userID, labelled account in the app (an e-mail
+// address or user name; userID when empty; see [ErrBadAccount]), for the
+// session session: an opaque ID of the browser session (a login), which
+// Pending and Confirm must be given again. It replaces any set-up already
+// pending, of any session. If the user has a confirmed secret it stays in
+// use until the new one is confirmed. The set-up expires after
+// Config.SetupValidity.
+func (s *Service) Begin(ctx context.Context, userID, account, session string) (*Enrollment, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
+	if session == "" {
+		return nil, ErrNoSession
+	}
+	// Spaces around a name are dropped, as apps drop them; what is left
+	// must survive the otpauth URL unchanged.
+	if account = strings.TrimSpace(account); account == "" {
 		account = userID
+	}
+	if err := checkLabelPart("account", account); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadAccount, err)
 	}
 	raw := make([]byte, SecretSize)
 	if _, err := io.ReadFull(s.cfg.Rand, raw); err != nil {
@@ -230,7 +333,10 @@ func (s *Service) Begin(ctx context.Context, userID, account string) (*Enrollmen
 	if err != nil {
 		return nil, fmt.Errorf("totp: seal secret: %w", err)
 	}
-	now := s.cfg.Now()
+	now, err := s.clock()
+	if err != nil {
+		return nil, err
+	}
 	rec, err := s.cfg.Store.TOTP(ctx, userID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -245,6 +351,7 @@ func (s *Service) Begin(ctx context.Context, userID, account string) (*Enrollmen
 		Digits:    s.cfg.Digits,
 		Period:    int(s.cfg.Period / time.Second),
 		Created:   now,
+		Binding:   binding(userID, session),
 	}
 	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
 		return nil, s.storeErr("save set-up", err)
@@ -253,10 +360,22 @@ func (s *Service) Begin(ctx context.Context, userID, account string) (*Enrollmen
 	return s.enrollment(account, raw, rec.Pending)
 }
 
-// Pending returns the set-up awaiting confirmation, so that a page can show
-// its QR code again or print it. After confirmation it returns ErrNotSetUp:
-// a confirmed secret is never returned.
-func (s *Service) Pending(ctx context.Context, userID string) (*Enrollment, error) {
+// Pending returns the set-up that session began and that awaits
+// confirmation, so that a page can show its QR code again or print it. For
+// any other session, after it expired (ErrSetupExpired, to its own session
+// only) and after confirmation it returns ErrNotSetUp: a confirmed secret,
+// and another session's, are never returned.
+func (s *Service) Pending(ctx context.Context, userID, session string) (*Enrollment, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
+	if session == "" {
+		return nil, ErrNoSession
+	}
+	now, err := s.clock()
+	if err != nil {
+		return nil, err
+	}
 	rec, err := s.cfg.Store.TOTP(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, ErrNotSetUp
@@ -264,14 +383,15 @@ func (s *Service) Pending(ctx context.Context, userID string) (*Enrollment, erro
 	if err != nil {
 		return nil, fmt.Errorf("totp: load: %w", err)
 	}
-	if rec.Pending == nil {
-		return nil, ErrNotSetUp
+	sec, err := s.pendingFor(&rec, session, now)
+	if err != nil {
+		return nil, err
 	}
-	raw, _, err := s.cfg.Keys.Open(sealPurpose, userID, rec.Pending.Sealed)
+	raw, _, err := s.cfg.Keys.Open(sealPurpose, userID, sec.Sealed)
 	if err != nil {
 		return nil, fmt.Errorf("totp: open pending secret: %w", err)
 	}
-	return s.enrollment(rec.Account, raw, rec.Pending)
+	return s.enrollment(rec.Account, raw, sec)
 }
 
 func (s *Service) enrollment(account string, raw []byte, sec *storage.TOTPSecret) (*Enrollment, error) {
@@ -289,11 +409,23 @@ func (s *Service) enrollment(account string, raw []byte, sec *storage.TOTPSecret
 	}, nil
 }
 
-// Confirm checks code against the pending set-up and, if it matches, makes
-// the new secret the active one and enables the method, in one write. The
-// confirming code cannot then be used to log in.
-func (s *Service) Confirm(ctx context.Context, userID, code string) error {
+// Confirm checks code against the set-up that session began and, if it
+// matches, makes the new secret the active one and enables the method, in
+// one write. The confirming code cannot then be used to log in. Without a
+// live set-up of this session it returns ErrNotSetUp (ErrSetupExpired to
+// the session whose set-up expired), before any attempt is counted.
+func (s *Service) Confirm(ctx context.Context, userID, session, code string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if session == "" {
+		return ErrNoSession
+	}
 	c, err := parseCode(code)
+	if err != nil {
+		return err
+	}
+	now, err := s.clock()
 	if err != nil {
 		return err
 	}
@@ -304,14 +436,16 @@ func (s *Service) Confirm(ctx context.Context, userID, code string) error {
 	if err != nil {
 		return fmt.Errorf("totp: load: %w", err)
 	}
-	if rec.Pending == nil {
-		return ErrNotSetUp
-	}
-	now, err := s.check(ctx, &rec, rec.Pending, c)
+	sec, err := s.pendingFor(&rec, session, now)
 	if err != nil {
 		return err
 	}
-	rec.Active, rec.Pending, rec.Disabled = rec.Pending, nil, false
+	if now, err = s.check(ctx, &rec, sec, c); err != nil {
+		return err
+	}
+	// The binding has done its work; the active secret carries none.
+	sec.Binding = nil
+	rec.Active, rec.Pending, rec.Disabled = sec, nil, false
 	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
 		return s.storeErr("save confirmed secret", err)
 	}
@@ -325,6 +459,9 @@ func (s *Service) Confirm(ctx context.Context, userID, code string) error {
 // code), ErrNotEnabled, a *throttle.Error, or a wrapped store error. Every
 // error denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	c, err := parseCode(code)
 	if err != nil {
 		return err
@@ -354,9 +491,9 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 	if c.digits != sec.Digits {
 		return time.Time{}, fmt.Errorf("%w: want %d digits", ErrMalformed, sec.Digits)
 	}
-	now := s.cfg.Now()
-	if now.Unix() <= 0 {
-		return now, ErrClock
+	now, err := s.clock()
+	if err != nil {
+		return now, err
 	}
 	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
 		if errors.Is(err, throttle.ErrThrottled) {
@@ -469,6 +606,9 @@ func (s *Service) Enable(ctx context.Context, userID string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool, kind event.Kind) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	rec, err := s.cfg.Store.TOTP(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNotSetUp
@@ -492,6 +632,9 @@ func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool,
 
 // Cancel abandons a pending set-up. The active secret, if any, is untouched.
 func (s *Service) Cancel(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	rec, err := s.cfg.Store.TOTP(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
@@ -516,6 +659,9 @@ func (s *Service) Cancel(ctx context.Context, userID string) error {
 // Remove deletes the user's secret and state; using the method again needs
 // a new set-up.
 func (s *Service) Remove(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.remove(ctx, userID); err != nil {
 		return err
 	}
@@ -526,6 +672,25 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 func (s *Service) remove(ctx context.Context, userID string) error {
 	if err := s.cfg.Store.DeleteTOTP(ctx, userID); err != nil {
 		return fmt.Errorf("totp: delete: %w", err)
+	}
+	return nil
+}
+
+// clock reads the clock and refuses a reading no store keeps (the zero
+// time, before 1970, after 2262): no time step or expiry computed from it
+// means anything.
+func (s *Service) clock() (time.Time, error) {
+	now := s.cfg.Now()
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrClock, err)
+	}
+	return now, nil
+}
+
+// checkUser applies the one rule for user IDs before any store is asked.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("totp: %w", err)
 	}
 	return nil
 }

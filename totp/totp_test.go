@@ -73,14 +73,14 @@ func TestRFC6238ThroughService(t *testing.T) {
 	for _, alg := range []totp.Algorithm{totp.SHA1, totp.SHA256, totp.SHA512} {
 		t.Run(alg.String(), func(t *testing.T) {
 			f := newFixture(t, memory.New(), func(c *totp.Config) { c.Algorithm, c.Digits = alg, 8 })
-			e, err := f.svc.Begin(ctx, "u", "")
+			e, err := f.svc.Begin(ctx, "u", "", sess)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if e.Algorithm != alg || e.Digits != 8 {
 				t.Fatalf("enrollment has %v/%d", e.Algorithm, e.Digits)
 			}
-			if err := f.svc.Confirm(ctx, "u", codeAt(t, e, f.clock.Now())); err != nil {
+			if err := f.svc.Confirm(ctx, "u", sess, codeAt(t, e, f.clock.Now())); err != nil {
 				t.Fatal(err)
 			}
 			f.clock.Add(time.Minute)
@@ -116,7 +116,7 @@ func TestMatchesPquerna(t *testing.T) {
 
 func TestEnrollAndVerify(t *testing.T) {
 	f := newFixture(t, memory.New())
-	e, err := f.svc.Begin(ctx, "alice", "alice@example.com")
+	e, err := f.svc.Begin(ctx, "alice", "alice@example.com", sess)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +133,11 @@ func TestEnrollAndVerify(t *testing.T) {
 	if err := f.svc.Verify(ctx, "alice", codeAt(t, e, f.clock.Now())); !errors.Is(err, totp.ErrNotEnabled) {
 		t.Fatalf("Verify before confirm: %v, want ErrNotEnabled", err)
 	}
-	if err := f.svc.Confirm(ctx, "alice", "000000"); !errors.Is(err, totp.ErrInvalidCode) && codeAt(t, e, f.clock.Now()) != "000000" {
+	if err := f.svc.Confirm(ctx, "alice", sess, "000000"); !errors.Is(err, totp.ErrInvalidCode) && codeAt(t, e, f.clock.Now()) != "000000" {
 		t.Fatalf("Confirm with a wrong code: %v", err)
 	}
 	code := codeAt(t, e, f.clock.Now())
-	if err := f.svc.Confirm(ctx, "alice", code); err != nil {
+	if err := f.svc.Confirm(ctx, "alice", sess, code); err != nil {
 		t.Fatalf("Confirm: %v", err)
 	}
 	st, _ := f.svc.State(ctx, "alice")
@@ -149,7 +149,7 @@ func TestEnrollAndVerify(t *testing.T) {
 		t.Fatalf("Verify with the confirming code: %v, want ErrReplay", err)
 	}
 	// Once confirmed, the secret is not available again.
-	if _, err := f.svc.Pending(ctx, "alice"); !errors.Is(err, totp.ErrNotSetUp) {
+	if _, err := f.svc.Pending(ctx, "alice", sess); !errors.Is(err, totp.ErrNotSetUp) {
 		t.Fatalf("Pending after confirm: %v, want ErrNotSetUp", err)
 	}
 	f.clock.Add(30 * time.Second)
@@ -162,19 +162,56 @@ func TestEnrollAndVerify(t *testing.T) {
 	}
 }
 
+// The account labels the secret in the app; what Begin accepts comes back
+// from the URL unchanged, and what no URL can carry is refused.
+func TestBeginAccount(t *testing.T) {
+	f := newFixture(t, memory.New())
+	for _, tc := range []struct{ account, want string }{
+		{"jane@example.com", "jane@example.com"},
+		{"  jane doe ", "jane doe"},
+		{"", "u"},
+		{" ", "u"},
+		{"a/b#c?d%", "a/b#c?d%"},
+	} {
+		e, err := f.svc.Begin(ctx, "u", tc.account, sess)
+		if err != nil {
+			t.Fatalf("Begin(%q): %v", tc.account, err)
+		}
+		if e.Account != tc.want {
+			t.Fatalf("Begin(%q): account %q, want %q", tc.account, e.Account, tc.want)
+		}
+		back, err := totp.ParseURL(e.URL())
+		if err != nil || *back != *e {
+			t.Fatalf("URL of Begin(%q) reads back as %+v, %v", tc.account, back, err)
+		}
+	}
+	for _, account := range []string{"a:b", "a\x00b", "a\nb", strings.Repeat("x", 256)} {
+		if _, err := f.svc.Begin(ctx, "v", account, sess); !errors.Is(err, totp.ErrBadAccount) {
+			t.Errorf("Begin(%.20q): %v, want ErrBadAccount", account, err)
+		}
+	}
+	if _, err := f.store.TOTP(ctx, "v"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a refused account left a record: %v", err)
+	}
+	// A user ID used as the account follows the same rule.
+	if _, err := f.svc.Begin(ctx, "tenant:42", "", sess); !errors.Is(err, totp.ErrBadAccount) {
+		t.Fatalf("Begin with a user ID holding a colon as account: %v, want ErrBadAccount", err)
+	}
+}
+
 func TestPendingShowsSetUpAgain(t *testing.T) {
 	f := newFixture(t, memory.New())
-	e, _ := f.svc.Begin(ctx, "u", "u@example.com")
-	again, err := f.svc.Pending(ctx, "u")
+	e, _ := f.svc.Begin(ctx, "u", "u@example.com", sess)
+	again, err := f.svc.Pending(ctx, "u", sess)
 	if err != nil || *again != *e {
 		t.Fatalf("Pending = %+v, %v; want %+v", again, err, e)
 	}
 	// A second Begin replaces the pending secret.
-	e2, _ := f.svc.Begin(ctx, "u", "u@example.com")
+	e2, _ := f.svc.Begin(ctx, "u", "u@example.com", sess)
 	if e2.Secret == e.Secret {
 		t.Fatal("second Begin reused the secret")
 	}
-	if err := f.svc.Confirm(ctx, "u", codeAt(t, e, f.clock.Now())); !errors.Is(err, totp.ErrInvalidCode) {
+	if err := f.svc.Confirm(ctx, "u", sess, codeAt(t, e, f.clock.Now())); !errors.Is(err, totp.ErrInvalidCode) {
 		t.Fatalf("confirming the replaced secret: %v, want ErrInvalidCode", err)
 	}
 	if err := f.svc.Cancel(ctx, "u"); err != nil {
@@ -341,8 +378,8 @@ func TestTwoServers(t *testing.T) {
 			return svc
 		}
 		a, bsvc := mk(store1), mk(store2)
-		e, _ := a.Begin(ctx, "u", "")
-		if err := bsvc.Confirm(ctx, "u", codeAt(t, e, clk.Now())); err != nil {
+		e, _ := a.Begin(ctx, "u", "", sess)
+		if err := bsvc.Confirm(ctx, "u", sess, codeAt(t, e, clk.Now())); err != nil {
 			t.Fatalf("confirm on the second server: %v", err)
 		}
 		clk.Add(30 * time.Second)
@@ -446,7 +483,7 @@ func TestMovePhone(t *testing.T) {
 		store, _ := b.Open(t)
 		f := newFixture(t, store)
 		old := f.enroll(t, "u")
-		neu, err := f.svc.Begin(ctx, "u", "u@example.com")
+		neu, err := f.svc.Begin(ctx, "u", "u@example.com", sess)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -464,7 +501,7 @@ func TestMovePhone(t *testing.T) {
 			}
 		}
 		f.clock.Add(30 * time.Second)
-		if err := f.svc.Confirm(ctx, "u", codeAt(t, neu, f.clock.Now())); err != nil {
+		if err := f.svc.Confirm(ctx, "u", sess, codeAt(t, neu, f.clock.Now())); err != nil {
 			t.Fatalf("confirm new phone: %v", err)
 		}
 		f.clock.Add(30 * time.Second)
@@ -543,8 +580,8 @@ func TestKeyRotation(t *testing.T) {
 	clk := newClock()
 	old, oldKeys := newRing(t, "2025")
 	svc1, _ := totp.New(totp.Config{Issuer: "X", Store: store, Keys: old, Now: clk.Now})
-	e, _ := svc1.Begin(ctx, "u", "")
-	if err := svc1.Confirm(ctx, "u", codeAt(t, e, clk.Now())); err != nil {
+	e, _ := svc1.Begin(ctx, "u", "", sess)
+	if err := svc1.Confirm(ctx, "u", sess, codeAt(t, e, clk.Now())); err != nil {
 		t.Fatal(err)
 	}
 	newKey, _ := keyring.NewKey("2026")
@@ -583,7 +620,7 @@ func TestSQLiteFileHoldsNoSecret(t *testing.T) {
 	for i := range 5 {
 		enrolled = append(enrolled, f.enroll(t, "user"+itoa(i)))
 	}
-	pending, _ := f.svc.Begin(ctx, "user0", "") // a pending secret too
+	pending, _ := f.svc.Begin(ctx, "user0", "", sess) // a pending secret too
 	enrolled = append(enrolled, pending)
 	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		t.Fatal(err)
@@ -664,8 +701,8 @@ func TestStoreFailureDenies(t *testing.T) {
 	}
 	for name, call := range map[string]func() error{
 		"Verify":  func() error { return svc.Verify(ctx, "u", "123456") },
-		"Confirm": func() error { return svc.Confirm(ctx, "u", "123456") },
-		"Begin":   func() error { _, err := svc.Begin(ctx, "u", ""); return err },
+		"Confirm": func() error { return svc.Confirm(ctx, "u", sess, "123456") },
+		"Begin":   func() error { _, err := svc.Begin(ctx, "u", "", sess); return err },
 		"State":   func() error { _, err := svc.State(ctx, "u"); return err },
 		"Disable": func() error { return svc.Disable(ctx, "u") },
 		"Remove":  func() error { return svc.Remove(ctx, "u") },
@@ -707,12 +744,12 @@ func TestNothingSecretLeaks(t *testing.T) {
 		c.Keys, c.Now = f.ring, f.clock.Now
 		c.Events = func(ctx context.Context, e event.Event) { f.events.Hook(ctx, e); slogHook(ctx, e) }
 	})
-	e, _ := g.svc.Begin(ctx, "u", "u@example.com")
+	e, _ := g.svc.Begin(ctx, "u", "u@example.com", sess)
 	var errs []string
 	var codes []string
 	try := func(code string) {
 		codes = append(codes, strings.TrimSpace(code))
-		if err := g.svc.Confirm(ctx, "u", code); err != nil {
+		if err := g.svc.Confirm(ctx, "u", sess, code); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -743,15 +780,19 @@ func TestNewValidates(t *testing.T) {
 	ring, _ := newRing(t, "k")
 	good := totp.Config{Issuer: "X", Store: memory.New(), Keys: ring}
 	for name, mod := range map[string]func(*totp.Config){
-		"no issuer":    func(c *totp.Config) { c.Issuer = "" },
-		"no store":     func(c *totp.Config) { c.Store = nil },
-		"no keys":      func(c *totp.Config) { c.Keys = nil },
-		"7 digits":     func(c *totp.Config) { c.Digits = 7 },
-		"bad alg":      func(c *totp.Config) { c.Algorithm = 9 },
-		"sub-second":   func(c *totp.Config) { c.Period = 1500 * time.Millisecond },
-		"long period":  func(c *totp.Config) { c.Period = time.Hour },
-		"no throttle":  func(c *totp.Config) { c.Store = onlyTOTP{memory.New()} },
-		"neg duration": func(c *totp.Config) { c.Period = -time.Second },
+		"no issuer":     func(c *totp.Config) { c.Issuer = "" },
+		"no store":      func(c *totp.Config) { c.Store = nil },
+		"no keys":       func(c *totp.Config) { c.Keys = nil },
+		"7 digits":      func(c *totp.Config) { c.Digits = 7 },
+		"bad alg":       func(c *totp.Config) { c.Algorithm = 9 },
+		"sub-second":    func(c *totp.Config) { c.Period = 1500 * time.Millisecond },
+		"long period":   func(c *totp.Config) { c.Period = time.Hour },
+		"no throttle":   func(c *totp.Config) { c.Store = onlyTOTP{memory.New()} },
+		"neg duration":  func(c *totp.Config) { c.Period = -time.Second },
+		"issuer colon":  func(c *totp.Config) { c.Issuer = "Acme:Photos" },
+		"issuer space":  func(c *totp.Config) { c.Issuer = " Acme" },
+		"neg validity":  func(c *totp.Config) { c.SetupValidity = -time.Second },
+		"long validity": func(c *totp.Config) { c.SetupValidity = 25 * time.Hour },
 	} {
 		cfg := good
 		mod(&cfg)

@@ -27,6 +27,66 @@ func TestURLRoundTrip(t *testing.T) {
 	}
 }
 
+// Names with the characters a URL gives meaning to come back unchanged,
+// with an issuer and without one.
+func TestURLRoundTripNames(t *testing.T) {
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	for _, issuer := range []string{"", "Acme", "Acme #1 / Photos?"} {
+		for _, account := range []string{
+			"000", "jane doe", "a#b", "a?b=c&d", "a/b", "a%2Fb", "100%", "a+b@example.com",
+			"Zoë", "名前", "a;b", "x y  z",
+		} {
+			e := &totp.Enrollment{Issuer: issuer, Account: account, Secret: secret,
+				Algorithm: totp.SHA1, Digits: 6, Period: 30 * time.Second}
+			t.Run(issuer+"|"+account, func(t *testing.T) {
+				got, err := totp.ParseURL(e.URL())
+				if err != nil {
+					t.Fatalf("ParseURL(%q): %v", e.URL(), err)
+				}
+				if *got != *e {
+					t.Fatalf("%q read as %+v, want %+v", e.URL(), got, e)
+				}
+			})
+		}
+	}
+	// Without an issuer, the label is the account alone: a leading colon
+	// would be an empty issuer.
+	e := &totp.Enrollment{Account: "bob", Secret: secret, Algorithm: totp.SHA1, Digits: 6, Period: 30 * time.Second}
+	if u := e.URL(); !strings.HasPrefix(u, "otpauth://totp/bob?") || strings.Contains(u, "issuer=") {
+		t.Errorf("URL without issuer = %s", u)
+	}
+}
+
+// Spaces around the issuer and the account are not part of them, in
+// whatever spelling they come; both parse to the same enrollment, which
+// then survives a round trip.
+func TestParseURLSpaces(t *testing.T) {
+	const s = "?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	for _, tc := range []struct{ in, issuer, account string }{
+		{"otpauth://totp/ 000" + s, "", "000"},
+		{"otpauth://totp/%20000%20" + s, "", "000"},
+		{"otpauth://totp/Acme:%20%20bob" + s, "Acme", "bob"},
+		{"otpauth://totp/Acme%3A%20bob" + s, "Acme", "bob"},
+		{"otpauth://totp/%20Acme%20:bob%20" + s + "&issuer=Acme", "Acme", "bob"},
+		{"otpauth://totp/:bob" + s, "", "bob"},
+		{"otpauth://totp/bob" + s + "&issuer=%20Acme", "Acme", "bob"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			e, err := totp.ParseURL(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Issuer != tc.issuer || e.Account != tc.account {
+				t.Fatalf("issuer %q, account %q; want %q, %q", e.Issuer, e.Account, tc.issuer, tc.account)
+			}
+			again, err := totp.ParseURL(e.URL())
+			if err != nil || *again != *e {
+				t.Fatalf("round trip of %q: %+v, %v", e.URL(), again, err)
+			}
+		})
+	}
+}
+
 func TestParseURLDefaultsAndForeign(t *testing.T) {
 	// Another service's URL: lower-case padded secret, no parameters but
 	// the secret, a space after the colon.
@@ -61,6 +121,16 @@ func TestParseURLRefuses(t *testing.T) {
 		"otpauth://totp/a/b?secret=" + s,
 		"otpauth://totp/a\xff?secret=" + s,
 		"otpauth://totp/a?secret=" + s + strings.Repeat("&x=1", 1000),
+		// The Key URI format has no room for a colon inside a name.
+		"otpauth://totp/A:b:c?secret=" + s,
+		"otpauth://totp/A:b%3Ac?secret=" + s,
+		"otpauth://totp/b?secret=" + s + "&issuer=A:B",
+		"otpauth://totp/A:?secret=" + s,
+		"otpauth://totp/%20?secret=" + s,
+		"otpauth://totp/a%00b?secret=" + s,
+		"otpauth://totp/a%0Ab?secret=" + s,
+		"otpauth://totp/" + strings.Repeat("a", 256) + "?secret=" + s,
+		"otpauth://totp/a%ffb?secret=" + s,
 	} {
 		if _, err := totp.ParseURL(in); !errors.Is(err, totp.ErrBadURL) {
 			t.Errorf("ParseURL(%.60q) = %v, want ErrBadURL", in, err)
@@ -142,6 +212,8 @@ func FuzzParseURL(f *testing.F) {
 	f.Add("otpauth://totp/a?secret=jbswy3dpehpk3pxpjbswy3dpehpk3pxp")
 	f.Add("otpauth://hotp/a?secret=JBSWY3DP&counter=1")
 	f.Add("otpauth://totp/%zz?secret=")
+	f.Add("otpauth://totp/Acme%20%231:a%2Fb%3Fc%25?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20%231")
+	f.Add("otpauth://totp/%20Acme%20%3A%20%20bob%20?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 	f.Fuzz(func(t *testing.T, in string) {
 		e, err := totp.ParseURL(in)
 		if err != nil {
