@@ -24,7 +24,9 @@
 // security keys and remembered browsers. They are html/templates the
 // application can replace ([Templates]). Every POST is refused unless it
 // comes from the application's own origin ([net/http.CrossOriginProtection]),
-// and the settings need a second step passed within [Config.StepUpAge].
+// its body is read into memory up to [MaxFormBody] (forms) or [MaxJSONBody]
+// (security keys) and answered 413 past that, never spooled to disk, and
+// the settings need a second step passed within [Config.StepUpAge].
 // [Middleware.StepUp] guards the application's own sensitive routes the
 // same way.
 //

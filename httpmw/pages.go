@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -28,40 +29,151 @@ import (
 // Every POST must come from the application's own origin.
 func (m *Middleware) Pages() http.Handler { return m.pages }
 
-func (m *Middleware) routes() http.Handler {
-	mux := http.NewServeMux()
-	p := m.cfg.Path
+// MaxFormBody bounds the body of a page's form POST: the forms hold a code,
+// a key's name and a page to go on to, and a few KB is plenty. A body past
+// it is answered 413, unread.
+const MaxFormBody = 8 << 10
+
+// MaxJSONBody bounds the body of a security-key POST, the JSON of a
+// browser's response: webauthn.MaxResponse and room for its envelope. A
+// body past it is answered 413, unread.
+const MaxJSONBody = webauthn.MaxResponse + 4<<10
+
+// pageRoute is one route of the pages, under Config.Path.
+type pageRoute struct {
+	method, path string
+	// json marks a route whose body is JSON (the security keys), bounded
+	// by MaxJSONBody; the other POSTs take forms, bounded by MaxFormBody.
+	json bool
+	h    http.Handler
+}
+
+// table lists every route of the pages; routes builds the mux from it, and
+// the tests walk it, so that no route escapes them.
+func (m *Middleware) table() []pageRoute {
 	stepUp := func(h http.HandlerFunc) http.Handler { return m.StepUp(0, h) }
-
-	// The second step itself.
-	mux.HandleFunc("GET "+p+"{$}", m.challenge)
-	mux.HandleFunc("POST "+p+"verify", m.verify)
-	mux.HandleFunc("POST "+p+"email", m.sendEmail)
-	keyLogin := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User, OnLogin: m.keyPassed}
-	if m.tf.WebAuthn != nil {
-		mux.Handle("POST "+p+"key/begin", keyLogin.BeginLogin())
-		mux.Handle("POST "+p+"key/finish", keyLogin.FinishLogin())
+	rs := []pageRoute{
+		// The second step itself.
+		{method: "GET", path: "{$}", h: http.HandlerFunc(m.challenge)},
+		{method: "POST", path: "verify", h: http.HandlerFunc(m.verify)},
+		{method: "POST", path: "email", h: http.HandlerFunc(m.sendEmail)},
 	}
-
+	if m.tf.WebAuthn != nil {
+		keyLogin := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User, OnLogin: m.keyPassed}
+		rs = append(rs,
+			pageRoute{method: "POST", path: "key/begin", json: true, h: keyLogin.BeginLogin()},
+			pageRoute{method: "POST", path: "key/finish", json: true, h: keyLogin.FinishLogin()},
+		)
+	}
 	// The settings.
-	mux.Handle("GET "+p+"settings", stepUp(m.settings))
-	mux.Handle("POST "+p+"method", stepUp(m.method))
-	mux.Handle("GET "+p+"totp", stepUp(m.totpPage))
-	mux.Handle("POST "+p+"totp/begin", stepUp(m.totpBegin))
-	mux.Handle("POST "+p+"totp/confirm", stepUp(m.totpConfirm))
-	mux.Handle("POST "+p+"totp/cancel", stepUp(m.totpCancel))
-	mux.Handle("GET "+p+"totp/paper.pdf", stepUp(m.totpPaper))
-	mux.Handle("POST "+p+"backup", stepUp(m.backupGenerate))
-	mux.Handle("POST "+p+"browsers/revoke", stepUp(m.browsersRevoke))
+	rs = append(rs,
+		pageRoute{method: "GET", path: "settings", h: stepUp(m.settings)},
+		pageRoute{method: "POST", path: "method", h: stepUp(m.method)},
+		pageRoute{method: "GET", path: "totp", h: stepUp(m.totpPage)},
+		pageRoute{method: "POST", path: "totp/begin", h: stepUp(m.totpBegin)},
+		pageRoute{method: "POST", path: "totp/confirm", h: stepUp(m.totpConfirm)},
+		pageRoute{method: "POST", path: "totp/cancel", h: stepUp(m.totpCancel)},
+		pageRoute{method: "GET", path: "totp/paper.pdf", h: stepUp(m.totpPaper)},
+		pageRoute{method: "POST", path: "backup", h: stepUp(m.backupGenerate)},
+		pageRoute{method: "POST", path: "browsers/revoke", h: stepUp(m.browsersRevoke)},
+	)
 	if m.tf.WebAuthn != nil {
 		keys := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User}
-		mux.Handle("POST "+p+"keys/begin", m.StepUp(0, keys.BeginRegistration()))
-		mux.Handle("POST "+p+"keys/finish", m.StepUp(0, m.firstKey(keys.FinishRegistration())))
-		mux.Handle("POST "+p+"keys/rename", stepUp(m.keyRename))
-		mux.Handle("POST "+p+"keys/remove", stepUp(m.keyRemove))
+		rs = append(rs,
+			pageRoute{method: "POST", path: "keys/begin", json: true, h: m.StepUp(0, keys.BeginRegistration())},
+			pageRoute{method: "POST", path: "keys/finish", json: true, h: m.StepUp(0, m.firstKey(keys.FinishRegistration()))},
+			pageRoute{method: "POST", path: "keys/rename", h: stepUp(m.keyRename)},
+			pageRoute{method: "POST", path: "keys/remove", h: stepUp(m.keyRemove)},
+		)
 	}
-	mux.Handle("GET "+p+"static/", http.StripPrefix(p+"static/", http.FileServerFS(staticFS)))
+	rs = append(rs, pageRoute{method: "GET", path: "static/", h: http.StripPrefix(m.cfg.Path+"static/", http.FileServerFS(staticFS))})
+	return rs
+}
+
+func (m *Middleware) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range m.table() {
+		h := rt.h
+		switch {
+		case rt.method != "POST":
+			h = noBody(h)
+		case rt.json:
+			h = boundedJSON(h)
+		default:
+			h = boundedForm(h)
+		}
+		mux.Handle(rt.method+" "+m.cfg.Path+rt.path, h)
+	}
 	return m.cfg.CrossOrigin.Handler(mux)
+}
+
+// noBody is h with the request's body ignored: no page reads one on GET,
+// and r.FormValue would otherwise read a multipart body of any size, and
+// spool its files to disk.
+func noBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r = r.WithContext(r.Context())
+			r.Body, r.ContentLength = http.NoBody, 0
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads r's body, of at most limit bytes, into memory, and returns
+// a copy of r that reads it from there; it answers 413 (or 400 for a body
+// broken off) and returns nil otherwise. A declared length past the limit
+// is refused before a byte is read.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, json bool) *http.Request {
+	fail := func(status int, msg string) *http.Request {
+		if json {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, "{\"error\":%q}\n", msg)
+		} else {
+			http.Error(w, msg, status)
+		}
+		return nil
+	}
+	if r.ContentLength > limit {
+		return fail(http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return fail(http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	if err != nil {
+		return fail(http.StatusBadRequest, "request body broken off")
+	}
+	r = r.WithContext(r.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return r
+}
+
+// boundedForm is h with the form read from a body of at most MaxFormBody
+// bytes, URL-encoded or multipart, in memory: never a file on disk.
+func boundedForm(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r = readBody(w, r, MaxFormBody, false); r == nil {
+			return
+		}
+		// Files larger than the memory given go to disk; the whole body is
+		// smaller, so none does.
+		if err := r.ParseMultipartForm(MaxFormBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			http.Error(w, "malformed form", http.StatusBadRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// boundedJSON is h with a body of at most MaxJSONBody bytes.
+func boundedJSON(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r = readBody(w, r, MaxJSONBody, true); r != nil {
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Page is what every page template gets.
