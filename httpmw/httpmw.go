@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -132,8 +133,14 @@ type Config struct {
 	// errors above, or a system error (store, clock), which must deny too.
 	// Nil means the default: a redirect to the challenge page (or LoginURL)
 	// for browsers, 401 with a JSON body for API clients, 500 for system
-	// errors.
+	// errors, each of which it logs to Logger.
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives the system errors behind the 500s the default Deny
+	// and the pages answer, so an operator sees why users are refused: the
+	// route, the user ID and the error, with every cookie and form value of
+	// the request blanked out of the error's text. Nil means
+	// slog.Default().
+	Logger *slog.Logger
 	// Templates are the pages; nil means Templates(). See Templates for the
 	// names and data each must accept.
 	Templates *template.Template
@@ -212,6 +219,9 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
 	if m.cfg.Deny == nil {
@@ -432,8 +442,10 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 	case errors.Is(err, ErrSetUpRequired):
 		status, msg, to = http.StatusUnauthorized, "second factor set-up required", m.cfg.Path+"settings"
 	default:
-		// A store, clock or session failure: deny, and say nothing of it.
+		// A store, clock or session failure: deny, say nothing of it to
+		// the user, and tell the operator.
 		status, msg = http.StatusInternalServerError, "temporarily unavailable"
+		m.logError(r, err)
 	}
 	if wantsHTML(r) {
 		if to != "" {
@@ -491,4 +503,42 @@ func localPath(next, home string) string {
 		return home
 	}
 	return next
+}
+
+// logError logs a system error that denied r. The error's text is the
+// store's or the application's, and could quote what the request carried:
+// every cookie and form value of r is blanked out of it first, so that no
+// token, session ID or code reaches the log.
+func (m *Middleware) logError(r *http.Request, err error) {
+	userID, _, _ := m.cfg.User(r)
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "twofa: request denied by a system error",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("user", userID),
+		slog.String("error", scrub(r, err.Error())),
+	)
+}
+
+// scrub returns msg with every cookie value and form value of r that is
+// long enough to be a secret replaced by "[redacted]".
+func scrub(r *http.Request, msg string) string {
+	hide := func(v string) {
+		if len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, "[redacted]")
+		}
+	}
+	for _, c := range r.Cookies() {
+		hide(c.Value)
+	}
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			hide(v)
+		}
+	}
+	for _, vs := range r.URL.Query() {
+		for _, v := range vs {
+			hide(v)
+		}
+	}
+	return msg
 }

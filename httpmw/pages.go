@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -276,7 +275,7 @@ func (m *Middleware) page(r *http.Request) Page {
 func (m *Middleware) render(w http.ResponseWriter, status int, name string, p Page) {
 	var b bytes.Buffer
 	if err := m.cfg.Templates.ExecuteTemplate(&b, name, p); err != nil {
-		slog.Error("twofa: render page", "page", name, "error", err)
+		m.cfg.Logger.Error("twofa: render page", "page", name, "error", err)
 		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
 		return
 	}
@@ -395,6 +394,7 @@ func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID st
 		err = m.remember(w, r, userID)
 	}
 	if err != nil {
+		m.logError(r, err)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"error":"temporarily unavailable"}`))
