@@ -76,6 +76,10 @@ var (
 	ErrSetUpRequired = errors.New("httpmw: second factor set-up required")
 	// ErrStepUp reports a route that needs a more recent second step.
 	ErrStepUp = errors.New("httpmw: recent second factor required")
+	// ErrSessionRenewed is what Config.RenewSession returns, wrapped or
+	// not, when another request of the same browser has already renewed
+	// r's session: see Config.RenewSession.
+	ErrSessionRenewed = errors.New("httpmw: session already renewed")
 )
 
 // Config configures a Middleware. Service, Origin, User and Session are
@@ -104,6 +108,20 @@ type Config struct {
 	// fixation. It returns the request to go on with, carrying the renewed
 	// session (r itself when the session renews in place, as scs's
 	// RenewToken does). An error denies the step.
+	//
+	// Requests of one browser can race here: a remembered browser's first
+	// page after the login loads its parts at once, and each of them,
+	// carrying the same session ID and no mark yet, completes the step.
+	// The application renews the session once, for the first of them, and
+	// keeps the old ID working for a short grace (User and SessionID still
+	// answer for it, for a few seconds up to a minute); a call for an old
+	// ID that was already renewed renews nothing and returns
+	// ErrSessionRenewed. The request is then sent on without a 500 and
+	// without writing a cookie, since the answer to the request that
+	// renewed carries the new session and its mark: a remembered browser's
+	// request goes on to its page as passed (it proved the remembered
+	// browser itself); a code or key that completed the step sends the
+	// browser on to the next page, where the renewed session is checked.
 	RenewSession func(w http.ResponseWriter, r *http.Request) (*http.Request, error)
 
 	// Path is where Pages is mounted, with a trailing slash; "" means
@@ -305,7 +323,15 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request) (Mark, *http.Request, error) {
 	mark, remembered, err := m.check(r)
 	if err == nil && remembered {
-		r, err = m.complete(w, r, mark.UserID, Remembered)
+		var nr *http.Request
+		nr, err = m.complete(w, r, mark.UserID, Remembered)
+		if errors.Is(err, ErrSessionRenewed) {
+			// A parallel request of this browser renewed the session, and
+			// its answer records the mark; this one passed on the
+			// remembered browser all the same.
+			return mark, r, nil
+		}
+		r = nr
 	}
 	return mark, r, err
 }

@@ -377,6 +377,12 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 // passed completes the second step and sends the browser on.
 func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID string, method twofa.Method, rememberIt bool, next string) {
 	r, err := m.complete(w, r, userID, method)
+	if errors.Is(err, ErrSessionRenewed) {
+		// A parallel request renewed the session: this one can record
+		// nothing in it. On to the next page, which checks the renewed one.
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	if err == nil && rememberIt && m.cfg.OfferRemember {
 		err = m.remember(w, r, userID)
 	}
@@ -390,6 +396,11 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 // keyPassed is the OnLogin of security-key logins.
 func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, _ webauthn.Result) {
 	r, err := m.complete(w, r, userID, twofa.WebAuthn)
+	if errors.Is(err, ErrSessionRenewed) {
+		// As in passed: the page goes on to the next one, which checks the
+		// session a parallel request renewed.
+		return
+	}
 	if err == nil && r.URL.Query().Get("remember") == "1" && m.cfg.OfferRemember {
 		err = m.remember(w, r, userID)
 	}
@@ -657,7 +668,13 @@ func download(w http.ResponseWriter, contentType, name string, body []byte) {
 // new method at once, on the very pages where they set it up.
 func (m *Middleware) firstMethod(w http.ResponseWriter, r *http.Request, method twofa.Method) (*http.Request, error) {
 	if mark, ok := FromContext(r.Context()); ok && mark.Method == "" {
-		return m.complete(w, r, mark.UserID, method)
+		nr, err := m.complete(w, r, mark.UserID, method)
+		if errors.Is(err, ErrSessionRenewed) {
+			// The method is set up; a parallel request renewed the
+			// session, and the user is asked for the new method next.
+			return r, nil
+		}
+		return nr, err
 	}
 	return r, nil
 }
