@@ -239,6 +239,26 @@ func (p Page) Lists(m string) bool {
 	return false
 }
 
+// Primary reports whether the user has a method that protects the login on
+// its own enabled: an authenticator app, a security key or codes by e-mail.
+// Backup codes only stand in for one of them; the settings offer them only
+// after one is set up.
+func (p Page) Primary() bool {
+	for _, s := range p.State.Methods {
+		if s.Method != twofa.Backup && s.Status == twofa.Enabled {
+			return true
+		}
+	}
+	return false
+}
+
+// BackupAlone reports backup codes kept with no primary method enabled (the
+// last one was removed or turned off): they no longer protect the login,
+// and the settings say so.
+func (p Page) BackupAlone() bool {
+	return !p.Primary() && p.State.Status(twofa.Backup) != twofa.NotSetUp
+}
+
 // notices are the messages a redirect after an action may ask for, by key,
 // so that no query string puts its own words on a page.
 var notices = map[string]string{
@@ -492,8 +512,11 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("error") == "name" {
+	switch r.URL.Query().Get("error") {
+	case "name":
 		p.Error = "A key's name must be 1 to 64 printable characters."
+	case "primary":
+		p.Error = "Set up an authenticator app, a security key or codes by e-mail first: backup codes stand in for one of them."
 	}
 	m.render(w, http.StatusOK, "settings", p)
 }
@@ -724,15 +747,23 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := m.tf.Backup.Generate(r.Context(), userID)
-	if err == nil {
-		r, err = m.firstMethod(w, r, twofa.Backup)
+	p := m.page(r)
+	var err error
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		m.fail(w, r, err)
+		return
 	}
+	if !p.Primary() {
+		// Backup codes are a recovery method: alone they would protect
+		// nothing, so none are made before a primary method.
+		http.Redirect(w, r, m.cfg.Path+"settings?error=primary", http.StatusSeeOther)
+		return
+	}
+	codes, err := m.tf.Backup.Generate(r.Context(), userID)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	p := m.page(r)
 	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
 		m.fail(w, r, err)
 		return
