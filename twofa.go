@@ -187,6 +187,7 @@ func New(cfg Config) (*Service, error) {
 		s.notify = n
 		s.events = n.hook
 	}
+	s.events = s.watchLocks(s.events)
 	tc := cfg.TOTP
 	tc.Issuer, tc.Store, tc.Keys, tc.Throttle, tc.Events, tc.Now, tc.Rand = cfg.Issuer, cfg.Store, cfg.Keys, limiter, s.events, cfg.Now, cfg.Rand
 	if s.TOTP, err = totp.New(tc); err != nil {
@@ -214,6 +215,32 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	return s, nil
+}
+
+// watchLocks passes every event on to next and, after a failed check of a
+// method the throttle counts, emits event.Locked if that failure began a
+// lock. Attempts are counted before the code is checked, so the attempt
+// that reaches a lock's count may yet pass (and clear the count): only its
+// failure begins the lock. No attempt is counted during a lock, so no other
+// failure finds the user locked, and each lock is told once however many
+// attempts it refuses.
+func (s *Service) watchLocks(next event.Hook) event.Hook {
+	return func(ctx context.Context, e event.Event) {
+		next.Emit(ctx, e)
+		if e.Kind != event.Failed && e.Kind != event.ReplayRefused {
+			return
+		}
+		switch Method(e.Method) {
+		case TOTP, Backup, Email:
+		default:
+			return // security keys are not counted by the throttle
+		}
+		until, locked, err := s.limiter.Lock(ctx, e.UserID)
+		if err != nil || !locked {
+			return // the failure is already an error and an event
+		}
+		next.Emit(ctx, event.Event{Kind: event.Locked, Method: e.Method, UserID: e.UserID, Time: e.Time, Until: until})
+	}
 }
 
 // Issuer is the application's name, as authenticator apps and printouts
