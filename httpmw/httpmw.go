@@ -24,7 +24,9 @@
 // security keys and remembered browsers. They are html/templates the
 // application can replace ([Templates]). Every POST is refused unless it
 // comes from the application's own origin ([net/http.CrossOriginProtection]),
-// and the settings need a second step passed within [Config.StepUpAge].
+// its body is read into memory up to [MaxFormBody] (forms) or [MaxJSONBody]
+// (security keys) and answered 413 past that, never spooled to disk, and
+// the settings need a second step passed within [Config.StepUpAge].
 // [Middleware.StepUp] guards the application's own sensitive routes the
 // same way.
 //
@@ -37,14 +39,19 @@
 // # Cookies
 //
 // Every cookie is HttpOnly, SameSite=Lax, for path "/", and Secure with the
-// "__Host-" prefix everywhere but plain HTTP to localhost.
+// "__Host-" prefix, unless [Config.Origin] is plain HTTP on localhost
+// (development). The decision comes from that configured origin alone,
+// never from the request's Host or scheme, which a reverse proxy rewrites.
+// [Middleware.Cookie] makes cookies by the same rules for the application.
 package httpmw
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,13 +76,26 @@ var (
 	ErrSetUpRequired = errors.New("httpmw: second factor set-up required")
 	// ErrStepUp reports a route that needs a more recent second step.
 	ErrStepUp = errors.New("httpmw: recent second factor required")
+	// ErrSessionRenewed is what Config.RenewSession returns, wrapped or
+	// not, when another request of the same browser has already renewed
+	// r's session: see Config.RenewSession.
+	ErrSessionRenewed = errors.New("httpmw: session already renewed")
 )
 
-// Config configures a Middleware. Service, User and Session are required;
-// the zero value of every other field is the safe default.
+// Config configures a Middleware. Service, Origin, User and Session are
+// required; the zero value of every other field is the safe default.
 type Config struct {
 	// Service is the application's second factor.
 	Service *twofa.Service
+	// Origin is the application's public origin, as the browser's address
+	// bar shows it: "https://photos.example.com", or "http://localhost:8080"
+	// in development. The scheme is https, or http only for localhost and
+	// loopback addresses; no path, query or fragment. It decides every
+	// cookie's Secure attribute and "__Host-" prefix (Secure with the
+	// prefix for https), whatever Host header or scheme a request arrives
+	// with, so a reverse proxy that rewrites them changes nothing. The
+	// default cross-origin protection trusts it too (see CrossOrigin).
+	Origin string
 	// User returns who passed the application's first step on r: the user
 	// ID and the account name shown in authenticator apps and on security
 	// keys (an e-mail address or user name); ok false when nobody did.
@@ -88,6 +108,20 @@ type Config struct {
 	// fixation. It returns the request to go on with, carrying the renewed
 	// session (r itself when the session renews in place, as scs's
 	// RenewToken does). An error denies the step.
+	//
+	// Requests of one browser can race here: a remembered browser's first
+	// page after the login loads its parts at once, and each of them,
+	// carrying the same session ID and no mark yet, completes the step.
+	// The application renews the session once, for the first of them, and
+	// keeps the old ID working for a short grace (User and SessionID still
+	// answer for it, for a few seconds up to a minute); a call for an old
+	// ID that was already renewed renews nothing and returns
+	// ErrSessionRenewed. The request is then sent on without a 500 and
+	// without writing a cookie, since the answer to the request that
+	// renewed carries the new session and its mark: a remembered browser's
+	// request goes on to its page as passed (it proved the remembered
+	// browser itself); a code or key that completed the step sends the
+	// browser on to the next page, where the renewed session is checked.
 	RenewSession func(w http.ResponseWriter, r *http.Request) (*http.Request, error)
 
 	// Path is where Pages is mounted, with a trailing slash; "" means
@@ -117,13 +151,26 @@ type Config struct {
 	// errors above, or a system error (store, clock), which must deny too.
 	// Nil means the default: a redirect to the challenge page (or LoginURL)
 	// for browsers, 401 with a JSON body for API clients, 500 for system
-	// errors.
+	// errors, each of which it logs to Logger.
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives the system errors behind the 500s the default Deny
+	// and the pages answer, so an operator sees why users are refused: the
+	// route, the user ID and the error, with every cookie and form value of
+	// the request blanked out of the error's text. Nil means
+	// slog.Default().
+	Logger *slog.Logger
 	// Templates are the pages; nil means Templates(). See Templates for the
 	// names and data each must accept.
 	Templates *template.Template
 	// CrossOrigin checks that POSTs come from the application's origin;
-	// nil means http.NewCrossOriginProtection().
+	// nil means http.NewCrossOriginProtection() with Origin added as a
+	// trusted origin. Modern browsers pass or fail on Sec-Fetch-Site alone;
+	// an older browser is judged by its Origin header, which the default
+	// protection compares with the Host header, and behind a proxy that
+	// rewrites Host the application's own pages would be refused. Trusting
+	// Origin lets them through and nothing else: a browser writes that
+	// Origin only on requests made by the application's own pages. A
+	// CrossOrigin the application sets is used as it is.
 	CrossOrigin *http.CrossOriginProtection
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -133,6 +180,7 @@ type Config struct {
 type Middleware struct {
 	cfg   Config
 	tf    *twofa.Service
+	ck    cookieRules
 	pages http.Handler
 }
 
@@ -146,10 +194,22 @@ func New(cfg Config) (*Middleware, error) {
 	case cfg.Session == nil:
 		return nil, errors.New("httpmw: Config.Session is required")
 	}
+	origin, plain, err := parseOrigin(cfg.Origin)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Origin = origin
+	ck := cookieRules{plain: plain}
 	if c, ok := cfg.Session.(*CookieSession); ok {
 		if err := c.check(); err != nil {
 			return nil, err
 		}
+		// A copy of its own, with the cookie rules of Origin: the
+		// application's value is not written to, and may serve another
+		// Middleware.
+		own := *c
+		own.ck = ck
+		cfg.Session = &own
 	}
 	if cfg.Path == "" {
 		cfg.Path = "/2fa/"
@@ -171,11 +231,17 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if cfg.CrossOrigin == nil {
 		cfg.CrossOrigin = http.NewCrossOriginProtection()
+		if err := cfg.CrossOrigin.AddTrustedOrigin(origin); err != nil {
+			return nil, fmt.Errorf("httpmw: Config.Origin: %w", err)
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Middleware{cfg: cfg, tf: cfg.Service}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
 	}
@@ -216,7 +282,7 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 	if ok && mark.UserID == userID {
 		return mark, false, nil
 	}
-	if ck, err := r.Cookie(cookieName(r, rememberCookie)); err == nil {
+	if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
 		switch err := m.tf.Browsers.Check(r.Context(), userID, ck.Value); {
 		case err == nil:
 			return Mark{UserID: userID, Method: Remembered, At: m.cfg.Now()}, true, nil
@@ -257,7 +323,15 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request) (Mark, *http.Request, error) {
 	mark, remembered, err := m.check(r)
 	if err == nil && remembered {
-		r, err = m.complete(w, r, mark.UserID, Remembered)
+		var nr *http.Request
+		nr, err = m.complete(w, r, mark.UserID, Remembered)
+		if errors.Is(err, ErrSessionRenewed) {
+			// A parallel request of this browser renewed the session, and
+			// its answer records the mark; this one passed on the
+			// remembered browser all the same.
+			return mark, r, nil
+		}
+		r = nr
 	}
 	return mark, r, err
 }
@@ -335,8 +409,8 @@ func (m *Middleware) complete(w http.ResponseWriter, r *http.Request, userID str
 	}
 	if method == Remembered {
 		// The window slides: the cookie lives another full window too.
-		if ck, err := r.Cookie(cookieName(r, rememberCookie)); err == nil {
-			http.SetCookie(w, newCookie(r, ck.Name, ck.Value, int(m.tf.Browsers.Window()/time.Second)))
+		if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
+			http.SetCookie(w, m.ck.cookie(ck.Name, ck.Value, int(m.tf.Browsers.Window()/time.Second)))
 		}
 	}
 	return r, nil
@@ -352,13 +426,13 @@ const rememberCookie = "twofa-remember"
 // own logout handler, before it ends its session.
 func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request, forgetBrowser bool) error {
 	err := m.cfg.Session.ClearMark(w, r)
-	forgetLogin(w, r)
+	m.forgetLogin(w)
 	if forgetBrowser {
-		ck, cerr := r.Cookie(cookieName(r, rememberCookie))
+		ck, cerr := r.Cookie(m.ck.name(rememberCookie))
 		if userID, _, ok := m.cfg.User(r); ok && cerr == nil {
 			err = errors.Join(err, m.tf.Browsers.Forget(r.Context(), userID, ck.Value))
 		}
-		http.SetCookie(w, newCookie(r, cookieName(r, rememberCookie), "", -1))
+		http.SetCookie(w, m.ck.cookie(m.ck.name(rememberCookie), "", -1))
 	}
 	return err
 }
@@ -369,7 +443,7 @@ func (m *Middleware) remember(w http.ResponseWriter, r *http.Request, userID str
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, newCookie(r, cookieName(r, rememberCookie), token, int(m.tf.Browsers.Window()/time.Second)))
+	http.SetCookie(w, m.ck.cookie(m.ck.name(rememberCookie), token, int(m.tf.Browsers.Window()/time.Second)))
 	return nil
 }
 
@@ -394,8 +468,10 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 	case errors.Is(err, ErrSetUpRequired):
 		status, msg, to = http.StatusUnauthorized, "second factor set-up required", m.cfg.Path+"settings"
 	default:
-		// A store, clock or session failure: deny, and say nothing of it.
+		// A store, clock or session failure: deny, say nothing of it to
+		// the user, and tell the operator.
 		status, msg = http.StatusInternalServerError, "temporarily unavailable"
+		m.logError(r, err)
 	}
 	if wantsHTML(r) {
 		if to != "" {
@@ -453,4 +529,42 @@ func localPath(next, home string) string {
 		return home
 	}
 	return next
+}
+
+// logError logs a system error that denied r. The error's text is the
+// store's or the application's, and could quote what the request carried:
+// every cookie and form value of r is blanked out of it first, so that no
+// token, session ID or code reaches the log.
+func (m *Middleware) logError(r *http.Request, err error) {
+	userID, _, _ := m.cfg.User(r)
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "twofa: request denied by a system error",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("user", userID),
+		slog.String("error", scrub(r, err.Error())),
+	)
+}
+
+// scrub returns msg with every cookie value and form value of r that is
+// long enough to be a secret replaced by "[redacted]".
+func scrub(r *http.Request, msg string) string {
+	hide := func(v string) {
+		if len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, "[redacted]")
+		}
+	}
+	for _, c := range r.Cookies() {
+		hide(c.Value)
+	}
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			hide(v)
+		}
+	}
+	for _, vs := range r.URL.Query() {
+		for _, v := range vs {
+			hide(v)
+		}
+	}
+	return msg
 }

@@ -168,6 +168,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 	}
 	a.mw, err = httpmw.New(httpmw.Config{
 		Service: a.tf,
+		Origin:  cfg.Origin,
 		User: func(r *http.Request) (string, string, bool) {
 			s, ok := sessionFrom(r)
 			return s.user.ID, s.user.Email, ok
