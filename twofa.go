@@ -14,6 +14,22 @@
 // administrator reset ([Service.Reset]) and the one verification call of a
 // login page ([Service.Verify]).
 //
+// # Backup codes
+//
+// Backup codes recover a lost primary method — an app, a security key,
+// e-mailed codes — and are no second factor on their own: while no primary
+// method is on, they are not offered, [Account.Requires] is false and
+// [Service.Verify] returns [ErrNoMethod]. Turning off or removing the last
+// primary method tells the user so.
+//
+// # Locks and notices
+//
+// Every code-based method draws on one count of consecutive failures per
+// user (package throttle): back-offs, then locks that end by themselves and
+// grow, and at 100 failures a lock that only [Service.Unlock] or
+// [Service.Reset] lifts. With [Config.Notify], the user is mailed at every
+// change to their second factor and when a lock begins.
+//
 // # Errors
 //
 // Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code
@@ -117,9 +133,13 @@ type Config struct {
 	// Address returns the user's e-mail address, which the application
 	// keeps; "" for none. Without it, e-mail codes and notices are off.
 	Address func(ctx context.Context, userID string) (string, error)
-	// Notify mails the user when a method is added, a backup code is used
-	// or an administrator resets their second factor (NIST SP 800-63B asks
-	// for notice when a factor is added), besides emitting the event.
+	// Notify mails the user, besides emitting the event, at every change to
+	// their second factor (NIST SP 800-63B, OWASP ASVS 5.0 V6.3): a method
+	// added, turned off or removed; a new set of backup codes, or one of
+	// them used; the account left with no method, or with backup codes
+	// alone; a lock after failed attempts; an administrator's reset. A
+	// notice that cannot be sent changes nothing and emits
+	// event.NoticeFailed.
 	Notify bool
 	// Notices are the notification messages; the zero value uses the
 	// built-in ones.

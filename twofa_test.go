@@ -47,13 +47,15 @@ type fixture struct {
 
 func (f *fixture) clock() time.Time { return f.now }
 
-func newFixture(t testing.TB, store storage.Store) *fixture {
+// newFixture makes a service over store; each of opts may change its
+// configuration, e.g. its mailer.
+func newFixture(t testing.TB, store storage.Store, opts ...func(*twofa.Config)) *fixture {
 	t.Helper()
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
 	f := &fixture{store: store, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), mail: &inbox{},
 		addrs: map[string]string{"u": "u@example.com", "other": "other@example.com"}}
-	tf, err := twofa.New(twofa.Config{
+	cfg := twofa.Config{
 		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
 		Backup: backup.Config{Hash: fake.FastHash},
 		Mailer: f.mail, Notify: true,
@@ -64,7 +66,11 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 			return f.addrs[user], nil
 		},
 		Events: f.events.Hook,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tf, err := twofa.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
