@@ -74,7 +74,21 @@ var (
 	ErrUnknownMethod = errors.New("twofa: unknown method")
 	// ErrThrottled matches every *ThrottledError.
 	ErrThrottled = throttle.ErrThrottled
+	// ErrInvalidUserID reports a user ID outside the one rule of every
+	// store: 1 to 255 bytes of valid UTF-8 without a NUL byte (see
+	// storage.CheckUserID). Every method of Service that takes a user ID
+	// checks it before anything else.
+	ErrInvalidUserID = storage.ErrInvalidUserID
 )
+
+// checkUser returns an error matching ErrInvalidUserID, which never quotes
+// the ID, unless id keeps the rule.
+func checkUser(id string) error {
+	if err := storage.CheckUserID(id); err != nil {
+		return fmt.Errorf("twofa: %w", err)
+	}
+	return nil
+}
 
 // ThrottledError reports an attempt refused by the per-user throttle, with
 // RetryAt, or Locked when only an administrator unlock helps.
@@ -334,6 +348,9 @@ func (a Account) Status(m Method) Status {
 
 // Account returns the user's methods and their status.
 func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
+	if err := checkUser(userID); err != nil {
+		return Account{}, err
+	}
 	a, err := s.methods(ctx, userID)
 	if err != nil {
 		return Account{}, err
@@ -355,6 +372,9 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 // remembered browsers: the question a request of a user with no method asks
 // each time.
 func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	a, err := s.methods(ctx, userID)
 	return a.Requires(), err
 }
@@ -467,6 +487,9 @@ func (s *Service) factor(m Method) (factor, error) {
 // told (event.NoMethodLeft, or event.BackupOnly while backup codes remain,
 // which alone no longer protect the login).
 func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	f, err := s.factor(m)
 	if err != nil {
 		return err
@@ -476,6 +499,9 @@ func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
 
 // Enable turns a disabled method m back on, as it was.
 func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	f, err := s.factor(m)
 	if err != nil {
 		return err
@@ -488,6 +514,9 @@ func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
 // a lost or compromised factor should not leave behind. The user is told,
 // as by Disable, when no primary method is left.
 func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	f, err := s.factor(m)
 	if err != nil {
 		return err
@@ -503,6 +532,9 @@ func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
 // RemoveKey deletes one of the user's security keys, as a lost key calls
 // for, and forgets the user's remembered browsers, as Remove does.
 func (s *Service) RemoveKey(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if s.WebAuthn == nil {
 		return ErrUnknownMethod
 	}
@@ -552,6 +584,9 @@ func (s *Service) takeAway(ctx context.Context, userID string, change func() err
 // emailotp.ErrUnavailable (no mailer, no valid address), a
 // *emailotp.CooldownError, or one matching emailotp.ErrSend.
 func (s *Service) SendCode(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	addr, err := s.address(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("twofa: look up address: %w", err)
@@ -564,6 +599,9 @@ func (s *Service) SendCode(ctx context.Context, userID string) error {
 // everything. It reads no secret. The user then logs in with the password
 // alone until they set up a method again.
 func (s *Service) Reset(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
@@ -589,6 +627,9 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 // Unlock clears a user's failure count, for an administrator, without
 // touching their methods.
 func (s *Service) Unlock(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.limiter.Unlock(ctx, userID); err != nil {
 		return err
 	}
