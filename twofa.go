@@ -594,9 +594,9 @@ func (s *Service) SendCode(ctx context.Context, userID string) error {
 	return s.Email.Send(ctx, userID, addr)
 }
 
-// Reset removes every second factor, backup code and remembered browser of a
-// user and clears their failure count, for an administrator helping a user who lost
-// everything. It reads no secret. The user then logs in with the password
+// Reset removes every second factor, backup code, unfinished security-key
+// ceremony and remembered browser of a user and clears their failure
+// count, for an administrator helping a user who lost everything. It reads no secret. The user then logs in with the password
 // alone until they set up a method again.
 func (s *Service) Reset(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
@@ -612,6 +612,11 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	// An unfinished registration would otherwise add a key to the reset
+	// account when finished later.
+	if err := s.store.DeleteCeremonies(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {

@@ -342,8 +342,36 @@ func TestResetLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Ceremonies begun and never finished: two registrations and a
+		// login of u, a registration of another user.
+		f.addKey(t, "u", "YubiKey")
+		var begun []string
+		for range 2 {
+			id, _, err := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u", "Laptop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			begun = append(begun, id)
+		}
+		id, _, err := f.tf.WebAuthn.BeginLogin(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		begun = append(begun, id)
+		otherID, _, err := f.tf.WebAuthn.BeginRegistration(ctx, "other", "other", "Phone")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := f.tf.Reset(ctx, "u"); err != nil {
 			t.Fatal(err)
+		}
+		for _, id := range begun {
+			if _, err := store.TakeCeremony(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a ceremony of u after reset: %v, want ErrNotFound", err)
+			}
+		}
+		if c, err := store.TakeCeremony(ctx, otherID); err != nil || c.UserID != "other" {
+			t.Fatalf("another user's ceremony after reset: %+v, %v", c, err)
 		}
 		a, err := f.tf.Account(ctx, "u")
 		if err != nil || a.Requires() || a.Status(twofa.TOTP) != twofa.NotSetUp || a.Status(twofa.Backup) != twofa.NotSetUp || a.Throttle != nil {
