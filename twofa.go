@@ -79,6 +79,10 @@ var (
 	// storage.CheckUserID). Every method of Service that takes a user ID
 	// checks it before anything else.
 	ErrInvalidUserID = storage.ErrInvalidUserID
+	// ErrInvalidTime reports a clock that cannot be right (the zero time,
+	// before 1970, after 2262): Verify denies with it whatever the method
+	// (see storage.CheckTime).
+	ErrInvalidTime = storage.ErrInvalidTime
 )
 
 // checkUser returns an error matching ErrInvalidUserID, which never quotes
@@ -646,9 +650,10 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // app, an e-mailed code, or one of your backup codes" — and reports which
 // method it was. Digits go to the e-mailed code if one is waiting, then to
 // the authenticator app; anything else to the backup codes, so a backup
-// code costs one KDF and nothing else does. It returns ErrNoMethod for a
-// user with no primary method enabled (backup codes alone do not count),
-// an error matching ErrInvalidCode for a code that does not pass, a
+// code costs one KDF and nothing else does. It returns ErrInvalidUserID,
+// ErrInvalidTime for a clock that cannot be right, ErrNoMethod for a user
+// with no primary method enabled (backup codes alone do not count), an
+// error matching ErrInvalidCode for a code that does not pass, a
 // *ThrottledError, or a store error; every error denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
 	if err := s.verifiable(ctx, userID); err != nil {
@@ -675,9 +680,16 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 }
 
 // verifiable returns the error that denies userID before any code is
-// looked at: a user with no primary method gets ErrNoMethod, whatever
-// backup codes they keep.
+// looked at: a bad user ID, a clock that cannot be right (no factor may
+// then mark a code used, or a key's count, at a false time), or no primary
+// method, whatever backup codes the user keeps (ErrNoMethod).
 func (s *Service) verifiable(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := storage.CheckTime(s.now()); err != nil {
+		return fmt.Errorf("twofa: clock: %w", err)
+	}
 	requires, err := s.Requires(ctx, userID)
 	if err != nil {
 		return err
