@@ -379,8 +379,32 @@ func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
-	a, err := s.methods(ctx, userID)
-	return a.Requires(), err
+	return s.hasPrimary(ctx, userID)
+}
+
+// hasPrimary reports whether userID has a primary method offered, as
+// methods finds them, reading no more than it must: a user with the app on
+// costs one read.
+func (s *Service) hasPrimary(ctx context.Context, userID string) (bool, error) {
+	ts, err := s.TOTP.State(ctx, userID)
+	if err != nil || ts.Status == totp.StatusEnabled {
+		return err == nil, err
+	}
+	if s.WebAuthn != nil {
+		ws, err := s.WebAuthn.State(ctx, userID)
+		if err != nil || len(ws.Keys) > 0 && !ws.Disabled {
+			return err == nil, err
+		}
+	}
+	addr, err := s.address(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("twofa: look up address: %w", err)
+	}
+	if !s.Email.Available(addr) {
+		return false, nil
+	}
+	es, err := s.Email.State(ctx, userID)
+	return err == nil && es.Status == emailotp.StatusEnabled, err
 }
 
 // methods is Account without Throttle and Browsers.
