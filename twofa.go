@@ -139,7 +139,10 @@ type Config struct {
 	// AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
 	// Config.
 	WebAuthn webauthn.Config
-	// Throttle is the per-user attempt policy, shared by every method.
+	// Throttle is the per-user attempt policy, shared by every method that
+	// takes a typed code; see package throttle for the defaults (locks from
+	// 20 failures that end by themselves, at 100 one that only Unlock or
+	// Reset lifts) and the guess budget they leave an attacker.
 	Throttle throttle.Policy
 	// RememberFor is how long a remembered browser skips the second step
 	// since its last use; zero means remember.DefaultWindow (28 days).
