@@ -33,9 +33,11 @@
 // # Errors
 //
 // Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code
-// that does not pass, [ErrNoMethod] for a user with nothing enabled, and
+// that does not pass, [ErrNoMethod] for a user with no primary method,
 // [ErrThrottled] (a [*ThrottledError] carrying the retry time) when the user
-// must wait. Every error denies access; a store or clock failure is an error.
+// must wait, [ErrInvalidUserID] for a user ID outside the one rule of every
+// store, and [ErrInvalidTime] for a clock that cannot be right. Every error
+// denies access; a store or clock failure is an error.
 //
 // # Secrets
 //
@@ -262,9 +264,10 @@ func New(cfg Config) (*Service, error) {
 // method the throttle counts, emits event.Locked if that failure began a
 // lock. Attempts are counted before the code is checked, so the attempt
 // that reaches a lock's count may yet pass (and clear the count): only its
-// failure begins the lock. No attempt is counted during a lock, so no other
-// failure finds the user locked, and each lock is told once however many
-// attempts it refuses.
+// failure begins the lock. No attempt is counted during a lock, so each
+// lock is told once however many attempts it refuses; only a check begun
+// before the lock and still running when it began (the back-off before a
+// lock makes that minutes) could find it too.
 func (s *Service) watchLocks(next event.Hook) event.Hook {
 	return func(ctx context.Context, e event.Event) {
 		next.Emit(ctx, e)
