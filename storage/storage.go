@@ -24,9 +24,11 @@
 // broken clock, and the zero time would read back as "never" — a backup
 // code "used" at the zero time would stay usable. The only zero times a
 // store accepts are the ones that mean none: the zero [ThrottleState] and a
-// [WebAuthnCredential] never used. Other arguments no store takes, a keep
-// below 1 or an empty set ID, are [ErrInvalidArgument]. A refused call
-// changes nothing.
+// [WebAuthnCredential] never used. Text a write carries (record IDs, labels,
+// names, the account) must pass [CheckText]; text that fails it, and other
+// arguments no store takes, a keep below 1 or an empty set ID, are
+// [ErrInvalidArgument]. A refused call changes nothing. A lookup by a key
+// that fails CheckText finds nothing, as it would by any unknown key.
 //
 // # Bounds
 //

@@ -34,6 +34,14 @@ var badTimes = map[string]time.Time{
 	"far in future": time.Date(9999, 1, 1, 0, 0, 0, 0, time.FixedZone("", 3600)),
 }
 
+// badTexts fail storage.CheckText: PostgreSQL refuses them as text and
+// SQLite keeps them, so every store refuses them in a write, and finds no
+// record by them.
+var badTexts = map[string]string{
+	"NUL":           "id\x00",
+	"invalid UTF-8": "id\xff",
+}
+
 // The records CheckRefusals names, which the Refusals subtest of Run
 // creates first, so that each refused call would otherwise succeed.
 const (
@@ -199,13 +207,67 @@ func refusals() []refusal {
 		})
 		add("TouchBrowser", func(s storage.Store) error { return s.TouchBrowser(ctx, u, refusalBrowser, bad) })
 	}
+	for why, bad := range badTexts {
+		add := func(method string, call func(s storage.Store) error) {
+			list = append(list, refusal{method + " with text " + why, storage.ErrInvalidArgument, call})
+		}
+		u := refusalUser
+		add("PutTOTP account", func(s storage.Store) error {
+			_, err := s.PutTOTP(ctx, storage.TOTPRecord{UserID: "new", Account: bad, Pending: secret(1, when)})
+			return err
+		})
+		add("PutTOTP algorithm", func(s storage.Store) error {
+			sec := secret(1, when)
+			sec.Algorithm = bad
+			_, err := s.PutTOTP(ctx, storage.TOTPRecord{UserID: "new", Account: "a", Pending: sec})
+			return err
+		})
+		add("ReplaceBackupSet set ID", func(s storage.Store) error {
+			_, err := s.ReplaceBackupSet(ctx, backupSet(u, bad, 2), refusalSet)
+			return err
+		})
+		add("ReplaceBackupSet KDF", func(s storage.Store) error {
+			set := backupSet(u, "set9", 2)
+			set.KDF = bad
+			_, err := s.ReplaceBackupSet(ctx, set, refusalSet)
+			return err
+		})
+		add("SwapEmailCode next ID", func(s storage.Store) error {
+			_, err := s.SwapEmailCode(ctx, u, emailCode(refusalCode, 0), emailCode(bad, 0))
+			return err
+		})
+		add("AddWebAuthnCredential name", func(s storage.Store) error {
+			c := credential(u, 9, when)
+			c.Name = bad
+			return s.AddWebAuthnCredential(ctx, c)
+		})
+		add("UpdateWebAuthnCredential name", func(s storage.Store) error {
+			c := credential(u, refusalCredByte, when)
+			c.Name = bad
+			return s.UpdateWebAuthnCredential(ctx, c)
+		})
+		add("PutCeremony ID", func(s storage.Store) error { return s.PutCeremony(ctx, ceremony(bad, u), when, 5) })
+		add("PutCeremony kind", func(s storage.Store) error {
+			c := ceremony("c9", "")
+			c.Kind = bad
+			return s.PutCeremony(ctx, c, when, 5)
+		})
+		add("AddBrowser ID", func(s storage.Store) error { return s.AddBrowser(ctx, browser(u, bad, when), 1) })
+		add("AddBrowser label", func(s storage.Store) error {
+			b := browser(u, "b9", when)
+			b.Label = "Mozilla/5.0 " + bad
+			return s.AddBrowser(ctx, b, 1)
+		})
+	}
 	return list
 }
 
 // CheckRefusals checks that s refuses every call that names a user ID
 // failing storage.CheckUserID with an error matching
-// storage.ErrInvalidUserID, and every write that carries a time failing
-// storage.CheckTime with one matching storage.ErrInvalidTime.
+// storage.ErrInvalidUserID, every write that carries a time failing
+// storage.CheckTime with one matching storage.ErrInvalidTime, and every
+// write that carries text failing storage.CheckText with one matching
+// storage.ErrInvalidArgument.
 //
 // [Run] calls it on a store that holds records the refused calls would
 // otherwise change, and checks that none changed. A backend may also call
@@ -258,6 +320,37 @@ func runRefusals(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	mustAddBrowser(t, s, b)
 
 	CheckRefusals(t, s)
+
+	// A key no record can have finds none: not found, not an error.
+	for why, bad := range badTexts {
+		if ok, err := s.UseBackupCode(ctx, u, bad, 0, when); ok || err != nil {
+			t.Errorf("UseBackupCode of set ID %s: %v, %v; want false, nil", why, ok, err)
+		}
+		if ok, err := s.ReplaceBackupSet(ctx, backupSet(u, "set9", 2), bad); ok || err != nil {
+			t.Errorf("ReplaceBackupSet from set ID %s: %v, %v; want false, nil", why, ok, err)
+		}
+		if _, err := s.FailEmailCode(ctx, u, bad); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("FailEmailCode of code ID %s: %v, want ErrNotFound", why, err)
+		}
+		if ok, err := s.ConsumeEmailCode(ctx, u, bad, 5); ok || err != nil {
+			t.Errorf("ConsumeEmailCode of code ID %s: %v, %v; want false, nil", why, ok, err)
+		}
+		if ok, err := s.SwapEmailCode(ctx, u, emailCode(bad, 0), nil); ok || err != nil {
+			t.Errorf("SwapEmailCode from code ID %s: %v, %v; want false, nil", why, ok, err)
+		}
+		if _, err := s.SwapEmailCode(ctx, "nobody", emailCode(bad, 0), nil); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("SwapEmailCode from code ID %s without state: %v, want ErrNotFound", why, err)
+		}
+		if c, err := s.TakeCeremony(ctx, bad); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("TakeCeremony of ID %s: %+v, %v; want ErrNotFound", why, c, err)
+		}
+		if err := s.TouchBrowser(ctx, u, bad, when.Add(time.Hour)); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("TouchBrowser of ID %s: %v, want ErrNotFound", why, err)
+		}
+		if err := s.DeleteBrowser(ctx, u, bad); err != nil {
+			t.Errorf("DeleteBrowser of ID %s: %v", why, err)
+		}
+	}
 
 	checkRecord(t, mustGet(t, s, u), rec)
 	if _, err := s.TOTP(ctx, "new"); !errors.Is(err, storage.ErrNotFound) {
