@@ -3,6 +3,7 @@ package twofa_test
 import (
 	"context"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,4 +57,35 @@ func Example() {
 	// offered at login: [totp backup] backup codes left: 10
 	// app code: totp <nil>
 	// backup code: backup <nil>
+}
+
+// Backup codes recover a lost app, key or e-mail method; alone they protect
+// nothing, so they are neither offered nor accepted until a primary method
+// is on.
+func ExampleAccount_Requires() {
+	ctx := context.Background()
+	key, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(key)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	tf, _ := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: memory.New(), Keys: ring, Now: func() time.Time { return now }})
+
+	codes, _ := tf.Backup.Generate(ctx, "user-42")
+	a, _ := tf.Account(ctx, "user-42")
+	fmt.Println("backup codes only:", a.Status(twofa.Backup), a.Offered, a.Requires())
+	_, err := tf.Verify(ctx, "user-42", codes[0])
+	fmt.Println("a backup code:", errors.Is(err, twofa.ErrNoMethod))
+
+	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com")
+	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
+	code, _ := totp.GenerateCode(enr.Algorithm, raw, enr.Digits, uint64(now.Unix()/30))
+	_ = tf.TOTP.Confirm(ctx, "user-42", code)
+	a, _ = tf.Account(ctx, "user-42")
+	fmt.Println("with an app:", a.Offered, a.Requires())
+	m, err := tf.Verify(ctx, "user-42", codes[0])
+	fmt.Println("a backup code:", m, err)
+	// Output:
+	// backup codes only: enabled [] false
+	// a backup code: true
+	// with an app: [totp backup] true
+	// a backup code: backup <nil>
 }

@@ -2,6 +2,7 @@ package twofa_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -33,8 +34,15 @@ func (f *fixture) failTo(t testing.TB, user string, n int) {
 			return
 		}
 		f.waitOut(t, user)
-		if _, err := f.tf.Verify(ctx, user, f.wrongCode(t)); !errors.Is(err, twofa.ErrInvalidCode) {
+		// With an e-mailed code waiting, wrong digits are tried as that
+		// code and then as the app's, whose attempt may find the wait the
+		// first began: refused, but the count went on.
+		_, err = f.tf.Verify(ctx, user, f.wrongCode(t))
+		if !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
 			t.Fatalf("wrong code at %d failures: %v", st.Failures, err)
+		}
+		if next, _ := f.store.Throttle(ctx, user); next.Failures <= st.Failures {
+			t.Fatalf("a wrong code at %d failures was not counted: %v", st.Failures, err)
 		}
 	}
 }
@@ -234,5 +242,33 @@ func TestLockNoticeMailerDown(t *testing.T) {
 	}
 	if f.events.Count(event.Locked) != 1 || len(failed) != 1 || failed[0].Reason != string(event.Locked) {
 		t.Fatalf("events: locked %d, notice failures %+v", f.events.Count(event.Locked), failed)
+	}
+}
+
+// A lock never opens a path around the second step (as the lockout of
+// CVE-2024-32868 did): while the user is locked, for a while or for good,
+// the second step is still required and every input is denied, none as
+// "no method", which a caller could take for "no second step".
+func TestLockOpensNoPathAround(t *testing.T) {
+	for _, failures := range []int{20, 100} {
+		t.Run(fmt.Sprint(failures), func(t *testing.T) {
+			f := newFixture(t, memory.New())
+			f.setUp(t, "u")
+			mailed := f.mailCode(t, "u")
+			f.failTo(t, "u", failures)
+			for _, input := range []string{f.appCode(t), f.codes[0], mailed, "000000", "zzzzz-zzzzz", "junk!", ""} {
+				m, err := f.tf.Verify(ctx, "u", input)
+				if err == nil || m != "" || errors.Is(err, twofa.ErrNoMethod) ||
+					!errors.Is(err, twofa.ErrThrottled) && !errors.Is(err, twofa.ErrInvalidCode) {
+					t.Errorf("Verify(%q) while locked: %q, %v", input, m, err)
+				}
+			}
+			if r, err := f.tf.Requires(ctx, "u"); !r || err != nil {
+				t.Fatalf("Requires while locked: %v, %v", r, err)
+			}
+			if a, err := f.tf.Account(ctx, "u"); err != nil || !a.Requires() || !errors.Is(a.Throttle, twofa.ErrThrottled) {
+				t.Fatalf("account view while locked: %+v, %v", a, err)
+			}
+		})
 	}
 }

@@ -32,12 +32,18 @@ type Notice struct {
 	Until time.Time
 }
 
-// noticeFor maps the events that warrant a mail to their phrase.
+// noticeFor maps the events that warrant a mail to their phrase: every
+// change to the user's second factor, as OWASP ASVS 5.0 V6.3 asks.
 var noticeFor = map[event.Kind]string{
-	event.Enrolled:   "A new sign-in method was added to your account",
-	event.BackupUsed: "One of your backup codes was used to sign in",
-	event.Reset:      "An administrator removed your two-factor authentication",
-	event.Locked:     "Too many wrong codes were entered: signing in to your account is locked for a while",
+	event.Enrolled:        "A new sign-in method was added to your account",
+	event.BackupUsed:      "One of your backup codes was used to sign in",
+	event.BackupGenerated: "A new set of backup codes was made for your account; any older codes no longer work",
+	event.Disabled:        "A sign-in method of your account was turned off",
+	event.Removed:         "A sign-in method was removed from your account",
+	event.NoMethodLeft:    "Your account has no second sign-in step left: your password alone now signs you in",
+	event.BackupOnly:      "Your account has only backup codes left, which alone do not protect it: your password alone now signs you in",
+	event.Reset:           "An administrator removed your two-factor authentication",
+	event.Locked:          "Too many wrong codes were entered: signing in to your account is locked for a while",
 }
 
 // lockedForGood is the phrase of a lock that only an administrator lifts.

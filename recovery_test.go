@@ -144,6 +144,9 @@ func TestLastPrimaryMethodGone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if r, err := f.tf.Requires(ctx, "u"); r != a.Requires() || err != nil {
+				t.Fatalf("Requires = %v, %v; the account view says %v", r, err, a.Requires())
+			}
 			if c.want != "" {
 				if a.Requires() || len(a.Offered) != 0 {
 					t.Fatalf("after the change: %+v", a)
@@ -155,5 +158,61 @@ func TestLastPrimaryMethodGone(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Service.Requires, which reads no more than it must, agrees with the
+// account view in every combination of methods, states and addresses.
+func TestRequiresAgreesWithAccount(t *testing.T) {
+	for _, app := range []string{"none", "pending", "on", "off"} {
+		for _, keys := range []string{"none", "on", "off"} {
+			for _, mail := range []string{"none", "on", "off"} {
+				for _, addr := range []string{"u@example.com", "not an address"} {
+					for _, codes := range []bool{false, true} {
+						name := fmt.Sprintf("app %s, keys %s, e-mail %s to %q, backup %v", app, keys, mail, addr, codes)
+						t.Run(name, func(t *testing.T) {
+							f := newFixture(t, memory.New())
+							f.addrs["u"] = addr
+							if app != "none" {
+								e, err := f.tf.TOTP.Begin(ctx, "u", "u")
+								must(t, err)
+								f.secret = e
+								if app != "pending" {
+									must(t, f.tf.TOTP.Confirm(ctx, "u", f.appCode(t)))
+								}
+								if app == "off" {
+									must(t, f.tf.Disable(ctx, "u", twofa.TOTP))
+								}
+							}
+							if keys != "none" {
+								f.addKey(t, "u", "YubiKey")
+								if keys == "off" {
+									must(t, f.tf.Disable(ctx, "u", twofa.WebAuthn))
+								}
+							}
+							if mail != "none" {
+								must(t, f.tf.Email.Enable(ctx, "u"))
+								if mail == "off" {
+									must(t, f.tf.Email.Disable(ctx, "u"))
+								}
+							}
+							if codes {
+								must(t, gen(f))
+							}
+							a, err := f.tf.Account(ctx, "u")
+							must(t, err)
+							r, err := f.tf.Requires(ctx, "u")
+							if err != nil || r != a.Requires() {
+								t.Fatalf("Requires = %v, %v; account view %v (offered %v)", r, err, a.Requires(), a.Offered)
+							}
+							primary := app == "on" || keys == "on" || mail == "on" && addr == "u@example.com"
+							if r != primary {
+								t.Fatalf("Requires = %v, want %v", r, primary)
+							}
+						})
+					}
+				}
+			}
+		}
 	}
 }

@@ -14,12 +14,30 @@
 // administrator reset ([Service.Reset]) and the one verification call of a
 // login page ([Service.Verify]).
 //
+// # Backup codes
+//
+// Backup codes recover a lost primary method — an app, a security key,
+// e-mailed codes — and are no second factor on their own: while no primary
+// method is on, they are not offered, [Account.Requires] is false and
+// [Service.Verify] returns [ErrNoMethod]. Turning off or removing the last
+// primary method tells the user so.
+//
+// # Locks and notices
+//
+// Every code-based method draws on one count of consecutive failures per
+// user (package throttle): back-offs, then locks that end by themselves and
+// grow, and at 100 failures a lock that only [Service.Unlock] or
+// [Service.Reset] lifts. With [Config.Notify], the user is mailed at every
+// change to their second factor and when a lock begins.
+//
 // # Errors
 //
 // Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code
-// that does not pass, [ErrNoMethod] for a user with nothing enabled, and
+// that does not pass, [ErrNoMethod] for a user with no primary method,
 // [ErrThrottled] (a [*ThrottledError] carrying the retry time) when the user
-// must wait. Every error denies access; a store or clock failure is an error.
+// must wait, [ErrInvalidUserID] for a user ID outside the one rule of every
+// store, and [ErrInvalidTime] for a clock that cannot be right. Every error
+// denies access; a store or clock failure is an error.
 //
 // # Secrets
 //
@@ -58,7 +76,25 @@ var (
 	ErrUnknownMethod = errors.New("twofa: unknown method")
 	// ErrThrottled matches every *ThrottledError.
 	ErrThrottled = throttle.ErrThrottled
+	// ErrInvalidUserID reports a user ID outside the one rule of every
+	// store: 1 to 255 bytes of valid UTF-8 without a NUL byte (see
+	// storage.CheckUserID). Every method of Service that takes a user ID
+	// checks it before anything else.
+	ErrInvalidUserID = storage.ErrInvalidUserID
+	// ErrInvalidTime reports a clock that cannot be right (the zero time,
+	// before 1970, after 2262): Verify denies with it whatever the method
+	// (see storage.CheckTime).
+	ErrInvalidTime = storage.ErrInvalidTime
 )
+
+// checkUser returns an error matching ErrInvalidUserID, which never quotes
+// the ID, unless id keeps the rule.
+func checkUser(id string) error {
+	if err := storage.CheckUserID(id); err != nil {
+		return fmt.Errorf("twofa: %w", err)
+	}
+	return nil
+}
 
 // ThrottledError reports an attempt refused by the per-user throttle, with
 // RetryAt, or Locked when only an administrator unlock helps.
@@ -105,7 +141,10 @@ type Config struct {
 	// AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
 	// Config.
 	WebAuthn webauthn.Config
-	// Throttle is the per-user attempt policy, shared by every method.
+	// Throttle is the per-user attempt policy, shared by every method that
+	// takes a typed code; see package throttle for the defaults (locks from
+	// 20 failures that end by themselves, at 100 one that only Unlock or
+	// Reset lifts) and the guess budget they leave an attacker.
 	Throttle throttle.Policy
 	// RememberFor is how long a remembered browser skips the second step
 	// since its last use; zero means remember.DefaultWindow (28 days).
@@ -117,9 +156,13 @@ type Config struct {
 	// Address returns the user's e-mail address, which the application
 	// keeps; "" for none. Without it, e-mail codes and notices are off.
 	Address func(ctx context.Context, userID string) (string, error)
-	// Notify mails the user when a method is added, a backup code is used
-	// or an administrator resets their second factor (NIST SP 800-63B asks
-	// for notice when a factor is added), besides emitting the event.
+	// Notify mails the user, besides emitting the event, at every change to
+	// their second factor (NIST SP 800-63B, OWASP ASVS 5.0 V6.3): a method
+	// added, turned off or removed; a new set of backup codes, or one of
+	// them used; the account left with no method, or with backup codes
+	// alone; a lock after failed attempts; an administrator's reset. A
+	// notice that cannot be sent changes nothing and emits
+	// event.NoticeFailed.
 	Notify bool
 	// Notices are the notification messages; the zero value uses the
 	// built-in ones.
@@ -221,9 +264,10 @@ func New(cfg Config) (*Service, error) {
 // method the throttle counts, emits event.Locked if that failure began a
 // lock. Attempts are counted before the code is checked, so the attempt
 // that reaches a lock's count may yet pass (and clear the count): only its
-// failure begins the lock. No attempt is counted during a lock, so no other
-// failure finds the user locked, and each lock is told once however many
-// attempts it refuses.
+// failure begins the lock. No attempt is counted during a lock, so each
+// lock is told once however many attempts it refuses; only a check begun
+// before the lock and still running when it began (the back-off before a
+// lock makes that minutes) could find it too.
 func (s *Service) watchLocks(next event.Hook) event.Hook {
 	return func(ctx context.Context, e event.Event) {
 		next.Emit(ctx, e)
@@ -314,6 +358,9 @@ func (a Account) Status(m Method) Status {
 
 // Account returns the user's methods and their status.
 func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
+	if err := checkUser(userID); err != nil {
+		return Account{}, err
+	}
 	a, err := s.methods(ctx, userID)
 	if err != nil {
 		return Account{}, err
@@ -335,8 +382,35 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 // remembered browsers: the question a request of a user with no method asks
 // each time.
 func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
-	a, err := s.methods(ctx, userID)
-	return a.Requires(), err
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	return s.hasPrimary(ctx, userID)
+}
+
+// hasPrimary reports whether userID has a primary method offered, as
+// methods finds them, reading no more than it must: a user with the app on
+// costs one read.
+func (s *Service) hasPrimary(ctx context.Context, userID string) (bool, error) {
+	ts, err := s.TOTP.State(ctx, userID)
+	if err != nil || ts.Status == totp.StatusEnabled {
+		return err == nil, err
+	}
+	if s.WebAuthn != nil {
+		ws, err := s.WebAuthn.State(ctx, userID)
+		if err != nil || len(ws.Keys) > 0 && !ws.Disabled {
+			return err == nil, err
+		}
+	}
+	addr, err := s.address(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("twofa: look up address: %w", err)
+	}
+	if !s.Email.Available(addr) {
+		return false, nil
+	}
+	es, err := s.Email.State(ctx, userID)
+	return err == nil && es.Status == emailotp.StatusEnabled, err
 }
 
 // methods is Account without Throttle and Browsers.
@@ -447,6 +521,9 @@ func (s *Service) factor(m Method) (factor, error) {
 // told (event.NoMethodLeft, or event.BackupOnly while backup codes remain,
 // which alone no longer protect the login).
 func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	f, err := s.factor(m)
 	if err != nil {
 		return err
@@ -456,6 +533,9 @@ func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
 
 // Enable turns a disabled method m back on, as it was.
 func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	f, err := s.factor(m)
 	if err != nil {
 		return err
@@ -468,6 +548,9 @@ func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
 // a lost or compromised factor should not leave behind. The user is told,
 // as by Disable, when no primary method is left.
 func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	f, err := s.factor(m)
 	if err != nil {
 		return err
@@ -483,6 +566,9 @@ func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
 // RemoveKey deletes one of the user's security keys, as a lost key calls
 // for, and forgets the user's remembered browsers, as Remove does.
 func (s *Service) RemoveKey(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if s.WebAuthn == nil {
 		return ErrUnknownMethod
 	}
@@ -532,6 +618,9 @@ func (s *Service) takeAway(ctx context.Context, userID string, change func() err
 // emailotp.ErrUnavailable (no mailer, no valid address), a
 // *emailotp.CooldownError, or one matching emailotp.ErrSend.
 func (s *Service) SendCode(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	addr, err := s.address(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("twofa: look up address: %w", err)
@@ -539,11 +628,14 @@ func (s *Service) SendCode(ctx context.Context, userID string) error {
 	return s.Email.Send(ctx, userID, addr)
 }
 
-// Reset removes every second factor, backup code and remembered browser of a
-// user and clears their failure count, for an administrator helping a user who lost
-// everything. It reads no secret. The user then logs in with the password
+// Reset removes every second factor, backup code, unfinished security-key
+// ceremony and remembered browser of a user and clears their failure
+// count, for an administrator helping a user who lost everything. It reads no secret. The user then logs in with the password
 // alone until they set up a method again.
 func (s *Service) Reset(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
@@ -554,6 +646,11 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
+		return fmt.Errorf("twofa: reset: %w", err)
+	}
+	// An unfinished registration would otherwise add a key to the reset
+	// account when finished later.
+	if err := s.store.DeleteCeremonies(ctx, userID); err != nil {
 		return fmt.Errorf("twofa: reset: %w", err)
 	}
 	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
@@ -569,6 +666,9 @@ func (s *Service) Reset(ctx context.Context, userID string) error {
 // Unlock clears a user's failure count, for an administrator, without
 // touching their methods.
 func (s *Service) Unlock(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.limiter.Unlock(ctx, userID); err != nil {
 		return err
 	}
@@ -580,9 +680,10 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // app, an e-mailed code, or one of your backup codes" — and reports which
 // method it was. Digits go to the e-mailed code if one is waiting, then to
 // the authenticator app; anything else to the backup codes, so a backup
-// code costs one KDF and nothing else does. It returns ErrNoMethod for a
-// user with no primary method enabled (backup codes alone do not count),
-// an error matching ErrInvalidCode for a code that does not pass, a
+// code costs one KDF and nothing else does. It returns ErrInvalidUserID,
+// ErrInvalidTime for a clock that cannot be right, ErrNoMethod for a user
+// with no primary method enabled (backup codes alone do not count), an
+// error matching ErrInvalidCode for a code that does not pass, a
 // *ThrottledError, or a store error; every error denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
 	if err := s.verifiable(ctx, userID); err != nil {
@@ -609,9 +710,16 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 }
 
 // verifiable returns the error that denies userID before any code is
-// looked at: a user with no primary method gets ErrNoMethod, whatever
-// backup codes they keep.
+// looked at: a bad user ID, a clock that cannot be right (no factor may
+// then mark a code used, or a key's count, at a false time), or no primary
+// method, whatever backup codes the user keeps (ErrNoMethod).
 func (s *Service) verifiable(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := storage.CheckTime(s.now()); err != nil {
+		return fmt.Errorf("twofa: clock: %w", err)
+	}
 	requires, err := s.Requires(ctx, userID)
 	if err != nil {
 		return err

@@ -47,13 +47,15 @@ type fixture struct {
 
 func (f *fixture) clock() time.Time { return f.now }
 
-func newFixture(t testing.TB, store storage.Store) *fixture {
+// newFixture makes a service over store; each of opts may change its
+// configuration, e.g. its mailer.
+func newFixture(t testing.TB, store storage.Store, opts ...func(*twofa.Config)) *fixture {
 	t.Helper()
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
 	f := &fixture{store: store, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), mail: &inbox{},
 		addrs: map[string]string{"u": "u@example.com", "other": "other@example.com"}}
-	tf, err := twofa.New(twofa.Config{
+	cfg := twofa.Config{
 		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
 		Backup: backup.Config{Hash: fake.FastHash},
 		Mailer: f.mail, Notify: true,
@@ -64,7 +66,11 @@ func newFixture(t testing.TB, store storage.Store) *fixture {
 			return f.addrs[user], nil
 		},
 		Events: f.events.Hook,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tf, err := twofa.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,8 +342,36 @@ func TestResetLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Ceremonies begun and never finished: two registrations and a
+		// login of u, a registration of another user.
+		f.addKey(t, "u", "YubiKey")
+		var begun []string
+		for range 2 {
+			id, _, err := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u", "Laptop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			begun = append(begun, id)
+		}
+		id, _, err := f.tf.WebAuthn.BeginLogin(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		begun = append(begun, id)
+		otherID, _, err := f.tf.WebAuthn.BeginRegistration(ctx, "other", "other", "Phone")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := f.tf.Reset(ctx, "u"); err != nil {
 			t.Fatal(err)
+		}
+		for _, id := range begun {
+			if _, err := store.TakeCeremony(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a ceremony of u after reset: %v, want ErrNotFound", err)
+			}
+		}
+		if c, err := store.TakeCeremony(ctx, otherID); err != nil || c.UserID != "other" {
+			t.Fatalf("another user's ceremony after reset: %+v, %v", c, err)
 		}
 		a, err := f.tf.Account(ctx, "u")
 		if err != nil || a.Requires() || a.Status(twofa.TOTP) != twofa.NotSetUp || a.Status(twofa.Backup) != twofa.NotSetUp || a.Throttle != nil {

@@ -429,3 +429,21 @@ func TestForStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkAttempt is one counted attempt and its success, on the memory
+// store: what the throttle adds to each code checked.
+func BenchmarkAttempt(b *testing.B) {
+	s := memory.New()
+	l, err := throttle.New(s, throttle.Policy{}, func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := l.Attempt(ctx, "u"); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.Success(ctx, "u"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

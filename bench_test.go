@@ -1,0 +1,38 @@
+package twofa_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/storage/memory"
+)
+
+// BenchmarkVerify is the login page's check of an app code on the memory
+// store, right and wrong: the method look-up that refuses a user with no
+// primary method, the throttle, the code.
+func BenchmarkVerify(b *testing.B) {
+	b.Run("right", func(b *testing.B) {
+		f := newFixture(b, memory.New())
+		f.setUp(b, "u")
+		for b.Loop() {
+			f.now = f.now.Add(30 * time.Second)
+			if _, err := f.tf.Verify(ctx, "u", f.appCode(b)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("wrong", func(b *testing.B) {
+		f := newFixture(b, memory.New())
+		f.setUp(b, "u")
+		for b.Loop() {
+			if _, err := f.tf.Verify(ctx, "u", f.wrongCode(b)); !errors.Is(err, twofa.ErrInvalidCode) {
+				b.Fatal(err)
+			}
+			if err := f.tf.Unlock(ctx, "u"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
