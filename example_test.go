@@ -75,10 +75,10 @@ func ExampleAccount_Requires() {
 	_, err := tf.Verify(ctx, "user-42", codes[0])
 	fmt.Println("a backup code:", errors.Is(err, twofa.ErrNoMethod))
 
-	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com")
+	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com", "test-session")
 	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
 	code, _ := totp.GenerateCode(enr.Algorithm, raw, enr.Digits, uint64(now.Unix()/30))
-	_ = tf.TOTP.Confirm(ctx, "user-42", code)
+	_ = tf.TOTP.Confirm(ctx, "user-42", "test-session", code)
 	a, _ = tf.Account(ctx, "user-42")
 	fmt.Println("with an app:", a.Offered, a.Requires())
 	m, err := tf.Verify(ctx, "user-42", codes[0])

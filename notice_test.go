@@ -297,12 +297,12 @@ func gen(f *fixture) error {
 // enrollApp sets up an authenticator app for u.
 func (f *fixture) enrollApp(t testing.TB) {
 	t.Helper()
-	e, err := f.tf.TOTP.Begin(ctx, "u", "u@example.com")
+	e, err := f.tf.TOTP.Begin(ctx, "u", "u@example.com", "test-session")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.secret = e
-	if err := f.tf.TOTP.Confirm(ctx, "u", f.appCode(t)); err != nil {
+	if err := f.tf.TOTP.Confirm(ctx, "u", "test-session", f.appCode(t)); err != nil {
 		t.Fatal(err)
 	}
 	f.now = f.now.Add(30 * time.Second)

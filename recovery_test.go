@@ -108,12 +108,12 @@ func TestLastPrimaryMethodGone(t *testing.T) {
 			for _, m := range c.setup.primaries {
 				switch m {
 				case twofa.TOTP:
-					e, err := f.tf.TOTP.Begin(ctx, "u", "u")
+					e, err := f.tf.TOTP.Begin(ctx, "u", "u", "test-session")
 					if err != nil {
 						t.Fatal(err)
 					}
 					f.secret = e
-					if err := f.tf.TOTP.Confirm(ctx, "u", f.appCode(t)); err != nil {
+					if err := f.tf.TOTP.Confirm(ctx, "u", "test-session", f.appCode(t)); err != nil {
 						t.Fatal(err)
 					}
 				case twofa.Email:
@@ -174,11 +174,11 @@ func TestRequiresAgreesWithAccount(t *testing.T) {
 							f := newFixture(t, memory.New())
 							f.addrs["u"] = addr
 							if app != "none" {
-								e, err := f.tf.TOTP.Begin(ctx, "u", "u")
+								e, err := f.tf.TOTP.Begin(ctx, "u", "u", "test-session")
 								must(t, err)
 								f.secret = e
 								if app != "pending" {
-									must(t, f.tf.TOTP.Confirm(ctx, "u", f.appCode(t)))
+									must(t, f.tf.TOTP.Confirm(ctx, "u", "test-session", f.appCode(t)))
 								}
 								if app == "off" {
 									must(t, f.tf.Disable(ctx, "u", twofa.TOTP))
