@@ -64,7 +64,31 @@ var (
 	ErrNotEnabled = errors.New("backup: no backup codes for this user")
 	// ErrNotSetUp reports a user without a set (for Enable and Disable).
 	ErrNotSetUp = errors.New("backup: no backup codes generated for this user")
+	// ErrClock reports a clock reading no code may be checked or made at:
+	// the zero time, before 1970 or past 2262 (see storage.CheckTime). The
+	// error also matches storage.ErrInvalidTime.
+	ErrClock = errors.New("backup: clock out of range")
 )
+
+// checkUser applies storage's one rule for user IDs before any store call;
+// the error matches storage.ErrInvalidUserID.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+// clock reads the configured clock once and refuses a reading no store
+// should keep: with the memory store, a code "used" at the zero time would
+// still count as unused, and pass again.
+func (s *Service) clock() (time.Time, error) {
+	now := s.cfg.Now()
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrClock, err)
+	}
+	return now, nil
+}
 
 // Params are argon2id's cost parameters.
 type Params struct {
@@ -197,8 +221,12 @@ func New(cfg Config) (*Service, error) {
 // and turning backup codes on. The codes, formatted "abcde-fghij", are
 // returned this once and never stored in the clear.
 func (s *Service) Generate(ctx context.Context, userID string) ([]string, error) {
-	if userID == "" {
-		return nil, errors.New("backup: empty user ID")
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
+	now, err := s.clock()
+	if err != nil {
+		return nil, err
 	}
 	codes, err := generate(s.cfg.Rand, s.cfg.Count)
 	if err != nil {
@@ -212,7 +240,6 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 	if _, err := io.ReadFull(s.cfg.Rand, id); err != nil {
 		return nil, fmt.Errorf("backup: random: %w", err)
 	}
-	now := s.cfg.Now()
 	set := storage.BackupSet{
 		UserID:  userID,
 		SetID:   hex.EncodeToString(id),
@@ -233,9 +260,18 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 // Verify checks code against the user's set and consumes it. It returns nil
 // only for an unused code of the current set; otherwise ErrMalformed,
 // ErrInvalidCode (ErrUsed for a used one), ErrNotEnabled, a *throttle.Error,
-// or a wrapped store error. Every error denies access.
+// ErrClock, an error matching storage.ErrInvalidUserID, or a wrapped store
+// error. Every error denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	norm, err := Normalize(code)
+	if err != nil {
+		return err
+	}
+	// The clock is checked before anything is counted or consumed.
+	now, err := s.clock()
 	if err != nil {
 		return err
 	}
@@ -253,7 +289,6 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if err != nil {
 		return err
 	}
-	now := s.cfg.Now()
 	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
 		if errors.Is(err, throttle.ErrThrottled) {
 			s.emit(ctx, event.Throttled, userID, now)
@@ -340,6 +375,9 @@ type State struct {
 // State returns the user's state; a user without a set gets StatusNone and
 // a nil error.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	set, err := s.cfg.Store.BackupSet(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return State{}, nil
@@ -373,6 +411,9 @@ func (s *Service) Enable(ctx context.Context, userID string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool, k event.Kind) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	err := s.cfg.Store.SetBackupDisabled(ctx, userID, disabled)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNotSetUp
@@ -386,6 +427,9 @@ func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool,
 
 // Remove deletes the user's set; using backup codes again needs a new set.
 func (s *Service) Remove(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteBackupSet(ctx, userID); err != nil {
 		return fmt.Errorf("backup: delete set: %w", err)
 	}
