@@ -68,7 +68,19 @@ var (
 	// the zero time, before 1970 or past 2262 (see storage.CheckTime). The
 	// error also matches storage.ErrInvalidTime.
 	ErrClock = errors.New("backup: clock out of range")
+	// ErrTooSoon reports a new set asked for while the user's last one is
+	// younger than Config.MinInterval, or while another is being made.
+	ErrTooSoon = errors.New("backup: a new set was made too recently")
+	// ErrInProgress reports a new set asked for while this process is
+	// making one for the user. It wraps ErrTooSoon.
+	ErrInProgress = fmt.Errorf("%w: another is being made", ErrTooSoon)
 )
+
+// DefaultMinInterval is the least time between two sets of one user unless
+// configured otherwise. A person makes a new set rarely and seldom twice in
+// a minute; a minute holds one user to ten argon2id evaluations a minute
+// for new sets.
+const DefaultMinInterval = time.Minute
 
 // checkUser applies storage's one rule for user IDs before any store call;
 // the error matches storage.ErrInvalidUserID.
@@ -168,6 +180,14 @@ type Config struct {
 	Params Params
 	// Hash computes stored hashes; nil means Argon2id.
 	Hash Hasher
+	// Gate bounds the KDF work: evaluations at once, one new set per user
+	// at a time. nil means DefaultGate, shared by every Service of the
+	// process built without one; NewGate(n) chooses another size.
+	Gate *Gate
+	// MinInterval is the least time between two sets of one user, counted
+	// from the stored set's Created; 0 means DefaultMinInterval, a negative
+	// value no limit.
+	MinInterval time.Duration
 	// Throttle counts attempts; nil means a limiter with the default policy
 	// over Store, which must then be a storage.ThrottleStore.
 	Throttle *throttle.Limiter
@@ -201,6 +221,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Hash == nil {
 		cfg.Hash = Argon2id
 	}
+	if cfg.Gate == nil {
+		cfg.Gate = DefaultGate()
+	}
+	if cfg.MinInterval == 0 {
+		cfg.MinInterval = DefaultMinInterval
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -220,6 +246,12 @@ func New(cfg Config) (*Service, error) {
 // Generate makes a new set of codes for userID, replacing any earlier set
 // and turning backup codes on. The codes, formatted "abcde-fghij", are
 // returned this once and never stored in the clear.
+//
+// A user gets one new set per Config.MinInterval, and one at a time:
+// otherwise the error matches ErrTooSoon (ErrInProgress while this process
+// is making one), and no KDF runs. Each code's hash waits for a slot of
+// the Gate; if ctx ends first, Generate returns ctx's error and stores
+// nothing. A clock that cannot be trusted gives ErrClock.
 func (s *Service) Generate(ctx context.Context, userID string) ([]string, error) {
 	if err := checkUser(userID); err != nil {
 		return nil, err
@@ -227,6 +259,23 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 	now, err := s.clock()
 	if err != nil {
 		return nil, err
+	}
+	if !s.cfg.Gate.begin(userID) {
+		return nil, ErrInProgress
+	}
+	defer s.cfg.Gate.end(userID)
+	prevID := ""
+	switch prev, err := s.cfg.Store.BackupSet(ctx, userID); {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("backup: load set: %w", err)
+	default:
+		// A set from the future (a clock that went backwards) counts as
+		// new: the limit holds until the clock passes it.
+		if next := prev.Created.Add(s.cfg.MinInterval); s.cfg.MinInterval > 0 && now.Before(next) {
+			return nil, fmt.Errorf("%w: the next set can be made at %s", ErrTooSoon, next.UTC().Format(time.RFC3339))
+		}
+		prevID = prev.SetID
 	}
 	codes, err := generate(s.cfg.Rand, s.cfg.Count)
 	if err != nil {
@@ -248,8 +297,13 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 		Created: now,
 	}
 	for _, c := range codes {
-		set.Hashes = append(set.Hashes, s.cfg.Hash([]byte(strings.ReplaceAll(c, "-", "")), salt, s.cfg.Params))
+		h, err := s.hash(ctx, []byte(strings.ReplaceAll(c, "-", "")), salt, s.cfg.Params)
+		if err != nil {
+			return nil, err
+		}
+		set.Hashes = append(set.Hashes, h)
 	}
+	_ = prevID
 	if err := s.cfg.Store.ReplaceBackupSet(ctx, set); err != nil {
 		return nil, fmt.Errorf("backup: store set: %w", err)
 	}
@@ -295,7 +349,11 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 		}
 		return err
 	}
-	index := match(s.cfg.Hash([]byte(norm), set.Salt, p), set.Hashes)
+	h, err := s.hash(ctx, []byte(norm), set.Salt, p)
+	if err != nil {
+		return err
+	}
+	index := match(h, set.Hashes)
 	if index < 0 {
 		s.emitReason(ctx, event.Failed, userID, now, "wrong code")
 		return ErrInvalidCode

@@ -128,6 +128,7 @@ func TestUseEachOnce(t *testing.T) {
 			t.Fatalf("with no codes left: %v", err)
 		}
 		// Another user's codes are not ours; v's are untouched.
+		f.now = f.now.Add(backup.DefaultMinInterval)
 		f.generate(t, "u")
 		if err := f.svc.Verify(ctx, "u", other[1]); !errors.Is(err, backup.ErrInvalidCode) {
 			t.Fatalf("v's code for u: %v", err)
@@ -145,6 +146,7 @@ func TestNewSetReplacesOld(t *testing.T) {
 	f := newFixture(t, memory.New())
 	old := f.generate(t, "u")
 	f.svc.Verify(ctx, "u", old[0])
+	f.now = f.now.Add(backup.DefaultMinInterval)
 	fresh := f.generate(t, "u")
 	for _, c := range old {
 		f.now = f.now.Add(time.Hour) // out of any back-off earned so far
@@ -490,6 +492,7 @@ func TestSaltPerSet(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.generate(t, "u")
 	first, _ := f.store.BackupSet(ctx, "u")
+	f.now = f.now.Add(backup.DefaultMinInterval)
 	f.generate(t, "u")
 	second, _ := f.store.BackupSet(ctx, "u")
 	if len(first.Salt) < 4 || len(second.Salt) < 16 {
