@@ -303,9 +303,12 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 		}
 		set.Hashes = append(set.Hashes, h)
 	}
-	_ = prevID
-	if err := s.cfg.Store.ReplaceBackupSet(ctx, set); err != nil {
+	// Of parallel requests for one user on several servers, each read the
+	// same set above: the compare-and-set lets one of them replace it.
+	if replaced, err := s.cfg.Store.ReplaceBackupSet(ctx, set, prevID); err != nil {
 		return nil, fmt.Errorf("backup: store set: %w", err)
+	} else if !replaced {
+		return nil, fmt.Errorf("%w: another set was made meanwhile", ErrTooSoon)
 	}
 	s.emit(ctx, event.BackupGenerated, userID, now)
 	return codes, nil

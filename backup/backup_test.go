@@ -364,7 +364,9 @@ var errDown = errors.New("store down")
 func (failing) BackupSet(context.Context, string) (storage.BackupSet, error) {
 	return storage.BackupSet{}, errDown
 }
-func (failing) ReplaceBackupSet(context.Context, storage.BackupSet) error { return errDown }
+func (failing) ReplaceBackupSet(context.Context, storage.BackupSet, string) (bool, error) {
+	return false, errDown
+}
 func (failing) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
 	return false, errDown
 }
@@ -573,9 +575,9 @@ func (w tripwire) BackupSet(context.Context, string) (storage.BackupSet, error) 
 	w.called("BackupSet")
 	return storage.BackupSet{}, errDown
 }
-func (w tripwire) ReplaceBackupSet(context.Context, storage.BackupSet) error {
+func (w tripwire) ReplaceBackupSet(context.Context, storage.BackupSet, string) (bool, error) {
 	w.called("ReplaceBackupSet")
-	return errDown
+	return false, errDown
 }
 func (w tripwire) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
 	w.called("UseBackupCode")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 )
@@ -271,4 +272,80 @@ func TestMinInterval(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Of 50 parallel requests for a new set of one user, spread over several
+// servers (Services with a gate each, over one store), exactly one makes a
+// set; every other gets ErrTooSoon. All the first requests of each server
+// read the store before any writes, so with one request per server only
+// the store's compare-and-set decides.
+func TestParallelGenerateMakesOneSet(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		for _, tc := range []struct {
+			name    string
+			servers int
+			old     bool // the user has a set from an hour ago
+		}{
+			{"50 servers, first set", 50, false},
+			{"50 servers, replacing", 50, true},
+			{"5 servers of 10, first set", 5, false},
+			{"5 servers of 10, replacing", 5, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				store, _ := b.Open(t)
+				now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+				var old storage.BackupSet
+				if tc.old {
+					f := newFixture(t, store)
+					f.now = now.Add(-time.Hour)
+					f.generate(t, "u")
+					old, _ = store.BackupSet(ctx, "u")
+				}
+				racing := newBarrierStore(store, tc.servers)
+				var servers []*backup.Service
+				for range tc.servers {
+					svc, err := backup.New(backup.Config{Store: racing, Hash: fake.FastHash, Gate: backup.NewGate(0), Now: func() time.Time { return now }})
+					if err != nil {
+						t.Fatal(err)
+					}
+					servers = append(servers, svc)
+				}
+				const n = 50
+				var (
+					mu      sync.Mutex
+					winners [][]string
+					wg      sync.WaitGroup
+				)
+				start := make(chan struct{})
+				for i := range n {
+					wg.Go(func() {
+						<-start
+						codes, err := servers[i%len(servers)].Generate(ctx, "u")
+						switch {
+						case err == nil:
+							mu.Lock()
+							winners = append(winners, codes)
+							mu.Unlock()
+						case !errors.Is(err, backup.ErrTooSoon):
+							t.Errorf("request %d: %v, want ErrTooSoon", i, err)
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+				if len(winners) != 1 {
+					t.Fatalf("%d of %d parallel requests made a set, want exactly 1", len(winners), n)
+				}
+				set, err := store.BackupSet(ctx, "u")
+				if err != nil || set.SetID == old.SetID {
+					t.Fatalf("stored set %q (old %q): %v", set.SetID, old.SetID, err)
+				}
+				// The stored set is the winner's: its codes work.
+				check := newFixture(t, store, func(c *backup.Config) { c.Now = func() time.Time { return now } })
+				if err := check.svc.Verify(ctx, "u", winners[0][0]); err != nil {
+					t.Fatalf("the winner's code: %v", err)
+				}
+			})
+		}
+	})
 }

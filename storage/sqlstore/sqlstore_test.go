@@ -296,7 +296,7 @@ func TestErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rec := storage.TOTPRecord{UserID: "u", Account: "a", Active: &storage.TOTPSecret{Sealed: marker, Algorithm: "SHA1", Digits: 6, Period: 30}}
+			rec := storage.TOTPRecord{UserID: "u", Account: "a", Active: &storage.TOTPSecret{Sealed: marker, Algorithm: "SHA1", Digits: 6, Period: 30, Created: time.Now()}}
 			calls := map[string]func() error{
 				"TOTP": func() error { _, err := s.TOTP(ctx, "u"); return err },
 				"PutTOTP insert": func() error {
@@ -339,6 +339,22 @@ func TestErrors(t *testing.T) {
 					t.Errorf("%s: the error shows the sealed secret: %v", name, err)
 				}
 			}
+		})
+	}
+}
+
+// Invalid user IDs and times are refused before any statement runs: over a
+// closed handle, any call that reached the database would fail with
+// "sql: database is closed" instead. PostgreSQL would otherwise answer a
+// NUL byte or invalid UTF-8 with a driver error, and SQLite would keep it.
+func TestRefusalsBeforeSQL(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.migrated(t)
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			storagetest.CheckRefusals(t, s)
 		})
 	}
 }

@@ -36,7 +36,7 @@ func sameBrowser(a, b storage.Browser) bool {
 
 func mustAddBrowser(t *testing.T, s storage.BrowserStore, b storage.Browser) {
 	t.Helper()
-	if err := s.AddBrowser(ctx, b); err != nil {
+	if err := s.AddBrowser(ctx, b, 100); err != nil {
 		t.Fatalf("AddBrowser(%s, %s): %v", b.UserID, b.ID, err)
 	}
 }
@@ -97,13 +97,13 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := newStore(t)
 		b := browser("ünïcødé 用户 'quoted' ?", "b1", when) // nanoseconds, not UTC
-		never := browser("u", "b2", time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC))
-		never.LastUsed = time.Time{} // the zero time comes back as such
-		for _, x := range []storage.Browser{b, never} {
+		old := browser("u", "b2", time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC))
+		old.LastUsed = old.Created
+		for _, x := range []storage.Browser{b, old} {
 			mustAddBrowser(t, s, x)
 		}
 		checkBrowsers(t, s, b.UserID, b)
-		checkBrowsers(t, s, "u", never)
+		checkBrowsers(t, s, "u", old)
 		// A hash differing in one trailing byte is another hash.
 		checkNoHash(t, s, b.Hash[:len(b.Hash)-1])
 		checkNoHash(t, s, append(bytes.Clone(b.Hash), 0))
@@ -123,7 +123,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			sameHash.Hash = bytes.Clone(b.Hash)
 			sameHash.Label = "same hash"
 			for _, again := range []storage.Browser{sameID, sameHash} {
-				if err := s.AddBrowser(ctx, again); !errors.Is(err, storage.ErrConflict) {
+				if err := s.AddBrowser(ctx, again, 100); !errors.Is(err, storage.ErrConflict) {
 					t.Fatalf("AddBrowser(%s, %s) %s: %v, want ErrConflict", user, again.ID, again.Label, err)
 				}
 			}
@@ -132,7 +132,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		checkBrowsers(t, s, "u", b)
 		checkBrowsers(t, s, "v")
 		// The same browser again conflicts too.
-		if err := s.AddBrowser(ctx, b); !errors.Is(err, storage.ErrConflict) {
+		if err := s.AddBrowser(ctx, b, 100); !errors.Is(err, storage.ErrConflict) {
 			t.Fatalf("AddBrowser of a stored browser: %v, want ErrConflict", err)
 		}
 		checkBrowsers(t, s, "u", b)
@@ -171,7 +171,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			{when.Add(time.Hour), when.Add(time.Hour)},        // the same instant
 			{when.Add(time.Hour).UTC(), when.Add(time.Hour)},  // in another zone
 			{when.Add(time.Hour + time.Nanosecond), when.Add(time.Hour + time.Nanosecond)},
-			{time.Time{}, when.Add(time.Hour + time.Nanosecond)},
+			{time.Unix(1, 0), when.Add(time.Hour + time.Nanosecond)}, // the earliest valid time
 			{when.Add(48 * time.Hour).UTC(), when.Add(48 * time.Hour)},
 		} {
 			if err := s.TouchBrowser(ctx, "u", "b1", tc.at); err != nil {
@@ -188,7 +188,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		s := newStore(t)
 		b := browser("u", "b1", when)
 		mustAddBrowser(t, s, b)
-		for _, tc := range []struct{ user, id string }{{"v", "b1"}, {"u", "b2"}, {"", "b1"}, {"u", ""}} {
+		for _, tc := range []struct{ user, id string }{{"v", "b1"}, {"u", "b2"}, {"u", ""}, {"U", "b1"}} {
 			if err := s.TouchBrowser(ctx, tc.user, tc.id, when.Add(time.Hour)); !errors.Is(err, storage.ErrNotFound) {
 				t.Fatalf("TouchBrowser(%q, %q) of u's b1: %v, want ErrNotFound", tc.user, tc.id, err)
 			}
@@ -324,7 +324,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				return browser(user, "b1", when)
 			}
 			won, winner := raceWrite(t, func(i int64) error {
-				return s.AddBrowser(ctx, racer(i))
+				return s.AddBrowser(ctx, racer(i), 100)
 			})
 			if won != 1 {
 				t.Fatalf("%d of %d goroutines added a browser with one %s, want exactly 1", won, Racers, what)
@@ -338,4 +338,109 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			}
 		})
 	}
+}
+
+// runBrowserCap checks AddBrowser's keep: the user's least recently used
+// browsers go first, and the one just added always stays.
+func runBrowserCap(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	used := func(id string, created, lastUsed time.Duration) storage.Browser {
+		b := browser("u", id, when.Add(created))
+		b.LastUsed = when.Add(lastUsed)
+		return b
+	}
+	add := func(t *testing.T, s storage.BrowserStore, keep int, bs ...storage.Browser) {
+		t.Helper()
+		for _, b := range bs {
+			if err := s.AddBrowser(ctx, b, keep); err != nil {
+				t.Fatalf("AddBrowser(%s, keep %d): %v", b.ID, keep, err)
+			}
+		}
+	}
+
+	t.Run("LeastRecentlyUsedFirst", func(t *testing.T) {
+		s := newStore(t)
+		b1, b2, b3 := used("b1", 0, 4*time.Hour), used("b2", time.Second, time.Hour), used("b3", 2*time.Second, 3*time.Hour)
+		theirs := browser("v", "v1", when)
+		add(t, s, 3, theirs, b1, b2, b3)
+		b4 := used("b4", 3*time.Second, 2*time.Hour)
+		add(t, s, 3, b4)
+		checkBrowsers(t, s, "u", b1, b3, b4) // b2, used an hour in, went
+		checkNoHash(t, s, b2.Hash)
+		// The new browser stays even if it was used least recently of all.
+		b5 := used("b5", 4*time.Second, 0)
+		add(t, s, 3, b5)
+		checkBrowsers(t, s, "u", b1, b3, b5) // b4 went
+		// A touch counts as a use: b1, the oldest, now outlives b3.
+		if err := s.TouchBrowser(ctx, "u", "b1", when.Add(5*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		b1.LastUsed = when.Add(5 * time.Hour)
+		b6 := used("b6", 5*time.Second, 5*time.Hour)
+		add(t, s, 2, b6) // a smaller keep trims further
+		checkBrowsers(t, s, "u", b1, b6)
+		checkBrowsers(t, s, "v", theirs)
+	})
+
+	t.Run("Ties", func(t *testing.T) {
+		// One LastUsed: the earlier Created goes first; one Created too:
+		// the smaller ID in byte order ("B" < "a" < "b").
+		s := newStore(t)
+		a, upperB, b := used("a", time.Second, time.Hour), used("B", time.Second, time.Hour), used("b", time.Second, time.Hour)
+		early := used("early", 0, time.Hour)
+		add(t, s, 10, b, early, a, upperB)
+		last := used("last", 0, 0)
+		add(t, s, 3, last)
+		checkBrowsers(t, s, "u", last, a, b) // early, then B, went
+	})
+
+	t.Run("KeepOne", func(t *testing.T) {
+		s := newStore(t)
+		add(t, s, 5, used("b1", 0, time.Hour), used("b2", 0, 2*time.Hour))
+		b3 := used("b3", 0, 0)
+		add(t, s, 1, b3)
+		checkBrowsers(t, s, "u", b3)
+	})
+
+	t.Run("RefusedAddDropsNothing", func(t *testing.T) {
+		s := newStore(t)
+		b1, b2 := used("b1", 0, time.Hour), used("b2", time.Second, 2*time.Hour)
+		add(t, s, 2, b1, b2)
+		dup := used("b1", 2*time.Second, 3*time.Hour)
+		dup.Hash[1] ^= 0xff
+		if err := s.AddBrowser(ctx, dup, 2); !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("AddBrowser of a stored ID: %v, want ErrConflict", err)
+		}
+		for _, keep := range []int{0, -1} {
+			b := used(fmt.Sprint("k", keep), 2*time.Second, 3*time.Hour)
+			if err := s.AddBrowser(ctx, b, keep); !errors.Is(err, storage.ErrInvalidArgument) {
+				t.Fatalf("AddBrowser with keep %d: %v, want ErrInvalidArgument", keep, err)
+			}
+		}
+		checkBrowsers(t, s, "u", b1, b2)
+	})
+
+	t.Run("Race", func(t *testing.T) {
+		// Adds under way at once may leave up to keep plus their number;
+		// the next add trims to keep, and keeps its own browser.
+		s := newStore(t)
+		const keep = 5
+		won, _ := raceWrite(t, func(i int64) error {
+			return s.AddBrowser(ctx, used(fmt.Sprint("r", i), time.Duration(i), time.Duration(i)*time.Second), keep)
+		})
+		if won != Racers {
+			t.Fatalf("%d of %d adds of distinct browsers succeeded", won, Racers)
+		}
+		if list, err := s.Browsers(ctx, "u"); err != nil || len(list) > keep+Racers {
+			t.Fatalf("after %d adds at once: %d browsers, %v; want at most %d", Racers, len(list), err, keep+Racers)
+		}
+		last := used("last", time.Hour, time.Hour)
+		add(t, s, keep, last)
+		list, err := s.Browsers(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > keep || !slices.ContainsFunc(list, func(b storage.Browser) bool { return sameBrowser(b, last) }) {
+			t.Fatalf("after %d adds at once and one more: %d browsers %+v, want at most %d with the last one", Racers, len(list), list, keep)
+		}
+	})
 }
