@@ -17,6 +17,26 @@
 // comparison with every stored hash: its cost does not grow with the number
 // of codes, and it does not reveal which code matched or how many are used.
 //
+// # Bounds
+//
+// A set costs ten argon2id evaluations of 19 MiB each, so parallel requests
+// could otherwise take memory without limit. Every evaluation, in Generate
+// and in Verify, waits for a slot of a [Gate]: by default one gate for the
+// whole process, with GOMAXPROCS slots, which keeps the KDF's memory near
+// slots × 19 MiB (BENCHMARKS.md has the figures). A waiting request gives
+// up when its context ends. A user gets one new set at a time and one per
+// [Config.MinInterval] (a minute by default), read from the stored set's
+// creation time; the store's compare-and-set on the set it replaces makes
+// that hold across servers too. Anything else is refused with [ErrTooSoon]
+// before any KDF runs.
+//
+// # Clock and user IDs
+//
+// Every entry point applies storage's rule for user IDs
+// ([storage.CheckUserID]) before the store sees one, and Generate and
+// Verify refuse a clock reading no store should keep ([ErrClock]): a broken
+// clock denies, and consumes nothing.
+//
 // # Use
 //
 // [Service.Verify] normalises the input (see [Normalize]), counts the attempt

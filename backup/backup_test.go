@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
+
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/fake"
@@ -635,5 +637,32 @@ func TestUserIDCheckedFirst(t *testing.T) {
 	g := newFixture(t, tripwire{called: func(m string) { reached = append(reached, m) }})
 	if _, err := g.svc.State(ctx, "u"); !errors.Is(err, errDown) || len(reached) != 1 {
 		t.Fatalf("a valid ID did not reach the store: %v, calls %v", err, reached)
+	}
+}
+
+// Without a Hash in the Config, codes are stored as argon2id at OWASP's
+// minimum, with the parameters kept beside the set. (The other tests use
+// the fast hash: this is where the real KDF is the point.)
+func TestArgon2idIsTheDefault(t *testing.T) {
+	store := memory.New()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	svc, err := backup.New(backup.Config{Store: store, Count: 1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := svc.Generate(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := store.BackupSet(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := argon2.IDKey([]byte(strings.ReplaceAll(codes[0], "-", "")), set.Salt, 2, 19*1024, 1, 32)
+	if set.KDF != "argon2id$t=2$m=19456$p=1" || len(set.Hashes) != 1 || !bytes.Equal(set.Hashes[0], want) {
+		t.Fatalf("stored %q %x, want argon2id t=2 m=19456 p=1 %x", set.KDF, set.Hashes, want)
+	}
+	if err := svc.Verify(ctx, "u", codes[0]); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -349,3 +349,15 @@ func TestParallelGenerateMakesOneSet(t *testing.T) {
 		}
 	})
 }
+
+func TestGateSize(t *testing.T) {
+	procs := runtime.GOMAXPROCS(0)
+	for _, tc := range []struct{ n, want int }{{0, procs}, {-3, procs}, {1, 1}, {7, 7}} {
+		if got := backup.NewGate(tc.n).Slots(); got != tc.want {
+			t.Errorf("NewGate(%d).Slots() = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+	if first, again := backup.DefaultGate(), backup.DefaultGate(); first != again || first.Slots() != procs {
+		t.Fatal("the default gate is not one gate of GOMAXPROCS slots")
+	}
+}
