@@ -17,6 +17,26 @@
 // comparison with every stored hash: its cost does not grow with the number
 // of codes, and it does not reveal which code matched or how many are used.
 //
+// # Bounds
+//
+// A set costs ten argon2id evaluations of 19 MiB each, so parallel requests
+// could otherwise take memory without limit. Every evaluation, in Generate
+// and in Verify, waits for a slot of a [Gate]: by default one gate for the
+// whole process, with GOMAXPROCS slots, which keeps the KDF's memory near
+// slots × 19 MiB (BENCHMARKS.md has the figures). A waiting request gives
+// up when its context ends. A user gets one new set at a time and one per
+// [Config.MinInterval] (a minute by default), read from the stored set's
+// creation time; the store's compare-and-set on the set it replaces makes
+// that hold across servers too. Anything else is refused with [ErrTooSoon]
+// before any KDF runs.
+//
+// # Clock and user IDs
+//
+// Every entry point applies storage's rule for user IDs
+// ([storage.CheckUserID]) before the store sees one, and Generate and
+// Verify refuse a clock reading no store should keep ([ErrClock]): a broken
+// clock denies, and consumes nothing.
+//
 // # Use
 //
 // [Service.Verify] normalises the input (see [Normalize]), counts the attempt
@@ -64,7 +84,43 @@ var (
 	ErrNotEnabled = errors.New("backup: no backup codes for this user")
 	// ErrNotSetUp reports a user without a set (for Enable and Disable).
 	ErrNotSetUp = errors.New("backup: no backup codes generated for this user")
+	// ErrClock reports a clock reading no code may be checked or made at:
+	// the zero time, before 1970 or past 2262 (see storage.CheckTime). The
+	// error also matches storage.ErrInvalidTime.
+	ErrClock = errors.New("backup: clock out of range")
+	// ErrTooSoon reports a new set asked for while the user's last one is
+	// younger than Config.MinInterval, or while another is being made.
+	ErrTooSoon = errors.New("backup: a new set was made too recently")
+	// ErrInProgress reports a new set asked for while this process is
+	// making one for the user. It wraps ErrTooSoon.
+	ErrInProgress = fmt.Errorf("%w: another is being made", ErrTooSoon)
 )
+
+// DefaultMinInterval is the least time between two sets of one user unless
+// configured otherwise. A person makes a new set rarely and seldom twice in
+// a minute; a minute holds one user to ten argon2id evaluations a minute
+// for new sets.
+const DefaultMinInterval = time.Minute
+
+// checkUser applies storage's one rule for user IDs before any store call;
+// the error matches storage.ErrInvalidUserID.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+// clock reads the configured clock once and refuses a reading no store
+// should keep: with the memory store, a code "used" at the zero time would
+// still count as unused, and pass again.
+func (s *Service) clock() (time.Time, error) {
+	now := s.cfg.Now()
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrClock, err)
+	}
+	return now, nil
+}
 
 // Params are argon2id's cost parameters.
 type Params struct {
@@ -144,6 +200,14 @@ type Config struct {
 	Params Params
 	// Hash computes stored hashes; nil means Argon2id.
 	Hash Hasher
+	// Gate bounds the KDF work: evaluations at once, one new set per user
+	// at a time. nil means DefaultGate, shared by every Service of the
+	// process built without one; NewGate(n) chooses another size.
+	Gate *Gate
+	// MinInterval is the least time between two sets of one user, counted
+	// from the stored set's Created; 0 means DefaultMinInterval, a negative
+	// value no limit.
+	MinInterval time.Duration
 	// Throttle counts attempts; nil means a limiter with the default policy
 	// over Store, which must then be a storage.ThrottleStore.
 	Throttle *throttle.Limiter
@@ -177,6 +241,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Hash == nil {
 		cfg.Hash = Argon2id
 	}
+	if cfg.Gate == nil {
+		cfg.Gate = DefaultGate()
+	}
+	if cfg.MinInterval == 0 {
+		cfg.MinInterval = DefaultMinInterval
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -196,9 +266,36 @@ func New(cfg Config) (*Service, error) {
 // Generate makes a new set of codes for userID, replacing any earlier set
 // and turning backup codes on. The codes, formatted "abcde-fghij", are
 // returned this once and never stored in the clear.
+//
+// A user gets one new set per Config.MinInterval, and one at a time:
+// otherwise the error matches ErrTooSoon (ErrInProgress while this process
+// is making one), and no KDF runs. Each code's hash waits for a slot of
+// the Gate; if ctx ends first, Generate returns ctx's error and stores
+// nothing. A clock that cannot be trusted gives ErrClock.
 func (s *Service) Generate(ctx context.Context, userID string) ([]string, error) {
-	if userID == "" {
-		return nil, errors.New("backup: empty user ID")
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
+	now, err := s.clock()
+	if err != nil {
+		return nil, err
+	}
+	if !s.cfg.Gate.begin(userID) {
+		return nil, ErrInProgress
+	}
+	defer s.cfg.Gate.end(userID)
+	prevID := ""
+	switch prev, err := s.cfg.Store.BackupSet(ctx, userID); {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("backup: load set: %w", err)
+	default:
+		// A set from the future (a clock that went backwards) counts as
+		// new: the limit holds until the clock passes it.
+		if next := prev.Created.Add(s.cfg.MinInterval); s.cfg.MinInterval > 0 && now.Before(next) {
+			return nil, fmt.Errorf("%w: the next set can be made at %s", ErrTooSoon, next.UTC().Format(time.RFC3339))
+		}
+		prevID = prev.SetID
 	}
 	codes, err := generate(s.cfg.Rand, s.cfg.Count)
 	if err != nil {
@@ -212,7 +309,6 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 	if _, err := io.ReadFull(s.cfg.Rand, id); err != nil {
 		return nil, fmt.Errorf("backup: random: %w", err)
 	}
-	now := s.cfg.Now()
 	set := storage.BackupSet{
 		UserID:  userID,
 		SetID:   hex.EncodeToString(id),
@@ -221,16 +317,18 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 		Created: now,
 	}
 	for _, c := range codes {
-		set.Hashes = append(set.Hashes, s.cfg.Hash([]byte(strings.ReplaceAll(c, "-", "")), salt, s.cfg.Params))
+		h, err := s.hash(ctx, []byte(strings.ReplaceAll(c, "-", "")), salt, s.cfg.Params)
+		if err != nil {
+			return nil, err
+		}
+		set.Hashes = append(set.Hashes, h)
 	}
-	prev, err := s.cfg.Store.BackupSet(ctx, userID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("backup: read set: %w", err)
-	}
-	if replaced, err := s.cfg.Store.ReplaceBackupSet(ctx, set, prev.SetID); err != nil {
+	// Of parallel requests for one user on several servers, each read the
+	// same set above: the compare-and-set lets one of them replace it.
+	if replaced, err := s.cfg.Store.ReplaceBackupSet(ctx, set, prevID); err != nil {
 		return nil, fmt.Errorf("backup: store set: %w", err)
 	} else if !replaced {
-		return nil, errors.New("backup: the set changed while generating, try again")
+		return nil, fmt.Errorf("%w: another set was made meanwhile", ErrTooSoon)
 	}
 	s.emit(ctx, event.BackupGenerated, userID, now)
 	return codes, nil
@@ -239,9 +337,18 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 // Verify checks code against the user's set and consumes it. It returns nil
 // only for an unused code of the current set; otherwise ErrMalformed,
 // ErrInvalidCode (ErrUsed for a used one), ErrNotEnabled, a *throttle.Error,
-// or a wrapped store error. Every error denies access.
+// ErrClock, an error matching storage.ErrInvalidUserID, or a wrapped store
+// error. Every error denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	norm, err := Normalize(code)
+	if err != nil {
+		return err
+	}
+	// The clock is checked before anything is counted or consumed.
+	now, err := s.clock()
 	if err != nil {
 		return err
 	}
@@ -259,14 +366,17 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if err != nil {
 		return err
 	}
-	now := s.cfg.Now()
 	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
 		if errors.Is(err, throttle.ErrThrottled) {
 			s.emit(ctx, event.Throttled, userID, now)
 		}
 		return err
 	}
-	index := match(s.cfg.Hash([]byte(norm), set.Salt, p), set.Hashes)
+	h, err := s.hash(ctx, []byte(norm), set.Salt, p)
+	if err != nil {
+		return err
+	}
+	index := match(h, set.Hashes)
 	if index < 0 {
 		s.emitReason(ctx, event.Failed, userID, now, "wrong code")
 		return ErrInvalidCode
@@ -346,6 +456,9 @@ type State struct {
 // State returns the user's state; a user without a set gets StatusNone and
 // a nil error.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	set, err := s.cfg.Store.BackupSet(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return State{}, nil
@@ -379,6 +492,9 @@ func (s *Service) Enable(ctx context.Context, userID string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool, k event.Kind) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	err := s.cfg.Store.SetBackupDisabled(ctx, userID, disabled)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNotSetUp
@@ -392,6 +508,9 @@ func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool,
 
 // Remove deletes the user's set; using backup codes again needs a new set.
 func (s *Service) Remove(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteBackupSet(ctx, userID); err != nil {
 		return fmt.Errorf("backup: delete set: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
+
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/fake"
@@ -31,12 +33,17 @@ var ctx = context.Background()
 // They are still at OWASP's floor: the floor is what New accepts.
 var fastParams = backup.Params{Time: 2, MemoryKiB: 19 * 1024, Threads: 1}
 
-// counting wraps the default hasher and counts its evaluations.
-type counting struct{ n atomic.Int64 }
+// counting wraps a hasher and counts its evaluations. The tests use the
+// fast hash unless the real argon2id is what they check: a set costs ten
+// argon2id of 19 MiB, which under -race is most of the package's time.
+type counting struct {
+	n     atomic.Int64
+	inner backup.Hasher
+}
 
 func (c *counting) hash(code, salt []byte, p backup.Params) []byte {
 	c.n.Add(1)
-	return backup.Argon2id(code, salt, p)
+	return c.inner(code, salt, p)
 }
 
 type fixture struct {
@@ -49,7 +56,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, store storage.Store, mod ...func(*backup.Config)) *fixture {
 	t.Helper()
-	f := &fixture{store: store, kdf: &counting{}, events: &fake.Events{}, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{store: store, kdf: &counting{inner: fake.FastHash}, events: &fake.Events{}, now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	cfg := backup.Config{Store: store, Params: fastParams, Hash: f.kdf.hash, Events: f.events.Hook, Now: func() time.Time { return f.now }}
 	for _, m := range mod {
 		m(&cfg)
@@ -123,6 +130,7 @@ func TestUseEachOnce(t *testing.T) {
 			t.Fatalf("with no codes left: %v", err)
 		}
 		// Another user's codes are not ours; v's are untouched.
+		f.now = f.now.Add(backup.DefaultMinInterval)
 		f.generate(t, "u")
 		if err := f.svc.Verify(ctx, "u", other[1]); !errors.Is(err, backup.ErrInvalidCode) {
 			t.Fatalf("v's code for u: %v", err)
@@ -140,6 +148,7 @@ func TestNewSetReplacesOld(t *testing.T) {
 	f := newFixture(t, memory.New())
 	old := f.generate(t, "u")
 	f.svc.Verify(ctx, "u", old[0])
+	f.now = f.now.Add(backup.DefaultMinInterval)
 	fresh := f.generate(t, "u")
 	for _, c := range old {
 		f.now = f.now.Add(time.Hour) // out of any back-off earned so far
@@ -487,6 +496,7 @@ func TestSaltPerSet(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.generate(t, "u")
 	first, _ := f.store.BackupSet(ctx, "u")
+	f.now = f.now.Add(backup.DefaultMinInterval)
 	f.generate(t, "u")
 	second, _ := f.store.BackupSet(ctx, "u")
 	if len(first.Salt) < 4 || len(second.Salt) < 16 {
@@ -494,5 +504,165 @@ func TestSaltPerSet(t *testing.T) {
 	}
 	if bytes.Equal(first.Salt, second.Salt) || first.SetID == second.SetID {
 		t.Fatal("a new set reused the old salt or ID")
+	}
+}
+
+// A clock that cannot be trusted denies: no code passes, none is used up,
+// no set is made, and the attempt is not even counted. With the memory
+// store a code "used" at the zero time would otherwise stay unused and pass
+// again and again.
+func TestBadClockDenies(t *testing.T) {
+	f := newFixture(t, memory.New())
+	good := f.now
+	codes := f.generate(t, "u")
+	before, _ := f.store.BackupSet(ctx, "u")
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+	}{
+		{"zero", time.Time{}},
+		{"1969", time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{"epoch", time.Unix(0, 0)},
+		{"2263", time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.now = tc.at
+			evals := f.kdf.n.Load()
+			for range 3 {
+				err := f.svc.Verify(ctx, "u", codes[0])
+				if !errors.Is(err, backup.ErrClock) || !errors.Is(err, storage.ErrInvalidTime) {
+					t.Fatalf("Verify at %v: %v, want ErrClock", tc.at, err)
+				}
+				if n, err := f.svc.Remaining(ctx, "u"); err != nil || n != len(codes) {
+					t.Fatalf("after Verify at %v: Remaining = %d, %v; want %d", tc.at, n, err, len(codes))
+				}
+			}
+			if _, err := f.svc.Generate(ctx, "u"); !errors.Is(err, backup.ErrClock) {
+				t.Fatalf("Generate at %v: %v, want ErrClock", tc.at, err)
+			}
+			if _, err := f.svc.Generate(ctx, "fresh"); !errors.Is(err, backup.ErrClock) {
+				t.Fatalf("Generate for a new user at %v: %v, want ErrClock", tc.at, err)
+			}
+			if got := f.kdf.n.Load(); got != evals {
+				t.Fatalf("%d KDF evaluations at a bad clock", got-evals)
+			}
+			if set, _ := f.store.BackupSet(ctx, "u"); set.SetID != before.SetID {
+				t.Fatal("a set was replaced at a bad clock")
+			}
+			if _, err := f.store.BackupSet(ctx, "fresh"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a set was made at a bad clock: %v", err)
+			}
+			if st, err := f.store.Throttle(ctx, "u"); err != nil || st.Failures != 0 {
+				t.Fatalf("throttle after refusals at a bad clock: %+v, %v", st, err)
+			}
+		})
+	}
+	f.now = good
+	if err := f.svc.Verify(ctx, "u", codes[0]); err != nil {
+		t.Fatalf("with the clock good again: %v", err)
+	}
+	if err := f.svc.Verify(ctx, "u", codes[0]); !errors.Is(err, backup.ErrUsed) {
+		t.Fatalf("the same code again: %v, want ErrUsed", err)
+	}
+}
+
+// tripwire is a store that reports every call to called; the tests make
+// that fail the test.
+type tripwire struct {
+	storage.Store
+	called func(method string)
+}
+
+func (w tripwire) BackupSet(context.Context, string) (storage.BackupSet, error) {
+	w.called("BackupSet")
+	return storage.BackupSet{}, errDown
+}
+func (w tripwire) ReplaceBackupSet(context.Context, storage.BackupSet, string) (bool, error) {
+	w.called("ReplaceBackupSet")
+	return false, errDown
+}
+func (w tripwire) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
+	w.called("UseBackupCode")
+	return false, errDown
+}
+func (w tripwire) SetBackupDisabled(context.Context, string, bool) error {
+	w.called("SetBackupDisabled")
+	return errDown
+}
+func (w tripwire) DeleteBackupSet(context.Context, string) error {
+	w.called("DeleteBackupSet")
+	return errDown
+}
+func (w tripwire) Throttle(context.Context, string) (storage.ThrottleState, error) {
+	w.called("Throttle")
+	return storage.ThrottleState{}, errDown
+}
+func (w tripwire) SwapThrottle(context.Context, string, storage.ThrottleState, storage.ThrottleState) (bool, error) {
+	w.called("SwapThrottle")
+	return false, errDown
+}
+func (w tripwire) ResetThrottle(context.Context, string) error {
+	w.called("ResetThrottle")
+	return errDown
+}
+
+// Every entry point applies the one rule for user IDs before the store
+// sees the ID.
+func TestUserIDCheckedFirst(t *testing.T) {
+	f := newFixture(t, tripwire{called: func(m string) { t.Errorf("store called: %s", m) }})
+	for _, id := range []struct{ name, id string }{
+		{"empty", ""},
+		{"256 bytes", strings.Repeat("a", storage.MaxUserIDLen+1)},
+		{"invalid UTF-8", "user\xff"},
+		{"NUL", "us\x00er"},
+	} {
+		for name, call := range map[string]func() error{
+			"Generate":  func() error { _, err := f.svc.Generate(ctx, id.id); return err },
+			"Verify":    func() error { return f.svc.Verify(ctx, id.id, "abcde-fghij") },
+			"State":     func() error { _, err := f.svc.State(ctx, id.id); return err },
+			"Remaining": func() error { _, err := f.svc.Remaining(ctx, id.id); return err },
+			"Disable":   func() error { return f.svc.Disable(ctx, id.id) },
+			"Enable":    func() error { return f.svc.Enable(ctx, id.id) },
+			"Remove":    func() error { return f.svc.Remove(ctx, id.id) },
+		} {
+			t.Run(id.name+"/"+name, func(t *testing.T) {
+				if err := call(); !errors.Is(err, storage.ErrInvalidUserID) {
+					t.Fatalf("%v, want ErrInvalidUserID", err)
+				}
+			})
+		}
+	}
+	// The wrapper does catch a call: a valid ID reaches it.
+	var reached []string
+	g := newFixture(t, tripwire{called: func(m string) { reached = append(reached, m) }})
+	if _, err := g.svc.State(ctx, "u"); !errors.Is(err, errDown) || len(reached) != 1 {
+		t.Fatalf("a valid ID did not reach the store: %v, calls %v", err, reached)
+	}
+}
+
+// Without a Hash in the Config, codes are stored as argon2id at OWASP's
+// minimum, with the parameters kept beside the set. (The other tests use
+// the fast hash: this is where the real KDF is the point.)
+func TestArgon2idIsTheDefault(t *testing.T) {
+	store := memory.New()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	svc, err := backup.New(backup.Config{Store: store, Count: 1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := svc.Generate(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := store.BackupSet(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := argon2.IDKey([]byte(strings.ReplaceAll(codes[0], "-", "")), set.Salt, 2, 19*1024, 1, 32)
+	if set.KDF != "argon2id$t=2$m=19456$p=1" || len(set.Hashes) != 1 || !bytes.Equal(set.Hashes[0], want) {
+		t.Fatalf("stored %q %x, want argon2id t=2 m=19456 p=1 %x", set.KDF, set.Hashes, want)
+	}
+	if err := svc.Verify(ctx, "u", codes[0]); err != nil {
+		t.Fatal(err)
 	}
 }

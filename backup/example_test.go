@@ -44,3 +44,29 @@ func ExampleNormalize() {
 	// "abcdefghij" -> "abcdefghij" <nil>
 	// "abcde-fgh0j" -> "" backup: malformed code: unexpected character
 }
+
+// Services that share one gate share its bound: here, at most four
+// argon2id evaluations (4 × 19 MiB) at once over both. A second set for
+// the same user within a minute is refused, whichever Service asks.
+func ExampleNewGate() {
+	ctx := context.Background()
+	gate := backup.NewGate(4)
+	store := memory.New()
+	site, err := backup.New(backup.Config{Store: store, Gate: gate})
+	if err != nil {
+		panic(err)
+	}
+	admin, err := backup.New(backup.Config{Store: store, Gate: gate})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("slots:", gate.Slots())
+	if _, err := site.Generate(ctx, "user-42"); err != nil {
+		panic(err)
+	}
+	_, err = admin.Generate(ctx, "user-42")
+	fmt.Println("again at once:", errors.Is(err, backup.ErrTooSoon))
+	// Output:
+	// slots: 4
+	// again at once: true
+}
