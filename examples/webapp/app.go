@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -77,6 +78,16 @@ var staticFS embed.FS
 // demo users on first start and returns the application's handler, with a
 // function that closes the database once the server has stopped.
 func newServer(cfg config) (http.Handler, func(), error) {
+	a, cleanup, err := newApp(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.routes(), cleanup, nil
+}
+
+// newApp is newServer, returning the application itself: the tests read
+// its routes.
+func newApp(cfg config) (*app, func(), error) {
 	ctx := context.Background()
 	a := &app{log: cfg.Log}
 	if a.log == nil {
@@ -87,7 +98,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 		return nil, nil, err
 	}
 	a.db = db
-	fail := func(err error) (http.Handler, func(), error) {
+	fail := func(err error) (*app, func(), error) {
 		db.Close()
 		return nil, nil, err
 	}
@@ -190,39 +201,117 @@ func newServer(cfg config) (http.Handler, func(), error) {
 	if a.mail != nil {
 		fmt.Fprintf(a.log, "No SMTP server set: e-mails are printed here and shown at %s/dev/mail\n", strings.TrimSuffix(cfg.Origin, "/"))
 	}
-	return a.routes(), func() { db.Close() }, nil
+	return a, func() { db.Close() }, nil
 }
 
-// routes lists every page. Those behind a.mw.Handler need the second step
-// from users who have a method; the rest need at most the password.
-func (a *app) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login", a.loginPage)
-	mux.HandleFunc("POST /login", a.login)
-	mux.HandleFunc("POST /logout", a.logout)
-	mux.Handle(twofaPath, a.mw.Pages())
+// route is one entry of the application's routes: a ServeMux pattern and
+// its handler. The mux is built from this list, and the tests walk it, so a
+// route added here is tested for its guard and its body bound.
+type route struct {
+	pattern string
+	handler http.Handler
+	// open is set on the routes reachable without the second step: the
+	// login, twofa's own pages (the second step itself), the static files
+	// and the development mailer. Every other route is guarded.
+	open bool
+}
 
-	mux.Handle("GET /{$}", a.mw.Handler(http.HandlerFunc(a.home)))
-	mux.Handle("GET /api/me", a.mw.Handler(http.HandlerFunc(a.apiMe)))
-
+// routeList lists every page. Those behind a.mw.Handler need the second
+// step from users who have a method; the open ones need at most the
+// password.
+func (a *app) routeList() []route {
 	// The administrator page needs an administrator who passed a second
 	// step within the last 10 minutes.
 	admin := func(h http.HandlerFunc) http.Handler {
 		return a.mw.Handler(a.adminOnly(a.mw.StepUp(0, h)))
 	}
-	mux.Handle("GET /admin", admin(a.adminPage))
-	mux.Handle("POST /admin/reset", admin(a.adminReset))
-	mux.Handle("POST /admin/unlock", admin(a.adminUnlock))
-
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	if a.mail != nil {
-		mux.HandleFunc("GET /dev/mail", a.mail.page(a))
-	}
+	rs := []route{
+		{pattern: "GET /login", handler: http.HandlerFunc(a.loginPage), open: true},
+		{pattern: "POST /login", handler: form(a.login), open: true},
+		{pattern: "POST /logout", handler: form(a.logout), open: true},
+		{pattern: twofaPath, handler: a.mw.Pages(), open: true},
+		{pattern: "GET /static/", handler: http.StripPrefix("/static/", http.FileServerFS(static)), open: true},
 
+		{pattern: "GET /{$}", handler: a.mw.Handler(http.HandlerFunc(a.home))},
+		{pattern: "GET /api/me", handler: a.mw.Handler(http.HandlerFunc(a.apiMe))},
+		{pattern: "GET /admin", handler: admin(a.adminPage)},
+		{pattern: "POST /admin/reset", handler: admin(form(a.adminReset))},
+		{pattern: "POST /admin/unlock", handler: admin(form(a.adminUnlock))},
+	}
+	if a.mail != nil {
+		rs = append(rs, route{pattern: "GET /dev/mail", handler: a.mail.page(a), open: true})
+	}
+	return rs
+}
+
+// routes is the application's handler: every route of routeList, each
+// request's body bounded, the session found.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.routeList() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
 	// Every POST of the application's own forms must come from its own
 	// pages (httpmw's pages check this too).
-	return a.sessions(http.NewCrossOriginProtection().Handler(mux))
+	return a.sessions(boundBodies(http.NewCrossOriginProtection().Handler(mux)))
+}
+
+// maxBody bounds every request body, for every route: security key
+// responses, the largest bodies, take a few kilobytes.
+const maxBody = 1 << 20
+
+// maxFormBody bounds the body of the application's own forms: an e-mail
+// address and a password, or a user ID.
+const maxFormBody = 16 << 10
+
+// boundBodies refuses, with 413, a request that announces a body larger
+// than maxBody, and cuts off one that sends more without announcing it.
+func boundBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// form wraps a handler of one of the application's forms: the form is read
+// first, from a body of at most maxFormBody, and anything larger is
+// answered 413. A multipart form is read in memory only (the bound is far
+// below what ParseMultipartForm keeps in memory), so an upload is never
+// spooled to disk.
+func form(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxFormBody {
+			tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		var err error
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			err = r.ParseMultipartForm(maxFormBody)
+		} else {
+			err = r.ParseForm()
+		}
+		if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
+			tooLarge(w)
+			return
+		}
+		if err != nil {
+			http.Error(w, "The form could not be read.", http.StatusBadRequest)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func tooLarge(w http.ResponseWriter) {
+	// The rest of the body is not read: the connection closes after this.
+	w.Header().Set("Connection", "close")
+	http.Error(w, "The request is too large.", http.StatusRequestEntityTooLarge)
 }
 
 // openDB opens a PostgreSQL database for a postgres:// DSN, else the SQLite

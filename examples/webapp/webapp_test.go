@@ -31,23 +31,38 @@ const (
 // security keys.
 func startApp(t *testing.T, db string) string {
 	t.Helper()
+	_, base := serve(t, config{DB: db})
+	return base
+}
+
+// serve runs the application of cfg in-process, filling in what cfg leaves
+// out as startApp does: the origin http://localhost:PORT of the server, the
+// demo passwords, the test's log. It returns the application, for its
+// routes, and the URL its pages load at.
+func serve(t *testing.T, cfg config) (*app, string) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	h, cleanup, err := newServer(config{
-		DB:            db,
-		Origin:        "http://localhost:" + port,
-		DemoPassword:  demoPassword,
-		AdminPassword: adminPassword,
-		Log:           testLog{t},
-	})
+	base := "http://localhost:" + port
+	if cfg.DB == "" {
+		cfg.DB = filepath.Join(t.TempDir(), "webapp.db")
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = base
+	}
+	cfg.DemoPassword, cfg.AdminPassword = demoPassword, adminPassword
+	if cfg.Log == nil {
+		cfg.Log = testLog{t}
+	}
+	a, cleanup, err := newApp(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cleanup)
-	srv.Config.Handler = h
+	srv.Config.Handler = a.routes()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return "http://localhost:" + port
+	return a, base
 }
 
 // TestWebapp goes through the application as a person would, over HTTP: a
