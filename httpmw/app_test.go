@@ -66,6 +66,8 @@ func newApp(t *testing.T, opts ...option) *app {
 	markKey := make([]byte, 32)
 	rand.Read(markKey)
 	mc := httpmw.Config{
+		// The test server listens on plain HTTP on a loopback address.
+		Origin: "http://127.0.0.1",
 		User: func(r *http.Request) (string, string, bool) {
 			u, ok := a.user(a.sessionID(r))
 			return u, u + "@example.com", ok

@@ -71,6 +71,7 @@ func passedRequest(tb testing.TB, store storage.Store) (*httpmw.Middleware, *htt
 	session := &httpmw.CookieSession{Key: markKey, SessionID: sessionID}
 	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
+		Origin:  "https://example.com",
 		User: func(r *http.Request) (string, string, bool) {
 			if sessionID(r) == "s1" {
 				return "alice", "alice@example.com", true

@@ -37,6 +37,8 @@ func Example() {
 	rand.Read(markKey)
 	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
+		// The origin browsers see, whatever a proxy in front rewrites.
+		Origin: "https://example.com",
 		User: func(r *http.Request) (userID, account string, ok bool) {
 			if sessionID(r) == "session-of-jane" {
 				return "jane", "jane@example.com", true
@@ -88,4 +90,32 @@ func phoneCode(e *totp.Enrollment) string {
 	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
 	code, _ := totp.GenerateCode(e.Algorithm, raw, e.Digits, uint64(time.Now().Unix()/30))
 	return code
+}
+
+// The application's own session cookie, by the rules of twofa's cookies:
+// an https origin makes it Secure, with the "__Host-" prefix, even when a
+// proxy in front forwards the request over plain HTTP to "localhost".
+func ExampleMiddleware_Cookie() {
+	key, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(key)
+	tf, _ := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: ring})
+	sessionID := func(r *http.Request) string {
+		if c, err := r.Cookie("__Host-session"); err == nil {
+			return c.Value
+		}
+		return ""
+	}
+	mw, err := httpmw.New(httpmw.Config{
+		Service: tf,
+		Origin:  "https://photos.example.com",
+		User:    func(*http.Request) (string, string, bool) { return "", "", false },
+		Session: &httpmw.CookieSession{Key: make([]byte, 32), SessionID: sessionID},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := mw.Cookie("session", "an-id", 0)
+	fmt.Println(c.Name, c.Secure, c.HttpOnly)
+	// Output:
+	// __Host-session true true
 }

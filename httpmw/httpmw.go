@@ -37,13 +37,17 @@
 // # Cookies
 //
 // Every cookie is HttpOnly, SameSite=Lax, for path "/", and Secure with the
-// "__Host-" prefix everywhere but plain HTTP to localhost.
+// "__Host-" prefix, unless [Config.Origin] is plain HTTP on localhost
+// (development). The decision comes from that configured origin alone,
+// never from the request's Host or scheme, which a reverse proxy rewrites.
+// [Middleware.Cookie] makes cookies by the same rules for the application.
 package httpmw
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -71,11 +75,20 @@ var (
 	ErrStepUp = errors.New("httpmw: recent second factor required")
 )
 
-// Config configures a Middleware. Service, User and Session are required;
-// the zero value of every other field is the safe default.
+// Config configures a Middleware. Service, Origin, User and Session are
+// required; the zero value of every other field is the safe default.
 type Config struct {
 	// Service is the application's second factor.
 	Service *twofa.Service
+	// Origin is the application's public origin, as the browser's address
+	// bar shows it: "https://photos.example.com", or "http://localhost:8080"
+	// in development. The scheme is https, or http only for localhost and
+	// loopback addresses; no path, query or fragment. It decides every
+	// cookie's Secure attribute and "__Host-" prefix (Secure with the
+	// prefix for https), whatever Host header or scheme a request arrives
+	// with, so a reverse proxy that rewrites them changes nothing. The
+	// default cross-origin protection trusts it too (see CrossOrigin).
+	Origin string
 	// User returns who passed the application's first step on r: the user
 	// ID and the account name shown in authenticator apps and on security
 	// keys (an e-mail address or user name); ok false when nobody did.
@@ -123,7 +136,14 @@ type Config struct {
 	// names and data each must accept.
 	Templates *template.Template
 	// CrossOrigin checks that POSTs come from the application's origin;
-	// nil means http.NewCrossOriginProtection().
+	// nil means http.NewCrossOriginProtection() with Origin added as a
+	// trusted origin. Modern browsers pass or fail on Sec-Fetch-Site alone;
+	// an older browser is judged by its Origin header, which the default
+	// protection compares with the Host header, and behind a proxy that
+	// rewrites Host the application's own pages would be refused. Trusting
+	// Origin lets them through and nothing else: a browser writes that
+	// Origin only on requests made by the application's own pages. A
+	// CrossOrigin the application sets is used as it is.
 	CrossOrigin *http.CrossOriginProtection
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -133,6 +153,7 @@ type Config struct {
 type Middleware struct {
 	cfg   Config
 	tf    *twofa.Service
+	ck    cookieRules
 	pages http.Handler
 }
 
@@ -146,10 +167,22 @@ func New(cfg Config) (*Middleware, error) {
 	case cfg.Session == nil:
 		return nil, errors.New("httpmw: Config.Session is required")
 	}
+	origin, plain, err := parseOrigin(cfg.Origin)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Origin = origin
+	ck := cookieRules{plain: plain}
 	if c, ok := cfg.Session.(*CookieSession); ok {
 		if err := c.check(); err != nil {
 			return nil, err
 		}
+		// A copy of its own, with the cookie rules of Origin: the
+		// application's value is not written to, and may serve another
+		// Middleware.
+		own := *c
+		own.ck = ck
+		cfg.Session = &own
 	}
 	if cfg.Path == "" {
 		cfg.Path = "/2fa/"
@@ -171,11 +204,14 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if cfg.CrossOrigin == nil {
 		cfg.CrossOrigin = http.NewCrossOriginProtection()
+		if err := cfg.CrossOrigin.AddTrustedOrigin(origin); err != nil {
+			return nil, fmt.Errorf("httpmw: Config.Origin: %w", err)
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Middleware{cfg: cfg, tf: cfg.Service}
+	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
 	}
@@ -216,7 +252,7 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 	if ok && mark.UserID == userID {
 		return mark, false, nil
 	}
-	if ck, err := r.Cookie(cookieName(r, rememberCookie)); err == nil {
+	if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
 		switch err := m.tf.Browsers.Check(r.Context(), userID, ck.Value); {
 		case err == nil:
 			return Mark{UserID: userID, Method: Remembered, At: m.cfg.Now()}, true, nil
@@ -335,8 +371,8 @@ func (m *Middleware) complete(w http.ResponseWriter, r *http.Request, userID str
 	}
 	if method == Remembered {
 		// The window slides: the cookie lives another full window too.
-		if ck, err := r.Cookie(cookieName(r, rememberCookie)); err == nil {
-			http.SetCookie(w, newCookie(r, ck.Name, ck.Value, int(m.tf.Browsers.Window()/time.Second)))
+		if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
+			http.SetCookie(w, m.ck.cookie(ck.Name, ck.Value, int(m.tf.Browsers.Window()/time.Second)))
 		}
 	}
 	return r, nil
@@ -352,13 +388,13 @@ const rememberCookie = "twofa-remember"
 // own logout handler, before it ends its session.
 func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request, forgetBrowser bool) error {
 	err := m.cfg.Session.ClearMark(w, r)
-	forgetLogin(w, r)
+	m.forgetLogin(w)
 	if forgetBrowser {
-		ck, cerr := r.Cookie(cookieName(r, rememberCookie))
+		ck, cerr := r.Cookie(m.ck.name(rememberCookie))
 		if userID, _, ok := m.cfg.User(r); ok && cerr == nil {
 			err = errors.Join(err, m.tf.Browsers.Forget(r.Context(), userID, ck.Value))
 		}
-		http.SetCookie(w, newCookie(r, cookieName(r, rememberCookie), "", -1))
+		http.SetCookie(w, m.ck.cookie(m.ck.name(rememberCookie), "", -1))
 	}
 	return err
 }
@@ -369,7 +405,7 @@ func (m *Middleware) remember(w http.ResponseWriter, r *http.Request, userID str
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, newCookie(r, cookieName(r, rememberCookie), token, int(m.tf.Browsers.Window()/time.Second)))
+	http.SetCookie(w, m.ck.cookie(m.ck.name(rememberCookie), token, int(m.tf.Browsers.Window()/time.Second)))
 	return nil
 }
 

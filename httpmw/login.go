@@ -17,7 +17,7 @@ const loginIDLen = 43
 // login returns the ID of r's login, and makes one, set on w, if r has
 // none. Call it before anything is written to w.
 func (m *Middleware) login(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(cookieName(r, loginCookie)); err == nil && len(ck.Value) == loginIDLen {
+	if ck, err := r.Cookie(m.ck.name(loginCookie)); err == nil && len(ck.Value) == loginIDLen {
 		if b, err := canonical.DecodeString(ck.Value); err == nil && len(b) == 32 {
 			return ck.Value
 		}
@@ -25,11 +25,11 @@ func (m *Middleware) login(w http.ResponseWriter, r *http.Request) string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails: crypto/rand panics rather than return short
 	id := canonical.EncodeToString(b)
-	http.SetCookie(w, newCookie(r, cookieName(r, loginCookie), id, 0))
+	http.SetCookie(w, m.ck.cookie(m.ck.name(loginCookie), id, 0))
 	return id
 }
 
 // forgetLogin ends r's login ID, so the next login gets a new one.
-func forgetLogin(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, newCookie(r, cookieName(r, loginCookie), "", -1))
+func (m *Middleware) forgetLogin(w http.ResponseWriter) {
+	http.SetCookie(w, m.ck.cookie(m.ck.name(loginCookie), "", -1))
 }

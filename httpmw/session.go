@@ -62,6 +62,11 @@ type CookieSession struct {
 	// Name names the cookie; "" means "twofa". It gets the "__Host-" prefix
 	// wherever the cookie is Secure.
 	Name string
+
+	// ck is set by New, on its own copy, from Config.Origin. The zero
+	// value, for a CookieSession used on its own, is the safe rule: a
+	// Secure cookie with the "__Host-" prefix.
+	ck cookieRules
 }
 
 var _ Session = (*CookieSession)(nil)
@@ -70,12 +75,12 @@ var _ Session = (*CookieSession)(nil)
 // such a mark is simply absent.
 var errMark = errors.New("httpmw: invalid mark")
 
-func (c *CookieSession) name(r *http.Request) string {
+func (c *CookieSession) name() string {
 	n := c.Name
 	if n == "" {
 		n = "twofa"
 	}
-	return cookieName(r, n)
+	return c.ck.name(n)
 }
 
 func (c *CookieSession) check() error {
@@ -97,7 +102,7 @@ func (c *CookieSession) Mark(r *http.Request) (Mark, bool, error) {
 	if sid == "" {
 		return Mark{}, false, nil
 	}
-	ck, err := r.Cookie(c.name(r))
+	ck, err := r.Cookie(c.name())
 	if err != nil {
 		return Mark{}, false, nil
 	}
@@ -117,13 +122,13 @@ func (c *CookieSession) SetMark(w http.ResponseWriter, r *http.Request, m Mark) 
 	if sid == "" {
 		return errors.New("httpmw: the request has no application session to mark")
 	}
-	http.SetCookie(w, newCookie(r, c.name(r), encodeMark(c.Key, sid, m), 0))
+	http.SetCookie(w, c.ck.cookie(c.name(), encodeMark(c.Key, sid, m), 0))
 	return nil
 }
 
 // ClearMark implements [Session].
 func (c *CookieSession) ClearMark(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, newCookie(r, c.name(r), "", -1))
+	http.SetCookie(w, c.ck.cookie(c.name(), "", -1))
 	return nil
 }
 

@@ -53,6 +53,9 @@ func newServer() (http.Handler, error) {
 	rand.Read(markKey)
 	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
+		// The address browsers use: on https in production, which makes
+		// every cookie Secure.
+		Origin: "http://localhost:8080",
 		User: func(r *http.Request) (string, string, bool) {
 			name, ok := sessions.Load(sessionID(r))
 			if !ok {

@@ -179,6 +179,7 @@ func newApp(cfg config) (*app, func(), error) {
 	}
 	a.mw, err = httpmw.New(httpmw.Config{
 		Service: a.tf,
+		Origin:  cfg.Origin,
 		User: func(r *http.Request) (string, string, bool) {
 			s, ok := sessionFrom(r)
 			return s.user.ID, s.user.Email, ok

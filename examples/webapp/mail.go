@@ -58,7 +58,7 @@ func (d *devMailer) newest() []sentMail {
 func (d *devMailer) page(a *app) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() || sessionCookie(r, "", 0).Secure {
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() || a.sessionCookie("", 0).Secure {
 			http.NotFound(w, r)
 			return
 		}

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/twofa-go/twofa/httpmw"
 )
 
 // The application's own sessions: a random 256-bit ID in a cookie, and in
@@ -56,7 +54,7 @@ func hashID(id string) string {
 // context.
 func (a *app) sessions(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ck, err := r.Cookie(sessionCookie(r, "", 0).Name)
+		ck, err := r.Cookie(a.sessionCookie("", 0).Name)
 		if err != nil {
 			next.ServeHTTP(w, r)
 			return
@@ -91,7 +89,7 @@ func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) error
 		hashID(id), u.ID, now.Unix(), now.Add(sessionTTL).Unix()); err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
-	http.SetCookie(w, sessionCookie(r, id, 0))
+	http.SetCookie(w, a.sessionCookie(id, 0))
 	return nil
 }
 
@@ -112,14 +110,14 @@ func (a *app) renewSession(w http.ResponseWriter, r *http.Request) (*http.Reques
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return r, errors.New("renew session: the session has ended")
 	}
-	http.SetCookie(w, sessionCookie(r, id, 0))
+	http.SetCookie(w, a.sessionCookie(id, 0))
 	s.id = id
 	return withSession(r, s), nil
 }
 
 // endSession logs the user out of this browser.
 func (a *app) endSession(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, sessionCookie(r, "", -1))
+	http.SetCookie(w, a.sessionCookie("", -1))
 	s, ok := sessionFrom(r)
 	if !ok {
 		return nil
@@ -136,8 +134,8 @@ func newSessionID() string {
 
 // sessionCookie is the session cookie with value, by the rules of twofa's
 // own cookies: HttpOnly, SameSite=Lax, and Secure with the "__Host-" prefix
-// except over plain HTTP to localhost. maxAge 0 lasts until the browser
-// closes; negative deletes it.
-func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
-	return httpmw.Cookie(r, "session", value, maxAge)
+// unless the configured origin is plain HTTP on localhost. maxAge 0 lasts
+// until the browser closes; negative deletes it.
+func (a *app) sessionCookie(value string, maxAge int) *http.Cookie {
+	return a.mw.Cookie("session", value, maxAge)
 }
