@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -46,8 +47,14 @@ type config struct {
 	// bound to its host name.
 	Origin string
 	// SMTP sends mail when its Host is set; without it a development
-	// mailer prints every message and shows it at /dev/mail.
+	// mailer prints every message and shows it at /dev/mail, if DevMail
+	// allows.
 	SMTP emailotp.SMTPConfig
+	// DevMail turns the development mailer on or off: "auto" (or "")
+	// runs it when no SMTP server is set and Origin is plain HTTP on
+	// localhost, and only then; "on" asks for it, and is an error with an
+	// https origin or an SMTP server; "off" never runs it.
+	DevMail string
 	// DemoPassword and AdminPassword are the passwords of the users made
 	// on first start; "" makes random ones, printed to Log.
 	DemoPassword, AdminPassword string
@@ -64,7 +71,11 @@ type app struct {
 	tf    *twofa.Service
 	mw    *httpmw.Middleware
 	pages *template.Template
-	mail  *devMailer // nil when mail goes out by SMTP
+	mail  *devMailer // nil unless the development mailer runs
+	// crossOrigin refuses POSTs from other sites. A browser that sends no
+	// Sec-Fetch-Site is judged by its Origin header against the Host
+	// header, which a proxy may rewrite: the public origin is trusted.
+	crossOrigin *http.CrossOriginProtection
 	log   io.Writer
 }
 
@@ -132,19 +143,30 @@ func newApp(cfg config) (*app, func(), error) {
 		return fail(err)
 	}
 
-	var mailer emailotp.Mailer
-	if cfg.SMTP.Host != "" {
-		if mailer, err = emailotp.NewSMTP(cfg.SMTP); err != nil {
-			return fail(err)
-		}
-	} else {
-		a.mail = &devMailer{console: &emailotp.DevMailer{W: a.log}}
-		mailer = a.mail
-	}
-
 	origin, err := url.Parse(cfg.Origin)
 	if err != nil || origin.Scheme == "" || origin.Host == "" {
 		return fail(fmt.Errorf("origin %q: want a URL such as https://example.com", cfg.Origin))
+	}
+	publicOrigin := origin.Scheme + "://" + origin.Host
+	a.crossOrigin = http.NewCrossOriginProtection()
+	if err := a.crossOrigin.AddTrustedOrigin(publicOrigin); err != nil {
+		return fail(fmt.Errorf("origin %q: %w", cfg.Origin, err))
+	}
+	devMail, err := useDevMail(cfg.DevMail, origin, cfg.SMTP.Host != "")
+	if err != nil {
+		return fail(err)
+	}
+	var mailer emailotp.Mailer // nil: no e-mail codes, no notices
+	switch {
+	case cfg.SMTP.Host != "":
+		if mailer, err = emailotp.NewSMTP(cfg.SMTP); err != nil {
+			return fail(err)
+		}
+	case devMail:
+		a.mail = &devMailer{console: &emailotp.DevMailer{W: a.log}}
+		mailer = a.mail
+	default:
+		fmt.Fprintln(a.log, "No SMTP server set, and the development mailer is off: codes by e-mail are not offered and no notice is sent")
 	}
 	a.tf, err = twofa.New(twofa.Config{
 		Issuer: issuer,
@@ -153,7 +175,7 @@ func newApp(cfg config) (*app, func(), error) {
 		WebAuthn: webauthn.Config{
 			RPID:          origin.Hostname(),
 			RPDisplayName: issuer,
-			Origins:       []string{origin.Scheme + "://" + origin.Host},
+			Origins:       []string{publicOrigin},
 		},
 		Mailer:  mailer,
 		Address: a.address,
@@ -203,6 +225,40 @@ func newApp(cfg config) (*app, func(), error) {
 		fmt.Fprintf(a.log, "No SMTP server set: e-mails are printed here and shown at %s/dev/mail\n", strings.TrimSuffix(cfg.Origin, "/"))
 	}
 	return a, func() { db.Close() }, nil
+}
+
+// useDevMail decides whether the development mailer runs. Its page shows
+// every user's codes, so it runs only in development: with no SMTP server
+// and an origin of plain HTTP on localhost, never with an https origin,
+// whatever the setting. (The page also answers only requests from this
+// machine: see devMailer.page.)
+func useDevMail(setting string, origin *url.URL, smtp bool) (bool, error) {
+	dev := origin.Scheme == "http" && isLocalhost(origin.Hostname())
+	switch setting {
+	case "", "auto":
+		return dev && !smtp, nil
+	case "on":
+		if !dev {
+			return false, fmt.Errorf("the development mailer shows every user's codes: it runs only with an origin of http://localhost, not %s", origin.Scheme+"://"+origin.Host)
+		}
+		if smtp {
+			return false, errors.New("the development mailer and an SMTP server exclude each other")
+		}
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("dev mail %q: want auto, on or off", setting)
+}
+
+// isLocalhost reports whether host names this machine.
+func isLocalhost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // route is one entry of the application's routes: a ServeMux pattern and
@@ -255,7 +311,7 @@ func (a *app) routes() http.Handler {
 	}
 	// Every POST of the application's own forms must come from its own
 	// pages (httpmw's pages check this too).
-	return a.sessions(boundBodies(http.NewCrossOriginProtection().Handler(mux)))
+	return a.sessions(boundBodies(a.crossOrigin.Handler(mux)))
 }
 
 // maxBody bounds every request body, for every route: security key

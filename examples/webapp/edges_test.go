@@ -7,11 +7,15 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twofa-go/twofa/emailotp"
 )
 
 // The edges of the application over HTTP: request bodies, redirects, path
@@ -206,4 +210,180 @@ send:
 		b.t.Fatalf("%s %s: no answer after %d bytes", method, path, sent)
 	}
 	return 0, sent
+}
+
+// TestCookiesFollowOrigin logs in over plain HTTP, as a reverse proxy
+// passes requests on, under several Host headers: every cookie is Secure
+// with the "__Host-" prefix when the configured origin is https, and plain
+// only for an http origin on localhost, whatever the Host header says.
+func TestCookiesFollowOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin string // "" for the server's own http://localhost:PORT
+		secure bool
+	}{
+		{"", false},
+		{"https://twofa.example", true},
+		{"https://localhost:8443", true},
+	} {
+		t.Run(tc.origin, func(t *testing.T) {
+			_, base := serve(t, config{Origin: tc.origin})
+			origin := tc.origin
+			if origin == "" {
+				origin = base
+			}
+			u, _ := url.Parse(base)
+			for _, host := range []string{u.Host, "127.0.0.1", "twofa.example", "localhost"} {
+				// The password, then the home page with the session cookie
+				// under the name the login gave it: the session is read
+				// back by that name.
+				res := send(t, base, host, http.MethodPost, "/login", url.Values{"email": {"demo@example.com"}, "password": {demoPassword}}, nil, origin)
+				if res.StatusCode != http.StatusSeeOther {
+					t.Fatalf("Host %s: login: %d", host, res.StatusCode)
+				}
+				checkCookies(t, host, res, tc.secure)
+				var session *http.Cookie
+				for _, c := range res.Cookies() {
+					if strings.HasSuffix(c.Name, "session") {
+						session = c
+					}
+				}
+				if session == nil {
+					t.Fatalf("Host %s: no session cookie", host)
+				}
+				home := send(t, base, host, http.MethodGet, "/", nil, []*http.Cookie{session}, "")
+				if home.StatusCode != http.StatusOK {
+					t.Fatalf("Host %s: the home page with the session: %d", host, home.StatusCode)
+				}
+				// twofa's cookies: the login ID its challenge sets.
+				checkCookies(t, host, send(t, base, host, http.MethodPost, "/logout", url.Values{}, []*http.Cookie{session}, origin), tc.secure)
+			}
+			// An older browser's POST, judged by its Origin header: the
+			// public origin passes whatever the Host; another site not.
+			if res := send(t, base, "localhost", http.MethodPost, "/login", url.Values{}, nil, "https://evil.example"); res.StatusCode != http.StatusForbidden {
+				t.Fatalf("a POST from another origin: %d, want 403", res.StatusCode)
+			}
+		})
+	}
+}
+
+// checkCookies fails unless every cookie res sets is Secure with the
+// "__Host-" prefix (secure) or neither, HttpOnly, SameSite=Lax, for "/".
+func checkCookies(t *testing.T, host string, res *http.Response, secure bool) {
+	t.Helper()
+	if len(res.Cookies()) == 0 {
+		t.Fatalf("Host %s: no cookie set", host)
+	}
+	for _, c := range res.Cookies() {
+		if c.Secure != secure || strings.HasPrefix(c.Name, "__Host-") != secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+			t.Errorf("Host %s: cookie %s: Secure %v, HttpOnly %v, SameSite %v, Path %q, Domain %q; want Secure and __Host- %v",
+				host, c.Name, c.Secure, c.HttpOnly, c.SameSite, c.Path, c.Domain, secure)
+		}
+	}
+}
+
+// send makes one request over plain HTTP to base with the Host header host
+// and, if set, an Origin header, without following redirects.
+func send(t *testing.T, base, host, method, path string, form url.Values, cookies []*http.Cookie, origin string) *http.Response {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	req.Header.Set("Accept", "text/html")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	res, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestDevMail: the development mailer's page runs by default only with an
+// http origin on localhost and no SMTP server, never with an https origin
+// (asking for it there is an error), and answers only connections from
+// this machine, whatever a header says.
+func TestDevMail(t *testing.T) {
+	for _, tc := range []struct {
+		name, origin, devMail string
+		want                  int
+	}{
+		{"localhost by default", "", "", http.StatusOK},
+		{"localhost on", "", "on", http.StatusOK},
+		{"localhost off", "", "off", http.StatusNotFound},
+		{"https by default", "https://twofa.example", "", http.StatusNotFound},
+		{"https on localhost by default", "https://localhost:8443", "auto", http.StatusNotFound},
+		{"https off", "https://twofa.example", "off", http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, base := serve(t, config{Origin: tc.origin, DevMail: tc.devMail})
+			res, err := http.Get(base + "/dev/mail")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tc.want {
+				t.Fatalf("/dev/mail from this machine: %d, want %d", res.StatusCode, tc.want)
+			}
+			if page := send(t, base, "localhost", http.MethodGet, "/login", nil, nil, ""); page.StatusCode != http.StatusOK {
+				t.Fatalf("/login: %d", page.StatusCode)
+			}
+			if tc.want != http.StatusOK {
+				return
+			}
+			// Only this machine, by the connection's address.
+			for _, remote := range []struct {
+				addr string
+				want int
+			}{
+				{"127.0.0.1:40000", http.StatusOK},
+				{"[::1]:40000", http.StatusOK},
+				{"203.0.113.7:40000", http.StatusNotFound},
+				{"192.168.1.20:40000", http.StatusNotFound},
+				{"[2001:db8::1]:40000", http.StatusNotFound},
+				{"not an address", http.StatusNotFound},
+			} {
+				req := httptest.NewRequest(http.MethodGet, "/dev/mail", nil)
+				req.RemoteAddr = remote.addr
+				req.Header.Set("X-Forwarded-For", "127.0.0.1")
+				req.Header.Set("X-Real-IP", "127.0.0.1")
+				req.Header.Set("Forwarded", "for=127.0.0.1")
+				w := httptest.NewRecorder()
+				a.routes().ServeHTTP(w, req)
+				if w.Code != remote.want {
+					t.Errorf("/dev/mail from %s: %d, want %d", remote.addr, w.Code, remote.want)
+				}
+			}
+		})
+	}
+
+	// Asked for where it may not run: the application does not start.
+	for _, cfg := range []config{
+		{Origin: "https://twofa.example", DevMail: "on"},
+		{Origin: "https://localhost:8443", DevMail: "on"},
+		{Origin: "http://localhost:8080", DevMail: "on", SMTP: emailotp.SMTPConfig{Host: "mail.example", From: "otp@example.com"}},
+		{Origin: "http://localhost:8080", DevMail: "yes"},
+	} {
+		cfg.DB, cfg.Log = filepath.Join(t.TempDir(), "webapp.db"), io.Discard
+		if _, cleanup, err := newApp(cfg); err == nil {
+			cleanup()
+			t.Errorf("origin %s, SMTP %q, dev mail %q: started", cfg.Origin, cfg.SMTP.Host, cfg.DevMail)
+		}
+	}
 }
