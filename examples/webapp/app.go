@@ -76,7 +76,7 @@ type app struct {
 	// Sec-Fetch-Site is judged by its Origin header against the Host
 	// header, which a proxy may rewrite: the public origin is trusted.
 	crossOrigin *http.CrossOriginProtection
-	log   io.Writer
+	log         io.Writer
 }
 
 //go:embed templates/*.html
