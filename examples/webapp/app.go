@@ -412,6 +412,9 @@ type view struct {
 
 	// The message page: a title, a sentence, and a link to go on.
 	Title, Message, LinkURL, LinkText string
+
+	// Next is the local path the login page goes on to.
+	Next string
 }
 
 func (a *app) view(r *http.Request) view {

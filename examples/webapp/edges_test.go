@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"mime/multipart"
 	"net"
@@ -11,11 +14,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/descope/virtualwebauthn"
+
 	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/virtualkey"
 )
 
 // The edges of the application over HTTP: request bodies, redirects, path
@@ -385,5 +393,317 @@ func TestDevMail(t *testing.T) {
 			cleanup()
 			t.Errorf("origin %s, SMTP %q, dev mail %q: started", cfg.Origin, cfg.SMTP.Host, cfg.DevMail)
 		}
+	}
+}
+
+// redirectTricks are values of "next" that a browser, or a proxy that
+// decodes paths, could read as another site.
+var redirectTricks = []string{
+	"//evil.example",
+	"//evil",
+	`/\evil`,
+	`/\/evil.example`,
+	"/%2F/evil.example",
+	"/%2F%2Fevil.example",
+	"/%5Cevil.example",
+	"/.//evil.example",
+	"/..//evil.example",
+	"/x/../..//evil.example",
+	"/\t/evil.example",
+	"/%09/evil.example",
+	" //evil.example",
+	"https://evil.example/",
+	"http:evil.example",
+	"javascript:alert(1)",
+	"/%0d%0aLocation:%20//evil.example",
+}
+
+// TestOpenRedirects tries every trick on the login, on the challenge
+// (the form's next, the security key script's data-next) and on a session
+// that already passed: each ends on this site (the client fails the test
+// on any redirect elsewhere, read as a browser reads it). A local next is
+// honoured.
+func TestOpenRedirects(t *testing.T) {
+	clock := fake.NewClock(time.Now())
+	a, base := serve(t, config{Now: clock.Now})
+	if _, err := a.createUser(t.Context(), "totp@example.com", demoPassword, false); err != nil {
+		t.Fatal(err)
+	}
+	totp := newClient(t, base)
+	totp.clock = clock
+	totp.login("totp@example.com", demoPassword)
+	secret, _ := totp.setUpTOTP()
+	totp.addKey("Key") // the challenge offers it, with the script's data-next
+
+	for _, next := range redirectTricks {
+		t.Run(next, func(t *testing.T) {
+			q := "?next=" + url.QueryEscape(next)
+
+			// The login: the form the page shows, a forged one, and the
+			// login page of a browser already logged in.
+			demo := newClient(t, base)
+			page := demo.get("/login" + q)
+			form := url.Values{"email": {"demo@example.com"}, "password": {demoPassword}}
+			if v, ok := hiddenNext(page.body); ok {
+				form.Set("next", v)
+			}
+			demo.post("/login", form).local(t, "the login form")
+			form.Set("next", next)
+			demo.post("/login", form).local(t, "a forged login form")
+			demo.get("/login" + q).local(t, "the login page, logged in")
+
+			// The challenge: its form, its script's data-next, a forged
+			// verify; then a session that passed asks again.
+			totp.post("/logout", nil)
+			totp.login("totp@example.com", demoPassword)
+			page = totp.get("/2fa/" + q)
+			if page.path != "/2fa/" {
+				t.Fatalf("the challenge went to %s", page.path)
+			}
+			m := regexp.MustCompile(`data-next="([^"]*)"`).FindStringSubmatch(page.body)
+			if m == nil {
+				t.Fatalf("no data-next on the challenge: %s", page.body)
+			}
+			pageURL, _ := url.Parse(base + "/2fa/" + q)
+			if to := browserURL(pageURL, html.UnescapeString(m[1])); to == nil || to.Host != pageURL.Host {
+				t.Errorf("the key script would go to %q", m[1])
+			}
+			clock.Add(30 * time.Second)
+			verify := url.Values{"code": {fake.AppCode(t, secret, clock.Now())}, "next": {next}}
+			if v, ok := hiddenNext(page.body); ok && len(next)%2 == 0 {
+				verify.Set("next", v) // half the time the form's, half a forged one
+			}
+			totp.post("/2fa/verify", verify).local(t, "the challenge")
+			totp.get("/2fa/"+q).local(t, "the challenge of a session that passed")
+		})
+	}
+
+	// A local next is where the login goes, and a page that needs a login
+	// comes back to itself after it.
+	demo := newClient(t, base)
+	if got := demo.get("/2fa/settings?x=1"); got.path != "/login" {
+		t.Fatalf("the settings before login went to %s", got.path)
+	}
+	page := demo.get("/login?next=" + url.QueryEscape("/2fa/settings?x=1"))
+	v, ok := hiddenNext(page.body)
+	if !ok || v != "/2fa/settings?x=1" {
+		t.Fatalf("the login page's next: %q %v", v, ok)
+	}
+	if got := demo.login("demo@example.com", "wrong"); got.status != http.StatusUnauthorized {
+		t.Fatalf("a wrong password: %d", got.status)
+	}
+	if got := demo.post("/login", url.Values{"email": {"demo@example.com"}, "password": {demoPassword}, "next": {v}}); got.path != "/2fa/settings" {
+		t.Fatalf("the login went to %s, want /2fa/settings", got.path)
+	}
+	// A password that was wrong keeps the next for the second try.
+	other := newClient(t, base)
+	other.get("/admin")
+	if got := other.post("/login", url.Values{"email": {"demo@example.com"}, "password": {"wrong"}, "next": {"/api/me"}}); !strings.Contains(got.body, `name="next" value="/api/me"`) {
+		t.Fatalf("the login page after a wrong password lost its next: %s", got.body)
+	}
+}
+
+// hiddenNext returns the value of the page's hidden input "next".
+func hiddenNext(body string) (string, bool) {
+	m := regexp.MustCompile(`name="next" value="([^"]*)"`).FindStringSubmatch(body)
+	if m == nil {
+		return "", false
+	}
+	return html.UnescapeString(m[1]), true
+}
+
+// local fails the test unless p, the end of the redirects, is on this
+// site (stayOnSite checked every hop) and not an error of the server.
+func (p page) local(t *testing.T, what string) {
+	t.Helper()
+	if p.status >= 500 {
+		t.Errorf("%s: %d at %s", what, p.status, p.path)
+	}
+}
+
+// addKey adds a software security key named name through the settings'
+// JSON endpoints, as twofa.js does.
+func (b *client) addKey(name string) {
+	b.t.Helper()
+	key := virtualkey.New(virtualwebauthn.AuthenticatorOptions{})
+	rp := virtualwebauthn.RelyingParty{ID: "localhost", Name: issuer, Origin: b.url}
+	status, begin := b.postJSON("/2fa/keys/begin", map[string]string{"name": name})
+	if status != http.StatusOK {
+		b.t.Fatalf("keys/begin: %d %s", status, begin["error"])
+	}
+	var ceremony string
+	json.Unmarshal(begin["ceremony"], &ceremony)
+	response := key.Attest(b.t, rp, begin["options"])
+	if status, answer := b.postJSON("/2fa/keys/finish", map[string]any{"ceremony": ceremony, "response": json.RawMessage(response)}); status != http.StatusOK {
+		b.t.Fatalf("keys/finish: %d %s", status, answer["error"])
+	}
+}
+
+// postJSON posts v as a page's script does and decodes the answer.
+func (b *client) postJSON(path string, v any) (int, map[string]json.RawMessage) {
+	b.t.Helper()
+	body, _ := json.Marshal(v)
+	req, err := http.NewRequest(http.MethodPost, b.url+path, bytes.NewReader(body))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var answer map[string]json.RawMessage
+	json.Unmarshal(raw, &answer)
+	return res.StatusCode, answer
+}
+
+// pathTricks returns spellings of path that a router, a proxy or a file
+// server might take for it: doubled, dotted and encoded segments, a
+// trailing slash, upper case.
+func pathTricks(path string) []string {
+	rest := strings.TrimPrefix(path, "/")
+	var encoded strings.Builder
+	for _, c := range []byte(rest) {
+		if c == '/' {
+			encoded.WriteByte(c)
+		} else {
+			fmt.Fprintf(&encoded, "%%%02X", c)
+		}
+	}
+	return []string{
+		path,
+		"/" + path,
+		path + "/",
+		path + "/.",
+		strings.ToUpper(path),
+		"/./" + rest,
+		"/x/../" + rest,
+		"/%2e/" + rest,
+		"/%2E%2E/" + rest,
+		"/x/%2e%2e/" + rest,
+		"/" + encoded.String(),
+		"/" + strings.ReplaceAll(rest, "/", "%2F"),
+		path + "%2F",
+		path + "?",
+		path + "#",
+		path + ";x",
+	}
+}
+
+// TestGuardedRoutes asks every guarded route of routeList for its page,
+// with each method (its own, HEAD, OPTIONS) and each path trick, without a
+// login and with the password alone of a user who has a method: none
+// answers but the login or the challenge. A POST that got through would
+// reset the user, which is checked at the end. The same routes answer an
+// administrator who passed the second step, so the paths are right.
+func TestGuardedRoutes(t *testing.T) {
+	a, base := serve(t, config{})
+	demo := newClient(t, base)
+	demo.login("demo@example.com", demoPassword)
+	demo.setUpTOTP()
+	demo.post("/logout", nil)
+	demo.login("demo@example.com", demoPassword) // the password alone
+	admin := newClient(t, base)
+	admin.login("admin@example.com", adminPassword)
+	admin.setUpTOTP()
+	u, ok, err := a.checkPassword(t.Context(), "demo@example.com", demoPassword)
+	if err != nil || !ok {
+		t.Fatalf("the demo user: %v", err)
+	}
+
+	guarded := 0
+	for _, rt := range a.routeList() {
+		if rt.open {
+			continue
+		}
+		guarded++
+		method, path, ok := strings.Cut(rt.pattern, " ")
+		if !ok {
+			method, path = http.MethodGet, rt.pattern
+		}
+		path = strings.TrimSuffix(path, "{$}")
+		t.Run(rt.pattern, func(t *testing.T) {
+			if method == http.MethodGet {
+				if got := admin.get(path); got.status != http.StatusOK || got.path != path {
+					t.Fatalf("an administrator who passed: %d at %s", got.status, got.path)
+				}
+			}
+			for _, who := range []*client{newClient(t, base), demo} {
+				for _, m := range []string{method, http.MethodHead, http.MethodOptions} {
+					for _, p := range pathTricks(path) {
+						var form url.Values
+						if m == http.MethodPost {
+							form = url.Values{"user": {u.ID}}
+						}
+						got := who.do(m, p, form, "text/html")
+						if got.status >= 200 && got.status < 300 && got.path != "/login" && got.path != "/2fa/" {
+							t.Errorf("%s %s: %d at %s", m, p, got.status, got.path)
+						}
+						if got := who.do(m, p, form, "application/json"); got.status >= 200 && got.status < 300 {
+							t.Errorf("%s %s as an API client: %d at %s", m, p, got.status, got.path)
+						}
+					}
+				}
+			}
+		})
+	}
+	if guarded == 0 {
+		t.Fatal("no guarded route in routeList")
+	}
+	if state, err := a.tf.Account(t.Context(), u.ID); err != nil || !state.Requires() {
+		t.Fatalf("the demo user after the tricks: %+v, %v", state, err)
+	}
+}
+
+// xss is a name that runs a script wherever a page writes it unescaped.
+const xss = `<img src=x onerror=alert(1)>`
+
+// TestEscaping gives a user an address, a security key and a browser
+// whose names are markup, and reads every page that shows them: the
+// markup shows as text, never as an element.
+func TestEscaping(t *testing.T) {
+	a, base := serve(t, config{})
+	email := xss + "@example.com"
+	if _, err := a.createUser(t.Context(), email, demoPassword, false); err != nil {
+		t.Fatal(err)
+	}
+	b := newClient(t, base)
+	b.ua = xss + " Firefox/140.0"
+	var pages []page
+	pages = append(pages, b.login(email, demoPassword))
+	secret, now := b.setUpTOTP()
+	b.addKey(xss)
+	pages = append(pages, b.get("/2fa/settings"), b.get("/"))
+	b.post("/logout", nil)
+	b.login(email, demoPassword)
+	pages = append(pages, b.get("/2fa/"),
+		b.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, now.Add(30*time.Second))}, "remember": {"1"}, "next": {"/2fa/settings"}}),
+		b.get("/dev/mail"))
+
+	admin := newClient(t, base)
+	admin.login("admin@example.com", adminPassword)
+	admin.setUpTOTP()
+	pages = append(pages, admin.get("/admin"))
+
+	for _, p := range pages {
+		if p.status != http.StatusOK {
+			t.Errorf("%s: %d", p.path, p.status)
+		}
+		if strings.Contains(p.body, xss) || strings.Contains(p.body, "<img") {
+			t.Errorf("%s shows the markup unescaped", p.path)
+		}
+		if !strings.Contains(p.body, "&lt;img src") {
+			t.Errorf("%s does not show the name", p.path)
+		}
+	}
+	// The settings show the address and the key's name.
+	if n := strings.Count(pages[1].body, "&lt;img src"); n < 2 {
+		t.Errorf("the settings show the names %d times, want the address and the key", n)
+	}
+	if settings := pages[len(pages)-3].body; !strings.Contains(settings, "Firefox") {
+		t.Errorf("the settings after remembering do not list the browser: %s", settings)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -191,12 +193,16 @@ func (a *app) isAdmin(email string) bool {
 	return err == nil && isAdmin == 1
 }
 
+// loginPage asks for the first step. The middleware sends a browser here
+// with the page it asked for in "next", and the login goes on to it.
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.URL.Query().Get("next"))
 	if _, ok := sessionFrom(r); ok {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	v := a.view(r)
+	v.Next = next
 	if r.URL.Query().Get("out") == "1" {
 		v.Notice = "You are logged out."
 	}
@@ -204,16 +210,18 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // login is the application's first step: e-mail address and password. The
-// second step follows on the first protected page.
+// second step follows on the first protected page: the one in "next", or
+// the home page.
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
-	u, ok, err := a.checkPassword(r.Context(), r.FormValue("email"), r.FormValue("password"))
+	next := localPath(r.PostForm.Get("next"))
+	u, ok, err := a.checkPassword(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"))
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	if !ok {
 		v := a.view(r)
-		v.Error = "Wrong e-mail address or password."
+		v.Error, v.Next = "Wrong e-mail address or password.", next
 		a.render(w, http.StatusUnauthorized, "login", v)
 		return
 	}
@@ -221,13 +229,34 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// localPath returns next if it is a path on this site, else "/": a login
+// goes on to the page that sent the browser to it, never to another site.
+// Whatever a browser or proxy could read as "//host" is refused: browsers
+// read "\" as "/" and drop tabs and newlines, and some proxies decode
+// "%2F" before passing a path on.
+func localPath(next string) string {
+	unescaped, err := url.PathUnescape(next)
+	if err != nil || !strings.HasPrefix(next, "/") {
+		return "/"
+	}
+	for _, s := range []string{next, unescaped} {
+		if strings.HasPrefix(s, "//") || strings.Contains(s, `\`) || strings.ContainsFunc(s, unicode.IsControl) {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
 }
 
 // logout ends the second step, and the browser's remembering too when the
 // user asks, then the session.
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
-	err := a.mw.Logout(w, r, r.FormValue("forget") == "1")
+	err := a.mw.Logout(w, r, r.PostForm.Get("forget") == "1")
 	err = errors.Join(err, a.endSession(w, r))
 	if err != nil {
 		a.fail(w, err)
