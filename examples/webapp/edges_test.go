@@ -450,7 +450,7 @@ func TestOpenRedirects(t *testing.T) {
 			demo.post("/login", form).local(t, "the login form")
 			form.Set("next", next)
 			demo.post("/login", form).local(t, "a forged login form")
-			demo.get("/login" + q).local(t, "the login page, logged in")
+			demo.get("/login"+q).local(t, "the login page, logged in")
 
 			// The challenge: its form, its script's data-next, a forged
 			// verify; then a session that passed asks again.
