@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -41,8 +42,14 @@ type app struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	users  map[string]string // session ID → user ID
-	renews int               // calls of RenewSession
+	renews int               // sessions renewed by RenewSession
+	// renewed holds when each renewed session ID was renewed: it works on
+	// for renewGrace, for the parallel requests that carried it.
+	renewed map[string]time.Time
 }
+
+// renewGrace is how long a renewed session ID keeps working.
+const renewGrace = 30 * time.Second
 
 type sidKey struct{}
 
@@ -50,7 +57,7 @@ type option func(*twofa.Config, *httpmw.Config)
 
 func newApp(t *testing.T, opts ...option) *app {
 	t.Helper()
-	a := &app{t: t, store: memory.New(), users: map[string]string{}, mail: &mailtest.Inbox{},
+	a := &app{t: t, store: memory.New(), users: map[string]string{}, renewed: map[string]time.Time{}, mail: &mailtest.Inbox{},
 		clock: fake.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
@@ -76,17 +83,21 @@ func newApp(t *testing.T, opts ...option) *app {
 		RenewSession: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.renews++
 			old := a.sessionID(r)
+			if _, ok := a.renewed[old]; ok {
+				return r, fmt.Errorf("session %s: %w", old, httpmw.ErrSessionRenewed)
+			}
+			a.renews++
 			sid := rand.Text()
 			a.users[sid] = a.users[old]
-			delete(a.users, old)
+			a.renewed[old] = a.clock.Now()
 			http.SetCookie(w, &http.Cookie{Name: "sid", Value: sid, Path: "/", HttpOnly: true})
 			return r.WithContext(context.WithValue(r.Context(), sidKey{}, sid)), nil
 		},
 		OfferRemember: true,
 		LoginURL:      "/login",
 		Now:           a.clock.Now,
+		Logger:        slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		o(&tc, &mc)
@@ -153,6 +164,9 @@ func (a *app) user(sid string) (string, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	u, ok := a.users[sid]
+	if at, renewed := a.renewed[sid]; renewed && a.clock.Now().Sub(at) > renewGrace {
+		return "", false
+	}
 	return u, ok && u != ""
 }
 

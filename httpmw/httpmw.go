@@ -24,7 +24,9 @@
 // security keys and remembered browsers. They are html/templates the
 // application can replace ([Templates]). Every POST is refused unless it
 // comes from the application's own origin ([net/http.CrossOriginProtection]),
-// and the settings need a second step passed within [Config.StepUpAge].
+// its body is read into memory up to [MaxFormBody] (forms) or [MaxJSONBody]
+// (security keys) and answered 413 past that, never spooled to disk, and
+// the settings need a second step passed within [Config.StepUpAge].
 // [Middleware.StepUp] guards the application's own sensitive routes the
 // same way.
 //
@@ -49,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,6 +76,10 @@ var (
 	ErrSetUpRequired = errors.New("httpmw: second factor set-up required")
 	// ErrStepUp reports a route that needs a more recent second step.
 	ErrStepUp = errors.New("httpmw: recent second factor required")
+	// ErrSessionRenewed is what Config.RenewSession returns, wrapped or
+	// not, when another request of the same browser has already renewed
+	// r's session: see Config.RenewSession.
+	ErrSessionRenewed = errors.New("httpmw: session already renewed")
 )
 
 // Config configures a Middleware. Service, Origin, User and Session are
@@ -101,6 +108,20 @@ type Config struct {
 	// fixation. It returns the request to go on with, carrying the renewed
 	// session (r itself when the session renews in place, as scs's
 	// RenewToken does). An error denies the step.
+	//
+	// Requests of one browser can race here: a remembered browser's first
+	// page after the login loads its parts at once, and each of them,
+	// carrying the same session ID and no mark yet, completes the step.
+	// The application renews the session once, for the first of them, and
+	// keeps the old ID working for a short grace (User and SessionID still
+	// answer for it, for a few seconds up to a minute); a call for an old
+	// ID that was already renewed renews nothing and returns
+	// ErrSessionRenewed. The request is then sent on without a 500 and
+	// without writing a cookie, since the answer to the request that
+	// renewed carries the new session and its mark: a remembered browser's
+	// request goes on to its page as passed (it proved the remembered
+	// browser itself); a code or key that completed the step sends the
+	// browser on to the next page, where the renewed session is checked.
 	RenewSession func(w http.ResponseWriter, r *http.Request) (*http.Request, error)
 
 	// Path is where Pages is mounted, with a trailing slash; "" means
@@ -130,8 +151,14 @@ type Config struct {
 	// errors above, or a system error (store, clock), which must deny too.
 	// Nil means the default: a redirect to the challenge page (or LoginURL)
 	// for browsers, 401 with a JSON body for API clients, 500 for system
-	// errors.
+	// errors, each of which it logs to Logger.
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives the system errors behind the 500s the default Deny
+	// and the pages answer, so an operator sees why users are refused: the
+	// route, the user ID and the error, with every cookie and form value of
+	// the request blanked out of the error's text. Nil means
+	// slog.Default().
+	Logger *slog.Logger
 	// Templates are the pages; nil means Templates(). See Templates for the
 	// names and data each must accept.
 	Templates *template.Template
@@ -210,6 +237,9 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
 	if m.cfg.Deny == nil {
@@ -293,7 +323,15 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) pass(w http.ResponseWriter, r *http.Request) (Mark, *http.Request, error) {
 	mark, remembered, err := m.check(r)
 	if err == nil && remembered {
-		r, err = m.complete(w, r, mark.UserID, Remembered)
+		var nr *http.Request
+		nr, err = m.complete(w, r, mark.UserID, Remembered)
+		if errors.Is(err, ErrSessionRenewed) {
+			// A parallel request of this browser renewed the session, and
+			// its answer records the mark; this one passed on the
+			// remembered browser all the same.
+			return mark, r, nil
+		}
+		r = nr
 	}
 	return mark, r, err
 }
@@ -430,8 +468,10 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 	case errors.Is(err, ErrSetUpRequired):
 		status, msg, to = http.StatusUnauthorized, "second factor set-up required", m.cfg.Path+"settings"
 	default:
-		// A store, clock or session failure: deny, and say nothing of it.
+		// A store, clock or session failure: deny, say nothing of it to
+		// the user, and tell the operator.
 		status, msg = http.StatusInternalServerError, "temporarily unavailable"
+		m.logError(r, err)
 	}
 	if wantsHTML(r) {
 		if to != "" {
@@ -489,4 +529,42 @@ func localPath(next, home string) string {
 		return home
 	}
 	return next
+}
+
+// logError logs a system error that denied r. The error's text is the
+// store's or the application's, and could quote what the request carried:
+// every cookie and form value of r is blanked out of it first, so that no
+// token, session ID or code reaches the log.
+func (m *Middleware) logError(r *http.Request, err error) {
+	userID, _, _ := m.cfg.User(r)
+	m.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "twofa: request denied by a system error",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("user", userID),
+		slog.String("error", scrub(r, err.Error())),
+	)
+}
+
+// scrub returns msg with every cookie value and form value of r that is
+// long enough to be a secret replaced by "[redacted]".
+func scrub(r *http.Request, msg string) string {
+	hide := func(v string) {
+		if len(v) >= 4 {
+			msg = strings.ReplaceAll(msg, v, "[redacted]")
+		}
+	}
+	for _, c := range r.Cookies() {
+		hide(c.Value)
+	}
+	for _, vs := range r.PostForm {
+		for _, v := range vs {
+			hide(v)
+		}
+	}
+	for _, vs := range r.URL.Query() {
+		for _, v := range vs {
+			hide(v)
+		}
+	}
+	return msg
 }

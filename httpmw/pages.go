@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"log/slog"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -28,40 +28,151 @@ import (
 // Every POST must come from the application's own origin.
 func (m *Middleware) Pages() http.Handler { return m.pages }
 
-func (m *Middleware) routes() http.Handler {
-	mux := http.NewServeMux()
-	p := m.cfg.Path
+// MaxFormBody bounds the body of a page's form POST: the forms hold a code,
+// a key's name and a page to go on to, and a few KB is plenty. A body past
+// it is answered 413, unread.
+const MaxFormBody = 8 << 10
+
+// MaxJSONBody bounds the body of a security-key POST, the JSON of a
+// browser's response: webauthn.MaxResponse and room for its envelope. A
+// body past it is answered 413, unread.
+const MaxJSONBody = webauthn.MaxResponse + 4<<10
+
+// pageRoute is one route of the pages, under Config.Path.
+type pageRoute struct {
+	method, path string
+	// json marks a route whose body is JSON (the security keys), bounded
+	// by MaxJSONBody; the other POSTs take forms, bounded by MaxFormBody.
+	json bool
+	h    http.Handler
+}
+
+// table lists every route of the pages; routes builds the mux from it, and
+// the tests walk it, so that no route escapes them.
+func (m *Middleware) table() []pageRoute {
 	stepUp := func(h http.HandlerFunc) http.Handler { return m.StepUp(0, h) }
-
-	// The second step itself.
-	mux.HandleFunc("GET "+p+"{$}", m.challenge)
-	mux.HandleFunc("POST "+p+"verify", m.verify)
-	mux.HandleFunc("POST "+p+"email", m.sendEmail)
-	keyLogin := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User, OnLogin: m.keyPassed}
-	if m.tf.WebAuthn != nil {
-		mux.Handle("POST "+p+"key/begin", keyLogin.BeginLogin())
-		mux.Handle("POST "+p+"key/finish", keyLogin.FinishLogin())
+	rs := []pageRoute{
+		// The second step itself.
+		{method: "GET", path: "{$}", h: http.HandlerFunc(m.challenge)},
+		{method: "POST", path: "verify", h: http.HandlerFunc(m.verify)},
+		{method: "POST", path: "email", h: http.HandlerFunc(m.sendEmail)},
 	}
-
+	if m.tf.WebAuthn != nil {
+		keyLogin := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User, OnLogin: m.keyPassed}
+		rs = append(rs,
+			pageRoute{method: "POST", path: "key/begin", json: true, h: keyLogin.BeginLogin()},
+			pageRoute{method: "POST", path: "key/finish", json: true, h: keyLogin.FinishLogin()},
+		)
+	}
 	// The settings.
-	mux.Handle("GET "+p+"settings", stepUp(m.settings))
-	mux.Handle("POST "+p+"method", stepUp(m.method))
-	mux.Handle("GET "+p+"totp", stepUp(m.totpPage))
-	mux.Handle("POST "+p+"totp/begin", stepUp(m.totpBegin))
-	mux.Handle("POST "+p+"totp/confirm", stepUp(m.totpConfirm))
-	mux.Handle("POST "+p+"totp/cancel", stepUp(m.totpCancel))
-	mux.Handle("GET "+p+"totp/paper.pdf", stepUp(m.totpPaper))
-	mux.Handle("POST "+p+"backup", stepUp(m.backupGenerate))
-	mux.Handle("POST "+p+"browsers/revoke", stepUp(m.browsersRevoke))
+	rs = append(rs,
+		pageRoute{method: "GET", path: "settings", h: stepUp(m.settings)},
+		pageRoute{method: "POST", path: "method", h: stepUp(m.method)},
+		pageRoute{method: "GET", path: "totp", h: stepUp(m.totpPage)},
+		pageRoute{method: "POST", path: "totp/begin", h: stepUp(m.totpBegin)},
+		pageRoute{method: "POST", path: "totp/confirm", h: stepUp(m.totpConfirm)},
+		pageRoute{method: "POST", path: "totp/cancel", h: stepUp(m.totpCancel)},
+		pageRoute{method: "GET", path: "totp/paper.pdf", h: stepUp(m.totpPaper)},
+		pageRoute{method: "POST", path: "backup", h: stepUp(m.backupGenerate)},
+		pageRoute{method: "POST", path: "browsers/revoke", h: stepUp(m.browsersRevoke)},
+	)
 	if m.tf.WebAuthn != nil {
 		keys := &webauthn.Handlers{Service: m.tf.WebAuthn, User: m.cfg.User}
-		mux.Handle("POST "+p+"keys/begin", m.StepUp(0, keys.BeginRegistration()))
-		mux.Handle("POST "+p+"keys/finish", m.StepUp(0, m.firstKey(keys.FinishRegistration())))
-		mux.Handle("POST "+p+"keys/rename", stepUp(m.keyRename))
-		mux.Handle("POST "+p+"keys/remove", stepUp(m.keyRemove))
+		rs = append(rs,
+			pageRoute{method: "POST", path: "keys/begin", json: true, h: m.StepUp(0, keys.BeginRegistration())},
+			pageRoute{method: "POST", path: "keys/finish", json: true, h: m.StepUp(0, m.firstKey(keys.FinishRegistration()))},
+			pageRoute{method: "POST", path: "keys/rename", h: stepUp(m.keyRename)},
+			pageRoute{method: "POST", path: "keys/remove", h: stepUp(m.keyRemove)},
+		)
 	}
-	mux.Handle("GET "+p+"static/", http.StripPrefix(p+"static/", http.FileServerFS(staticFS)))
+	rs = append(rs, pageRoute{method: "GET", path: "static/", h: http.StripPrefix(m.cfg.Path+"static/", http.FileServerFS(staticFS))})
+	return rs
+}
+
+func (m *Middleware) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range m.table() {
+		h := rt.h
+		switch {
+		case rt.method != "POST":
+			h = noBody(h)
+		case rt.json:
+			h = boundedJSON(h)
+		default:
+			h = boundedForm(h)
+		}
+		mux.Handle(rt.method+" "+m.cfg.Path+rt.path, h)
+	}
 	return m.cfg.CrossOrigin.Handler(mux)
+}
+
+// noBody is h with the request's body ignored: no page reads one on GET,
+// and r.FormValue would otherwise read a multipart body of any size, and
+// spool its files to disk.
+func noBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r = r.WithContext(r.Context())
+			r.Body, r.ContentLength = http.NoBody, 0
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads r's body, of at most limit bytes, into memory, and returns
+// a copy of r that reads it from there; it answers 413 (or 400 for a body
+// broken off) and returns nil otherwise. A declared length past the limit
+// is refused before a byte is read.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, json bool) *http.Request {
+	fail := func(status int, msg string) *http.Request {
+		if json {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, "{\"error\":%q}\n", msg)
+		} else {
+			http.Error(w, msg, status)
+		}
+		return nil
+	}
+	if r.ContentLength > limit {
+		return fail(http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return fail(http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	if err != nil {
+		return fail(http.StatusBadRequest, "request body broken off")
+	}
+	r = r.WithContext(r.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	return r
+}
+
+// boundedForm is h with the form read from a body of at most MaxFormBody
+// bytes, URL-encoded or multipart, in memory: never a file on disk.
+func boundedForm(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r = readBody(w, r, MaxFormBody, false); r == nil {
+			return
+		}
+		// Files larger than the memory given go to disk; the whole body is
+		// smaller, so none does.
+		if err := r.ParseMultipartForm(MaxFormBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			http.Error(w, "malformed form", http.StatusBadRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// boundedJSON is h with a body of at most MaxJSONBody bytes.
+func boundedJSON(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r = readBody(w, r, MaxJSONBody, true); r != nil {
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Page is what every page template gets.
@@ -128,6 +239,26 @@ func (p Page) Lists(m string) bool {
 	return false
 }
 
+// Primary reports whether the user has a method that protects the login on
+// its own enabled: an authenticator app, a security key or codes by e-mail.
+// Backup codes only stand in for one of them; the settings offer them only
+// after one is set up.
+func (p Page) Primary() bool {
+	for _, s := range p.State.Methods {
+		if s.Method != twofa.Backup && s.Status == twofa.Enabled {
+			return true
+		}
+	}
+	return false
+}
+
+// BackupAlone reports backup codes kept with no primary method enabled (the
+// last one was removed or turned off): they no longer protect the login,
+// and the settings say so.
+func (p Page) BackupAlone() bool {
+	return !p.Primary() && p.State.Status(twofa.Backup) != twofa.NotSetUp
+}
+
 // notices are the messages a redirect after an action may ask for, by key,
 // so that no query string puts its own words on a page.
 var notices = map[string]string{
@@ -164,7 +295,7 @@ func (m *Middleware) page(r *http.Request) Page {
 func (m *Middleware) render(w http.ResponseWriter, status int, name string, p Page) {
 	var b bytes.Buffer
 	if err := m.cfg.Templates.ExecuteTemplate(&b, name, p); err != nil {
-		slog.Error("twofa: render page", "page", name, "error", err)
+		m.cfg.Logger.Error("twofa: render page", "page", name, "error", err)
 		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
 		return
 	}
@@ -266,6 +397,12 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 // passed completes the second step and sends the browser on.
 func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID string, method twofa.Method, rememberIt bool, next string) {
 	r, err := m.complete(w, r, userID, method)
+	if errors.Is(err, ErrSessionRenewed) {
+		// A parallel request renewed the session: this one can record
+		// nothing in it. On to the next page, which checks the renewed one.
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	if err == nil && rememberIt && m.cfg.OfferRemember {
 		err = m.remember(w, r, userID)
 	}
@@ -279,10 +416,16 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 // keyPassed is the OnLogin of security-key logins.
 func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, _ webauthn.Result) {
 	r, err := m.complete(w, r, userID, twofa.WebAuthn)
+	if errors.Is(err, ErrSessionRenewed) {
+		// As in passed: the page goes on to the next one, which checks the
+		// session a parallel request renewed.
+		return
+	}
 	if err == nil && r.URL.Query().Get("remember") == "1" && m.cfg.OfferRemember {
 		err = m.remember(w, r, userID)
 	}
 	if err != nil {
+		m.logError(r, err)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"error":"temporarily unavailable"}`))
@@ -369,8 +512,11 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("error") == "name" {
+	switch r.URL.Query().Get("error") {
+	case "name":
 		p.Error = "A key's name must be 1 to 64 printable characters."
+	case "primary":
+		p.Error = "Set up an authenticator app, a security key or codes by e-mail first: backup codes stand in for one of them."
 	}
 	m.render(w, http.StatusOK, "settings", p)
 }
@@ -545,7 +691,13 @@ func download(w http.ResponseWriter, contentType, name string, body []byte) {
 // new method at once, on the very pages where they set it up.
 func (m *Middleware) firstMethod(w http.ResponseWriter, r *http.Request, method twofa.Method) (*http.Request, error) {
 	if mark, ok := FromContext(r.Context()); ok && mark.Method == "" {
-		return m.complete(w, r, mark.UserID, method)
+		nr, err := m.complete(w, r, mark.UserID, method)
+		if errors.Is(err, ErrSessionRenewed) {
+			// The method is set up; a parallel request renewed the
+			// session, and the user is asked for the new method next.
+			return r, nil
+		}
+		return nr, err
 	}
 	return r, nil
 }
@@ -595,15 +747,23 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := m.tf.Backup.Generate(r.Context(), userID)
-	if err == nil {
-		r, err = m.firstMethod(w, r, twofa.Backup)
+	p := m.page(r)
+	var err error
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		m.fail(w, r, err)
+		return
 	}
+	if !p.Primary() {
+		// Backup codes are a recovery method: alone they would protect
+		// nothing, so none are made before a primary method.
+		http.Redirect(w, r, m.cfg.Path+"settings?error=primary", http.StatusSeeOther)
+		return
+	}
+	codes, err := m.tf.Backup.Generate(r.Context(), userID)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	p := m.page(r)
 	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
 		m.fail(w, r, err)
 		return
