@@ -60,8 +60,9 @@ type config struct {
 	DemoPassword, AdminPassword string
 	// Log receives the console output; nil means os.Stdout.
 	Log io.Writer
-	// Now is the clock of the second factor; nil means time.Now. Tests
-	// move it to reach the next code or the end of a window.
+	// Now is the clock of the second factor and the sessions; nil means
+	// time.Now. Tests move it to reach the next code or the end of a
+	// window.
 	Now func() time.Time
 }
 
@@ -77,6 +78,8 @@ type app struct {
 	// header, which a proxy may rewrite: the public origin is trusted.
 	crossOrigin *http.CrossOriginProtection
 	log         io.Writer
+	// now is the clock of the sessions and the second factor.
+	now func() time.Time
 }
 
 //go:embed templates/*.html
@@ -100,9 +103,12 @@ func newServer(cfg config) (http.Handler, func(), error) {
 // its routes.
 func newApp(cfg config) (*app, func(), error) {
 	ctx := context.Background()
-	a := &app{log: cfg.Log}
+	a := &app{log: cfg.Log, now: cfg.Now}
 	if a.log == nil {
 		a.log = os.Stdout
+	}
+	if a.now == nil {
+		a.now = time.Now
 	}
 	db, dialect, err := openDB(cfg.DB)
 	if err != nil {

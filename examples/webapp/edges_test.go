@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/internal/virtualkey"
 )
 
@@ -706,4 +708,141 @@ func TestEscaping(t *testing.T) {
 	if settings := pages[len(pages)-3].body; !strings.Contains(settings, "Firefox") {
 		t.Errorf("the settings after remembering do not list the browser: %s", settings)
 	}
+}
+
+// TestParallelRenewal: a remembered browser's first page after the login
+// sends 10 requests at once with the session ID the login gave it. The
+// session renews once; every request is served (200) or sent on (a
+// redirect on this site), none gets a 500, and only the one that renewed
+// writes the new session cookie. The old ID names the session for the
+// grace, and not after it.
+func TestParallelRenewal(t *testing.T) {
+	for _, db := range []string{"SQLite", "PostgreSQL"} {
+		t.Run(db, func(t *testing.T) {
+			clock := fake.NewClock(time.Now())
+			cfg := config{Now: clock.Now}
+			if db == "PostgreSQL" {
+				_, cfg.DB = testdb.Postgres(t)
+			}
+			a, base := serve(t, cfg)
+			testParallelRenewal(t, a, base, clock)
+		})
+	}
+}
+
+func testParallelRenewal(t *testing.T, a *app, base string, clock *fake.Clock) {
+	// Remember the browser.
+	b := newClient(t, base)
+	b.clock = clock
+	b.login("demo@example.com", demoPassword)
+	secret, _ := b.setUpTOTP()
+	b.post("/logout", nil)
+	b.login("demo@example.com", demoPassword)
+	clock.Add(30 * time.Second)
+	if got := b.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, clock.Now())}, "remember": {"1"}, "next": {"/"}}); got.path != "/" {
+		t.Fatalf("remembering the browser went to %s", got.path)
+	}
+	b.post("/logout", nil)
+	u, _ := url.Parse(base)
+	var remembered *http.Cookie
+	for _, c := range b.c.Jar.Cookies(u) {
+		if strings.Contains(c.Name, "remember") {
+			remembered = c
+		}
+	}
+	if remembered == nil {
+		t.Fatal("no remembered browser cookie")
+	}
+
+	// The login, and its answer's session cookie.
+	login := send(t, base, u.Host, http.MethodPost, "/login", url.Values{"email": {"demo@example.com"}, "password": {demoPassword}}, nil, "")
+	old := sessionCookieOf(login)
+	if old == nil {
+		t.Fatalf("the login set no session: %d", login.StatusCode)
+	}
+
+	// The first page, with its parts, at once.
+	paths := []string{"/", "/api/me", "/2fa/settings", "/", "/api/me", "/", "/api/me", "/2fa/", "/", "/api/me"}
+	answers := make([]*http.Response, len(paths))
+	var wg sync.WaitGroup
+	for i, path := range paths {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+			req.Header.Set("Accept", "text/html")
+			req.AddCookie(old)
+			req.AddCookie(remembered)
+			res, err := noRedirects.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			answers[i] = res
+		})
+	}
+	wg.Wait()
+	var renewedTo []*http.Cookie
+	var mark *http.Cookie
+	for i, res := range answers {
+		if res == nil {
+			t.Fatal("a request got no answer")
+		}
+		switch loc := res.Header.Get("Location"); {
+		case res.StatusCode == http.StatusOK:
+		case res.StatusCode >= 300 && res.StatusCode < 400 && browserURL(u, loc) != nil && browserURL(u, loc).Host == u.Host &&
+			!strings.HasPrefix(loc, "/login"): // on, but not logged out
+		default:
+			t.Errorf("%s: %d %s", paths[i], res.StatusCode, loc)
+		}
+		if c := sessionCookieOf(res); c != nil {
+			renewedTo = append(renewedTo, c)
+			for _, c := range res.Cookies() {
+				if c.Name == "twofa" {
+					mark = c
+				}
+			}
+		}
+	}
+	if len(renewedTo) != 1 || renewedTo[0].Value == old.Value || renewedTo[0].MaxAge < 0 {
+		t.Fatalf("the session renewed %d times, want once: %v", len(renewedTo), renewedTo)
+	}
+	var renewals int
+	if err := a.db.QueryRow(`SELECT COUNT(*) FROM app_session_renewals`).Scan(&renewals); err != nil || renewals != 1 {
+		t.Fatalf("%d renewals stored, want 1 (%v)", renewals, err)
+	}
+
+	// The browser goes on with the new session and its mark: no renewal.
+	fresh := renewedTo[0]
+	res := send(t, base, u.Host, http.MethodGet, "/", nil, []*http.Cookie{fresh, mark, remembered}, "")
+	if res.StatusCode != http.StatusOK || sessionCookieOf(res) != nil {
+		t.Fatalf("the renewed session: %d, cookie %v", res.StatusCode, sessionCookieOf(res))
+	}
+	// A late request with the old ID, within the grace: served, nothing
+	// renewed. After the grace the old ID is nobody's.
+	if res := send(t, base, u.Host, http.MethodGet, "/", nil, []*http.Cookie{old, remembered}, ""); res.StatusCode != http.StatusOK || sessionCookieOf(res) != nil {
+		t.Fatalf("the old ID within the grace: %d, cookie %v", res.StatusCode, sessionCookieOf(res))
+	}
+	clock.Add(renewGrace + time.Second)
+	if res := send(t, base, u.Host, http.MethodGet, "/", nil, []*http.Cookie{old, remembered}, ""); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+		t.Fatalf("the old ID after the grace: %d to %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := send(t, base, u.Host, http.MethodGet, "/", nil, []*http.Cookie{fresh, mark}, ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("the renewed session after the grace: %d", res.StatusCode)
+	}
+	// Logging out with the new ID ends the session under both.
+	send(t, base, u.Host, http.MethodPost, "/logout", url.Values{}, []*http.Cookie{fresh, mark}, "")
+	if res := send(t, base, u.Host, http.MethodGet, "/", nil, []*http.Cookie{fresh, mark}, ""); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after logout: %d", res.StatusCode)
+	}
+}
+
+// sessionCookieOf returns the session cookie res sets, if any.
+func sessionCookieOf(res *http.Response) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == "session" || c.Name == "__Host-session" {
+			return c
+		}
+	}
+	return nil
 }

@@ -34,6 +34,14 @@ var schema = []string{
 		expires BIGINT NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS app_sessions_expires ON app_sessions (expires)`,
+	// The old IDs of renewed sessions, each a name of the renewed one
+	// until its grace ends (see renewGrace).
+	`CREATE TABLE IF NOT EXISTS app_session_renewals (
+		old_hash TEXT PRIMARY KEY,
+		new_hash TEXT NOT NULL,
+		until    BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS app_session_renewals_new ON app_session_renewals (new_hash)`,
 	`CREATE TABLE IF NOT EXISTS app_secrets (
 		name  TEXT PRIMARY KEY,
 		value TEXT NOT NULL
