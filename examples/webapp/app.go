@@ -359,7 +359,7 @@ func form(h http.HandlerFunc) http.HandlerFunc {
 		} else {
 			err = r.ParseForm()
 		}
-		if tooBig := new(http.MaxBytesError); errors.As(err, &tooBig) {
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
 			tooLarge(w)
 			return
 		}

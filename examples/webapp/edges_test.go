@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,9 +56,36 @@ func TestBodyBounds(t *testing.T) {
 	a, base := serve(t, config{})
 	admin := newClient(t, base)
 	admin.login("admin@example.com", adminPassword)
-	admin.setUpTOTP()
+	secret, now := admin.setUpTOTP()
+	// Every method, and a remembered browser, so the settings show every
+	// form they have.
+	admin.addKey("Key")
+	admin.post("/2fa/method", url.Values{"method": {"email"}, "action": {"enable"}})
+	admin.post("/logout", nil)
+	admin.login("admin@example.com", adminPassword)
+	admin.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, now.Add(30*time.Second))}, "remember": {"1"}})
 
-	for _, path := range postRoutes(t, a) {
+	// The application's own POST routes, and every form the pages show
+	// (twofa's included), to an administrator and on the challenge.
+	paths := postRoutes(t, a)
+	challenged := newClient(t, base)
+	challenged.login("demo@example.com", demoPassword)
+	challenged.setUpTOTP()
+	challenged.post("/2fa/method", url.Values{"method": {"email"}, "action": {"enable"}})
+	challenged.post("/logout", nil)
+	challenged.login("demo@example.com", demoPassword)
+	for _, p := range []page{admin.get("/"), admin.get("/2fa/settings"), admin.get("/admin"), challenged.get("/2fa/")} {
+		for _, action := range formActions(p.body) {
+			if !slices.Contains(paths, action) {
+				paths = append(paths, action)
+			}
+		}
+	}
+	if !slices.Contains(paths, twofaPath+"verify") || !slices.Contains(paths, twofaPath+"keys/remove") || !slices.Contains(paths, twofaPath+"browsers/revoke") {
+		t.Fatalf("the pages' forms were not found: %q", paths)
+	}
+
+	for _, path := range paths {
 		t.Run(path, func(t *testing.T) {
 			for _, size := range []int{maxFormBody + 1, maxBody + 1} {
 				body := "user=" + strings.Repeat("a", size)
@@ -78,6 +106,18 @@ func TestBodyBounds(t *testing.T) {
 	if got := admin.get("/admin"); got.status != http.StatusOK {
 		t.Fatalf("after the refused posts, /admin: %d at %s", got.status, got.path)
 	}
+}
+
+// formActions returns the actions of the POST forms in an HTML page.
+func formActions(body string) []string {
+	var actions []string
+	for _, tag := range regexp.MustCompile(`<form\b[^>]*>`).FindAllString(body, -1) {
+		m := regexp.MustCompile(`\baction="([^"]+)"`).FindStringSubmatch(tag)
+		if m != nil && strings.Contains(tag, `method="post"`) {
+			actions = append(actions, html.UnescapeString(m[1]))
+		}
+	}
+	return actions
 }
 
 // TestBodyBoundLogin: a login form within the bound is read (a wrong
