@@ -27,6 +27,9 @@ type Notice struct {
 	What   string
 	Method Method
 	Time   time.Time
+	// Until is when a lock ends by itself; zero for other notices and for a
+	// lock that only an administrator lifts.
+	Until time.Time
 }
 
 // noticeFor maps the events that warrant a mail to their phrase.
@@ -34,13 +37,28 @@ var noticeFor = map[event.Kind]string{
 	event.Enrolled:   "A new sign-in method was added to your account",
 	event.BackupUsed: "One of your backup codes was used to sign in",
 	event.Reset:      "An administrator removed your two-factor authentication",
+	event.Locked:     "Too many wrong codes were entered: signing in to your account is locked for a while",
+}
+
+// lockedForGood is the phrase of a lock that only an administrator lifts.
+const lockedForGood = "Too many wrong codes were entered: signing in to your account is locked until an administrator unlocks it"
+
+// noticeWhat returns the phrase of the notice e warrants, if any.
+func noticeWhat(e event.Event) (string, bool) {
+	if e.Kind == event.Locked && e.Until.IsZero() {
+		return lockedForGood, true
+	}
+	what, ok := noticeFor[e.Kind]
+	return what, ok
 }
 
 var (
 	defaultNoticeSubject = texttemplate.Must(texttemplate.New("subject").Parse(
 		`{{if .Issuer}}{{.Issuer}}: {{end}}{{.What}}`))
 	defaultNoticeText = texttemplate.Must(texttemplate.New("text").Parse(`{{.What}}{{if .Method}} ({{.Method}}){{end}}, on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}.
-
+{{if not .Until.IsZero}}
+You can sign in again from {{.Until.UTC.Format "2 January 2006 at 15:04 UTC"}}.
+{{end}}
 If this was you, there is nothing to do.
 
 If it was not you, sign in and check your two-factor settings, change your
@@ -49,13 +67,14 @@ password, and tell us.
 	defaultNoticeHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <html><body style="font-family: system-ui, sans-serif; color: #222; max-width: 32em">
 <p><strong>{{.What}}</strong>{{if .Method}} ({{.Method}}){{end}}, on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}.</p>
-<p>If this was you, there is nothing to do.</p>
+{{if not .Until.IsZero}}<p>You can sign in again from {{.Until.UTC.Format "2 January 2006 at 15:04 UTC"}}.</p>
+{{end}}<p>If this was you, there is nothing to do.</p>
 <p>If it was not you, sign in and check your two-factor settings, change your password, and tell us.</p>
 </body></html>
 `))
 )
 
-// notifier mails notices for the events in noticeFor, after passing every
+// notifier mails notices for the events noticeWhat names, after passing every
 // event on. A notice that cannot be sent never changes the outcome of what
 // caused it; it is reported as an event.NoticeFailed.
 type notifier struct {
@@ -77,7 +96,7 @@ func newNotifier(t Notices, issuer string, m emailotp.Mailer, address func(conte
 		t.HTML = defaultNoticeHTML
 	}
 	n := &notifier{t: t, issuer: issuer, mailer: m, address: address, next: next}
-	if _, err := n.render(Notice{Issuer: issuer, What: "A test", Method: TOTP, Time: time.Unix(0, 0)}); err != nil {
+	if _, err := n.render(Notice{Issuer: issuer, What: "A test", Method: TOTP, Time: time.Unix(0, 0), Until: time.Unix(3600, 0)}); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -99,7 +118,7 @@ func (n *notifier) render(d Notice) (emailotp.Message, error) {
 
 func (n *notifier) hook(ctx context.Context, e event.Event) {
 	n.next.Emit(ctx, e)
-	what, ok := noticeFor[e.Kind]
+	what, ok := noticeWhat(e)
 	if !ok {
 		return
 	}
@@ -107,7 +126,7 @@ func (n *notifier) hook(ctx context.Context, e event.Event) {
 	if err != nil || !emailotp.ValidAddress(addr) {
 		return // nowhere to send it; the event was emitted
 	}
-	msg, err := n.render(Notice{Issuer: n.issuer, What: what, Method: Method(e.Method), Time: e.Time})
+	msg, err := n.render(Notice{Issuer: n.issuer, What: what, Method: Method(e.Method), Time: e.Time, Until: e.Until})
 	if err == nil {
 		msg.To = addr
 		err = n.mailer.Send(ctx, msg)

@@ -187,6 +187,7 @@ func New(cfg Config) (*Service, error) {
 		s.notify = n
 		s.events = n.hook
 	}
+	s.events = s.watchLocks(s.events)
 	tc := cfg.TOTP
 	tc.Issuer, tc.Store, tc.Keys, tc.Throttle, tc.Events, tc.Now, tc.Rand = cfg.Issuer, cfg.Store, cfg.Keys, limiter, s.events, cfg.Now, cfg.Rand
 	if s.TOTP, err = totp.New(tc); err != nil {
@@ -214,6 +215,32 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	return s, nil
+}
+
+// watchLocks passes every event on to next and, after a failed check of a
+// method the throttle counts, emits event.Locked if that failure began a
+// lock. Attempts are counted before the code is checked, so the attempt
+// that reaches a lock's count may yet pass (and clear the count): only its
+// failure begins the lock. No attempt is counted during a lock, so no other
+// failure finds the user locked, and each lock is told once however many
+// attempts it refuses.
+func (s *Service) watchLocks(next event.Hook) event.Hook {
+	return func(ctx context.Context, e event.Event) {
+		next.Emit(ctx, e)
+		if e.Kind != event.Failed && e.Kind != event.ReplayRefused {
+			return
+		}
+		switch Method(e.Method) {
+		case TOTP, Backup, Email:
+		default:
+			return // security keys are not counted by the throttle
+		}
+		until, locked, err := s.limiter.Lock(ctx, e.UserID)
+		if err != nil || !locked {
+			return // the failure is already an error and an event
+		}
+		next.Emit(ctx, event.Event{Kind: event.Locked, Method: e.Method, UserID: e.UserID, Time: e.Time, Until: until})
+	}
 }
 
 // Issuer is the application's name, as authenticator apps and printouts
@@ -258,7 +285,9 @@ type Account struct {
 	// Keys are the user's security keys and passkeys, oldest first.
 	Keys []KeyInfo
 	// Offered are the methods the login page offers: those enabled and
-	// usable (backup codes only while some are left).
+	// usable. Backup codes are a way to recover a primary method (app,
+	// security key, e-mail), not a second factor on their own: they are
+	// offered only while some are left and a primary method is offered.
 	Offered []Method
 	// MovingPhone is true while a new authenticator awaits confirmation and
 	// the old one keeps working.
@@ -269,7 +298,8 @@ type Account struct {
 	Browsers []remember.Browser
 }
 
-// Requires reports whether the user has any method to pass at login.
+// Requires reports whether the user has any method to pass at login: a
+// primary method, since backup codes alone do not count.
 func (a Account) Requires() bool { return len(a.Offered) > 0 }
 
 // Status returns the status of method m.
@@ -375,7 +405,7 @@ func (s *Service) methods(ctx context.Context, userID string) (Account, error) {
 	switch bs.Status {
 	case backup.StatusEnabled:
 		st.Status = Enabled
-		if bs.Remaining > 0 {
+		if bs.Remaining > 0 && len(a.Offered) > 0 {
 			a.Offered = append(a.Offered, Backup)
 		}
 	case backup.StatusDisabled:
@@ -413,13 +443,15 @@ func (s *Service) factor(m Method) (factor, error) {
 }
 
 // Disable turns method m off for a while; its secret, codes or keys are
-// kept.
+// kept. When that leaves the user without a primary method, the user is
+// told (event.NoMethodLeft, or event.BackupOnly while backup codes remain,
+// which alone no longer protect the login).
 func (s *Service) Disable(ctx context.Context, userID string, m Method) error {
 	f, err := s.factor(m)
 	if err != nil {
 		return err
 	}
-	return f.Disable(ctx, userID)
+	return s.takeAway(ctx, userID, func() error { return f.Disable(ctx, userID) })
 }
 
 // Enable turns a disabled method m back on, as it was.
@@ -433,16 +465,19 @@ func (s *Service) Enable(ctx context.Context, userID string, m Method) error {
 
 // Remove deletes method m with its secret, codes or keys; using it again
 // needs a new set-up. It also forgets the user's remembered browsers, which
-// a lost or compromised factor should not leave behind.
+// a lost or compromised factor should not leave behind. The user is told,
+// as by Disable, when no primary method is left.
 func (s *Service) Remove(ctx context.Context, userID string, m Method) error {
 	f, err := s.factor(m)
 	if err != nil {
 		return err
 	}
-	if err := f.Remove(ctx, userID); err != nil {
-		return err
-	}
-	return s.Browsers.RevokeAll(ctx, userID)
+	return s.takeAway(ctx, userID, func() error {
+		if err := f.Remove(ctx, userID); err != nil {
+			return err
+		}
+		return s.Browsers.RevokeAll(ctx, userID)
+	})
 }
 
 // RemoveKey deletes one of the user's security keys, as a lost key calls
@@ -451,10 +486,45 @@ func (s *Service) RemoveKey(ctx context.Context, userID, id string) error {
 	if s.WebAuthn == nil {
 		return ErrUnknownMethod
 	}
-	if err := s.WebAuthn.Remove(ctx, userID, id); err != nil {
+	return s.takeAway(ctx, userID, func() error {
+		if err := s.WebAuthn.Remove(ctx, userID, id); err != nil {
+			return err
+		}
+		return s.Browsers.RevokeAll(ctx, userID)
+	})
+}
+
+// takeAway runs change, which turns off or removes something of userID,
+// and tells the user when it left them with no primary method: with
+// event.BackupOnly while usable backup codes remain (they alone no longer
+// protect the login), event.NoMethodLeft otherwise. The notice never
+// changes the outcome: when the state after the change cannot be read, the
+// change stands and event.NoticeFailed says so.
+func (s *Service) takeAway(ctx context.Context, userID string, change func() error) error {
+	before, err := s.methods(ctx, userID)
+	if err != nil {
 		return err
 	}
-	return s.Browsers.RevokeAll(ctx, userID)
+	if err := change(); err != nil {
+		return err
+	}
+	if !before.Requires() {
+		return nil // nothing that counted was left to lose
+	}
+	after, err := s.methods(ctx, userID)
+	if err != nil {
+		s.events.Emit(ctx, event.Event{Kind: event.NoticeFailed, UserID: userID, Time: s.now(), Reason: "cannot read the methods left"})
+		return nil
+	}
+	if after.Requires() {
+		return nil
+	}
+	kind := event.NoMethodLeft
+	if after.Status(Backup) == Enabled && after.BackupRemaining > 0 {
+		kind = event.BackupOnly
+	}
+	s.events.Emit(ctx, event.Event{Kind: kind, UserID: userID, Time: s.now()})
+	return nil
 }
 
 // SendCode mails the user a login code at the address Config.Address gives.
@@ -511,10 +581,13 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // method it was. Digits go to the e-mailed code if one is waiting, then to
 // the authenticator app; anything else to the backup codes, so a backup
 // code costs one KDF and nothing else does. It returns ErrNoMethod for a
-// user with nothing enabled, an error matching ErrInvalidCode for a code
-// that does not pass, a *ThrottledError, or a store error; every error
-// denies access.
+// user with no primary method enabled (backup codes alone do not count),
+// an error matching ErrInvalidCode for a code that does not pass, a
+// *ThrottledError, or a store error; every error denies access.
 func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
+	if err := s.verifiable(ctx, userID); err != nil {
+		return "", err
+	}
 	m, err := Backup, error(nil)
 	if onlyDigits(code) {
 		m, err = s.verifyDigits(ctx, userID, code)
@@ -527,19 +600,26 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 	case errors.Is(err, totp.ErrNotEnabled), errors.Is(err, backup.ErrNotEnabled), errors.Is(err, emailotp.ErrNotEnabled),
 		errors.Is(err, totp.ErrMalformed), errors.Is(err, backup.ErrMalformed), errors.Is(err, emailotp.ErrMalformed):
 		// The method the input looked like is not on, or the input is no
-		// code at all: either the user has another method, or none.
-		requires, rerr := s.Requires(ctx, userID)
-		if rerr != nil {
-			return "", rerr
-		}
-		if !requires {
-			return "", ErrNoMethod
-		}
+		// code at all; the user has another method (verifiable said so).
 		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)
 	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, backup.ErrInvalidCode), errors.Is(err, emailotp.ErrInvalidCode):
 		return "", fmt.Errorf("%w: %w", ErrInvalidCode, err)
 	}
 	return "", err
+}
+
+// verifiable returns the error that denies userID before any code is
+// looked at: a user with no primary method gets ErrNoMethod, whatever
+// backup codes they keep.
+func (s *Service) verifiable(ctx context.Context, userID string) error {
+	requires, err := s.Requires(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !requires {
+		return ErrNoMethod
+	}
+	return nil
 }
 
 // verifyDigits tries a waiting e-mailed code, then the authenticator app.

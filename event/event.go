@@ -37,6 +37,9 @@ const (
 	ThrottleUnlock  Kind = "throttle_unlock"    // an administrator cleared a user's failures
 	Remembered      Kind = "browser_remembered" // a browser was remembered, to skip the second step
 	Forgotten       Kind = "browser_revoked"    // a remembered browser was revoked or expired
+	Locked          Kind = "locked"             // failed attempts began a lock: tell the user
+	NoMethodLeft    Kind = "no_method_left"     // the last enabled method was turned off or removed
+	BackupOnly      Kind = "backup_only"        // the last primary method went and backup codes alone remain, which do not count
 )
 
 // Event is one security-relevant occurrence.
@@ -48,6 +51,9 @@ type Event struct {
 	// Reason adds a short, fixed explanation ("malformed code", "store
 	// error"); it never holds user input.
 	Reason string
+	// Until is when a lock ends by itself, for Kind Locked; zero for a lock
+	// that only an administrator lifts, and for every other kind.
+	Until time.Time
 }
 
 // Hook receives events. It is called synchronously, so it should not block;
@@ -67,7 +73,7 @@ func Slog(l *slog.Logger) Hook {
 	return func(ctx context.Context, e Event) {
 		level := slog.LevelInfo
 		switch e.Kind {
-		case Failed, ReplayRefused, Throttled:
+		case Failed, ReplayRefused, Throttled, Locked:
 			level = slog.LevelWarn
 		}
 		attrs := []slog.Attr{
@@ -78,6 +84,9 @@ func Slog(l *slog.Logger) Hook {
 		}
 		if e.Reason != "" {
 			attrs = append(attrs, slog.String("reason", e.Reason))
+		}
+		if !e.Until.IsZero() {
+			attrs = append(attrs, slog.Time("until", e.Until))
 		}
 		l.LogAttrs(ctx, level, "twofa", attrs...)
 	}

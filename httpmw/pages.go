@@ -475,29 +475,59 @@ func codeMessage(err error, now time.Time) (string, int) {
 	return "", http.StatusInternalServerError
 }
 
+// throttleMessage words a refusal by the throttle: how long to wait, when
+// a lock that ends by itself ends, and an administrator only for the lock
+// that only an administrator lifts.
 func throttleMessage(err error, now time.Time) string {
 	var t *twofa.ThrottledError
-	if errors.As(err, &t) && t.Locked {
-		return "Too many failed attempts: the second step is locked for this account. Ask an administrator to unlock it."
+	switch {
+	case !errors.As(err, &t):
+		return "Too many failed attempts. Try again later."
+	case t.Locked:
+		return "Too many failed attempts: the second step is locked for this account until an administrator unlocks it. Ask an administrator for help."
+	case t.RetryAt.Sub(now) >= lockWording:
+		return "Too many failed attempts: the second step is locked for this account for " + wait(t.RetryAt, now) +
+			", until " + endTime(t.RetryAt, now) + ". The lock ends by itself; no administrator is needed."
 	}
-	if errors.As(err, &t) {
-		return "Too many failed attempts. Try again in " + wait(t.RetryAt, now) + "."
-	}
-	return "Too many failed attempts. Try again later."
+	return "Too many failed attempts. Try again in " + wait(t.RetryAt, now) + "."
 }
 
-// wait words the time until at, rounded up to seconds or minutes.
+// lockWording is the wait from which the challenge speaks of a lock, with
+// the time it ends: longer than the throttle's back-off between attempts
+// (15 minutes at most by default), as long as its locks (an hour at first).
+const lockWording = 15 * time.Minute
+
+// endTime words the time at, in UTC: the server does not know the user's
+// time zone, and says which one it means.
+func endTime(at, now time.Time) string {
+	at, now = at.UTC(), now.UTC()
+	if y, m, d := at.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return at.Format("15:04 UTC")
+	}
+	if at.Year() == now.Year() {
+		return at.Format("15:04 UTC on Mon 2 January")
+	}
+	return at.Format("15:04 UTC on Mon 2 January 2006")
+}
+
+// wait words the time until at, rounded up to seconds, minutes, hours or
+// days.
 func wait(at, now time.Time) string {
 	d := at.Sub(now)
+	up := func(unit time.Duration) int { return int((d + unit - 1) / unit) }
 	switch {
 	case d <= time.Second:
 		return "a second"
 	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", int((d+time.Second-1)/time.Second))
-	case d < 2*time.Minute:
+		return fmt.Sprintf("%d seconds", up(time.Second))
+	case d <= time.Minute:
 		return "a minute"
+	case d <= 2*time.Hour:
+		return fmt.Sprintf("%d minutes", up(time.Minute))
+	case d <= 48*time.Hour:
+		return fmt.Sprintf("%d hours", up(time.Hour))
 	}
-	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
+	return fmt.Sprintf("%d days", up(24*time.Hour))
 }
 
 // settings shows every method of the user.

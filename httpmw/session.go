@@ -50,6 +50,11 @@ type Session interface {
 // CookieSession is a [Session] that keeps the mark in a cookie of its own,
 // signed with an HMAC and bound to the application's session ID: when the
 // application's session ends or gets a new ID, the mark no longer passes.
+//
+// Its cookie follows Config.Origin like every other: New keeps a copy of
+// the *CookieSession it is given, with that rule, and leaves the
+// application's value as it is. Used on its own, outside a Middleware, a
+// CookieSession always makes a Secure cookie with the "__Host-" prefix.
 type CookieSession struct {
 	// Key signs marks: at least 32 random bytes, kept secret and shared by
 	// every server of the application. Required.

@@ -7,10 +7,38 @@
 // so a burst of parallel guesses cannot slip past the limit: each one must
 // win its own slot. A success clears the count.
 //
-// After [Policy.FreeFailures] consecutive failures each further attempt waits
-// twice as long as the one before, from [Policy.BaseDelay] up to
-// [Policy.MaxDelay]; after [Policy.LockAfter] failures the user is locked
-// until an administrator calls [Limiter.Unlock].
+// # The policy
+//
+// The count is of consecutive failures. Only a success or an administrator
+// clears it; a lock that ends leaves it as it was, so the failures after a
+// lock count on towards the ceiling. With the default [Policy]:
+//
+//   - the first 5 failures cost nothing; then each attempt waits twice as
+//     long as the one before, from 1 second up to 15 minutes;
+//   - 20 failures start a lock of 1 hour, and every 10 failures after that
+//     start another, twice as long as the one before: 2, 4, 8, ... hours, at
+//     most 7 days. Such a lock ends by itself, so whoever has the password
+//     cannot keep the user out for good below the ceiling;
+//   - 100 failures, the most NIST SP 800-63B allows on one account, lock the
+//     user until an administrator calls [Limiter.Unlock].
+//
+// # What that gives an attacker
+//
+// Someone who has the password and guesses as fast as the policy allows,
+// against a user who does not sign in meanwhile, gets 100 guesses in all,
+// the last one 11 days and 10 hours after the first; then the lock at the
+// ceiling stops them (and the user, until an administrator helps). Against
+// a 6-digit authenticator code accepted at ±1 time step, that is 3 codes in
+// a million per guess, so 100 guesses succeed with a probability of at most
+// 0.03% (1 in 3,333).
+//
+// Each success of the user clears the count, and with it the attacker's
+// budget starts again: from a cleared count, 53 guesses fit in the next 24
+// hours. Against a user who signs in once a day, that is at most 1,590
+// guesses in 30 days, a probability of at most 0.48% (1 in 210). An e-mailed
+// code (one in a million) and a backup code (50 bits) are harder to guess.
+// The user is mailed when each lock begins (see package twofa), so a
+// stolen password shows long before those numbers add up.
 package throttle
 
 import (
@@ -27,10 +55,12 @@ var ErrThrottled = errors.New("throttle: too many failed attempts")
 
 // Error reports a refused attempt and when the next one may be made.
 type Error struct {
-	// RetryAt is the earliest time of the next attempt; zero when Locked.
+	// RetryAt is the earliest time of the next attempt, at the end of a
+	// back-off or of a lock that ends by itself; zero when Locked.
 	RetryAt time.Time
-	// Locked is true when only an administrator unlock (or the
-	// application's own recovery) lets the user try again.
+	// Locked is true when the user reached the policy's Ceiling: only an
+	// administrator unlock (or the application's own recovery) lets the
+	// user try again.
 	Locked bool
 }
 
@@ -53,63 +83,133 @@ func (e *Error) RetryAfter(now time.Time) time.Duration {
 	return e.RetryAt.Sub(now)
 }
 
-// Policy says how many failures are tolerated. The zero value is the
-// default policy.
+// Policy says how many failures are tolerated and how long each wait is.
+// The zero value is the default policy; a zero field takes its default.
 type Policy struct {
-	FreeFailures int           // failures before any wait; default 5
-	BaseDelay    time.Duration // wait after the first failure past the free ones; default 1s
-	MaxDelay     time.Duration // longest wait between attempts; default 15m
-	LockAfter    int           // failures that lock the user; default 20, at most 99
+	// FreeFailures are the failures before any wait; default 5.
+	FreeFailures int
+	// BaseDelay is the wait after the first failure past the free ones;
+	// each further failure doubles it; default 1s.
+	BaseDelay time.Duration
+	// MaxDelay is the longest wait between two attempts outside a lock;
+	// default 15m.
+	MaxDelay time.Duration
+
+	// LockAfter is the count of consecutive failures that starts the first
+	// lock; default 20.
+	LockAfter int
+	// LockEvery is the count of further failures that starts each next
+	// lock; default 10 (so locks start at 20, 30, 40, ... failures).
+	LockEvery int
+	// LockFor is how long the first lock lasts; each further lock lasts
+	// twice the one before, up to MaxLock; default 1h.
+	LockFor time.Duration
+	// MaxLock is the longest lock that ends by itself; default 7 days.
+	MaxLock time.Duration
+
+	// Ceiling is the count of consecutive failures that locks the user
+	// until an administrator calls [Limiter.Unlock]; default and at most
+	// [MaxFailures]. A Ceiling equal to LockAfter makes the first lock the
+	// last, as before locks ended by themselves.
+	Ceiling int
 }
 
-// MaxLockAfter is the highest LockAfter accepted: NIST SP 800-63B allows at
+// MaxFailures is the highest Ceiling accepted: NIST SP 800-63B allows at
 // most 100 consecutive failed attempts on one account.
-const MaxLockAfter = 99
+const MaxFailures = 100
+
+// The default policy, as the package doc counts it.
+const (
+	defaultFreeFailures = 5
+	defaultBaseDelay    = time.Second
+	defaultMaxDelay     = 15 * time.Minute
+	defaultLockAfter    = 20
+	defaultLockEvery    = 10
+	defaultLockFor      = time.Hour
+	defaultMaxLock      = 7 * 24 * time.Hour
+)
 
 func (p Policy) withDefaults() (Policy, error) {
-	if p.FreeFailures == 0 {
-		p.FreeFailures = 5
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if p.BaseDelay == 0 {
-		p.BaseDelay = time.Second
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if p.MaxDelay == 0 {
-		p.MaxDelay = 15 * time.Minute
-	}
-	if p.LockAfter == 0 {
-		p.LockAfter = 20
-	}
+	setInt(&p.FreeFailures, defaultFreeFailures)
+	setDur(&p.BaseDelay, defaultBaseDelay)
+	setDur(&p.MaxDelay, defaultMaxDelay)
+	setInt(&p.LockAfter, defaultLockAfter)
+	setInt(&p.LockEvery, defaultLockEvery)
+	setDur(&p.LockFor, defaultLockFor)
+	setDur(&p.MaxLock, defaultMaxLock)
+	setInt(&p.Ceiling, MaxFailures)
 	switch {
-	case p.FreeFailures < 0 || p.BaseDelay < 0 || p.MaxDelay < p.BaseDelay:
-		return p, errors.New("throttle: policy has a negative count or delay, or MaxDelay below BaseDelay")
-	case p.LockAfter <= p.FreeFailures || p.LockAfter > MaxLockAfter:
-		return p, fmt.Errorf("throttle: LockAfter must be above FreeFailures and at most %d", MaxLockAfter)
+	case p.FreeFailures < 0 || p.LockAfter < 0 || p.LockEvery < 0 || p.Ceiling < 0:
+		return p, errors.New("throttle: policy has a negative count")
+	case p.BaseDelay < 0 || p.MaxDelay < 0 || p.LockFor < 0 || p.MaxLock < 0:
+		return p, errors.New("throttle: policy has a negative duration")
+	case p.MaxDelay < p.BaseDelay:
+		return p, errors.New("throttle: policy has MaxDelay below BaseDelay")
+	case p.MaxLock < p.LockFor:
+		return p, errors.New("throttle: policy has MaxLock below LockFor")
+	case p.Ceiling > MaxFailures:
+		return p, fmt.Errorf("throttle: policy has a Ceiling above %d (NIST SP 800-63B)", MaxFailures)
+	case p.LockAfter <= p.FreeFailures || p.LockAfter > p.Ceiling:
+		return p, errors.New("throttle: policy needs FreeFailures < LockAfter <= Ceiling")
 	}
 	return p, nil
 }
 
 // wait returns how long after the last failure the next attempt may come,
-// given failures so far.
+// given failures so far, outside a lock.
 func (p Policy) wait(failures int) time.Duration {
 	if failures < p.FreeFailures {
 		return 0
 	}
-	d := p.BaseDelay
-	for i := p.FreeFailures; i < failures; i++ {
-		d *= 2
-		if d >= p.MaxDelay {
-			return p.MaxDelay
-		}
+	return doubled(p.BaseDelay, failures-p.FreeFailures, p.MaxDelay)
+}
+
+// lock returns how long the lock that failures starts lasts, and whether
+// failures starts one at all. The Ceiling's lock never ends and is not
+// reported here.
+func (p Policy) lock(failures int) (time.Duration, bool) {
+	if failures < p.LockAfter || (failures-p.LockAfter)%p.LockEvery != 0 {
+		return 0, false
 	}
-	return d
+	return max(doubled(p.LockFor, (failures-p.LockAfter)/p.LockEvery, p.MaxLock), p.wait(failures)), true
+}
+
+// doubled returns d doubled n times, or ceiling if that is more, without
+// overflowing.
+func doubled(d time.Duration, n int, ceiling time.Duration) time.Duration {
+	for range n {
+		if d > ceiling-d {
+			return ceiling
+		}
+		d *= 2
+	}
+	return min(d, ceiling)
 }
 
 // refuse returns the *Error for an attempt at now given st, or nil.
 func (p Policy) refuse(st storage.ThrottleState, now time.Time) error {
-	if st.Failures >= p.LockAfter {
+	switch {
+	case st.Failures >= p.Ceiling || st.Failures < 0:
+		// A negative count is no state this package writes: fail closed.
 		return &Error{Locked: true}
+	case st.Failures == 0:
+		return nil
 	}
-	if at := st.Last.Add(p.wait(st.Failures)); st.Failures > 0 && now.Before(at) {
+	pause := p.wait(st.Failures)
+	if d, ok := p.lock(st.Failures); ok {
+		pause = d
+	}
+	if at := st.Last.Add(pause); now.Before(at) {
 		return &Error{RetryAt: at}
 	}
 	return nil
@@ -150,6 +250,9 @@ const maxSwapTries = 64
 func (l *Limiter) Attempt(ctx context.Context, userID string) error {
 	for range maxSwapTries {
 		now := l.now()
+		if err := storage.CheckTime(now); err != nil {
+			return fmt.Errorf("throttle: clock: %w", err)
+		}
 		st, err := l.store.Throttle(ctx, userID)
 		if err != nil {
 			return fmt.Errorf("throttle: read state: %w", err)
@@ -182,13 +285,42 @@ func (l *Limiter) Unlock(ctx context.Context, userID string) error {
 }
 
 // Status reports whether userID may attempt now, without counting anything:
-// nil, a *Error, or a store error.
+// nil, a *Error, or a store or clock error.
 func (l *Limiter) Status(ctx context.Context, userID string) error {
+	now := l.now()
+	if err := storage.CheckTime(now); err != nil {
+		return fmt.Errorf("throttle: clock: %w", err)
+	}
 	st, err := l.store.Throttle(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("throttle: read state: %w", err)
 	}
-	return l.policy.refuse(st, l.now())
+	return l.policy.refuse(st, now)
+}
+
+// Lock reports whether userID is in a lock now, rather than free to try or
+// waiting out a back-off: locked is true, and until is when the lock ends by
+// itself, or zero for the lock at the Ceiling that only Unlock lifts.
+//
+// No attempt is counted during a lock, so a failed check that finds its
+// user locked is the attempt that began the lock: the caller tells the user
+// then, once per lock.
+func (l *Limiter) Lock(ctx context.Context, userID string) (until time.Time, locked bool, err error) {
+	now := l.now()
+	if err := storage.CheckTime(now); err != nil {
+		return time.Time{}, false, fmt.Errorf("throttle: clock: %w", err)
+	}
+	st, err := l.store.Throttle(ctx, userID)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("throttle: read state: %w", err)
+	}
+	if st.Failures >= l.policy.Ceiling || st.Failures < 0 {
+		return time.Time{}, true, nil
+	}
+	if d, ok := l.policy.lock(st.Failures); ok && now.Before(st.Last.Add(d)) {
+		return st.Last.Add(d), true, nil
+	}
+	return time.Time{}, false, nil
 }
 
 // ForStore returns a limiter with the default policy over store, for a

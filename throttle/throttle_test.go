@@ -3,6 +3,12 @@ package throttle_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"go/parser"
+	"go/token"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,23 +60,28 @@ func TestBackOffDoubles(t *testing.T) {
 	}
 }
 
+// A Ceiling equal to LockAfter makes the first lock one that only Unlock
+// lifts, however long the user waits.
 func TestLockAndUnlock(t *testing.T) {
 	s := memory.New()
-	l, c := newLimiter(t, s, throttle.Policy{LockAfter: 8})
+	l, c := newLimiter(t, s, throttle.Policy{LockAfter: 8, Ceiling: 8})
 	for i := range 8 {
 		c.t = c.t.Add(time.Hour)
 		if err := l.Attempt(ctx, "u"); err != nil {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	c.t = c.t.Add(24 * time.Hour)
+	c.t = c.t.Add(365 * 24 * time.Hour)
 	err := l.Attempt(ctx, "u")
 	var te *throttle.Error
-	if !errors.As(err, &te) || !te.Locked || te.RetryAfter(c.t) != 0 {
-		t.Fatalf("after 8 failures: %v, want locked", err)
+	if !errors.As(err, &te) || !te.Locked || te.RetryAfter(c.t) != 0 || !te.RetryAt.IsZero() {
+		t.Fatalf("a year after 8 failures: %v, want locked", err)
 	}
 	if err := l.Status(ctx, "u"); !errors.Is(err, throttle.ErrThrottled) {
 		t.Fatalf("Status while locked: %v", err)
+	}
+	if until, locked, err := l.Lock(ctx, "u"); !locked || !until.IsZero() || err != nil {
+		t.Fatalf("Lock at the ceiling: %v, %v, %v", until, locked, err)
 	}
 	if err := l.Unlock(ctx, "u"); err != nil {
 		t.Fatal(err)
@@ -81,6 +92,238 @@ func TestLockAndUnlock(t *testing.T) {
 	// Other users were never affected.
 	if err := l.Status(ctx, "v"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fail makes one counted attempt at the earliest time the limiter allows,
+// and returns the error of the attempt refused just before it, if any.
+func fail(t *testing.T, l *throttle.Limiter, c *clock) *throttle.Error {
+	t.Helper()
+	err := l.Attempt(ctx, "u")
+	if err == nil {
+		return nil
+	}
+	var te *throttle.Error
+	if !errors.As(err, &te) || te.Locked {
+		t.Fatalf("attempt: %v", err)
+	}
+	c.t = te.RetryAt
+	if err := l.Attempt(ctx, "u"); err != nil {
+		t.Fatalf("at RetryAt: %v", err)
+	}
+	return te
+}
+
+// Locks below the ceiling end by themselves and double; the count goes on
+// across them, so the 100th consecutive failure still locks for good.
+func TestLocksEndAndGrow(t *testing.T) {
+	s := memory.New()
+	l, c := newLimiter(t, s, throttle.Policy{})
+	for range 20 {
+		fail(t, l, c)
+	}
+	want := time.Hour
+	for failures := 20; failures < 100; failures += 10 {
+		lastFailure := c.t
+		until, locked, err := l.Lock(ctx, "u")
+		if err != nil || !locked || !until.Equal(lastFailure.Add(want)) {
+			t.Fatalf("after %d failures: Lock = %v, %v, %v; want a lock of %v", failures, until, locked, err, want)
+		}
+		var te *throttle.Error
+		if err := l.Attempt(ctx, "u"); !errors.As(err, &te) || te.Locked || !te.RetryAt.Equal(until) {
+			t.Fatalf("after %d failures: %v, want a retry at %v", failures, err, until)
+		}
+		c.t = until.Add(-time.Nanosecond)
+		if err := l.Attempt(ctx, "u"); !errors.Is(err, throttle.ErrThrottled) {
+			t.Fatalf("just before the lock of %v ends: %v", want, err)
+		}
+		c.t = until
+		if _, locked, _ := l.Lock(ctx, "u"); locked {
+			t.Fatalf("Lock reports a lock that ended")
+		}
+		// The next failure counts on from the lock, it does not start over.
+		if err := l.Attempt(ctx, "u"); err != nil {
+			t.Fatalf("when the lock of %v ends: %v", want, err)
+		}
+		if st, _ := s.Throttle(ctx, "u"); st.Failures != failures+1 {
+			t.Fatalf("count after the lock at %d = %d", failures, st.Failures)
+		}
+		// Back-offs between locks are no locks.
+		for range 9 {
+			if _, locked, _ := l.Lock(ctx, "u"); locked {
+				t.Fatal("Lock reports a back-off as a lock")
+			}
+			fail(t, l, c)
+		}
+		want *= 2
+	}
+	if st, _ := s.Throttle(ctx, "u"); st.Failures != 100 {
+		t.Fatalf("count = %d, want 100", st.Failures)
+	}
+	c.t = c.t.Add(10 * 365 * 24 * time.Hour)
+	var te *throttle.Error
+	if err := l.Attempt(ctx, "u"); !errors.As(err, &te) || !te.Locked {
+		t.Fatalf("ten years after 100 failures: %v, want locked for good", err)
+	}
+	if st, _ := s.Throttle(ctx, "u"); st.Failures != 100 {
+		t.Fatalf("count = %d after a refused attempt", st.Failures)
+	}
+}
+
+// MaxLock caps the doubling, and a lock is never shorter than the back-off
+// it replaces.
+func TestLockLengths(t *testing.T) {
+	l, c := newLimiter(t, memory.New(), throttle.Policy{
+		FreeFailures: 1, BaseDelay: time.Minute, MaxDelay: 2 * time.Hour,
+		LockAfter: 2, LockEvery: 1, LockFor: time.Minute, MaxLock: 3 * time.Hour, Ceiling: 12,
+	})
+	fail(t, l, c)
+	fail(t, l, c)
+	// From count 2 the lock (1m, doubling, at most 3h) and the back-off (2m,
+	// doubling, at most 2h) compete; the longer wins.
+	for _, want := range []time.Duration{2, 4, 8, 16, 32, 64, 120, 128, 180, 180} {
+		want *= time.Minute
+		if until, locked, _ := l.Lock(ctx, "u"); !locked || until.Sub(c.t) != want {
+			t.Fatalf("lock of %v, want %v", until.Sub(c.t), want)
+		}
+		fail(t, l, c)
+	}
+	if _, locked, _ := l.Lock(ctx, "u"); !locked || l.Status(ctx, "u") == nil {
+		t.Fatal("not locked at the ceiling")
+	}
+}
+
+// The documented guess budget is what the default policy allows: an
+// attacker who tries at every moment the limiter allows, for 30 days, and
+// for 24 hours from a cleared count. The numbers are computed here and
+// looked up in the package doc.
+func TestGuessBudget(t *testing.T) {
+	walk := func(span time.Duration) (n int, last time.Duration, lockedForGood bool) {
+		l, c := newLimiter(t, memory.New(), throttle.Policy{})
+		start := c.t
+		for c.t.Before(start.Add(span)) {
+			err := l.Attempt(ctx, "u")
+			var te *throttle.Error
+			switch {
+			case err == nil:
+				n++
+				last = c.t.Sub(start)
+			case errors.As(err, &te) && te.Locked:
+				return n, last, true
+			case errors.As(err, &te):
+				c.t = te.RetryAt
+			default:
+				t.Fatal(err)
+			}
+		}
+		return n, last, false
+	}
+	month, last, locked := walk(30 * 24 * time.Hour)
+	if month != throttle.MaxFailures || !locked {
+		t.Fatalf("30 days: %d guesses, locked for good %v; want the ceiling", month, locked)
+	}
+	day, _, _ := walk(24 * time.Hour)
+	const perGuess = 3e-6 // 3 codes of a million accepted at ±1 step
+	doc := packageDoc(t)
+	for _, want := range []string{
+		fmt.Sprintf("gets %d guesses in all", month),
+		fmt.Sprintf("the last one %d days and %d hours after the first", int(last/(24*time.Hour)), int(last%(24*time.Hour)/time.Hour)),
+		fmt.Sprintf("probability of at most %.2f%% (1 in %s)", 100*perGuess*float64(month), thousands(int(1/(perGuess*float64(month))))),
+		fmt.Sprintf("%d guesses fit in the next 24 hours", day),
+		fmt.Sprintf("at most %s guesses in 30 days", thousands(30*day)),
+		fmt.Sprintf("a probability of at most %.2f%% (1 in %s)", 100*perGuess*float64(30*day), thousands(int(math.Round(1/(perGuess*float64(30*day)))))),
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the package doc does not say %q", want)
+		}
+	}
+}
+
+// packageDoc returns the package comment of throttle.go as one line of text.
+func packageDoc(t *testing.T) string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "throttle.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil || f.Doc == nil {
+		t.Fatalf("package doc: %v", err)
+	}
+	return strings.Join(strings.Fields(f.Doc.Text()), " ")
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// A clock that reads the zero time or before 1970 denies, and counts
+// nothing.
+func TestBrokenClockDenies(t *testing.T) {
+	for _, at := range []time.Time{{}, time.Unix(-1, 0), time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		s := memory.New()
+		l, c := newLimiter(t, s, throttle.Policy{})
+		c.t = at
+		if err := l.Attempt(ctx, "u"); !errors.Is(err, storage.ErrInvalidTime) {
+			t.Errorf("Attempt at %v: %v, want storage.ErrInvalidTime", at, err)
+		}
+		if err := l.Status(ctx, "u"); !errors.Is(err, storage.ErrInvalidTime) {
+			t.Errorf("Status at %v: %v", at, err)
+		}
+		if _, _, err := l.Lock(ctx, "u"); !errors.Is(err, storage.ErrInvalidTime) {
+			t.Errorf("Lock at %v: %v", at, err)
+		}
+		if st, _ := s.Throttle(ctx, "u"); st != (storage.ThrottleState{}) {
+			t.Errorf("state after a broken clock: %+v", st)
+		}
+	}
+}
+
+// A clock that goes back keeps the user waiting: waits are measured from
+// the last failure, never shortened.
+func TestClockGoingBackWaits(t *testing.T) {
+	l, c := newLimiter(t, memory.New(), throttle.Policy{})
+	for range 20 {
+		fail(t, l, c)
+	}
+	c.t = c.t.Add(-24 * time.Hour)
+	if err := l.Attempt(ctx, "u"); !errors.Is(err, throttle.ErrThrottled) {
+		t.Fatalf("a day before the lock began: %v", err)
+	}
+}
+
+// Of 50 parallel attempts when the 20th failure is due, one is counted and
+// starts the lock; the others are refused.
+func TestParallelAtTheLock(t *testing.T) {
+	s := memory.New()
+	l, c := newLimiter(t, s, throttle.Policy{})
+	for range 19 {
+		fail(t, l, c)
+	}
+	var te *throttle.Error
+	if err := l.Attempt(ctx, "u"); !errors.As(err, &te) {
+		t.Fatal(err)
+	}
+	c.t = te.RetryAt
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if l.Attempt(ctx, "u") == nil {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 1 {
+		t.Fatalf("%d of 50 allowed", n)
+	}
+	if st, _ := s.Throttle(ctx, "u"); st.Failures != 20 {
+		t.Fatalf("count = %d", st.Failures)
+	}
+	if _, locked, _ := l.Lock(ctx, "u"); !locked {
+		t.Fatal("no lock")
 	}
 }
 
@@ -141,14 +384,32 @@ func TestStoreFailureDenies(t *testing.T) {
 }
 
 func TestPolicyValidation(t *testing.T) {
-	for _, p := range []throttle.Policy{
-		{LockAfter: 100},
-		{FreeFailures: 10, LockAfter: 10},
-		{BaseDelay: time.Minute, MaxDelay: time.Second},
-		{FreeFailures: -1},
+	for name, p := range map[string]throttle.Policy{
+		"ceiling above 100":           {Ceiling: 101},
+		"lock above the ceiling":      {LockAfter: 30, Ceiling: 25},
+		"lock after the default 100":  {LockAfter: 101},
+		"no free failure before lock": {FreeFailures: 10, LockAfter: 10},
+		"max delay below base":        {BaseDelay: time.Minute, MaxDelay: time.Second},
+		"max lock below the first":    {LockFor: 2 * time.Hour, MaxLock: time.Hour},
+		"negative free failures":      {FreeFailures: -1},
+		"negative lock every":         {LockEvery: -1},
+		"negative ceiling":            {Ceiling: -1},
+		"negative lock":               {LockFor: -time.Hour},
+		"negative base delay":         {BaseDelay: -time.Second},
+		"negative max lock":           {MaxLock: -time.Hour},
 	} {
 		if _, err := throttle.New(memory.New(), p, nil); err == nil {
-			t.Errorf("policy %+v accepted", p)
+			t.Errorf("%s: policy %+v accepted", name, p)
+		}
+	}
+	for name, p := range map[string]throttle.Policy{
+		"default":             {},
+		"the ceiling exactly": {Ceiling: 100, LockAfter: 100},
+		"first lock for good": {LockAfter: 20, Ceiling: 20},
+		"a lock each failure": {LockEvery: 1},
+	} {
+		if _, err := throttle.New(memory.New(), p, nil); err != nil {
+			t.Errorf("%s: policy %+v refused: %v", name, p, err)
 		}
 	}
 	if _, err := throttle.New(nil, throttle.Policy{}, nil); err == nil {
