@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -29,6 +30,7 @@ import (
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/webauthn"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // issuer names the application in authenticator apps, e-mails and pages.
@@ -64,6 +66,9 @@ type config struct {
 	// time.Now. Tests move it to reach the next code or the end of a
 	// window.
 	Now func() time.Time
+	// PasswordCost is the bcrypt cost of passwords; 0 means
+	// bcrypt.DefaultCost. Tests lower it to run faster.
+	PasswordCost int
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -80,6 +85,11 @@ type app struct {
 	log         io.Writer
 	// now is the clock of the sessions and the second factor.
 	now func() time.Time
+	// passwordCost is the bcrypt cost of new passwords. dummyHash, of
+	// the same cost, is checked for an unknown address, so that it takes
+	// as long to refuse as a wrong password.
+	passwordCost int
+	dummyHash    []byte
 }
 
 //go:embed templates/*.html
@@ -109,6 +119,11 @@ func newApp(cfg config) (*app, func(), error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	a.passwordCost = cmp.Or(cfg.PasswordCost, bcrypt.DefaultCost)
+	var err error
+	if a.dummyHash, err = bcrypt.GenerateFromPassword([]byte("no such user"), a.passwordCost); err != nil {
+		return nil, nil, err
 	}
 	db, dialect, err := openDB(cfg.DB)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
@@ -174,7 +175,7 @@ func TestBrowser(t *testing.T) {
 	h, closeDB, err := newServer(config{
 		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
 		DemoPassword: "demo-password", AdminPassword: "admin-password",
-		Log: io.Discard, Now: clock.Now,
+		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/descope/virtualwebauthn"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/internal/fake"
@@ -430,7 +431,7 @@ func TestDevMail(t *testing.T) {
 		{Origin: "http://localhost:8080", DevMail: "on", SMTP: emailotp.SMTPConfig{Host: "mail.example", From: "otp@example.com"}},
 		{Origin: "http://localhost:8080", DevMail: "yes"},
 	} {
-		cfg.DB, cfg.Log = filepath.Join(t.TempDir(), "webapp.db"), io.Discard
+		cfg.DB, cfg.Log, cfg.PasswordCost = filepath.Join(t.TempDir(), "webapp.db"), io.Discard, bcrypt.MinCost
 		if _, cleanup, err := newApp(cfg); err == nil {
 			cleanup()
 			t.Errorf("origin %s, SMTP %q, dev mail %q: started", cfg.Origin, cfg.SMTP.Host, cfg.DevMail)

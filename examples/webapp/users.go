@@ -84,7 +84,7 @@ func normalize(email string) string { return strings.ToLower(strings.TrimSpace(e
 
 // createUser adds a user; created is false if the address is taken.
 func (a *app) createUser(ctx context.Context, email, password string, admin bool) (created bool, err error) {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.passwordCost)
 	if err != nil {
 		return false, err
 	}
@@ -127,10 +127,6 @@ func (a *app) demoUsers(ctx context.Context, demoPassword, adminPassword string)
 	return nil
 }
 
-// dummyHash costs what a real password check costs, so that an unknown
-// address takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
-
 // checkPassword returns the user with email and password; ok is false for a
 // wrong address or password, alike.
 func (a *app) checkPassword(ctx context.Context, email, password string) (u user, ok bool, err error) {
@@ -139,7 +135,7 @@ func (a *app) checkPassword(ctx context.Context, email, password string) (u user
 	err = a.db.QueryRowContext(ctx, `SELECT id, email, password_hash, is_admin FROM app_users WHERE email = $1`, normalize(email)).
 		Scan(&u.ID, &u.Email, &hash, &isAdmin)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
 		return user{}, false, nil
 	}
 	if err != nil {

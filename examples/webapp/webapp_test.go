@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 )
@@ -53,6 +55,7 @@ func serve(t *testing.T, cfg config) (*app, string) {
 		cfg.Origin = base
 	}
 	cfg.DemoPassword, cfg.AdminPassword = demoPassword, adminPassword
+	cfg.PasswordCost = bcrypt.MinCost
 	if cfg.Log == nil {
 		cfg.Log = testLog{t}
 	}
