@@ -44,9 +44,10 @@ const twofaPath = "/2fa/"
 type config struct {
 	// DB is the path of a SQLite file, or a postgres:// DSN.
 	DB string
-	// Origin is the site's origin as browsers see it, such as
-	// "https://example.com" or "http://localhost:8080": security keys are
-	// bound to its host name.
+	// Origin is the site's public origin as browsers see it, such as
+	// "https://example.com" or "http://localhost:8080". Security keys are
+	// bound to its host name, and it alone decides the cookies: Secure
+	// with the "__Host-" prefix unless it is plain HTTP on localhost.
 	Origin string
 	// SMTP sends mail when its Host is set; without it a development
 	// mailer prints every message and shows it at /dev/mail, if DevMail
@@ -358,9 +359,9 @@ func boundBodies(next http.Handler) http.Handler {
 
 // form wraps a handler of one of the application's forms: the form is read
 // first, from a body of at most maxFormBody, and anything larger is
-// answered 413. A multipart form is read in memory only (the bound is far
-// below what ParseMultipartForm keeps in memory), so an upload is never
-// spooled to disk.
+// answered 413. A multipart form is read in memory only (the whole body is
+// no larger than the memory ParseMultipartForm is given), so an upload is
+// never spooled to disk.
 func form(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxFormBody {
