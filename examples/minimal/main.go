@@ -6,6 +6,7 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"log"
 	"net/http"
 	"sync"
@@ -23,6 +24,9 @@ func main() {
 	}
 	log.Fatal(http.ListenAndServe("localhost:8080", h))
 }
+
+// maxLoginBody bounds the login form: a larger body is refused with 413.
+const maxLoginBody = 4 << 10
 
 func newServer() (http.Handler, error) {
 	// In production: a store on your database (storage/sqlstore), keys
@@ -77,6 +81,22 @@ func newServer() (http.Handler, error) {
 		w.Write([]byte(`<form method="post"><input name="name" placeholder="name"> <input name="password" type="password"> <button>Log in</button></form>`))
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// A name and a password: read a small body, in memory, and no more.
+		r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+		err := r.ParseForm() // a URL-encoded form
+		if err == nil {
+			if err = r.ParseMultipartForm(maxLoginBody); errors.Is(err, http.ErrNotMultipart) {
+				err = nil
+			}
+		}
+		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+			http.Error(w, "The form is too large.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err != nil {
+			http.Error(w, "The form could not be read.", http.StatusBadRequest)
+			return
+		}
 		if r.FormValue("name") == "" || r.FormValue("password") != "demo" { // your password check
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return

@@ -3,6 +3,7 @@ package main
 import (
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -131,4 +132,58 @@ func (b *client) do(req *http.Request) page {
 		b.t.Fatal(err)
 	}
 	return page{status: res.StatusCode, path: res.Request.URL.Path, body: string(body)}
+}
+
+// TestLoginBodyBound: the login reads a form within its bound, and answers
+// 413 to a larger one, urlencoded or multipart, announced or not.
+func TestLoginBodyBound(t *testing.T) {
+	h, err := newServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	multipartForm := func(pad int) (string, string) {
+		var b strings.Builder
+		w := multipart.NewWriter(&b)
+		w.WriteField("name", "ada")
+		w.WriteField("password", "demo")
+		part, _ := w.CreateFormFile("upload", "pad.bin")
+		part.Write([]byte(strings.Repeat("x", pad)))
+		w.Close()
+		return w.FormDataContentType(), b.String()
+	}
+	small, big := "name=ada&password=demo", "name=ada&password=demo&pad="+strings.Repeat("x", maxLoginBody)
+	smallType, smallMultipart := multipartForm(100)
+	bigType, bigMultipart := multipartForm(maxLoginBody)
+	for _, tc := range []struct {
+		name, contentType, body string
+		want                    int
+	}{
+		{"form", "application/x-www-form-urlencoded", small, http.StatusSeeOther},
+		{"large form", "application/x-www-form-urlencoded", big, http.StatusRequestEntityTooLarge},
+		{"multipart", smallType, smallMultipart, http.StatusSeeOther},
+		{"large multipart", bigType, bigMultipart, http.StatusRequestEntityTooLarge},
+	} {
+		for _, announced := range []bool{true, false} {
+			var body io.Reader = strings.NewReader(tc.body)
+			if !announced {
+				body = io.MultiReader(body) // no length: sent chunked
+			}
+			req, _ := http.NewRequest("POST", srv.URL+"/login", body)
+			req.Header.Set("Content-Type", tc.contentType)
+			res, err := srv.Client().Transport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tc.want {
+				t.Errorf("%s, announced %v: %d, want %d", tc.name, announced, res.StatusCode, tc.want)
+			}
+			if loc := res.Header.Get("Location"); tc.want == http.StatusSeeOther && loc != "/" {
+				t.Errorf("%s, announced %v: went to %q, want / (logged in)", tc.name, announced, loc)
+			}
+		}
+	}
 }

@@ -107,7 +107,7 @@ func (a *app) adminUnlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) adminAction(w http.ResponseWriter, r *http.Request, done string, action func(ctx context.Context, userID string) error) {
-	u, err := a.userByID(r.Context(), r.FormValue("user"))
+	u, err := a.userByID(r.Context(), r.PostForm.Get("user"))
 	if errors.Is(err, errNoUser) {
 		http.Error(w, "no such user", http.StatusNotFound)
 		return

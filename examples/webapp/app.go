@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -11,6 +12,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,6 +30,7 @@ import (
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/webauthn"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // issuer names the application in authenticator apps, e-mails and pages.
@@ -40,21 +44,32 @@ const twofaPath = "/2fa/"
 type config struct {
 	// DB is the path of a SQLite file, or a postgres:// DSN.
 	DB string
-	// Origin is the site's origin as browsers see it, such as
-	// "https://example.com" or "http://localhost:8080": security keys are
-	// bound to its host name.
+	// Origin is the site's public origin as browsers see it, such as
+	// "https://example.com" or "http://localhost:8080". Security keys are
+	// bound to its host name, and it alone decides the cookies: Secure
+	// with the "__Host-" prefix unless it is plain HTTP on localhost.
 	Origin string
 	// SMTP sends mail when its Host is set; without it a development
-	// mailer prints every message and shows it at /dev/mail.
+	// mailer prints every message and shows it at /dev/mail, if DevMail
+	// allows.
 	SMTP emailotp.SMTPConfig
+	// DevMail turns the development mailer on or off: "auto" (or "")
+	// runs it when no SMTP server is set and Origin is plain HTTP on
+	// localhost, and only then; "on" asks for it, and is an error with an
+	// https origin or an SMTP server; "off" never runs it.
+	DevMail string
 	// DemoPassword and AdminPassword are the passwords of the users made
 	// on first start; "" makes random ones, printed to Log.
 	DemoPassword, AdminPassword string
 	// Log receives the console output; nil means os.Stdout.
 	Log io.Writer
-	// Now is the clock of the second factor; nil means time.Now. Tests
-	// move it to reach the next code or the end of a window.
+	// Now is the clock of the second factor and the sessions; nil means
+	// time.Now. Tests move it to reach the next code or the end of a
+	// window.
 	Now func() time.Time
+	// PasswordCost is the bcrypt cost of passwords; 0 means
+	// bcrypt.DefaultCost. Tests lower it to run faster.
+	PasswordCost int
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -63,8 +78,19 @@ type app struct {
 	tf    *twofa.Service
 	mw    *httpmw.Middleware
 	pages *template.Template
-	mail  *devMailer // nil when mail goes out by SMTP
-	log   io.Writer
+	mail  *devMailer // nil unless the development mailer runs
+	// crossOrigin refuses POSTs from other sites. A browser that sends no
+	// Sec-Fetch-Site is judged by its Origin header against the Host
+	// header, which a proxy may rewrite: the public origin is trusted.
+	crossOrigin *http.CrossOriginProtection
+	log         io.Writer
+	// now is the clock of the sessions and the second factor.
+	now func() time.Time
+	// passwordCost is the bcrypt cost of new passwords. dummyHash, of
+	// the same cost, is checked for an unknown address, so that it takes
+	// as long to refuse as a wrong password.
+	passwordCost int
+	dummyHash    []byte
 }
 
 //go:embed templates/*.html
@@ -77,17 +103,35 @@ var staticFS embed.FS
 // demo users on first start and returns the application's handler, with a
 // function that closes the database once the server has stopped.
 func newServer(cfg config) (http.Handler, func(), error) {
+	a, cleanup, err := newApp(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.routes(), cleanup, nil
+}
+
+// newApp is newServer, returning the application itself: the tests read
+// its routes.
+func newApp(cfg config) (*app, func(), error) {
 	ctx := context.Background()
-	a := &app{log: cfg.Log}
+	a := &app{log: cfg.Log, now: cfg.Now}
 	if a.log == nil {
 		a.log = os.Stdout
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.passwordCost = cmp.Or(cfg.PasswordCost, bcrypt.DefaultCost)
+	var err error
+	if a.dummyHash, err = bcrypt.GenerateFromPassword([]byte("no such user"), a.passwordCost); err != nil {
+		return nil, nil, err
 	}
 	db, dialect, err := openDB(cfg.DB)
 	if err != nil {
 		return nil, nil, err
 	}
 	a.db = db
-	fail := func(err error) (http.Handler, func(), error) {
+	fail := func(err error) (*app, func(), error) {
 		db.Close()
 		return nil, nil, err
 	}
@@ -121,19 +165,30 @@ func newServer(cfg config) (http.Handler, func(), error) {
 		return fail(err)
 	}
 
-	var mailer emailotp.Mailer
-	if cfg.SMTP.Host != "" {
-		if mailer, err = emailotp.NewSMTP(cfg.SMTP); err != nil {
-			return fail(err)
-		}
-	} else {
-		a.mail = &devMailer{console: &emailotp.DevMailer{W: a.log}}
-		mailer = a.mail
-	}
-
 	origin, err := url.Parse(cfg.Origin)
 	if err != nil || origin.Scheme == "" || origin.Host == "" {
 		return fail(fmt.Errorf("origin %q: want a URL such as https://example.com", cfg.Origin))
+	}
+	publicOrigin := origin.Scheme + "://" + origin.Host
+	a.crossOrigin = http.NewCrossOriginProtection()
+	if err := a.crossOrigin.AddTrustedOrigin(publicOrigin); err != nil {
+		return fail(fmt.Errorf("origin %q: %w", cfg.Origin, err))
+	}
+	devMail, err := useDevMail(cfg.DevMail, origin, cfg.SMTP.Host != "")
+	if err != nil {
+		return fail(err)
+	}
+	var mailer emailotp.Mailer // nil: no e-mail codes, no notices
+	switch {
+	case cfg.SMTP.Host != "":
+		if mailer, err = emailotp.NewSMTP(cfg.SMTP); err != nil {
+			return fail(err)
+		}
+	case devMail:
+		a.mail = &devMailer{console: &emailotp.DevMailer{W: a.log}}
+		mailer = a.mail
+	default:
+		fmt.Fprintln(a.log, "No SMTP server set, and the development mailer is off: codes by e-mail are not offered and no notice is sent")
 	}
 	a.tf, err = twofa.New(twofa.Config{
 		Issuer: issuer,
@@ -142,7 +197,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 		WebAuthn: webauthn.Config{
 			RPID:          origin.Hostname(),
 			RPDisplayName: issuer,
-			Origins:       []string{origin.Scheme + "://" + origin.Host},
+			Origins:       []string{publicOrigin},
 		},
 		Mailer:  mailer,
 		Address: a.address,
@@ -191,39 +246,151 @@ func newServer(cfg config) (http.Handler, func(), error) {
 	if a.mail != nil {
 		fmt.Fprintf(a.log, "No SMTP server set: e-mails are printed here and shown at %s/dev/mail\n", strings.TrimSuffix(cfg.Origin, "/"))
 	}
-	return a.routes(), func() { db.Close() }, nil
+	return a, func() { db.Close() }, nil
 }
 
-// routes lists every page. Those behind a.mw.Handler need the second step
-// from users who have a method; the rest need at most the password.
-func (a *app) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login", a.loginPage)
-	mux.HandleFunc("POST /login", a.login)
-	mux.HandleFunc("POST /logout", a.logout)
-	mux.Handle(twofaPath, a.mw.Pages())
+// useDevMail decides whether the development mailer runs. Its page shows
+// every user's codes, so it runs only in development: with no SMTP server
+// and an origin of plain HTTP on localhost, never with an https origin,
+// whatever the setting. (The page also answers only requests from this
+// machine: see devMailer.page.)
+func useDevMail(setting string, origin *url.URL, smtp bool) (bool, error) {
+	dev := origin.Scheme == "http" && isLocalhost(origin.Hostname())
+	switch setting {
+	case "", "auto":
+		return dev && !smtp, nil
+	case "on":
+		if !dev {
+			return false, fmt.Errorf("the development mailer shows every user's codes: it runs only with an origin of http://localhost, not %s", origin.Scheme+"://"+origin.Host)
+		}
+		if smtp {
+			return false, errors.New("the development mailer and an SMTP server exclude each other")
+		}
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("dev mail %q: want auto, on or off", setting)
+}
 
-	mux.Handle("GET /{$}", a.mw.Handler(http.HandlerFunc(a.home)))
-	mux.Handle("GET /api/me", a.mw.Handler(http.HandlerFunc(a.apiMe)))
+// isLocalhost reports whether host names this machine.
+func isLocalhost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
+// route is one entry of the application's routes: a ServeMux pattern and
+// its handler. The mux is built from this list, and the tests walk it, so a
+// route added here is tested for its guard and its body bound.
+type route struct {
+	pattern string
+	handler http.Handler
+	// open is set on the routes reachable without the second step: the
+	// login, twofa's own pages (the second step itself), the static files
+	// and the development mailer. Every other route is guarded.
+	open bool
+}
+
+// routeList lists every page. Those behind a.mw.Handler need the second
+// step from users who have a method; the open ones need at most the
+// password.
+func (a *app) routeList() []route {
 	// The administrator page needs an administrator who passed a second
 	// step within the last 10 minutes.
 	admin := func(h http.HandlerFunc) http.Handler {
 		return a.mw.Handler(a.adminOnly(a.mw.StepUp(0, h)))
 	}
-	mux.Handle("GET /admin", admin(a.adminPage))
-	mux.Handle("POST /admin/reset", admin(a.adminReset))
-	mux.Handle("POST /admin/unlock", admin(a.adminUnlock))
-
 	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	if a.mail != nil {
-		mux.HandleFunc("GET /dev/mail", a.mail.page(a))
-	}
+	rs := []route{
+		{pattern: "GET /login", handler: http.HandlerFunc(a.loginPage), open: true},
+		{pattern: "POST /login", handler: form(a.login), open: true},
+		{pattern: "POST /logout", handler: form(a.logout), open: true},
+		{pattern: twofaPath, handler: a.mw.Pages(), open: true},
+		{pattern: "GET /static/", handler: http.StripPrefix("/static/", http.FileServerFS(static)), open: true},
 
+		{pattern: "GET /{$}", handler: a.mw.Handler(http.HandlerFunc(a.home))},
+		{pattern: "GET /api/me", handler: a.mw.Handler(http.HandlerFunc(a.apiMe))},
+		{pattern: "GET /admin", handler: admin(a.adminPage)},
+		{pattern: "POST /admin/reset", handler: admin(form(a.adminReset))},
+		{pattern: "POST /admin/unlock", handler: admin(form(a.adminUnlock))},
+	}
+	if a.mail != nil {
+		rs = append(rs, route{pattern: "GET /dev/mail", handler: a.mail.page(a), open: true})
+	}
+	return rs
+}
+
+// routes is the application's handler: every route of routeList, each
+// request's body bounded, the session found.
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.routeList() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
 	// Every POST of the application's own forms must come from its own
 	// pages (httpmw's pages check this too).
-	return a.sessions(http.NewCrossOriginProtection().Handler(mux))
+	return a.sessions(boundBodies(a.crossOrigin.Handler(mux)))
+}
+
+// maxBody bounds every request body, for every route: security key
+// responses, the largest bodies, take a few kilobytes.
+const maxBody = 1 << 20
+
+// maxFormBody bounds the body of the application's own forms: an e-mail
+// address and a password, or a user ID.
+const maxFormBody = 16 << 10
+
+// boundBodies refuses, with 413, a request that announces a body larger
+// than maxBody, and cuts off one that sends more without announcing it.
+func boundBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// form wraps a handler of one of the application's forms: the form is read
+// first, from a body of at most maxFormBody, and anything larger is
+// answered 413. A multipart form is read in memory only (the whole body is
+// no larger than the memory ParseMultipartForm is given), so an upload is
+// never spooled to disk.
+func form(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxFormBody {
+			tooLarge(w)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		var err error
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			err = r.ParseMultipartForm(maxFormBody)
+		} else {
+			err = r.ParseForm()
+		}
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			tooLarge(w)
+			return
+		}
+		if err != nil {
+			http.Error(w, "The form could not be read.", http.StatusBadRequest)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func tooLarge(w http.ResponseWriter) {
+	// The rest of the body is not read: the connection closes after this.
+	w.Header().Set("Connection", "close")
+	http.Error(w, "The request is too large.", http.StatusRequestEntityTooLarge)
 }
 
 // openDB opens a PostgreSQL database for a postgres:// DSN, else the SQLite
@@ -267,6 +434,9 @@ type view struct {
 
 	// The message page: a title, a sentence, and a link to go on.
 	Title, Message, LinkURL, LinkText string
+
+	// Next is the local path the login page goes on to.
+	Next string
 }
 
 func (a *app) view(r *http.Request) view {

@@ -9,15 +9,18 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
@@ -172,7 +175,7 @@ func TestBrowser(t *testing.T) {
 	h, closeDB, err := newServer(config{
 		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
 		DemoPassword: "demo-password", AdminPassword: "admin-password",
-		Log: io.Discard, Now: clock.Now,
+		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +260,28 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the key's name on the settings: %q", name)
 	}
 	p.shot("settings")
+	// A name that is markup shows as text: no element, no script.
+	const markup = `<img src=x onerror="window.pwned=1">`
+	p.navigate("rename the key", "webauthn-disable", chromedp.Evaluate[chromedp.Void](`{
+		const form = document.querySelector('#webauthn form[action$="keys/rename"]');
+		form.querySelector("input[name=name]").value = `+strconv.Quote(markup)+`;
+		form.querySelector("button").click();
+	}`))
+	if name := eval[string](p, `document.querySelector("#webauthn input[name=name]").value`); name != markup {
+		t.Fatalf("the key's new name on the settings: %q", name)
+	}
+	if n := eval[int](p, `document.querySelectorAll("img:not([src^='data:'])").length + (window.pwned ? 100 : 0)`); n != 0 {
+		t.Fatalf("the key's name became markup (%d)", n)
+	}
 	p.logout(false)
+	// The key's script goes on to the page in data-next, which is local
+	// whatever next the challenge was given.
 	p.login(demo, demoPW, "use-key")
+	p.open("/2fa/?next="+url.QueryEscape("//evil.example/"), "use-key")
 	p.click("use-key", "twofa-status")
+	if loc := p.location(); !strings.HasPrefix(loc, base+"/") {
+		t.Fatalf("the key login went to %s", loc)
+	}
 	p.onHome("security key")
 
 	// A code by e-mail, read from the development mailer's page.
@@ -318,13 +340,18 @@ func TestBrowser(t *testing.T) {
 	p.shot("admin")
 	p.click("reset-demo-example-com", "notice")
 	p.logout(false)
-	p.login(demo, demoPW, "twofa-status")
-	if s := p.text("twofa-status"); s != "off" {
-		t.Fatalf("2FA after the reset: %q", s)
-	}
-	p.open("/2fa/settings", "totp-setup")
+	// A page asked for before the login is where the login goes on to.
+	p.open("/2fa/settings", "login")
+	p.navigate("log in for the settings", "totp-setup",
+		chromedp.SendKeys(chromedp.ID("email"), demo),
+		chromedp.SendKeys(chromedp.ID("password"), demoPW),
+		chromedp.Click(chromedp.ID("login")))
 	if n := eval[int](p, `document.querySelectorAll(".status.enabled").length`); n != 0 {
 		t.Fatalf("%d methods still on after the reset", n)
+	}
+	p.open("/", "twofa-status")
+	if s := p.text("twofa-status"); s != "off" {
+		t.Fatalf("2FA after the reset: %q", s)
 	}
 }
 

@@ -6,13 +6,15 @@
 //	go run ./examples/webapp
 //
 // With no settings it keeps everything in the SQLite file twofa-webapp.db in
-// the working directory, prints the e-mails it would send (and shows them at
-// /dev/mail), and creates a demo user and an administrator on first start,
-// whose passwords it prints. Every flag can also be set in the environment:
+// the working directory, prints the e-mails it would send (and shows them,
+// to this machine only, at /dev/mail), and creates a demo user and an
+// administrator on first start, whose passwords it prints. Every flag can
+// also be set in the environment:
 //
 //	-addr           ADDR           address to listen on (localhost:8080)
 //	-db             DATABASE_URL   SQLite file, or a postgres:// DSN
-//	-origin         ORIGIN         the site's origin, for security keys (http://localhost:PORT)
+//	-origin         ORIGIN         the site's public origin: cookies, security keys (http://localhost:PORT)
+//	-dev-mail       DEV_MAIL       auto, on or off: the development mailer (auto: on for http://localhost)
 //	-smtp-host      SMTP_HOST      SMTP server; without one, the development mailer
 //	-smtp-port      SMTP_PORT      587 (STARTTLS), 465 (TLS) or 25 (plain)
 //	-smtp-tls       SMTP_TLS       starttls, tls or plain
@@ -44,8 +46,9 @@ import (
 func main() {
 	addr := flag.String("addr", env("ADDR", "localhost:8080"), "address to listen on")
 	db := flag.String("db", env("DATABASE_URL", "twofa-webapp.db"), "SQLite file, or a postgres:// DSN")
-	origin := flag.String("origin", env("ORIGIN", ""), "the site's origin, as browsers see it, for security keys; default http://localhost:PORT")
-	smtpHost := flag.String("smtp-host", env("SMTP_HOST", ""), "SMTP server; without one, mail is printed and shown at /dev/mail")
+	origin := flag.String("origin", env("ORIGIN", ""), "the site's public origin, as browsers see it: https makes every cookie Secure; default http://localhost:PORT")
+	devMail := flag.String("dev-mail", env("DEV_MAIL", "auto"), "the development mailer, which shows every code at /dev/mail: auto (on only with no SMTP server and an http://localhost origin), on or off")
+	smtpHost := flag.String("smtp-host", env("SMTP_HOST", ""), "SMTP server; without one, the development mailer if on, else no mail")
 	smtpPort := flag.Int("smtp-port", envInt("SMTP_PORT", 0), "SMTP port; default 587, or 465 with -smtp-tls=tls")
 	smtpTLS := flag.String("smtp-tls", env("SMTP_TLS", "starttls"), "starttls, tls or plain")
 	smtpUser := flag.String("smtp-user", env("SMTP_USER", ""), "SMTP user name")
@@ -54,8 +57,9 @@ func main() {
 	flag.Parse()
 
 	cfg := config{
-		DB:     *db,
-		Origin: *origin,
+		DB:      *db,
+		Origin:  *origin,
+		DevMail: *devMail,
 		SMTP: emailotp.SMTPConfig{
 			Host: *smtpHost, Port: *smtpPort, Username: *smtpUser, Password: *smtpPassword, From: *smtpFrom,
 		},

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -32,6 +34,14 @@ var schema = []string{
 		expires BIGINT NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS app_sessions_expires ON app_sessions (expires)`,
+	// The old IDs of renewed sessions, each a name of the renewed one
+	// until its grace ends (see renewGrace).
+	`CREATE TABLE IF NOT EXISTS app_session_renewals (
+		old_hash TEXT PRIMARY KEY,
+		new_hash TEXT NOT NULL,
+		until    BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS app_session_renewals_new ON app_session_renewals (new_hash)`,
 	`CREATE TABLE IF NOT EXISTS app_secrets (
 		name  TEXT PRIMARY KEY,
 		value TEXT NOT NULL
@@ -74,7 +84,7 @@ func normalize(email string) string { return strings.ToLower(strings.TrimSpace(e
 
 // createUser adds a user; created is false if the address is taken.
 func (a *app) createUser(ctx context.Context, email, password string, admin bool) (created bool, err error) {
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.passwordCost)
 	if err != nil {
 		return false, err
 	}
@@ -117,10 +127,6 @@ func (a *app) demoUsers(ctx context.Context, demoPassword, adminPassword string)
 	return nil
 }
 
-// dummyHash costs what a real password check costs, so that an unknown
-// address takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
-
 // checkPassword returns the user with email and password; ok is false for a
 // wrong address or password, alike.
 func (a *app) checkPassword(ctx context.Context, email, password string) (u user, ok bool, err error) {
@@ -129,7 +135,7 @@ func (a *app) checkPassword(ctx context.Context, email, password string) (u user
 	err = a.db.QueryRowContext(ctx, `SELECT id, email, password_hash, is_admin FROM app_users WHERE email = $1`, normalize(email)).
 		Scan(&u.ID, &u.Email, &hash, &isAdmin)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
 		return user{}, false, nil
 	}
 	if err != nil {
@@ -191,12 +197,16 @@ func (a *app) isAdmin(email string) bool {
 	return err == nil && isAdmin == 1
 }
 
+// loginPage asks for the first step. The middleware sends a browser here
+// with the page it asked for in "next", and the login goes on to it.
 func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.URL.Query().Get("next"))
 	if _, ok := sessionFrom(r); ok {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	v := a.view(r)
+	v.Next = next
 	if r.URL.Query().Get("out") == "1" {
 		v.Notice = "You are logged out."
 	}
@@ -204,16 +214,18 @@ func (a *app) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // login is the application's first step: e-mail address and password. The
-// second step follows on the first protected page.
+// second step follows on the first protected page: the one in "next", or
+// the home page.
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
-	u, ok, err := a.checkPassword(r.Context(), r.FormValue("email"), r.FormValue("password"))
+	next := localPath(r.PostForm.Get("next"))
+	u, ok, err := a.checkPassword(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"))
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	if !ok {
 		v := a.view(r)
-		v.Error = "Wrong e-mail address or password."
+		v.Error, v.Next = "Wrong e-mail address or password.", next
 		a.render(w, http.StatusUnauthorized, "login", v)
 		return
 	}
@@ -221,13 +233,34 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// localPath returns next if it is a path on this site, else "/": a login
+// goes on to the page that sent the browser to it, never to another site.
+// Whatever a browser or proxy could read as "//host" is refused: browsers
+// read "\" as "/" and drop tabs and newlines, and some proxies decode
+// "%2F" before passing a path on.
+func localPath(next string) string {
+	unescaped, err := url.PathUnescape(next)
+	if err != nil || !strings.HasPrefix(next, "/") {
+		return "/"
+	}
+	for _, s := range []string{next, unescaped} {
+		if strings.HasPrefix(s, "//") || strings.Contains(s, `\`) || strings.ContainsFunc(s, unicode.IsControl) {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
 }
 
 // logout ends the second step, and the browser's remembering too when the
 // user asks, then the session.
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
-	err := a.mw.Logout(w, r, r.FormValue("forget") == "1")
+	err := a.mw.Logout(w, r, r.PostForm.Get("forget") == "1")
 	err = errors.Join(err, a.endSession(w, r))
 	if err != nil {
 		a.fail(w, err)

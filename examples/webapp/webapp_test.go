@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -14,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
@@ -31,23 +35,39 @@ const (
 // security keys.
 func startApp(t *testing.T, db string) string {
 	t.Helper()
+	_, base := serve(t, config{DB: db})
+	return base
+}
+
+// serve runs the application of cfg in-process, filling in what cfg leaves
+// out as startApp does: the origin http://localhost:PORT of the server, the
+// demo passwords, the test's log. It returns the application, for its
+// routes, and the URL its pages load at.
+func serve(t *testing.T, cfg config) (*app, string) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
-	h, cleanup, err := newServer(config{
-		DB:            db,
-		Origin:        "http://localhost:" + port,
-		DemoPassword:  demoPassword,
-		AdminPassword: adminPassword,
-		Log:           testLog{t},
-	})
+	base := "http://localhost:" + port
+	if cfg.DB == "" {
+		cfg.DB = filepath.Join(t.TempDir(), "webapp.db")
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = base
+	}
+	cfg.DemoPassword, cfg.AdminPassword = demoPassword, adminPassword
+	cfg.PasswordCost = bcrypt.MinCost
+	if cfg.Log == nil {
+		cfg.Log = testLog{t}
+	}
+	a, cleanup, err := newApp(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cleanup)
-	srv.Config.Handler = h
+	srv.Config.Handler = a.routes()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return "http://localhost:" + port
+	return a, base
 }
 
 // TestWebapp goes through the application as a person would, over HTTP: a
@@ -209,6 +229,9 @@ func (b *client) setUpTOTP() (string, time.Time) {
 	page := b.post("/2fa/totp/begin", nil)
 	secret := fake.PageSecret(b.t, page.body)
 	now := time.Now()
+	if b.clock != nil {
+		now = b.clock.Now()
+	}
 	if got := b.post("/2fa/totp/confirm", url.Values{"code": {fake.AppCode(b.t, secret, now)}}); got.path != "/2fa/settings" || !strings.Contains(got.body, "is set up") {
 		b.t.Fatalf("confirming went to %s: %s", got.path, got.body)
 	}
@@ -221,6 +244,10 @@ type client struct {
 	t   *testing.T
 	url string
 	c   *http.Client
+	// clock is the application's clock, if it has a fake one.
+	clock *fake.Clock
+	// ua is the User-Agent it sends, if set.
+	ua string
 }
 
 type page struct {
@@ -229,12 +256,40 @@ type page struct {
 	body   string
 }
 
-func newClient(t *testing.T, url string) *client {
+func newClient(t *testing.T, base string) *client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &client{t: t, url: url, c: &http.Client{Jar: jar}}
+	return &client{t: t, url: base, c: &http.Client{Jar: jar, CheckRedirect: stayOnSite}}
+}
+
+// stayOnSite follows a redirect only to the site it came from, as a
+// browser reads the Location: every test fails on an open redirect.
+func stayOnSite(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	from := via[len(via)-1].URL
+	loc := req.Response.Header.Get("Location")
+	if to := browserURL(from, loc); to == nil || to.Host != from.Host || to.Scheme != from.Scheme {
+		return fmt.Errorf("redirected off the site: from %s to %q", from, loc)
+	}
+	return nil
+}
+
+// browserURL resolves a Location against the page as a browser does (the
+// WHATWG URL standard): leading and trailing spaces and controls go, tabs
+// and newlines anywhere go, and a backslash is a slash in http(s) URLs.
+// Nil for one it cannot read.
+func browserURL(base *url.URL, loc string) *url.URL {
+	loc = strings.TrimFunc(loc, func(c rune) bool { return c <= ' ' })
+	loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil
+	}
+	return base.ResolveReference(u)
 }
 
 func (b *client) login(email, password string) page {
@@ -272,6 +327,9 @@ func (b *client) do(method, path string, form url.Values, accept string) page {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", accept)
+	if b.ua != "" {
+		req.Header.Set("User-Agent", b.ua)
+	}
 	res, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
