@@ -88,6 +88,9 @@ func secretOperand(e ast.Expr) bool {
 	case *ast.SelectorExpr:
 		return secretName.MatchString(e.Sel.Name)
 	case *ast.CallExpr:
+		if id, ok := e.Fun.(*ast.Ident); ok && (id.Name == "len" || id.Name == "cap") {
+			return false // a length is public
+		}
 		if len(e.Args) == 1 {
 			return secretOperand(e.Args[0])
 		}
