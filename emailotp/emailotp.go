@@ -15,6 +15,10 @@
 // Codes are stored only as salted hashes, bound to the user, and appear in
 // no event, log line or error.
 //
+// Every method taking a user ID first checks it against
+// [storage.CheckUserID] and refuses one outside that rule with an error
+// matching [storage.ErrInvalidUserID], before any store call.
+//
 // # Validity and NIST SP 800-63B
 //
 // NIST SP 800-63B does not count e-mail as an out-of-band authenticator, and
@@ -174,6 +178,15 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
+// checkUser refuses a user ID outside the one rule of storage.CheckUserID,
+// before any store sees it, so every engine answers alike.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("emailotp: %w", err)
+	}
+	return nil
+}
+
 // ValidAddress reports whether addr is one plain e-mail address: what
 // net/mail accepts, with no display name, no comments, exactly one @, and
 // no line breaks.
@@ -217,6 +230,9 @@ type State struct {
 // State returns the user's state; a user who never turned e-mail codes on
 // gets StatusNone and a nil error.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	st, err := s.cfg.Store.Email(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return State{}, nil
@@ -239,9 +255,6 @@ func (s *Service) live(c *storage.EmailCode, now time.Time) bool {
 // Enable turns e-mail codes on for the user (the set-up, or turning a
 // disabled method back on).
 func (s *Service) Enable(ctx context.Context, userID string) error {
-	if userID == "" {
-		return errors.New("emailotp: empty user ID")
-	}
 	st, err := s.State(ctx, userID)
 	if err != nil {
 		return err
@@ -275,6 +288,9 @@ func (s *Service) Disable(ctx context.Context, userID string) error {
 
 // Remove turns e-mail codes off and forgets the user's state and code.
 func (s *Service) Remove(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteEmail(ctx, userID); err != nil {
 		return fmt.Errorf("emailotp: delete: %w", err)
 	}
@@ -287,6 +303,9 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 // error matching ErrSend when the mailer failed; on any error the previous
 // code, if any, stays as it was.
 func (s *Service) Send(ctx context.Context, userID, addr string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if s.cfg.Mailer == nil {
 		return fmt.Errorf("%w: no mailer is configured", ErrUnavailable)
 	}
@@ -352,6 +371,9 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 // matching ErrInvalidCode (ErrExpired, ErrTooManyFailures, ErrNoCode),
 // ErrNotEnabled, a *throttle.Error or a store error.
 func (s *Service) Verify(ctx context.Context, userID, code string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	norm, err := s.normalize(code)
 	if err != nil {
 		return err

@@ -1,0 +1,89 @@
+package emailotp_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/internal/mailtest"
+	"github.com/twofa-go/twofa/storage"
+)
+
+// untouchable is a store that fails the test on any call: an entry point
+// must refuse a bad user ID before it reaches a store.
+type untouchable struct{ t *testing.T }
+
+var errTouched = errors.New("the store was called")
+
+func (u untouchable) touched(name string) error {
+	u.t.Helper()
+	u.t.Errorf("store.%s called", name)
+	return errTouched
+}
+
+func (u untouchable) Email(context.Context, string) (storage.EmailState, error) {
+	return storage.EmailState{}, u.touched("Email")
+}
+func (u untouchable) PutEmail(context.Context, string, bool, time.Time) error {
+	return u.touched("PutEmail")
+}
+func (u untouchable) DeleteEmail(context.Context, string) error { return u.touched("DeleteEmail") }
+func (u untouchable) SwapEmailCode(context.Context, string, *storage.EmailCode, storage.EmailCode) (bool, error) {
+	return false, u.touched("SwapEmailCode")
+}
+func (u untouchable) FailEmailCode(context.Context, string, string) (int, error) {
+	return 0, u.touched("FailEmailCode")
+}
+func (u untouchable) ConsumeEmailCode(context.Context, string, string, int) (bool, error) {
+	return false, u.touched("ConsumeEmailCode")
+}
+func (u untouchable) Throttle(context.Context, string) (storage.ThrottleState, error) {
+	return storage.ThrottleState{}, u.touched("Throttle")
+}
+func (u untouchable) SwapThrottle(context.Context, string, storage.ThrottleState, storage.ThrottleState) (bool, error) {
+	return false, u.touched("SwapThrottle")
+}
+func (u untouchable) ResetThrottle(context.Context, string) error {
+	return u.touched("ResetThrottle")
+}
+
+// Every entry point that takes a user ID refuses one outside
+// storage.CheckUserID's rule, with ErrInvalidUserID, before any store call
+// and without mailing.
+func TestInvalidUserIDNeverReachesTheStore(t *testing.T) {
+	mail := &mailtest.Inbox{}
+	svc, err := emailotp.New(emailotp.Config{Store: untouchable{t}, Mailer: mail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{
+		"empty":      "",
+		"256 bytes":  strings.Repeat("a", 256),
+		"1 MB":       strings.Repeat("a", 1<<20),
+		"bad UTF-8":  "jane\xff",
+		"NUL inside": "jane\x00doe",
+	}
+	calls := map[string]func(id string) error{
+		"State":   func(id string) error { _, err := svc.State(ctx, id); return err },
+		"Enable":  func(id string) error { return svc.Enable(ctx, id) },
+		"Disable": func(id string) error { return svc.Disable(ctx, id) },
+		"Remove":  func(id string) error { return svc.Remove(ctx, id) },
+		"Send":    func(id string) error { return svc.Send(ctx, id, addr) },
+		"Verify":  func(id string) error { return svc.Verify(ctx, id, "123456") },
+	}
+	for call, f := range calls {
+		for name, id := range ids {
+			t.Run(call+"/"+name, func(t *testing.T) {
+				if err := f(id); !errors.Is(err, storage.ErrInvalidUserID) {
+					t.Fatalf("%s(%.20q): %v, want ErrInvalidUserID", call, id, err)
+				}
+			})
+		}
+	}
+	if n := len(mail.Messages()); n != 0 {
+		t.Fatalf("%d messages mailed for invalid user IDs", n)
+	}
+}
