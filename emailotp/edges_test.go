@@ -10,6 +10,7 @@ import (
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/storage/memory"
 )
 
 // untouchable is a store that fails the test on any call: an entry point
@@ -85,5 +86,49 @@ func TestInvalidUserIDNeverReachesTheStore(t *testing.T) {
 	}
 	if n := len(mail.Messages()); n != 0 {
 		t.Fatalf("%d messages mailed for invalid user IDs", n)
+	}
+}
+
+// A clock that cannot be right denies: no code is sent or checked, nothing
+// is spent, and the code mailed before still works, once, when the clock
+// is good again.
+func TestBadClockDenies(t *testing.T) {
+	for name, bad := range map[string]time.Time{
+		"zero time":          {},
+		"before 1970":        time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		"Unix epoch":         time.Unix(0, 0),
+		"expiry past 2262":   time.Unix(0, 1<<63-1).Add(-time.Minute),
+		"past 2262":          time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC),
+		"far future":         time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
+		"far past, negative": time.Date(-200, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, memory.New())
+			code := f.sendCode(t, "u")
+			good := f.now
+			f.now = bad
+			if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrClock) || !errors.Is(err, storage.ErrInvalidTime) {
+				t.Fatalf("verify at %v: %v, want ErrClock", bad, err)
+			}
+			if err := f.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrClock) {
+				t.Fatalf("send at %v: %v, want ErrClock", bad, err)
+			}
+			if err := f.svc.Enable(ctx, "v"); !errors.Is(err, emailotp.ErrClock) {
+				t.Fatalf("enable at %v: %v, want ErrClock", bad, err)
+			}
+			if st, err := f.svc.State(ctx, "u"); err != nil || st.CodeLive {
+				t.Fatalf("state at %v: %+v, %v, want no live code", bad, st, err)
+			}
+			if n := len(f.mail.Messages()); n != 1 {
+				t.Fatalf("%d messages, want only the one sent at a good time", n)
+			}
+			f.now = good.Add(time.Minute)
+			if err := f.svc.Verify(ctx, "u", code); err != nil {
+				t.Fatalf("the code with the clock good again: %v", err)
+			}
+			if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrInvalidCode) {
+				t.Fatalf("the code a second time: %v, want ErrInvalidCode", err)
+			}
+		})
 	}
 }

@@ -17,7 +17,9 @@
 //
 // Every method taking a user ID first checks it against
 // [storage.CheckUserID] and refuses one outside that rule with an error
-// matching [storage.ErrInvalidUserID], before any store call.
+// matching [storage.ErrInvalidUserID], before any store call. A clock that
+// cannot be right ([storage.CheckTime]) denies with [ErrClock]: no code is
+// sent, checked or spent.
 //
 // # Validity and NIST SP 800-63B
 //
@@ -84,6 +86,10 @@ var (
 	ErrCooldown = errors.New("emailotp: a code was sent moments ago")
 	// ErrSend reports that the mailer failed; nothing was changed.
 	ErrSend = errors.New("emailotp: sending the code failed")
+	// ErrClock reports a clock reading no code may be sent or checked at
+	// (storage.CheckTime: the zero time, before 1970, near or past 2262).
+	// It matches storage.ErrInvalidTime too.
+	ErrClock = fmt.Errorf("emailotp: the clock cannot be right: %w", storage.ErrInvalidTime)
 )
 
 // CooldownError reports a resend inside the cooldown, and when the next
@@ -240,7 +246,11 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("emailotp: load: %w", err)
 	}
-	out := State{Status: StatusEnabled, Since: st.Since, CodeLive: s.live(st.Code, s.cfg.Now())}
+	out := State{Status: StatusEnabled, Since: st.Since}
+	// With a broken clock no code can be used, so none is live.
+	if now, err := s.now(); err == nil {
+		out.CodeLive = s.live(st.Code, now)
+	}
 	if st.Disabled {
 		out.Status = StatusDisabled
 	}
@@ -252,21 +262,39 @@ func (s *Service) live(c *storage.EmailCode, now time.Time) bool {
 	return c != nil && now.Before(c.Expires) && c.Failures < s.cfg.MaxFailures
 }
 
+// now reads the clock, and refuses a reading that storage.CheckTime
+// refuses, or whose code would expire past what it allows: a code sent or
+// checked by a broken clock could outlive its validity, or never expire.
+func (s *Service) now() (time.Time, error) {
+	now := s.cfg.Now()
+	if storage.CheckTime(now) != nil || storage.CheckTime(now.Add(s.cfg.Validity)) != nil {
+		return time.Time{}, ErrClock
+	}
+	return now, nil
+}
+
 // Enable turns e-mail codes on for the user (the set-up, or turning a
 // disabled method back on).
 func (s *Service) Enable(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	now, err := s.now()
+	if err != nil {
+		return err
+	}
 	st, err := s.State(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.PutEmail(ctx, userID, false, s.cfg.Now()); err != nil {
+	if err := s.cfg.Store.PutEmail(ctx, userID, false, now); err != nil {
 		return fmt.Errorf("emailotp: save: %w", err)
 	}
 	kind := event.EnabledAgain
 	if st.Status == StatusNone {
 		kind = event.Enrolled
 	}
-	s.emit(ctx, kind, userID, s.cfg.Now(), "")
+	s.emit(ctx, kind, userID, now, "")
 	return nil
 }
 
@@ -299,8 +327,8 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 }
 
 // Send mails a new code to addr, replacing any earlier one. It returns
-// ErrNotEnabled, ErrUnavailable, a *CooldownError inside the cooldown, or an
-// error matching ErrSend when the mailer failed; on any error the previous
+// ErrNotEnabled, ErrUnavailable, ErrClock, a *CooldownError inside the
+// cooldown, or an error matching ErrSend when the mailer failed; on any error the previous
 // code, if any, stays as it was.
 func (s *Service) Send(ctx context.Context, userID, addr string) error {
 	if err := checkUser(userID); err != nil {
@@ -312,6 +340,10 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 	if !ValidAddress(addr) {
 		return fmt.Errorf("%w: the address is not valid", ErrUnavailable)
 	}
+	now, err := s.now()
+	if err != nil {
+		return err
+	}
 	st, err := s.cfg.Store.Email(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNotEnabled
@@ -322,7 +354,6 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 	if st.Disabled {
 		return ErrNotEnabled
 	}
-	now := s.cfg.Now()
 	if prev := st.Code; prev != nil && now.Before(prev.Sent.Add(s.cfg.Cooldown)) {
 		return &CooldownError{RetryAt: prev.Sent.Add(s.cfg.Cooldown)}
 	}
@@ -369,12 +400,16 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 // returns nil only for the right code, within its validity, with fewer than
 // MaxFailures wrong tries, the first time; otherwise ErrMalformed, an error
 // matching ErrInvalidCode (ErrExpired, ErrTooManyFailures, ErrNoCode),
-// ErrNotEnabled, a *throttle.Error or a store error.
+// ErrNotEnabled, ErrClock, a *throttle.Error or a store error.
 func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
 	norm, err := s.normalize(code)
+	if err != nil {
+		return err
+	}
+	now, err := s.now()
 	if err != nil {
 		return err
 	}
@@ -388,7 +423,6 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if st.Disabled {
 		return ErrNotEnabled
 	}
-	now := s.cfg.Now()
 	c := st.Code
 	switch {
 	case c == nil:
