@@ -405,7 +405,7 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	norm, err := s.normalize(code)
+	norm, err := s.Normalize(code)
 	if err != nil {
 		return err
 	}
@@ -468,8 +468,12 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	return nil
 }
 
-// normalize removes spaces and checks for exactly Digits digits.
-func (s *Service) normalize(input string) (string, error) {
+// Normalize returns the code a user typed as Verify reads it: ASCII spaces
+// removed (a code is often copied as "123 456"), then exactly Config.Digits
+// ASCII digits, or an error matching ErrMalformed. Input longer than 64
+// bytes, and any other character (a tab, a dash, a full-width or Arabic
+// digit), is malformed. A normalized code normalizes to itself.
+func (s *Service) Normalize(input string) (string, error) {
 	if len(input) > 64 {
 		return "", fmt.Errorf("%w: too long", ErrMalformed)
 	}

@@ -54,3 +54,21 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// Normalize reads a code as Verify does: spaces go, anything else but
+// digits is refused.
+func ExampleService_Normalize() {
+	svc, err := emailotp.New(emailotp.Config{Store: memory.New()})
+	if err != nil {
+		panic(err)
+	}
+	for _, typed := range []string{"123 456", " 123456 ", "123-456", "12345"} {
+		code, err := svc.Normalize(typed)
+		fmt.Printf("%q: %q %v\n", typed, code, err)
+	}
+	// Output:
+	// "123 456": "123456" <nil>
+	// " 123456 ": "123456" <nil>
+	// "123-456": "" emailotp: malformed code: only digits are allowed
+	// "12345": "" emailotp: malformed code: want 6 digits
+}
