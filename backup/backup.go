@@ -223,8 +223,14 @@ func (s *Service) Generate(ctx context.Context, userID string) ([]string, error)
 	for _, c := range codes {
 		set.Hashes = append(set.Hashes, s.cfg.Hash([]byte(strings.ReplaceAll(c, "-", "")), salt, s.cfg.Params))
 	}
-	if err := s.cfg.Store.ReplaceBackupSet(ctx, set); err != nil {
+	prev, err := s.cfg.Store.BackupSet(ctx, userID)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("backup: read set: %w", err)
+	}
+	if replaced, err := s.cfg.Store.ReplaceBackupSet(ctx, set, prev.SetID); err != nil {
 		return nil, fmt.Errorf("backup: store set: %w", err)
+	} else if !replaced {
+		return nil, errors.New("backup: the set changed while generating, try again")
 	}
 	s.emit(ctx, event.BackupGenerated, userID, now)
 	return codes, nil

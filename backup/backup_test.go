@@ -357,7 +357,9 @@ var errDown = errors.New("store down")
 func (failing) BackupSet(context.Context, string) (storage.BackupSet, error) {
 	return storage.BackupSet{}, errDown
 }
-func (failing) ReplaceBackupSet(context.Context, storage.BackupSet) error { return errDown }
+func (failing) ReplaceBackupSet(context.Context, storage.BackupSet, string) (bool, error) {
+	return false, errDown
+}
 func (failing) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
 	return false, errDown
 }

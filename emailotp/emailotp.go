@@ -383,7 +383,7 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 	if err := s.cfg.Mailer.Send(ctx, msg); err != nil {
 		return fmt.Errorf("%w: %w", ErrSend, err)
 	}
-	swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, st.Code, next)
+	swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, st.Code, &next)
 	if err != nil {
 		return fmt.Errorf("emailotp: store code: %w", err)
 	}

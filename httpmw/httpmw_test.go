@@ -573,12 +573,12 @@ func (failing) WebAuthnDisabled(context.Context, string) (bool, error) { return 
 func (failing) WebAuthnCredentials(context.Context, string) ([]storage.WebAuthnCredential, error) {
 	return nil, errDown
 }
-func (failing) PutCeremony(context.Context, storage.Ceremony) error { return errDown }
+func (failing) PutCeremony(context.Context, storage.Ceremony, time.Time, int) error { return errDown }
 func (failing) BrowserByHash(context.Context, []byte) (storage.Browser, error) {
 	return storage.Browser{}, errDown
 }
 func (failing) Browsers(context.Context, string) ([]storage.Browser, error) { return nil, errDown }
-func (failing) AddBrowser(context.Context, storage.Browser) error           { return errDown }
+func (failing) AddBrowser(context.Context, storage.Browser, int) error      { return errDown }
 func (failing) TouchBrowser(context.Context, string, string, time.Time) error {
 	return errDown
 }

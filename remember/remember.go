@@ -128,7 +128,7 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 		Created:  now,
 		LastUsed: now,
 	}
-	if err := s.store.AddBrowser(ctx, b); err != nil {
+	if err := s.store.AddBrowser(ctx, b, 20); err != nil {
 		return "", fmt.Errorf("remember: add browser: %w", err)
 	}
 	s.emit(ctx, event.Remembered, userID, now, "")

@@ -273,7 +273,7 @@ func (failing) BrowserByHash(context.Context, []byte) (storage.Browser, error) {
 	return storage.Browser{}, errDown
 }
 func (failing) Browsers(context.Context, string) ([]storage.Browser, error) { return nil, errDown }
-func (failing) AddBrowser(context.Context, storage.Browser) error           { return errDown }
+func (failing) AddBrowser(context.Context, storage.Browser, int) error      { return errDown }
 func (failing) TouchBrowser(context.Context, string, string, time.Time) error {
 	return errDown
 }

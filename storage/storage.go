@@ -34,6 +34,11 @@ var (
 	// ErrConflict reports that a conditional write lost: the record changed
 	// (or came into being) since it was read. The caller reads it again.
 	ErrConflict = errors.New("storage: conflict")
+
+	// ErrInvalidArgument reports an argument no store accepts, other than a
+	// user ID or a time: a keep below 1, an empty set ID. It is a
+	// programmer's error, never a lost race.
+	ErrInvalidArgument = errors.New("storage: invalid argument")
 )
 
 // TOTPSecret is one sealed authenticator-app secret with the parameters its
@@ -47,6 +52,10 @@ type TOTPSecret struct {
 	Digits    int
 	Period    int // seconds
 	Created   time.Time
+	// Binding is a digest of the session that began a pending set-up, so
+	// that only that session can confirm it; the factor makes and compares
+	// it, the store only keeps it. Nil for none.
+	Binding []byte
 }
 
 // TOTPRecord is one user's authenticator-app state.
@@ -158,9 +167,14 @@ type BackupStore interface {
 	BackupSet(ctx context.Context, userID string) (BackupSet, error)
 
 	// ReplaceBackupSet makes set the user's only set, removing any earlier
-	// one with all its codes, as one atomic change. Every code of set is
-	// stored unused, whatever set.UsedAt says.
-	ReplaceBackupSet(ctx context.Context, set BackupSet) error
+	// one with all its codes, if the user's current set ID is still
+	// prevSetID ("" for no set), as one atomic compare-and-set: of any
+	// number of concurrent calls with one prevSetID, exactly one reports
+	// true. It reports false with a nil error, and changes nothing, when the
+	// current set is another. Every code of set is stored unused, whatever
+	// set.UsedAt says. An empty set.SetID, or one equal to prevSetID, is
+	// ErrInvalidArgument: a new set needs a new ID.
+	ReplaceBackupSet(ctx context.Context, set BackupSet, prevSetID string) (replaced bool, err error)
 
 	// UseBackupCode marks code index of the set setID as used at at, if the
 	// set is still the user's current one and the code is unused, as one
@@ -192,6 +206,10 @@ type EmailCode struct {
 	// Failures counts wrong tries against this code, and against the codes
 	// it replaced while they were live: a resend does not reset it.
 	Failures int
+	// Binding is a digest of the login the code was sent for, so that the
+	// code works only there; the factor makes and compares it, the store
+	// only keeps it. Nil for none.
+	Binding []byte
 }
 
 // EmailState is one user's e-mail method: whether they turned it on, and
@@ -217,11 +235,12 @@ type EmailStore interface {
 	// does not exist is not an error.
 	DeleteEmail(ctx context.Context, userID string) error
 
-	// SwapEmailCode replaces the user's code with next if the stored code
-	// still equals prev — the same ID and Failures; nil for no code — as
-	// one atomic operation. It reports false with a nil error when the
-	// stored code differs. If the user has no state, err is ErrNotFound.
-	SwapEmailCode(ctx context.Context, userID string, prev *EmailCode, next EmailCode) (swapped bool, err error)
+	// SwapEmailCode replaces the user's code with next (nil removes the
+	// code) if the stored code still equals prev — the same ID and
+	// Failures; nil for no code — as one atomic operation. It reports false
+	// with a nil error when the stored code differs. If the user has no
+	// state, err is ErrNotFound.
+	SwapEmailCode(ctx context.Context, userID string, prev, next *EmailCode) (swapped bool, err error)
 
 	// FailEmailCode adds one to the Failures of the code id, if it is still
 	// the user's code, and returns the new count. If it is not, err is
@@ -305,9 +324,21 @@ type Ceremony struct {
 
 // CeremonyStore keeps ceremonies between their begin and finish.
 type CeremonyStore interface {
-	// PutCeremony stores c. If a ceremony with its ID exists, err is
-	// ErrConflict.
-	PutCeremony(ctx context.Context, c Ceremony) error
+	// PutCeremony stores c, removes every ceremony, of any user, that
+	// expired at or before now, and of c.UserID's ceremonies ("" is the one
+	// pool of passkey logins) keeps only the keep that expire last (ties by
+	// ID), so that begun and abandoned ceremonies cannot pile up. If a
+	// ceremony with c's ID exists, err is ErrConflict and nothing is stored.
+	// A keep below 1 is ErrInvalidArgument.
+	//
+	// The bound holds between puts, not during them: while n puts for one
+	// user are under way, the user may briefly hold up to keep+n
+	// ceremonies, and the next put trims them to keep again.
+	PutCeremony(ctx context.Context, c Ceremony, now time.Time, keep int) error
+
+	// DeleteCeremonies removes all of the user's ceremonies, and no one
+	// else's. A user with none is not an error.
+	DeleteCeremonies(ctx context.Context, userID string) error
 
 	// TakeCeremony removes the ceremony id and returns it, as one atomic
 	// operation: of any number of concurrent calls, exactly one gets it and
@@ -344,9 +375,15 @@ type BrowserStore interface {
 	// none is an empty list and a nil error.
 	Browsers(ctx context.Context, userID string) ([]Browser, error)
 
-	// AddBrowser stores b. If a browser with its ID or its Hash exists, err
-	// is ErrConflict and nothing is stored.
-	AddBrowser(ctx context.Context, b Browser) error
+	// AddBrowser stores b, then drops the user's other browsers beyond
+	// keep, the least recently used first (by LastUsed, then Created, then
+	// ID); b itself always stays. If a browser with its ID or its Hash
+	// exists, err is ErrConflict and nothing is stored or dropped. A keep
+	// below 1 is ErrInvalidArgument.
+	//
+	// As with PutCeremony, n adds under way for one user may briefly leave
+	// up to keep+n browsers; the next add trims them to keep.
+	AddBrowser(ctx context.Context, b Browser, keep int) error
 
 	// TouchBrowser sets LastUsed of the user's browser id to at, unless the
 	// stored LastUsed is already later. If the user has no such browser,

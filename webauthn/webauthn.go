@@ -323,8 +323,12 @@ func (s *Service) begin(ctx context.Context, userID, kind string, session *goweb
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: %w", err)
 	}
-	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: s.cfg.Now().Add(s.cfg.Timeout)}
-	if err := s.cfg.Store.PutCeremony(ctx, c); err != nil {
+	now, keep := s.cfg.Now(), 5 // a user's ceremonies; 1000 in the pool of passkey logins
+	if userID == "" {
+		keep = 1000
+	}
+	c := storage.Ceremony{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: userID, Kind: kind, Data: data, Expires: now.Add(s.cfg.Timeout)}
+	if err := s.cfg.Store.PutCeremony(ctx, c, now, keep); err != nil {
 		return "", nil, fmt.Errorf("webauthn: store ceremony: %w", err)
 	}
 	opts, err := json.Marshal(options)

@@ -3,6 +3,7 @@ package memory
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -22,6 +23,9 @@ func copyBackup(s storage.BackupSet) storage.BackupSet {
 
 // BackupSet implements [storage.BackupStore].
 func (s *Store) BackupSet(_ context.Context, userID string) (storage.BackupSet, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.BackupSet{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set, ok := s.backup[userID]
@@ -32,17 +36,37 @@ func (s *Store) BackupSet(_ context.Context, userID string) (storage.BackupSet, 
 }
 
 // ReplaceBackupSet implements [storage.BackupStore].
-func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet) error {
+func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet, prevSetID string) (bool, error) {
+	if err := checkUser(set.UserID); err != nil {
+		return false, err
+	}
+	if err := checkTimes(set.Created); err != nil {
+		return false, err
+	}
+	if set.SetID == "" || set.SetID == prevSetID {
+		return false, fmt.Errorf("%w: a new backup set needs a new, non-empty set ID", storage.ErrInvalidArgument)
+	}
 	set = copyBackup(set)
 	set.UsedAt = make([]time.Time, len(set.Hashes))
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.backup[set.UserID].SetID != prevSetID { // "" when there is none
+		return false, nil
+	}
 	s.backup[set.UserID] = set
-	return nil
+	return true, nil
 }
 
 // UseBackupCode implements [storage.BackupStore].
 func (s *Store) UseBackupCode(_ context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	// The zero time would read back as "unused": the code would stay
+	// usable after it was used.
+	if err := checkTimes(at); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set, ok := s.backup[userID]
@@ -55,6 +79,9 @@ func (s *Store) UseBackupCode(_ context.Context, userID, setID string, index int
 
 // SetBackupDisabled implements [storage.BackupStore].
 func (s *Store) SetBackupDisabled(_ context.Context, userID string, disabled bool) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set, ok := s.backup[userID]
@@ -68,6 +95,9 @@ func (s *Store) SetBackupDisabled(_ context.Context, userID string, disabled boo
 
 // DeleteBackupSet implements [storage.BackupStore].
 func (s *Store) DeleteBackupSet(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.backup, userID)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -26,15 +27,27 @@ func (s *Store) BrowserByHash(_ context.Context, hash []byte) (storage.Browser, 
 	return copyBrowser(s.browsers[id]), nil
 }
 
+// userBrowsers returns the user's browsers, uncopied, in no order.
+func (s *Store) userBrowsers(userID string) []storage.Browser {
+	var list []storage.Browser
+	for _, b := range s.browsers {
+		if b.UserID == userID {
+			list = append(list, b)
+		}
+	}
+	return list
+}
+
 // Browsers implements [storage.BrowserStore].
 func (s *Store) Browsers(_ context.Context, userID string) ([]storage.Browser, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := []storage.Browser{}
-	for _, b := range s.browsers {
-		if b.UserID == userID {
-			list = append(list, copyBrowser(b))
-		}
+	for _, b := range s.userBrowsers(userID) {
+		list = append(list, copyBrowser(b))
 	}
 	slices.SortFunc(list, func(a, b storage.Browser) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
@@ -43,7 +56,16 @@ func (s *Store) Browsers(_ context.Context, userID string) ([]storage.Browser, e
 }
 
 // AddBrowser implements [storage.BrowserStore].
-func (s *Store) AddBrowser(_ context.Context, b storage.Browser) error {
+func (s *Store) AddBrowser(_ context.Context, b storage.Browser, keep int) error {
+	if err := checkUser(b.UserID); err != nil {
+		return err
+	}
+	if err := checkTimes(b.Created, b.LastUsed); err != nil {
+		return err
+	}
+	if keep < 1 {
+		return fmt.Errorf("%w: keep %d browsers", storage.ErrInvalidArgument, keep)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.browsers[b.ID]; ok {
@@ -54,11 +76,28 @@ func (s *Store) AddBrowser(_ context.Context, b storage.Browser) error {
 	}
 	s.browsers[b.ID] = copyBrowser(b)
 	s.browserHash[string(b.Hash)] = b.ID
+	// The others, least recently used first; all but the last keep-1 go.
+	others := slices.DeleteFunc(s.userBrowsers(b.UserID), func(x storage.Browser) bool { return x.ID == b.ID })
+	if drop := len(others) - (keep - 1); drop > 0 {
+		slices.SortFunc(others, func(x, y storage.Browser) int {
+			return cmp.Or(x.LastUsed.Compare(y.LastUsed), x.Created.Compare(y.Created), cmp.Compare(x.ID, y.ID))
+		})
+		for _, x := range others[:drop] {
+			delete(s.browserHash, string(x.Hash))
+			delete(s.browsers, x.ID)
+		}
+	}
 	return nil
 }
 
 // TouchBrowser implements [storage.BrowserStore].
 func (s *Store) TouchBrowser(_ context.Context, userID, id string, at time.Time) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := checkTimes(at); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.browsers[id]
@@ -74,6 +113,9 @@ func (s *Store) TouchBrowser(_ context.Context, userID, id string, at time.Time)
 
 // DeleteBrowser implements [storage.BrowserStore].
 func (s *Store) DeleteBrowser(_ context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b, ok := s.browsers[id]; ok && b.UserID == userID {
@@ -85,6 +127,9 @@ func (s *Store) DeleteBrowser(_ context.Context, userID, id string) error {
 
 // DeleteBrowsers implements [storage.BrowserStore].
 func (s *Store) DeleteBrowsers(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, b := range s.browsers {

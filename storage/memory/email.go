@@ -8,17 +8,26 @@ import (
 	"github.com/twofa-go/twofa/storage"
 )
 
-func copyEmail(s storage.EmailState) storage.EmailState {
-	if s.Code != nil {
-		c := *s.Code
-		c.Hash = bytes.Clone(c.Hash)
-		s.Code = &c
+func copyCode(c *storage.EmailCode) *storage.EmailCode {
+	if c == nil {
+		return nil
 	}
+	x := *c
+	x.Hash = bytes.Clone(c.Hash)
+	x.Binding = bytes.Clone(c.Binding)
+	return &x
+}
+
+func copyEmail(s storage.EmailState) storage.EmailState {
+	s.Code = copyCode(s.Code)
 	return s
 }
 
 // Email implements [storage.EmailStore].
 func (s *Store) Email(_ context.Context, userID string) (storage.EmailState, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.EmailState{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.email[userID]
@@ -30,6 +39,12 @@ func (s *Store) Email(_ context.Context, userID string) (storage.EmailState, err
 
 // PutEmail implements [storage.EmailStore].
 func (s *Store) PutEmail(_ context.Context, userID string, disabled bool, since time.Time) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := checkTimes(since); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.email[userID]
@@ -43,6 +58,9 @@ func (s *Store) PutEmail(_ context.Context, userID string, disabled bool, since 
 
 // DeleteEmail implements [storage.EmailStore].
 func (s *Store) DeleteEmail(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.email, userID)
@@ -50,7 +68,15 @@ func (s *Store) DeleteEmail(_ context.Context, userID string) error {
 }
 
 // SwapEmailCode implements [storage.EmailStore].
-func (s *Store) SwapEmailCode(_ context.Context, userID string, prev *storage.EmailCode, next storage.EmailCode) (bool, error) {
+func (s *Store) SwapEmailCode(_ context.Context, userID string, prev, next *storage.EmailCode) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	if next != nil {
+		if err := checkTimes(next.Sent, next.Expires); err != nil {
+			return false, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.email[userID]
@@ -61,14 +87,16 @@ func (s *Store) SwapEmailCode(_ context.Context, userID string, prev *storage.Em
 	if (cur == nil) != (prev == nil) || cur != nil && (cur.ID != prev.ID || cur.Failures != prev.Failures) {
 		return false, nil
 	}
-	next.Hash = bytes.Clone(next.Hash)
-	st.Code = &next
+	st.Code = copyCode(next)
 	s.email[userID] = st
 	return true, nil
 }
 
 // FailEmailCode implements [storage.EmailStore].
 func (s *Store) FailEmailCode(_ context.Context, userID, id string) (int, error) {
+	if err := checkUser(userID); err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.email[userID]
@@ -81,6 +109,9 @@ func (s *Store) FailEmailCode(_ context.Context, userID, id string) (int, error)
 
 // ConsumeEmailCode implements [storage.EmailStore].
 func (s *Store) ConsumeEmailCode(_ context.Context, userID, id string, maxFailures int) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.email[userID]

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"sync"
+	"time"
 
 	"github.com/twofa-go/twofa/storage"
 )
@@ -27,7 +28,13 @@ type Store struct {
 	handles    map[string][]byte
 	keysOff    map[string]bool // users who turned security keys off
 	ceremonies map[string]storage.Ceremony
-	pruneAt    int // ceremony count at which expired ones are dropped
+	// byExpiry holds every stored ceremony's expiry, soonest first, so a
+	// put finds the expired ones without a scan; an entry whose ceremony
+	// was taken or trimmed stays until it comes up (see PutCeremony).
+	byExpiry expiryHeap
+	// userCeremonies lists each user's ceremony IDs by expiry, then ID,
+	// soonest first, so the ones beyond keep are at the front.
+	userCeremonies map[string][]string
 	// browsers are remembered browsers by ID; browserHash maps a token
 	// hash to its browser's ID.
 	browsers    map[string]storage.Browser
@@ -40,17 +47,32 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		totp:        make(map[string]storage.TOTPRecord),
-		throttle:    make(map[string]storage.ThrottleState),
-		backup:      make(map[string]storage.BackupSet),
-		email:       make(map[string]storage.EmailState),
-		handles:     make(map[string][]byte),
-		keysOff:     make(map[string]bool),
-		ceremonies:  make(map[string]storage.Ceremony),
-		pruneAt:     1024,
-		browsers:    make(map[string]storage.Browser),
-		browserHash: make(map[string]string),
+		totp:           make(map[string]storage.TOTPRecord),
+		throttle:       make(map[string]storage.ThrottleState),
+		backup:         make(map[string]storage.BackupSet),
+		email:          make(map[string]storage.EmailState),
+		handles:        make(map[string][]byte),
+		keysOff:        make(map[string]bool),
+		ceremonies:     make(map[string]storage.Ceremony),
+		userCeremonies: make(map[string][]string),
+		browsers:       make(map[string]storage.Browser),
+		browserHash:    make(map[string]string),
 	}
+}
+
+// checkUser refuses an ID no store keeps, before anything is read or
+// written, so that the memory store answers as a database does.
+func checkUser(id string) error {
+	return storage.CheckUserID(id)
+}
+
+func checkTimes(ts ...time.Time) error {
+	for _, t := range ts {
+		if err := storage.CheckTime(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func copySecret(s *storage.TOTPSecret) *storage.TOTPSecret {
@@ -59,6 +81,7 @@ func copySecret(s *storage.TOTPSecret) *storage.TOTPSecret {
 	}
 	c := *s
 	c.Sealed = bytes.Clone(s.Sealed)
+	c.Binding = bytes.Clone(s.Binding)
 	return &c
 }
 
@@ -70,6 +93,9 @@ func copyTOTP(r storage.TOTPRecord) storage.TOTPRecord {
 
 // TOTP implements [storage.TOTPStore].
 func (s *Store) TOTP(_ context.Context, userID string) (storage.TOTPRecord, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.TOTPRecord{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.totp[userID]
@@ -81,6 +107,16 @@ func (s *Store) TOTP(_ context.Context, userID string) (storage.TOTPRecord, erro
 
 // PutTOTP implements [storage.TOTPStore].
 func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error) {
+	if err := checkUser(rec.UserID); err != nil {
+		return 0, err
+	}
+	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
+		if sec != nil {
+			if err := checkTimes(sec.Created); err != nil {
+				return 0, err
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A missing record reads as version 0, which only an insert expects.
@@ -100,6 +136,9 @@ func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error
 
 // AdvanceTOTPStep implements [storage.TOTPStore].
 func (s *Store) AdvanceTOTPStep(_ context.Context, userID string, step int64) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.totp[userID]
@@ -116,6 +155,9 @@ func (s *Store) AdvanceTOTPStep(_ context.Context, userID string, step int64) (b
 
 // DeleteTOTP implements [storage.TOTPStore].
 func (s *Store) DeleteTOTP(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.totp, userID)
@@ -124,6 +166,9 @@ func (s *Store) DeleteTOTP(_ context.Context, userID string) error {
 
 // Throttle implements [storage.ThrottleStore].
 func (s *Store) Throttle(_ context.Context, userID string) (storage.ThrottleState, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.ThrottleState{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.throttle[userID], nil
@@ -131,6 +176,15 @@ func (s *Store) Throttle(_ context.Context, userID string) (storage.ThrottleStat
 
 // SwapThrottle implements [storage.ThrottleStore].
 func (s *Store) SwapThrottle(_ context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	// The zero state is no record and carries no time to check.
+	if next.Failures != 0 || !next.Last.IsZero() {
+		if err := checkTimes(next.Last); err != nil {
+			return false, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A missing state reads as the zero state. Times compare with Equal,
@@ -150,6 +204,9 @@ func (s *Store) SwapThrottle(_ context.Context, userID string, old, next storage
 
 // ResetThrottle implements [storage.ThrottleStore].
 func (s *Store) ResetThrottle(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.throttle, userID)

@@ -2,7 +2,10 @@ package memory
 
 import (
 	"bytes"
+	"cmp"
+	"container/heap"
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -15,8 +18,23 @@ func copyCredential(c storage.WebAuthnCredential) storage.WebAuthnCredential {
 	return c
 }
 
+// checkCredentialTimes checks Created, and LastUsed unless it is zero,
+// which means never used.
+func checkCredentialTimes(c storage.WebAuthnCredential) error {
+	if err := checkTimes(c.Created); err != nil {
+		return err
+	}
+	if !c.LastUsed.IsZero() {
+		return checkTimes(c.LastUsed)
+	}
+	return nil
+}
+
 // WebAuthnHandle implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnHandle(_ context.Context, userID string) ([]byte, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.handles[userID]
@@ -28,6 +46,9 @@ func (s *Store) WebAuthnHandle(_ context.Context, userID string) ([]byte, error)
 
 // PutWebAuthnHandle implements [storage.WebAuthnStore].
 func (s *Store) PutWebAuthnHandle(_ context.Context, userID string, handle []byte) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.handles[userID]; ok {
@@ -44,6 +65,9 @@ func (s *Store) PutWebAuthnHandle(_ context.Context, userID string, handle []byt
 
 // WebAuthnDisabled implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnDisabled(_ context.Context, userID string) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.keysOff[userID], nil
@@ -51,6 +75,9 @@ func (s *Store) WebAuthnDisabled(_ context.Context, userID string) (bool, error)
 
 // SetWebAuthnDisabled implements [storage.WebAuthnStore].
 func (s *Store) SetWebAuthnDisabled(_ context.Context, userID string, disabled bool) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.handles[userID]; !ok {
@@ -78,6 +105,9 @@ func (s *Store) WebAuthnUserByHandle(_ context.Context, handle []byte) (string, 
 
 // WebAuthnCredentials implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnCredentials(_ context.Context, userID string) ([]storage.WebAuthnCredential, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []storage.WebAuthnCredential{}
@@ -97,6 +127,12 @@ func (s *Store) WebAuthnCredentials(_ context.Context, userID string) ([]storage
 
 // AddWebAuthnCredential implements [storage.WebAuthnStore].
 func (s *Store) AddWebAuthnCredential(_ context.Context, c storage.WebAuthnCredential) error {
+	if err := checkUser(c.UserID); err != nil {
+		return err
+	}
+	if err := checkCredentialTimes(c); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if slices.ContainsFunc(s.creds, func(x storage.WebAuthnCredential) bool { return bytes.Equal(x.ID, c.ID) }) {
@@ -108,6 +144,14 @@ func (s *Store) AddWebAuthnCredential(_ context.Context, c storage.WebAuthnCrede
 
 // UpdateWebAuthnCredential implements [storage.WebAuthnStore].
 func (s *Store) UpdateWebAuthnCredential(_ context.Context, c storage.WebAuthnCredential) error {
+	if err := checkUser(c.UserID); err != nil {
+		return err
+	}
+	if !c.LastUsed.IsZero() {
+		if err := checkTimes(c.LastUsed); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, x := range s.creds {
@@ -121,6 +165,9 @@ func (s *Store) UpdateWebAuthnCredential(_ context.Context, c storage.WebAuthnCr
 
 // DeleteWebAuthnCredential implements [storage.WebAuthnStore].
 func (s *Store) DeleteWebAuthnCredential(_ context.Context, userID string, id []byte) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.creds = slices.DeleteFunc(s.creds, func(x storage.WebAuthnCredential) bool {
@@ -131,6 +178,9 @@ func (s *Store) DeleteWebAuthnCredential(_ context.Context, userID string, id []
 
 // DeleteWebAuthnCredentials implements [storage.WebAuthnStore].
 func (s *Store) DeleteWebAuthnCredentials(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.creds = slices.DeleteFunc(s.creds, func(x storage.WebAuthnCredential) bool { return x.UserID == userID })
@@ -139,29 +189,114 @@ func (s *Store) DeleteWebAuthnCredentials(_ context.Context, userID string) erro
 	return nil
 }
 
-// PutCeremony implements [storage.CeremonyStore].
-func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony) error {
+// expiryEntry is one ceremony's place in byExpiry.
+type expiryEntry struct {
+	expires time.Time
+	id      string
+}
+
+// expiryHeap is a min-heap of expiries, for container/heap.
+type expiryHeap []expiryEntry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiryEntry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// compareCeremony orders a user's ceremonies: the one that expires first
+// (then the smaller ID) first, which is the first to be trimmed.
+func compareCeremony(a, b storage.Ceremony) int {
+	return cmp.Or(a.Expires.Compare(b.Expires), cmp.Compare(a.ID, b.ID))
+}
+
+// removeCeremony deletes the ceremony id from the map and from its user's
+// list; its byExpiry entry goes when it comes up.
+func (s *Store) removeCeremony(id string) {
+	c, ok := s.ceremonies[id]
+	if !ok {
+		return
+	}
+	delete(s.ceremonies, id)
+	ids := slices.DeleteFunc(s.userCeremonies[c.UserID], func(x string) bool { return x == id })
+	if len(ids) == 0 {
+		delete(s.userCeremonies, c.UserID)
+	} else {
+		s.userCeremonies[c.UserID] = ids
+	}
+}
+
+// PutCeremony implements [storage.CeremonyStore]. Removing the expired
+// ceremonies pops the heap only as far as now, and trimming the user's
+// ceremonies touches only the user's list, so a put costs O(log n) plus
+// what it removes, and O(keep) to keep the list in order.
+func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony, now time.Time, keep int) error {
+	if c.UserID != "" {
+		if err := checkUser(c.UserID); err != nil {
+			return err
+		}
+	}
+	if err := checkTimes(c.Expires, now); err != nil {
+		return err
+	}
+	if keep < 1 {
+		return fmt.Errorf("%w: keep %d ceremonies", storage.ErrInvalidArgument, keep)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.ceremonies[c.ID]; ok {
 		return storage.ErrConflict
 	}
-	// Ceremonies begun and never finished would pile up: drop the expired
-	// ones now and then. The wall clock is fine here; whether a ceremony
-	// may be used is decided by the caller's clock.
-	if len(s.ceremonies) >= s.pruneAt {
-		now := time.Now()
-		for id, x := range s.ceremonies {
-			if x.Expires.Before(now) {
-				delete(s.ceremonies, id)
-			}
+	for len(s.byExpiry) > 0 && !s.byExpiry[0].expires.After(now) {
+		e := heap.Pop(&s.byExpiry).(expiryEntry)
+		// The entry may belong to a ceremony taken, or trimmed, and its ID
+		// put again since: remove only what is stored and due.
+		if x, ok := s.ceremonies[e.id]; ok && !x.Expires.After(now) {
+			s.removeCeremony(e.id)
 		}
-		// Scan again only once the map has doubled: live ceremonies are
-		// never dropped, and the scan costs O(1) per insert over time.
-		s.pruneAt = max(1024, 2*len(s.ceremonies))
 	}
 	c.Data = bytes.Clone(c.Data)
 	s.ceremonies[c.ID] = c
+	heap.Push(&s.byExpiry, expiryEntry{c.Expires, c.ID})
+	ids := s.userCeremonies[c.UserID]
+	at, _ := slices.BinarySearchFunc(ids, c, func(id string, c storage.Ceremony) int {
+		return compareCeremony(s.ceremonies[id], c)
+	})
+	ids = slices.Insert(ids, at, c.ID)
+	for len(ids) > keep {
+		delete(s.ceremonies, ids[0])
+		ids = ids[1:]
+	}
+	s.userCeremonies[c.UserID] = slices.Clip(ids)
+	// Entries of taken and trimmed ceremonies stay in the heap until they
+	// come up; rebuild it when they outnumber the live ones, which keeps
+	// its size within twice the store's, at O(1) a put over time.
+	if len(s.byExpiry) > 2*len(s.ceremonies)+64 {
+		s.byExpiry = s.byExpiry[:0]
+		for id, x := range s.ceremonies {
+			s.byExpiry = append(s.byExpiry, expiryEntry{x.Expires, id})
+		}
+		heap.Init(&s.byExpiry)
+	}
+	return nil
+}
+
+// DeleteCeremonies implements [storage.CeremonyStore].
+func (s *Store) DeleteCeremonies(_ context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.userCeremonies[userID] {
+		delete(s.ceremonies, id)
+	}
+	delete(s.userCeremonies, userID)
 	return nil
 }
 
@@ -173,6 +308,6 @@ func (s *Store) TakeCeremony(_ context.Context, id string) (storage.Ceremony, er
 	if !ok {
 		return storage.Ceremony{}, storage.ErrNotFound
 	}
-	delete(s.ceremonies, id)
+	s.removeCeremony(id)
 	return c, nil
 }

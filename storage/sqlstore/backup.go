@@ -12,6 +12,9 @@ import (
 
 // BackupSet implements [storage.BackupStore].
 func (s *Store) BackupSet(ctx context.Context, userID string) (storage.BackupSet, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.BackupSet{}, err
+	}
 	set := storage.BackupSet{UserID: userID}
 	var created int64
 	var disabled int
@@ -48,27 +51,54 @@ func (s *Store) BackupSet(ctx context.Context, userID string) (storage.BackupSet
 	return set, nil
 }
 
-// ReplaceBackupSet implements [storage.BackupStore]. The old set and codes
-// go and the new ones come in one transaction.
-func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet) error {
-	return s.inTx(ctx, "replace backup set", func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM twofa_backup_codes WHERE user_id = ?`, `DELETE FROM twofa_backup_sets WHERE user_id = ?`} {
-			if _, err := tx.ExecContext(ctx, s.d.rebind(q), set.UserID); err != nil {
-				return err
-			}
+// ReplaceBackupSet implements [storage.BackupStore]. The compare-and-set
+// is the first statement of one transaction: an INSERT that the primary key
+// lets in only where there is no set, or an UPDATE only of the set prevSetID.
+// Either locks the user's row, so a concurrent replacement waits for this
+// transaction and then finds the set ID changed: it affects no row and
+// reports false. The codes follow in the same transaction.
+func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet, prevSetID string) (bool, error) {
+	if err := checkUser(set.UserID); err != nil {
+		return false, err
+	}
+	if err := checkTimes(set.Created); err != nil {
+		return false, err
+	}
+	if set.SetID == "" || set.SetID == prevSetID {
+		return false, fmt.Errorf("%w: a new backup set needs a new, non-empty set ID", storage.ErrInvalidArgument)
+	}
+	replaced := false
+	err := s.inTx(ctx, "replace backup set", func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if prevSetID == "" {
+			res, err = tx.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_backup_sets (user_id, set_id, salt, kdf, created_ns, disabled) VALUES (?, ?, ?, ?, ?, 0)
+				ON CONFLICT (user_id) DO NOTHING`),
+				set.UserID, set.SetID, blob(set.Salt), set.KDF, toNanos(set.Created))
+		} else {
+			res, err = tx.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_sets SET set_id = ?, salt = ?, kdf = ?, created_ns = ?, disabled = 0
+				WHERE user_id = ? AND set_id = ?`),
+				set.SetID, blob(set.Salt), set.KDF, toNanos(set.Created), set.UserID, prevSetID)
 		}
-		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_backup_sets (user_id, set_id, salt, kdf, created_ns, disabled) VALUES (?, ?, ?, ?, ?, ?)`),
-			set.UserID, set.SetID, set.Salt, set.KDF, toNanos(set.Created), boolInt(set.Disabled)); err != nil {
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // nil: the set changed, and the rollback undoes nothing
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM twofa_backup_codes WHERE user_id = ?`), set.UserID); err != nil {
 			return err
 		}
 		insert := s.d.rebind(`INSERT INTO twofa_backup_codes (user_id, set_id, idx, hash, used_ns) VALUES (?, ?, ?, ?, 0)`)
 		for i, h := range set.Hashes {
-			if _, err := tx.ExecContext(ctx, insert, set.UserID, set.SetID, i, h); err != nil {
+			if _, err := tx.ExecContext(ctx, insert, set.UserID, set.SetID, i, blob(h)); err != nil {
 				return err
 			}
 		}
+		replaced = true
 		return nil
 	})
+	return replaced && err == nil, err
 }
 
 // inTx runs f in a transaction, committed if f returns nil.
@@ -90,12 +120,15 @@ func (s *Store) inTx(ctx context.Context, what string, f func(*sql.Tx) error) er
 // UseBackupCode implements [storage.BackupStore]: one conditional UPDATE,
 // whose affected-row count says whether this call consumed the code.
 func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index int, at time.Time) (bool, error) {
-	ns := toNanos(at)
-	if ns == 0 {
-		ns = 1 // 0 means unused
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	// 0 means unused: a code used at the zero time would stay usable.
+	if err := checkTimes(at); err != nil {
+		return false, err
 	}
 	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_codes SET used_ns = ? WHERE user_id = ? AND set_id = ? AND idx = ? AND used_ns = 0`),
-		ns, userID, setID, index)
+		toNanos(at), userID, setID, index)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: use backup code: %w", err)
 	}
@@ -108,6 +141,9 @@ func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index i
 
 // SetBackupDisabled implements [storage.BackupStore].
 func (s *Store) SetBackupDisabled(ctx context.Context, userID string, disabled bool) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_sets SET disabled = ? WHERE user_id = ?`), boolInt(disabled), userID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set backup disabled: %w", err)
@@ -124,6 +160,9 @@ func (s *Store) SetBackupDisabled(ctx context.Context, userID string, disabled b
 
 // DeleteBackupSet implements [storage.BackupStore].
 func (s *Store) DeleteBackupSet(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "delete backup set", func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM twofa_backup_codes WHERE user_id = ?`, `DELETE FROM twofa_backup_sets WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, s.d.rebind(q), userID); err != nil {

@@ -32,6 +32,9 @@ func (s *Store) BrowserByHash(ctx context.Context, hash []byte) (storage.Browser
 // Browsers implements [storage.BrowserStore]. The ID breaks ties of
 // Created, so that the order is the same on every read.
 func (s *Store) Browsers(ctx context.Context, userID string) ([]storage.Browser, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT id, hash, label, created_ns, last_used_ns
 		FROM twofa_browsers WHERE user_id = ? ORDER BY created_ns, id`), userID)
 	if err != nil {
@@ -56,8 +59,20 @@ func (s *Store) Browsers(ctx context.Context, userID string) ([]storage.Browser,
 
 // AddBrowser implements [storage.BrowserStore]. ON CONFLICT without a
 // target covers both unique columns, the id and the hash, and lets exactly
-// one of several concurrent inserts of either in.
-func (s *Store) AddBrowser(ctx context.Context, b storage.Browser) error {
+// one of several concurrent inserts of either in. A second statement then
+// drops the user's other browsers past the keep-1 most recently used; the
+// user's rows are few (keep, plus adds under way), so it reads them through
+// twofa_browsers_user and sorts them at little cost.
+func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) error {
+	if err := checkUser(b.UserID); err != nil {
+		return err
+	}
+	if err := checkTimes(b.Created, b.LastUsed); err != nil {
+		return err
+	}
+	if keep < 1 {
+		return fmt.Errorf("%w: keep %d browsers", storage.ErrInvalidArgument, keep)
+	}
 	n, err := s.affected(ctx, "add browser",
 		`INSERT INTO twofa_browsers (id, user_id, hash, label, created_ns, last_used_ns) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
@@ -68,7 +83,14 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser) error {
 	if n == 0 {
 		return storage.ErrConflict
 	}
-	return nil
+	// The id is COLLATE "C" on PostgreSQL (0006), BINARY on SQLite: both
+	// break ties in byte order, as the memory store does.
+	_, err = s.affected(ctx, "trim browsers",
+		`DELETE FROM twofa_browsers WHERE id IN (
+			SELECT id FROM twofa_browsers WHERE user_id = ? AND id <> ?
+			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+`)`,
+		b.UserID, b.ID, keep-1)
+	return err
 }
 
 // TouchBrowser implements [storage.BrowserStore]: one UPDATE that keeps the
@@ -78,6 +100,12 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser) error {
 // to slip in between. Concurrent touches queue on the row, and each compares
 // with the time the one before it wrote.
 func (s *Store) TouchBrowser(ctx context.Context, userID, id string, at time.Time) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := checkTimes(at); err != nil {
+		return err
+	}
 	ns := toNanos(at)
 	n, err := s.affected(ctx, "touch browser",
 		`UPDATE twofa_browsers SET last_used_ns = CASE WHEN last_used_ns < ? THEN ? ELSE last_used_ns END
@@ -93,12 +121,18 @@ func (s *Store) TouchBrowser(ctx context.Context, userID, id string, at time.Tim
 
 // DeleteBrowser implements [storage.BrowserStore].
 func (s *Store) DeleteBrowser(ctx context.Context, userID, id string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	_, err := s.affected(ctx, "delete browser", `DELETE FROM twofa_browsers WHERE user_id = ? AND id = ?`, userID, id)
 	return err
 }
 
 // DeleteBrowsers implements [storage.BrowserStore].
 func (s *Store) DeleteBrowsers(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	_, err := s.affected(ctx, "delete browsers", `DELETE FROM twofa_browsers WHERE user_id = ?`, userID)
 	return err
 }

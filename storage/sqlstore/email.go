@@ -12,17 +12,21 @@ import (
 
 // Email implements [storage.EmailStore].
 func (s *Store) Email(ctx context.Context, userID string) (storage.EmailState, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.EmailState{}, err
+	}
 	st := storage.EmailState{UserID: userID}
 	var (
 		disabled      int
 		since         int64
 		id            sql.NullString
-		hash          []byte
+		hash, binding []byte
 		sent, expires sql.NullInt64
 		failures      int
 	)
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT disabled, since_ns, code_id, code_hash, sent_ns, expires_ns, failures FROM twofa_email WHERE user_id = ?`), userID).
-		Scan(&disabled, &since, &id, &hash, &sent, &expires, &failures)
+	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT disabled, since_ns, code_id, code_hash, sent_ns, expires_ns, failures, code_binding
+		FROM twofa_email WHERE user_id = ?`), userID).
+		Scan(&disabled, &since, &id, &hash, &sent, &expires, &failures, &binding)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.EmailState{}, storage.ErrNotFound
 	}
@@ -31,13 +35,19 @@ func (s *Store) Email(ctx context.Context, userID string) (storage.EmailState, e
 	}
 	st.Disabled, st.Since = disabled != 0, fromNanos(since)
 	if id.Valid {
-		st.Code = &storage.EmailCode{ID: id.String, Hash: hash, Sent: fromNanos(sent.Int64), Expires: fromNanos(expires.Int64), Failures: failures}
+		st.Code = &storage.EmailCode{ID: id.String, Hash: hash, Sent: fromNanos(sent.Int64), Expires: fromNanos(expires.Int64), Failures: failures, Binding: binding}
 	}
 	return st, nil
 }
 
 // PutEmail implements [storage.EmailStore].
 func (s *Store) PutEmail(ctx context.Context, userID string, disabled bool, since time.Time) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := checkTimes(since); err != nil {
+		return err
+	}
 	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_email (user_id, disabled, since_ns) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET disabled = excluded.disabled`), userID, boolInt(disabled), toNanos(since))
 	if err != nil {
@@ -48,6 +58,9 @@ func (s *Store) PutEmail(ctx context.Context, userID string, disabled bool, sinc
 
 // DeleteEmail implements [storage.EmailStore].
 func (s *Store) DeleteEmail(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if _, err := s.db.ExecContext(ctx, s.d.rebind(`DELETE FROM twofa_email WHERE user_id = ?`), userID); err != nil {
 		return fmt.Errorf("sqlstore: delete email state: %w", err)
 	}
@@ -56,9 +69,21 @@ func (s *Store) DeleteEmail(ctx context.Context, userID string) error {
 
 // SwapEmailCode implements [storage.EmailStore]: one conditional UPDATE on
 // the code's ID and failure count.
-func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev *storage.EmailCode, next storage.EmailCode) (bool, error) {
-	set := `UPDATE twofa_email SET code_id = ?, code_hash = ?, sent_ns = ?, expires_ns = ?, failures = ? WHERE user_id = ? AND `
-	args := []any{next.ID, next.Hash, toNanos(next.Sent), toNanos(next.Expires), next.Failures, userID}
+func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev, next *storage.EmailCode) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	set := `UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0, code_binding = NULL
+		WHERE user_id = ? AND `
+	args := []any{userID}
+	if next != nil {
+		if err := checkTimes(next.Sent, next.Expires); err != nil {
+			return false, err
+		}
+		set = `UPDATE twofa_email SET code_id = ?, code_hash = ?, sent_ns = ?, expires_ns = ?, failures = ?, code_binding = ?
+		WHERE user_id = ? AND `
+		args = []any{next.ID, blob(next.Hash), toNanos(next.Sent), toNanos(next.Expires), next.Failures, next.Binding, userID}
+	}
 	if prev == nil {
 		set += `code_id IS NULL`
 	} else {
@@ -77,6 +102,9 @@ func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev *storage.
 
 // FailEmailCode implements [storage.EmailStore].
 func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, error) {
+	if err := checkUser(userID); err != nil {
+		return 0, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: count email failure: %w", err)
@@ -103,8 +131,11 @@ func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, erro
 
 // ConsumeEmailCode implements [storage.EmailStore].
 func (s *Store) ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	n, err := s.affected(ctx, "consume email code",
-		`UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0
+		`UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0, code_binding = NULL
 		WHERE user_id = ? AND code_id = ? AND failures < ?`, userID, id, maxFailures)
 	return n == 1, err
 }

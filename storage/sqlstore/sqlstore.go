@@ -95,6 +95,15 @@ func (d Dialect) migrationDir() string {
 	return "migrations/sqlite"
 }
 
+// offset returns the clause that skips the first ? rows and keeps all
+// the rest: SQLite needs a LIMIT before an OFFSET, PostgreSQL does not.
+func (d Dialect) offset() string {
+	if d == PostgreSQL {
+		return "OFFSET ?"
+	}
+	return "LIMIT -1 OFFSET ?"
+}
+
 // rebind turns the ? placeholders of q into PostgreSQL's $1, $2, ... so that
 // every statement is written once. No statement here has a literal question
 // mark, in a string or otherwise.
@@ -275,13 +284,15 @@ type queries struct {
 	totpGet, totpInsert, totpUpdate, totpAdvance, totpExists, totpDelete string
 
 	throttleGet, throttleExists, throttleInsert, throttleUpdate, throttleDelete, throttleDeleteIf string
+
+	ceremonyExpire, ceremonyTrim string
 }
 
 // totpColumns are the columns PutTOTP writes, in the order of its
 // arguments: every one but user_id, last_step and version.
 const totpColumns = `account,
-	active_sealed, active_algorithm, active_digits, active_period, active_created_ns,
-	pending_sealed, pending_algorithm, pending_digits, pending_period, pending_created_ns,
+	active_sealed, active_algorithm, active_digits, active_period, active_created_ns, active_binding,
+	pending_sealed, pending_algorithm, pending_digits, pending_period, pending_created_ns, pending_binding,
 	disabled`
 
 func newQueries(d Dialect) queries {
@@ -291,12 +302,12 @@ func newQueries(d Dialect) queries {
 		// last_step takes its default, 0; ON CONFLICT turns a second insert
 		// into zero affected rows instead of an error to parse per driver.
 		totpInsert: d.rebind(`INSERT INTO twofa_totp (user_id, ` + totpColumns + `, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (user_id) DO NOTHING`),
 		// last_step is left out on purpose: only AdvanceTOTPStep writes it.
 		totpUpdate: d.rebind(`UPDATE twofa_totp SET account = ?,
-			active_sealed = ?, active_algorithm = ?, active_digits = ?, active_period = ?, active_created_ns = ?,
-			pending_sealed = ?, pending_algorithm = ?, pending_digits = ?, pending_period = ?, pending_created_ns = ?,
+			active_sealed = ?, active_algorithm = ?, active_digits = ?, active_period = ?, active_created_ns = ?, active_binding = ?,
+			pending_sealed = ?, pending_algorithm = ?, pending_digits = ?, pending_period = ?, pending_created_ns = ?, pending_binding = ?,
 			disabled = ?, version = version + 1
 			WHERE user_id = ? AND version = ?`),
 		totpAdvance: d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
@@ -311,7 +322,36 @@ func newQueries(d Dialect) queries {
 			WHERE user_id = ? AND failures = ? AND last_ns = ?`),
 		throttleDelete:   d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ?`),
 		throttleDeleteIf: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ? AND failures = ? AND last_ns = ?`),
+
+		ceremonyExpire: ceremonyExpire(d),
+		ceremonyTrim:   ceremonyTrim(d),
 	}
+}
+
+// ceremonyExpire deletes every ceremony that expired at or before ?. On
+// PostgreSQL it skips rows another statement has locked (a take, a trim, a
+// concurrent clean-up): they are going anyway, or the next put removes
+// them, and never waiting for a lock means no deadlock with a trim that
+// locks the same rows in another order.
+func ceremonyExpire(d Dialect) string {
+	if d == PostgreSQL {
+		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN (
+			SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= $1 FOR UPDATE SKIP LOCKED)`
+	}
+	return `DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ?`
+}
+
+// ceremonyTrim deletes a user's ceremonies past the ? that expire last,
+// ties broken by ID in byte order, as twofa_webauthn_ceremonies_user (0007)
+// is ordered.
+func ceremonyTrim(d Dialect) string {
+	id := "id"
+	if d == PostgreSQL {
+		id = `id COLLATE "C"`
+	}
+	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND id IN (
+		SELECT id FROM twofa_webauthn_ceremonies WHERE user_id = ?
+		ORDER BY expires_ns DESC, ` + id + ` DESC ` + d.offset() + `)`)
 }
 
 // secretColumns receives one TOTPSecret's group of nullable columns.
@@ -321,10 +361,11 @@ type secretColumns struct {
 	digits    sql.NullInt64
 	period    sql.NullInt64
 	created   sql.NullInt64
+	binding   []byte
 }
 
 func (c *secretColumns) dest() []any {
-	return []any{&c.sealed, &c.algorithm, &c.digits, &c.period, &c.created}
+	return []any{&c.sealed, &c.algorithm, &c.digits, &c.period, &c.created, &c.binding}
 }
 
 func (c *secretColumns) secret() *storage.TOTPSecret {
@@ -339,19 +380,38 @@ func (c *secretColumns) secret() *storage.TOTPSecret {
 		Digits:    int(c.digits.Int64),
 		Period:    int(c.period.Int64),
 		Created:   fromNanos(c.created.Int64),
+		Binding:   c.binding,
 	}
 }
 
 // secretArgs returns the column values for s: all NULL for no secret.
 func secretArgs(s *storage.TOTPSecret) []any {
 	if s == nil {
-		return []any{nil, nil, nil, nil, nil}
+		return []any{nil, nil, nil, nil, nil, nil}
 	}
 	sealed := s.Sealed
 	if sealed == nil {
 		sealed = []byte{} // a nil []byte would be written as NULL
 	}
-	return []any{sealed, s.Algorithm, s.Digits, s.Period, toNanos(s.Created)}
+	return []any{sealed, s.Algorithm, s.Digits, s.Period, toNanos(s.Created), s.Binding}
+}
+
+// checkUser refuses an ID no store keeps before any SQL runs: PostgreSQL
+// would refuse a NUL byte or invalid UTF-8 with a driver error, and SQLite
+// would keep them, so the rule, not the engine, decides.
+func checkUser(id string) error {
+	return storage.CheckUserID(id)
+}
+
+// checkTimes refuses a time no store keeps (storage.CheckTime); the zero
+// time in particular is stored as 0, which reads back as "never".
+func checkTimes(ts ...time.Time) error {
+	for _, t := range ts {
+		if err := storage.CheckTime(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // toNanos stores t as Unix nanoseconds, to the nanosecond, and the zero
@@ -380,6 +440,9 @@ func boolInt(b bool) int {
 
 // TOTP implements [storage.TOTPStore].
 func (s *Store) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.TOTPRecord{}, err
+	}
 	rec := storage.TOTPRecord{UserID: userID}
 	var active, pending secretColumns
 	var disabled int
@@ -408,6 +471,16 @@ func firstVersion() int64 {
 
 // PutTOTP implements [storage.TOTPStore].
 func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, error) {
+	if err := checkUser(rec.UserID); err != nil {
+		return 0, err
+	}
+	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
+		if sec != nil {
+			if err := checkTimes(sec.Created); err != nil {
+				return 0, err
+			}
+		}
+	}
 	cols := []any{rec.Account}
 	cols = append(cols, secretArgs(rec.Active)...)
 	cols = append(cols, secretArgs(rec.Pending)...)
@@ -440,6 +513,9 @@ func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, err
 
 // AdvanceTOTPStep implements [storage.TOTPStore].
 func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	res, err := s.db.ExecContext(ctx, s.q.totpAdvance, step, userID, step)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: advance totp step: %w", err)
@@ -466,6 +542,9 @@ func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64) 
 
 // DeleteTOTP implements [storage.TOTPStore].
 func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if _, err := s.db.ExecContext(ctx, s.q.totpDelete, userID); err != nil {
 		return fmt.Errorf("sqlstore: delete totp record: %w", err)
 	}
@@ -474,6 +553,9 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
 
 // Throttle implements [storage.ThrottleStore].
 func (s *Store) Throttle(ctx context.Context, userID string) (storage.ThrottleState, error) {
+	if err := checkUser(userID); err != nil {
+		return storage.ThrottleState{}, err
+	}
 	var st storage.ThrottleState
 	var ns int64
 	err := s.db.QueryRowContext(ctx, s.q.throttleGet, userID).Scan(&st.Failures, &ns)
@@ -496,6 +578,15 @@ func isZero(st storage.ThrottleState) bool {
 
 // SwapThrottle implements [storage.ThrottleStore].
 func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	// The zero state is no row and carries no time to check.
+	if next.Failures != 0 || !next.Last.IsZero() {
+		if err := checkTimes(next.Last); err != nil {
+			return false, err
+		}
+	}
 	var (
 		res sql.Result
 		err error
@@ -533,6 +624,9 @@ func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next stora
 
 // ResetThrottle implements [storage.ThrottleStore].
 func (s *Store) ResetThrottle(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if _, err := s.db.ExecContext(ctx, s.q.throttleDelete, userID); err != nil {
 		return fmt.Errorf("sqlstore: reset throttle: %w", err)
 	}

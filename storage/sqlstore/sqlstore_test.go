@@ -296,7 +296,7 @@ func TestErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rec := storage.TOTPRecord{UserID: "u", Account: "a", Active: &storage.TOTPSecret{Sealed: marker, Algorithm: "SHA1", Digits: 6, Period: 30}}
+			rec := storage.TOTPRecord{UserID: "u", Account: "a", Active: &storage.TOTPSecret{Sealed: marker, Algorithm: "SHA1", Digits: 6, Period: 30, Created: time.Now()}}
 			calls := map[string]func() error{
 				"TOTP": func() error { _, err := s.TOTP(ctx, "u"); return err },
 				"PutTOTP insert": func() error {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/twofa-go/twofa/storage"
@@ -25,8 +24,20 @@ func blob(b []byte) []byte {
 	return b
 }
 
+// checkLastUsed checks a credential's LastUsed, which may be zero: never
+// used.
+func checkLastUsed(t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	return checkTimes(t)
+}
+
 // WebAuthnHandle implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnHandle(ctx context.Context, userID string) ([]byte, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	var h []byte
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT handle FROM twofa_webauthn_handles WHERE user_id = ?`), userID).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -42,6 +53,9 @@ func (s *Store) WebAuthnHandle(ctx context.Context, userID string) ([]byte, erro
 // a target covers both unique columns: a user who has a handle, and a
 // handle another user has.
 func (s *Store) PutWebAuthnHandle(ctx context.Context, userID string, handle []byte) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	n, err := s.affected(ctx, "write webauthn handle",
 		`INSERT INTO twofa_webauthn_handles (user_id, handle) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, blob(handle))
 	if err != nil {
@@ -55,6 +69,9 @@ func (s *Store) PutWebAuthnHandle(ctx context.Context, userID string, handle []b
 
 // WebAuthnDisabled implements [storage.WebAuthnStore].
 func (s *Store) WebAuthnDisabled(ctx context.Context, userID string) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
 	var disabled int
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT disabled FROM twofa_webauthn_handles WHERE user_id = ?`), userID).Scan(&disabled)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -68,6 +85,9 @@ func (s *Store) WebAuthnDisabled(ctx context.Context, userID string) (bool, erro
 
 // SetWebAuthnDisabled implements [storage.WebAuthnStore].
 func (s *Store) SetWebAuthnDisabled(ctx context.Context, userID string, disabled bool) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	n, err := s.affected(ctx, "set webauthn disabled", `UPDATE twofa_webauthn_handles SET disabled = ? WHERE user_id = ?`, boolInt(disabled), userID)
 	if err != nil {
 		return err
@@ -94,6 +114,9 @@ func (s *Store) WebAuthnUserByHandle(ctx context.Context, handle []byte) (string
 // WebAuthnCredentials implements [storage.WebAuthnStore]. The ID breaks
 // ties of Created, so that the order is the same on every read.
 func (s *Store) WebAuthnCredentials(ctx context.Context, userID string) ([]storage.WebAuthnCredential, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT id, name, data, created_ns, last_used_ns
 		FROM twofa_webauthn_credentials WHERE user_id = ? ORDER BY created_ns, id`), userID)
 	if err != nil {
@@ -120,6 +143,15 @@ func (s *Store) WebAuthnCredentials(ctx context.Context, userID string) ([]stora
 // on id alone makes an ID unique across users, and lets exactly one of
 // several concurrent inserts in.
 func (s *Store) AddWebAuthnCredential(ctx context.Context, c storage.WebAuthnCredential) error {
+	if err := checkUser(c.UserID); err != nil {
+		return err
+	}
+	if err := checkTimes(c.Created); err != nil {
+		return err
+	}
+	if err := checkLastUsed(c.LastUsed); err != nil {
+		return err
+	}
 	n, err := s.affected(ctx, "add webauthn credential",
 		`INSERT INTO twofa_webauthn_credentials (id, user_id, name, data, created_ns, last_used_ns) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
@@ -135,6 +167,12 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c storage.WebAuthnCre
 
 // UpdateWebAuthnCredential implements [storage.WebAuthnStore].
 func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c storage.WebAuthnCredential) error {
+	if err := checkUser(c.UserID); err != nil {
+		return err
+	}
+	if err := checkLastUsed(c.LastUsed); err != nil {
+		return err
+	}
 	n, err := s.affected(ctx, "update webauthn credential",
 		`UPDATE twofa_webauthn_credentials SET name = ?, data = ?, last_used_ns = ? WHERE user_id = ? AND id = ?`,
 		c.Name, blob(c.Data), toNanos(c.LastUsed), c.UserID, blob(c.ID))
@@ -149,6 +187,9 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c storage.WebAuthn
 
 // DeleteWebAuthnCredential implements [storage.WebAuthnStore].
 func (s *Store) DeleteWebAuthnCredential(ctx context.Context, userID string, id []byte) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	_, err := s.affected(ctx, "delete webauthn credential",
 		`DELETE FROM twofa_webauthn_credentials WHERE user_id = ? AND id = ?`, userID, blob(id))
 	return err
@@ -157,6 +198,9 @@ func (s *Store) DeleteWebAuthnCredential(ctx context.Context, userID string, id 
 // DeleteWebAuthnCredentials implements [storage.WebAuthnStore]. The keys
 // and the handle go together, so a reader never sees one without the other.
 func (s *Store) DeleteWebAuthnCredentials(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "delete webauthn credentials", func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM twofa_webauthn_credentials WHERE user_id = ?`, `DELETE FROM twofa_webauthn_handles WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, s.d.rebind(q), userID); err != nil {
@@ -167,27 +211,34 @@ func (s *Store) DeleteWebAuthnCredentials(ctx context.Context, userID string) er
 	})
 }
 
-// ceremonyGrace is how long after it expired a ceremony is kept. Ceremonies
-// live for minutes, so one that expired a day before a new one does is
-// dead on any server whose clock is not a day off; its Take would fail
-// the caller's expiry check anyway.
-const ceremonyGrace = 24 * time.Hour
-
-// PutCeremony implements [storage.CeremonyStore].
+// PutCeremony implements [storage.CeremonyStore] in three statements, each
+// on an index, none of them a scan:
 //
-// Ceremonies begun and never finished would pile up, so about one call in
-// 256 first deletes those that expired ceremonyGrace before c does. The
-// cut-off comes from c, which needs no clock here, and the rare extra
-// statement keeps the usual call to one INSERT; each clean-up removes all
-// that is due, so the table stays near the number of live ceremonies.
-func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony) error {
-	// Unix nanoseconds below ceremonyGrace (the zero time, 1970) have no
-	// cut-off worth the statement, and subtracting could overflow.
-	if exp := toNanos(c.Expires); exp > int64(ceremonyGrace) && rand.IntN(256) == 0 {
-		if _, err := s.affected(ctx, "delete expired webauthn ceremonies",
-			`DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns < ?`, exp-int64(ceremonyGrace)); err != nil {
+//   - the expired ceremonies of every user go, found on
+//     twofa_webauthn_ceremonies_expires. As every put removes all that are
+//     due, there are seldom more than one or two to remove.
+//   - c goes in; ON CONFLICT makes a taken ID zero rows, not an error.
+//   - the user's ceremonies past the keep that expire last go, read from
+//     the end of twofa_webauthn_ceremonies_user: at most keep+1 index
+//     entries, plus those of puts under way.
+//
+// They are separate statements, not one transaction, so no put holds locks
+// while another waits: two puts under way for one user may each count the
+// other's ceremony, and the next put trims what they left.
+func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Time, keep int) error {
+	if c.UserID != "" { // "" is the pool of passkey logins
+		if err := checkUser(c.UserID); err != nil {
 			return err
 		}
+	}
+	if err := checkTimes(c.Expires, now); err != nil {
+		return err
+	}
+	if keep < 1 {
+		return fmt.Errorf("%w: keep %d ceremonies", storage.ErrInvalidArgument, keep)
+	}
+	if _, err := s.affected(ctx, "delete expired webauthn ceremonies", s.q.ceremonyExpire, toNanos(now)); err != nil {
+		return err
 	}
 	n, err := s.affected(ctx, "put webauthn ceremony",
 		`INSERT INTO twofa_webauthn_ceremonies (id, user_id, kind, data, expires_ns) VALUES (?, ?, ?, ?, ?)
@@ -199,7 +250,17 @@ func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony) error {
 	if n == 0 {
 		return storage.ErrConflict
 	}
-	return nil
+	_, err = s.affected(ctx, "trim webauthn ceremonies", s.q.ceremonyTrim, c.UserID, c.UserID, keep)
+	return err
+}
+
+// DeleteCeremonies implements [storage.CeremonyStore].
+func (s *Store) DeleteCeremonies(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	_, err := s.affected(ctx, "delete webauthn ceremonies", `DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ?`, userID)
+	return err
 }
 
 // TakeCeremony implements [storage.CeremonyStore]: one DELETE ... RETURNING

@@ -40,7 +40,7 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		in := backupSet("u", "set1", 10)
 		in.UsedAt = make([]time.Time, 10)
 		in.UsedAt[3] = when // ignored: a new set is all unused
-		if err := s.ReplaceBackupSet(ctx, in); err != nil {
+		if ok, err := s.ReplaceBackupSet(ctx, in, ""); !ok || err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.BackupSet(ctx, "u")
@@ -60,8 +60,8 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 	t.Run("UseOnce", func(t *testing.T) {
 		s := newStore(t)
-		s.ReplaceBackupSet(ctx, backupSet("u", "set1", 3))
-		s.ReplaceBackupSet(ctx, backupSet("v", "set1", 3))
+		s.ReplaceBackupSet(ctx, backupSet("u", "set1", 3), "")
+		s.ReplaceBackupSet(ctx, backupSet("v", "set1", 3), "")
 		if ok, err := s.UseBackupCode(ctx, "u", "set1", 1, when); !ok || err != nil {
 			t.Fatalf("first use: %v, %v", ok, err)
 		}
@@ -85,10 +85,10 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 	t.Run("Replace", func(t *testing.T) {
 		s := newStore(t)
-		s.ReplaceBackupSet(ctx, backupSet("u", "old", 10))
+		s.ReplaceBackupSet(ctx, backupSet("u", "old", 10), "")
 		s.UseBackupCode(ctx, "u", "old", 0, when)
 		s.SetBackupDisabled(ctx, "u", true)
-		if err := s.ReplaceBackupSet(ctx, backupSet("u", "new", 5)); err != nil {
+		if ok, err := s.ReplaceBackupSet(ctx, backupSet("u", "new", 5), "old"); !ok || err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.BackupSet(ctx, "u")
@@ -103,7 +103,7 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 	t.Run("DisableDelete", func(t *testing.T) {
 		s := newStore(t)
-		s.ReplaceBackupSet(ctx, backupSet("u", "set1", 2))
+		s.ReplaceBackupSet(ctx, backupSet("u", "set1", 2), "")
 		if err := s.SetBackupDisabled(ctx, "u", true); err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Copies", func(t *testing.T) {
 		s := newStore(t)
 		in := backupSet("u", "set1", 2)
-		s.ReplaceBackupSet(ctx, in)
+		s.ReplaceBackupSet(ctx, in, "")
 		in.Hashes[0][0] = '!'
 		in.Salt[0] = '!'
 		out, _ := s.BackupSet(ctx, "u")
@@ -145,7 +145,7 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 	t.Run("RaceUse", func(t *testing.T) {
 		s := newStore(t)
-		s.ReplaceBackupSet(ctx, backupSet("u", "set1", 10))
+		s.ReplaceBackupSet(ctx, backupSet("u", "set1", 10), "")
 		won := race(t, func() (bool, error) { return s.UseBackupCode(ctx, "u", "set1", 4, when) })
 		if won != 1 {
 			t.Fatalf("%d of %d goroutines consumed one code, want exactly 1", won, Racers)

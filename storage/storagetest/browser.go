@@ -36,7 +36,7 @@ func sameBrowser(a, b storage.Browser) bool {
 
 func mustAddBrowser(t *testing.T, s storage.BrowserStore, b storage.Browser) {
 	t.Helper()
-	if err := s.AddBrowser(ctx, b); err != nil {
+	if err := s.AddBrowser(ctx, b, 100); err != nil {
 		t.Fatalf("AddBrowser(%s, %s): %v", b.UserID, b.ID, err)
 	}
 }
@@ -97,13 +97,13 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := newStore(t)
 		b := browser("ünïcødé 用户 'quoted' ?", "b1", when) // nanoseconds, not UTC
-		never := browser("u", "b2", time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC))
-		never.LastUsed = time.Time{} // the zero time comes back as such
-		for _, x := range []storage.Browser{b, never} {
+		old := browser("u", "b2", time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC))
+		old.LastUsed = old.Created
+		for _, x := range []storage.Browser{b, old} {
 			mustAddBrowser(t, s, x)
 		}
 		checkBrowsers(t, s, b.UserID, b)
-		checkBrowsers(t, s, "u", never)
+		checkBrowsers(t, s, "u", old)
 		// A hash differing in one trailing byte is another hash.
 		checkNoHash(t, s, b.Hash[:len(b.Hash)-1])
 		checkNoHash(t, s, append(bytes.Clone(b.Hash), 0))
@@ -123,7 +123,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			sameHash.Hash = bytes.Clone(b.Hash)
 			sameHash.Label = "same hash"
 			for _, again := range []storage.Browser{sameID, sameHash} {
-				if err := s.AddBrowser(ctx, again); !errors.Is(err, storage.ErrConflict) {
+				if err := s.AddBrowser(ctx, again, 100); !errors.Is(err, storage.ErrConflict) {
 					t.Fatalf("AddBrowser(%s, %s) %s: %v, want ErrConflict", user, again.ID, again.Label, err)
 				}
 			}
@@ -132,7 +132,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		checkBrowsers(t, s, "u", b)
 		checkBrowsers(t, s, "v")
 		// The same browser again conflicts too.
-		if err := s.AddBrowser(ctx, b); !errors.Is(err, storage.ErrConflict) {
+		if err := s.AddBrowser(ctx, b, 100); !errors.Is(err, storage.ErrConflict) {
 			t.Fatalf("AddBrowser of a stored browser: %v, want ErrConflict", err)
 		}
 		checkBrowsers(t, s, "u", b)
@@ -171,7 +171,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			{when.Add(time.Hour), when.Add(time.Hour)},        // the same instant
 			{when.Add(time.Hour).UTC(), when.Add(time.Hour)},  // in another zone
 			{when.Add(time.Hour + time.Nanosecond), when.Add(time.Hour + time.Nanosecond)},
-			{time.Time{}, when.Add(time.Hour + time.Nanosecond)},
+			{time.Unix(1, 0), when.Add(time.Hour + time.Nanosecond)}, // the earliest valid time
 			{when.Add(48 * time.Hour).UTC(), when.Add(48 * time.Hour)},
 		} {
 			if err := s.TouchBrowser(ctx, "u", "b1", tc.at); err != nil {
@@ -188,7 +188,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		s := newStore(t)
 		b := browser("u", "b1", when)
 		mustAddBrowser(t, s, b)
-		for _, tc := range []struct{ user, id string }{{"v", "b1"}, {"u", "b2"}, {"", "b1"}, {"u", ""}} {
+		for _, tc := range []struct{ user, id string }{{"v", "b1"}, {"u", "b2"}, {"u", ""}, {"U", "b1"}} {
 			if err := s.TouchBrowser(ctx, tc.user, tc.id, when.Add(time.Hour)); !errors.Is(err, storage.ErrNotFound) {
 				t.Fatalf("TouchBrowser(%q, %q) of u's b1: %v, want ErrNotFound", tc.user, tc.id, err)
 			}
@@ -324,7 +324,7 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 				return browser(user, "b1", when)
 			}
 			won, winner := raceWrite(t, func(i int64) error {
-				return s.AddBrowser(ctx, racer(i))
+				return s.AddBrowser(ctx, racer(i), 100)
 			})
 			if won != 1 {
 				t.Fatalf("%d of %d goroutines added a browser with one %s, want exactly 1", won, Racers, what)

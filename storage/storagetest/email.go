@@ -9,8 +9,8 @@ import (
 	"github.com/twofa-go/twofa/storage"
 )
 
-func emailCode(id string, failures int) storage.EmailCode {
-	return storage.EmailCode{ID: id, Hash: []byte("salt+hash-" + id + "\x00\xff"), Sent: when, Expires: when.Add(15 * time.Minute), Failures: failures}
+func emailCode(id string, failures int) *storage.EmailCode {
+	return &storage.EmailCode{ID: id, Hash: []byte("salt+hash-" + id + "\x00\xff"), Sent: when, Expires: when.Add(15 * time.Minute), Failures: failures}
 }
 
 func runEmail(t *testing.T, newStore func(t *testing.T) storage.Store) {
@@ -78,11 +78,11 @@ func runEmail(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			t.Fatalf("FailEmailCode = %d, %v", n, err)
 		}
 		// A resend that read the count before the failure loses.
-		if ok, _ := s.SwapEmailCode(ctx, "u", &c1, emailCode("c2", 0)); ok {
+		if ok, _ := s.SwapEmailCode(ctx, "u", c1, emailCode("c2", 0)); ok {
 			t.Fatal("swap with a stale failure count")
 		}
 		c1.Failures = 1
-		if ok, err := s.SwapEmailCode(ctx, "u", &c1, emailCode("c2", 1)); !ok || err != nil {
+		if ok, err := s.SwapEmailCode(ctx, "u", c1, emailCode("c2", 1)); !ok || err != nil {
 			t.Fatalf("resend: %v, %v", ok, err)
 		}
 		if _, err := s.FailEmailCode(ctx, "u", "c1"); !errors.Is(err, storage.ErrNotFound) {

@@ -135,8 +135,8 @@ func runTOTP(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			{UserID: "active-only", Account: "a@example.com", Active: secret(2, when)},
 			{UserID: "both-disabled", Account: "b@example.com", Active: secret(3, when), Pending: secret(4, when.Add(time.Hour)), Disabled: true},
 			{UserID: "neither", Account: "n@example.com"},
-			// A secret with every field zero is still a secret, not nil.
-			{UserID: "zero-secret", Active: &storage.TOTPSecret{}},
+			// A secret with every other field zero is still a secret, not nil.
+			{UserID: "zero-secret", Active: &storage.TOTPSecret{Created: when}},
 			{UserID: "ünïcødé 用户 'quoted' ?", Account: "ü@example.com", Active: secret(5, when)},
 		} {
 			t.Run(rec.UserID, func(t *testing.T) {

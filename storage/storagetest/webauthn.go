@@ -281,7 +281,7 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 		c := ceremony("c1", "u")
 		wantC := ceremony("c1", "u")
-		if err := s.PutCeremony(ctx, c); err != nil {
+		if err := s.PutCeremony(ctx, c, when.Add(-2*time.Hour), 1000); err != nil {
 			t.Fatal(err)
 		}
 		c.Data[0] = 99
@@ -314,7 +314,7 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		// it expired an hour ago, which is the caller's to check.
 		pass := storage.Ceremony{ID: "c2", Kind: "passkey", Data: []byte{}, Expires: when.Add(-time.Hour)}
 		for _, c := range []storage.Ceremony{reg, pass} {
-			if err := s.PutCeremony(ctx, c); err != nil {
+			if err := s.PutCeremony(ctx, c, when.Add(-2*time.Hour), 1000); err != nil {
 				t.Fatalf("PutCeremony(%s): %v", c.ID, err)
 			}
 		}
@@ -330,17 +330,17 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("CeremonyConflict", func(t *testing.T) {
 		s := newStore(t)
 		first := ceremony("c1", "u")
-		if err := s.PutCeremony(ctx, first); err != nil {
+		if err := s.PutCeremony(ctx, first, when.Add(-2*time.Hour), 1000); err != nil {
 			t.Fatal(err)
 		}
 		second := ceremony("c1", "v")
 		second.Kind, second.Data = "login", []byte("second")
-		if err := s.PutCeremony(ctx, second); !errors.Is(err, storage.ErrConflict) {
+		if err := s.PutCeremony(ctx, second, when.Add(-2*time.Hour), 1000); !errors.Is(err, storage.ErrConflict) {
 			t.Fatalf("PutCeremony of a stored ID: %v, want ErrConflict", err)
 		}
 		checkTake(t, s, first)
 		// Once taken, the ID may be used again.
-		if err := s.PutCeremony(ctx, second); err != nil {
+		if err := s.PutCeremony(ctx, second, when.Add(-2*time.Hour), 1000); err != nil {
 			t.Fatalf("PutCeremony of a taken ID: %v", err)
 		}
 		checkTake(t, s, second)
@@ -355,7 +355,7 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		var all []storage.Ceremony
 		for i := range 256 {
 			c := storage.Ceremony{ID: fmt.Sprint("c", i), UserID: "u", Kind: "login", Data: []byte{byte(i)}, Expires: expires}
-			if err := s.PutCeremony(ctx, c); err != nil {
+			if err := s.PutCeremony(ctx, c, when.Add(-2*time.Hour), 1000); err != nil {
 				t.Fatal(err)
 			}
 			all = append(all, c)
@@ -368,7 +368,7 @@ func runWebAuthn(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("RaceTake", func(t *testing.T) {
 		s := newStore(t)
 		c := ceremony("c1", "u")
-		if err := s.PutCeremony(ctx, c); err != nil {
+		if err := s.PutCeremony(ctx, c, when.Add(-2*time.Hour), 1000); err != nil {
 			t.Fatal(err)
 		}
 		won := race(t, func() (bool, error) {
