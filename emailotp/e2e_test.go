@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
@@ -43,6 +44,36 @@ func TestEndToEndOverSMTP(t *testing.T) {
 	}
 	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrInvalidCode) {
 		t.Fatalf("the delivered code again: %v, want ErrInvalidCode", err)
+	}
+}
+
+// 20 parallel sends, all past their read before any writes, through a
+// real SMTP exchange (STARTTLS, authentication): the server receives one
+// message, the others get a *CooldownError, and the delivered code works.
+func TestParallelSendsOverSMTP(t *testing.T) {
+	const n = 20
+	cert, pool := smtpCert(t)
+	srv := startSMTPServer(t, cert, smtpServerOptions{startTLS: true, user: smtpUser, pass: smtpPassword})
+	cfg := smtpConfig(srv.port, pool, emailotp.StartTLS)
+	cfg.Username, cfg.Password = smtpUser, smtpPassword
+	store := memory.New()
+	f := newFixture(t, store)
+	if err := f.svc.Enable(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	g := newFixture(t, &barrierStore{store, testdb.NewBarrier(n)}, func(c *emailotp.Config) {
+		c.Now = f.clock
+		c.Mailer = smtpMailer(t, cfg)
+	})
+	if passed := parallelSends(t, g.svc, n); passed != 1 {
+		t.Errorf("%d of %d parallel sends passed, want 1", passed, n)
+	}
+	if _, _, mails := srv.counts(); mails != 1 {
+		t.Fatalf("the SMTP server received %d MAIL FROM commands, want 1", mails)
+	}
+	code := readCode(t, plainText(t, srv.delivery(t).data))
+	if err := f.svc.Verify(ctx, "u", code); err != nil {
+		t.Fatalf("the delivered code: %v", err)
 	}
 }
 

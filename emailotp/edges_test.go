@@ -32,7 +32,7 @@ func (u untouchable) PutEmail(context.Context, string, bool, time.Time) error {
 	return u.touched("PutEmail")
 }
 func (u untouchable) DeleteEmail(context.Context, string) error { return u.touched("DeleteEmail") }
-func (u untouchable) SwapEmailCode(context.Context, string, *storage.EmailCode, storage.EmailCode) (bool, error) {
+func (u untouchable) SwapEmailCode(context.Context, string, *storage.EmailCode, *storage.EmailCode) (bool, error) {
 	return false, u.touched("SwapEmailCode")
 }
 func (u untouchable) FailEmailCode(context.Context, string, string) (int, error) {

@@ -6,7 +6,9 @@
 // login only when a [Mailer] is configured and the application knows a valid
 // address for the user ([Service.Available]). [Service.Send] mails a code (6
 // digits by default) valid for 15 minutes; a new code replaces the previous
-// one, after a cooldown (60 seconds by default). [Service.Verify] accepts a
+// one, after a cooldown (60 seconds by default) that holds under parallel
+// requests: the new code is claimed in the store before the mail goes out,
+// and put back if the mailer fails. [Service.Verify] accepts a
 // code once, within its validity, and refuses it after 5 wrong tries: a new
 // code is needed then. A resend does not reset the count of wrong tries, so
 // resending cannot buy more guesses; every attempt also counts against the
@@ -328,8 +330,14 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 
 // Send mails a new code to addr, replacing any earlier one. It returns
 // ErrNotEnabled, ErrUnavailable, ErrClock, a *CooldownError inside the
-// cooldown, or an error matching ErrSend when the mailer failed; on any error the previous
-// code, if any, stays as it was.
+// cooldown, or an error matching ErrSend when the mailer failed.
+//
+// The cooldown holds under any number of parallel calls: the new code is
+// claimed in the store (a compare-and-set against the code read, with Sent
+// = now) before the mail goes out, so of many parallel sends one mails and
+// the others get a *CooldownError. If the mailer fails, the previous code
+// is put back, so a failed send spends nothing and starts no cooldown;
+// while the mail is on its way, the previous code no longer works.
 func (s *Service) Send(ctx context.Context, userID, addr string) error {
 	if err := checkUser(userID); err != nil {
 		return err
@@ -344,34 +352,9 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.cfg.Store.Email(ctx, userID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return ErrNotEnabled
-	}
-	if err != nil {
-		return fmt.Errorf("emailotp: load: %w", err)
-	}
-	if st.Disabled {
-		return ErrNotEnabled
-	}
-	if prev := st.Code; prev != nil && now.Before(prev.Sent.Add(s.cfg.Cooldown)) {
-		return &CooldownError{RetryAt: prev.Sent.Add(s.cfg.Cooldown)}
-	}
 	code, err := s.newCode()
 	if err != nil {
 		return err
-	}
-	next := storage.EmailCode{Sent: now, Expires: now.Add(s.cfg.Validity)}
-	if next.ID, err = s.randomHex(16); err != nil {
-		return err
-	}
-	if next.Hash, err = s.hash(userID, next.ID, code, nil); err != nil {
-		return err
-	}
-	// A resend carries the wrong tries of the live code it replaces;
-	// only a used, spent or expired code's count starts again.
-	if s.live(st.Code, now) {
-		next.Failures = st.Code.Failures
 	}
 	msg, err := s.cfg.Templates.render(data{Issuer: s.cfg.Issuer, Code: code, Minutes: int(s.cfg.Validity / time.Minute), To: addr})
 	if err != nil {
@@ -379,21 +362,115 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 		return errors.New("emailotp: rendering the message failed")
 	}
 	msg.To = addr
-	// Mail first: if the mailer fails, the previous code is untouched.
-	if err := s.cfg.Mailer.Send(ctx, msg); err != nil {
-		return fmt.Errorf("%w: %w", ErrSend, err)
-	}
-	swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, st.Code, &next)
+	prev, next, err := s.claim(ctx, userID, code, now)
 	if err != nil {
-		return fmt.Errorf("emailotp: store code: %w", err)
+		return err
 	}
-	if !swapped {
-		// Another send, a wrong try or a use came in between: the code
-		// just mailed is not the live one, and the user can ask again.
-		return fmt.Errorf("emailotp: the code changed while sending, ask for a new one")
+	if err := s.cfg.Mailer.Send(ctx, msg); err != nil {
+		err = fmt.Errorf("%w: %w", ErrSend, err)
+		if rerr := s.release(ctx, userID, next, prev); rerr != nil {
+			err = fmt.Errorf("%w; %w", err, rerr)
+		}
+		return err
 	}
 	s.emit(ctx, event.CodeSent, userID, now, "")
 	return nil
+}
+
+// claimTries bounds the compare-and-set loops of claim and release. A
+// retry needs a wrong try, a use or another send to land between one read
+// and one write; each of those is bounded by the throttle or the cooldown.
+const claimTries = 4
+
+// claim stores a new code for code, sent at now, in place of the user's
+// code as read, and returns both. It returns a *CooldownError if the code
+// read is inside its cooldown: once one of many parallel sends has claimed
+// the slot, the others read its code and stop here.
+func (s *Service) claim(ctx context.Context, userID, code string, now time.Time) (prev, next *storage.EmailCode, err error) {
+	for range claimTries {
+		st, err := s.cfg.Store.Email(ctx, userID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, ErrNotEnabled
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("emailotp: load: %w", err)
+		}
+		if st.Disabled {
+			return nil, nil, ErrNotEnabled
+		}
+		prev = st.Code
+		if prev != nil && now.Before(prev.Sent.Add(s.cfg.Cooldown)) {
+			return nil, nil, &CooldownError{RetryAt: prev.Sent.Add(s.cfg.Cooldown)}
+		}
+		next = &storage.EmailCode{Sent: now, Expires: now.Add(s.cfg.Validity)}
+		if next.ID, err = s.randomHex(16); err != nil {
+			return nil, nil, err
+		}
+		if next.Hash, err = s.hash(userID, next.ID, code, nil); err != nil {
+			return nil, nil, err
+		}
+		// A resend carries the wrong tries of the live code it replaces;
+		// only a used, spent or expired code's count starts again.
+		if s.live(prev, now) {
+			next.Failures = prev.Failures
+		}
+		swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, prev, next)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, ErrNotEnabled // removed since the read
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("emailotp: store code: %w", err)
+		}
+		if swapped {
+			return prev, next, nil
+		}
+		// Another send, a wrong try or a use changed the code since it was
+		// read: read again; a send's code now holds the cooldown.
+	}
+	return nil, nil, errors.New("emailotp: the code kept changing while a new one was stored; ask again")
+}
+
+// release puts prev back (nil: no code) in place of the code claimed for a
+// mail that failed, so the failed send spends nothing and starts no
+// cooldown. Wrong tries made against the claimed code meanwhile stay
+// counted on prev. If the claimed code is no longer the user's (used,
+// replaced or removed), there is nothing to undo.
+func (s *Service) release(ctx context.Context, userID string, claimed, prev *storage.EmailCode) error {
+	// A mailer often fails because the request was cancelled; the undo
+	// must still happen.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	cur := claimed
+	for range claimTries {
+		var back *storage.EmailCode
+		if prev != nil {
+			b := *prev
+			b.Failures = max(prev.Failures, cur.Failures)
+			back = &b
+		}
+		swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, cur, back)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("emailotp: put the previous code back: %w", err)
+		}
+		if swapped {
+			return nil
+		}
+		st, err := s.cfg.Store.Email(ctx, userID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("emailotp: put the previous code back: %w", err)
+		}
+		if st.Code == nil || st.Code.ID != claimed.ID {
+			return nil
+		}
+		cur = st.Code // a wrong try came in: carry it over
+	}
+	return errors.New("emailotp: put the previous code back: the code kept changing")
 }
 
 // Verify checks code against the user's live code and uses it up. It
