@@ -45,9 +45,10 @@ func Example() {
 	fmt.Println("offered at login:", a.Offered, "backup codes left:", a.BackupRemaining)
 
 	now = now.Add(30 * time.Second)
-	m, err := tf.Verify(ctx, "user-42", phone())
+	// "login-1" names this login attempt; httpmw keeps a random one per browser.
+	m, err := tf.Verify(ctx, "user-42", "login-1", phone())
 	fmt.Println("app code:", m, err)
-	m, err = tf.Verify(ctx, "user-42", codes[0])
+	m, err = tf.Verify(ctx, "user-42", "login-1", codes[0])
 	fmt.Println("backup code:", m, err)
 	// Output:
 	// totp enabled

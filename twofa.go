@@ -457,16 +457,18 @@ func (s *Service) RemoveKey(ctx context.Context, userID, id string) error {
 	return s.Browsers.RevokeAll(ctx, userID)
 }
 
-// SendCode mails the user a login code at the address Config.Address gives.
-// It returns the errors of emailotp.Service.Send: emailotp.ErrNotEnabled,
-// emailotp.ErrUnavailable (no mailer, no valid address), a
+// SendCode mails the user a login code at the address Config.Address gives,
+// for the login attempt login (an opaque ID, as Verify takes): the code
+// passes only in that login. It returns the errors of
+// emailotp.Service.Send: emailotp.ErrNotEnabled, emailotp.ErrUnavailable
+// (no mailer, no valid address), emailotp.ErrInvalidLogin, a
 // *emailotp.CooldownError, or one matching emailotp.ErrSend.
-func (s *Service) SendCode(ctx context.Context, userID string) error {
+func (s *Service) SendCode(ctx context.Context, userID, login string) error {
 	addr, err := s.address(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("twofa: look up address: %w", err)
 	}
-	return s.Email.Send(ctx, userID, addr)
+	return s.Email.Send(ctx, userID, addr, login)
 }
 
 // Reset removes every second factor, backup code and remembered browser of a
@@ -514,10 +516,15 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // user with nothing enabled, an error matching ErrInvalidCode for a code
 // that does not pass, a *ThrottledError, or a store error; every error
 // denies access.
-func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
+//
+// login is the ID of this login attempt, as given to SendCode, 1 to
+// emailotp.MaxLoginLen bytes (emailotp.ErrInvalidLogin otherwise, whatever
+// the user's methods): an e-mailed code passes only in the login it was
+// sent for, and in any other is as if none had been sent.
+func (s *Service) Verify(ctx context.Context, userID, login, code string) (Method, error) {
 	m, err := Backup, error(nil)
 	if onlyDigits(code) {
-		m, err = s.verifyDigits(ctx, userID, code)
+		m, err = s.verifyDigits(ctx, userID, login, code)
 	} else {
 		err = s.Backup.Verify(ctx, userID, code)
 	}
@@ -542,14 +549,15 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 	return "", err
 }
 
-// verifyDigits tries a waiting e-mailed code, then the authenticator app.
-func (s *Service) verifyDigits(ctx context.Context, userID, code string) (Method, error) {
-	es, err := s.Email.State(ctx, userID)
+// verifyDigits tries an e-mailed code waiting for this login, then the
+// authenticator app. A code sent for another login is not waiting here.
+func (s *Service) verifyDigits(ctx context.Context, userID, login, code string) (Method, error) {
+	waiting, err := s.Email.Waiting(ctx, userID, login)
 	if err != nil {
 		return "", err
 	}
-	if es.Status == emailotp.StatusEnabled && es.CodeLive {
-		err := s.Email.Verify(ctx, userID, code)
+	if waiting {
+		err := s.Email.Verify(ctx, userID, login, code)
 		if err == nil || !errors.Is(err, emailotp.ErrInvalidCode) && !errors.Is(err, emailotp.ErrMalformed) {
 			return Email, err
 		}

@@ -20,7 +20,7 @@ func BenchmarkVerify(b *testing.B) {
 		f.now = f.now.Add(time.Hour)
 		code := f.sendCode(b, "u")
 		b.StartTimer()
-		if err := f.svc.Verify(ctx, "u", code); err != nil {
+		if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -72,8 +72,8 @@ func TestInvalidUserIDNeverReachesTheStore(t *testing.T) {
 		"Enable":  func(id string) error { return svc.Enable(ctx, id) },
 		"Disable": func(id string) error { return svc.Disable(ctx, id) },
 		"Remove":  func(id string) error { return svc.Remove(ctx, id) },
-		"Send":    func(id string) error { return svc.Send(ctx, id, addr) },
-		"Verify":  func(id string) error { return svc.Verify(ctx, id, "123456") },
+		"Send":    func(id string) error { return svc.Send(ctx, id, addr, login) },
+		"Verify":  func(id string) error { return svc.Verify(ctx, id, login, "123456") },
 	}
 	for call, f := range calls {
 		for name, id := range ids {
@@ -107,10 +107,10 @@ func TestBadClockDenies(t *testing.T) {
 			code := f.sendCode(t, "u")
 			good := f.now
 			f.now = bad
-			if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrClock) || !errors.Is(err, storage.ErrInvalidTime) {
+			if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrClock) || !errors.Is(err, storage.ErrInvalidTime) {
 				t.Fatalf("verify at %v: %v, want ErrClock", bad, err)
 			}
-			if err := f.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrClock) {
+			if err := f.svc.Send(ctx, "u", addr, login); !errors.Is(err, emailotp.ErrClock) {
 				t.Fatalf("send at %v: %v, want ErrClock", bad, err)
 			}
 			if err := f.svc.Enable(ctx, "v"); !errors.Is(err, emailotp.ErrClock) {
@@ -123,10 +123,10 @@ func TestBadClockDenies(t *testing.T) {
 				t.Fatalf("%d messages, want only the one sent at a good time", n)
 			}
 			f.now = good.Add(time.Minute)
-			if err := f.svc.Verify(ctx, "u", code); err != nil {
+			if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 				t.Fatalf("the code with the clock good again: %v", err)
 			}
-			if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrInvalidCode) {
+			if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrInvalidCode) {
 				t.Fatalf("the code a second time: %v, want ErrInvalidCode", err)
 			}
 		})

@@ -17,6 +17,18 @@
 // Codes are stored only as salted hashes, bound to the user, and appear in
 // no event, log line or error.
 //
+// # One login
+//
+// A code works only for the login attempt that asked for it (OWASP ASVS
+// 5.0 6.6.2): [Service.Send] and [Service.Verify] take an opaque login ID,
+// and the store keeps a digest of it with the code, compared in constant
+// time. In another session of the same user the code gets [ErrNoCode],
+// exactly as if none had been sent: it is not counted as a wrong try of the
+// code nor against the throttle, since it can never pass, and so that
+// session can neither spend the code nor learn that one is waiting. The
+// cooldown alone is the user's across logins, so that new logins cannot
+// mail code after code.
+//
 // Every method taking a user ID first checks it against
 // [storage.CheckUserID] and refuses one outside that rule with an error
 // matching [storage.ErrInvalidUserID], before any store call. A clock that
@@ -71,8 +83,12 @@ var (
 	// ErrTooManyFailures reports a code that was guessed wrong too often;
 	// a new one is needed.
 	ErrTooManyFailures = fmt.Errorf("%w: too many wrong tries, request a new code", ErrInvalidCode)
-	// ErrNoCode reports that no code was sent, or the last one was used.
+	// ErrNoCode reports that no code was sent for this login, or the last
+	// one was used. A code sent for another login gets this same error.
 	ErrNoCode = fmt.Errorf("%w: no code was sent", ErrInvalidCode)
+	// ErrInvalidLogin reports a login ID that is empty or longer than
+	// MaxLoginLen bytes.
+	ErrInvalidLogin = errors.New("emailotp: invalid login ID")
 	// ErrMalformed reports input that is not the expected number of digits.
 	ErrMalformed = errors.New("emailotp: malformed code")
 	// ErrNotEnabled reports a user who has not turned e-mail codes on, or
@@ -186,6 +202,18 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
+// MaxLoginLen is the longest login ID Send and Verify take, in bytes.
+const MaxLoginLen = 256
+
+// checkLogin refuses an empty login ID, which would bind a code to every
+// caller that passes none, and an unbounded one.
+func checkLogin(login string) error {
+	if login == "" || len(login) > MaxLoginLen {
+		return fmt.Errorf("%w: want 1 to %d bytes", ErrInvalidLogin, MaxLoginLen)
+	}
+	return nil
+}
+
 // checkUser refuses a user ID outside the one rule of storage.CheckUserID,
 // before any store sees it, so every engine answers alike.
 func checkUser(userID string) error {
@@ -231,7 +259,8 @@ func (s Status) String() string {
 type State struct {
 	Status Status
 	Since  time.Time
-	// CodeLive is true while a code was sent and can still be used.
+	// CodeLive is true while a code was sent, for any login of the user,
+	// and can still be used; Waiting tells whether it was for a given one.
 	CodeLive bool
 }
 
@@ -257,6 +286,32 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 		out.Status = StatusDisabled
 	}
 	return out, nil
+}
+
+// Waiting reports whether a code sent for login is waiting to be typed:
+// the method is on, and the code can still be used. A code sent for
+// another login of the user is not waiting here, as Verify would refuse
+// it; State's CodeLive counts it. The errors are those of State,
+// ErrInvalidLogin and ErrClock.
+func (s *Service) Waiting(ctx context.Context, userID, login string) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	if err := checkLogin(login); err != nil {
+		return false, err
+	}
+	now, err := s.now()
+	if err != nil {
+		return false, err
+	}
+	st, err := s.cfg.Store.Email(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("emailotp: load: %w", err)
+	}
+	return !st.Disabled && s.live(st.Code, now) && bound(st.Code, userID, login), nil
 }
 
 // live reports whether c can still be used at now.
@@ -328,9 +383,17 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Send mails a new code to addr, replacing any earlier one. It returns
-// ErrNotEnabled, ErrUnavailable, ErrClock, a *CooldownError inside the
-// cooldown, or an error matching ErrSend when the mailer failed.
+// Send mails a new code to addr, replacing any earlier one, for the login
+// attempt login: an opaque ID of 1 to MaxLoginLen bytes that names one
+// login of one browser (httpmw keeps a random one in a cookie). The code
+// passes Verify only with the same login; the store keeps a digest of it,
+// never the ID. Send returns ErrNotEnabled, ErrUnavailable, ErrInvalidLogin,
+// ErrClock, a *CooldownError inside the cooldown, or an error matching
+// ErrSend when the mailer failed.
+//
+// The cooldown is the user's, not the login's, or each new login could
+// mail another code: a send inside it, from any login, gets a
+// *CooldownError.
 //
 // The cooldown holds under any number of parallel calls: the new code is
 // claimed in the store (a compare-and-set against the code read, with Sent
@@ -338,8 +401,11 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 // the others get a *CooldownError. If the mailer fails, the previous code
 // is put back, so a failed send spends nothing and starts no cooldown;
 // while the mail is on its way, the previous code no longer works.
-func (s *Service) Send(ctx context.Context, userID, addr string) error {
+func (s *Service) Send(ctx context.Context, userID, addr, login string) error {
 	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := checkLogin(login); err != nil {
 		return err
 	}
 	if s.cfg.Mailer == nil {
@@ -362,7 +428,7 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 		return errors.New("emailotp: rendering the message failed")
 	}
 	msg.To = addr
-	prev, next, err := s.claim(ctx, userID, code, now)
+	prev, next, err := s.claim(ctx, userID, login, code, now)
 	if err != nil {
 		return err
 	}
@@ -382,11 +448,11 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 // and one write; each of those is bounded by the throttle or the cooldown.
 const claimTries = 4
 
-// claim stores a new code for code, sent at now, in place of the user's
+// claim stores a new code for code, sent at now for login, in place of the user's
 // code as read, and returns both. It returns a *CooldownError if the code
 // read is inside its cooldown: once one of many parallel sends has claimed
 // the slot, the others read its code and stop here.
-func (s *Service) claim(ctx context.Context, userID, code string, now time.Time) (prev, next *storage.EmailCode, err error) {
+func (s *Service) claim(ctx context.Context, userID, login, code string, now time.Time) (prev, next *storage.EmailCode, err error) {
 	for range claimTries {
 		st, err := s.cfg.Store.Email(ctx, userID)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -409,6 +475,7 @@ func (s *Service) claim(ctx context.Context, userID, code string, now time.Time)
 		if next.Hash, err = s.hash(userID, next.ID, code, nil); err != nil {
 			return nil, nil, err
 		}
+		next.Binding = binding(userID, next.ID, login)
 		// A resend carries the wrong tries of the live code it replaces;
 		// only a used, spent or expired code's count starts again.
 		if s.live(prev, now) {
@@ -474,12 +541,22 @@ func (s *Service) release(ctx context.Context, userID string, claimed, prev *sto
 }
 
 // Verify checks code against the user's live code and uses it up. It
-// returns nil only for the right code, within its validity, with fewer than
-// MaxFailures wrong tries, the first time; otherwise ErrMalformed, an error
-// matching ErrInvalidCode (ErrExpired, ErrTooManyFailures, ErrNoCode),
-// ErrNotEnabled, ErrClock, a *throttle.Error or a store error.
-func (s *Service) Verify(ctx context.Context, userID, code string) error {
+// returns nil only for the right code, sent for this login, within its
+// validity, with fewer than MaxFailures wrong tries, the first time;
+// otherwise ErrMalformed, ErrInvalidLogin, an error matching
+// ErrInvalidCode (ErrExpired, ErrTooManyFailures, ErrNoCode), ErrNotEnabled,
+// ErrClock, a *throttle.Error or a store error.
+//
+// login is the ID of the login attempt that typed the code, as given to
+// Send. A code sent for another login gets ErrNoCode, exactly as if no code
+// had been sent: it neither counts against the throttle nor as a wrong try
+// of the code, since it can never pass, and so another session of the same
+// user learns nothing of the code and cannot spend it.
+func (s *Service) Verify(ctx context.Context, userID, login, code string) error {
 	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := checkLogin(login); err != nil {
 		return err
 	}
 	norm, err := s.Normalize(code)
@@ -501,9 +578,18 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 		return ErrNotEnabled
 	}
 	c := st.Code
-	switch {
-	case c == nil:
+	if c == nil {
 		return ErrNoCode
+	}
+	if !bound(c, userID, login) {
+		// To this login no code was sent: the same answer as for none,
+		// before the throttle and without counting a failure, so that
+		// another session of the user can neither learn that a code is
+		// waiting nor spend it. Its tries can never pass.
+		s.emit(ctx, event.Failed, userID, now, "code sent for another login")
+		return ErrNoCode
+	}
+	switch {
 	case !now.Before(c.Expires):
 		return ErrExpired
 	case c.Failures >= s.cfg.MaxFailures:
@@ -619,6 +705,26 @@ func (s *Service) hash(userID, id, code string, stored []byte) ([]byte, error) {
 		m.Write([]byte(part))
 	}
 	return m.Sum(salt), nil
+}
+
+// binding is the digest of login kept with a code: SHA-256 over the user,
+// the code's ID and the login, so the store holds nothing that names the
+// login and no two codes share a digest.
+func binding(userID, codeID, login string) []byte {
+	h := sha256.New()
+	h.Write([]byte("twofa emailotp login binding"))
+	for _, part := range []string{userID, codeID, login} {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(part))))
+		h.Write([]byte(part))
+	}
+	return h.Sum(nil)
+}
+
+// bound reports, in constant time, whether c was sent for login. A code
+// stored without a binding (sent before there were bindings) is bound to
+// no login, and is refused: the user asks for a new one.
+func bound(c *storage.EmailCode, userID, login string) bool {
+	return hmac.Equal(c.Binding, binding(userID, c.ID, login))
 }
 
 func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {

@@ -3,6 +3,7 @@ package emailotp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -31,20 +32,22 @@ type mailerFunc func(context.Context, emailotp.Message) error
 
 func (f mailerFunc) Send(ctx context.Context, m emailotp.Message) error { return f(ctx, m) }
 
-// parallelSends runs n sends at once and returns how many passed; every
-// other one must be a *CooldownError.
-func parallelSends(t *testing.T, svc *emailotp.Service, n int) int {
+// parallelSends runs n sends at once, each for a login of its own, as
+// many sessions of one user would, and returns the logins of those that
+// passed; every other one must be a *CooldownError.
+func parallelSends(t *testing.T, svc *emailotp.Service, n int) []string {
 	t.Helper()
 	var mu sync.Mutex
-	passed := 0
+	var passed []string
 	var wg sync.WaitGroup
-	for range n {
+	for i := range n {
 		wg.Go(func() {
 			var ce *emailotp.CooldownError
-			switch err := svc.Send(ctx, "u", addr); {
+			login := fmt.Sprint("login-", i)
+			switch err := svc.Send(ctx, "u", addr, login); {
 			case err == nil:
 				mu.Lock()
-				passed++
+				passed = append(passed, login)
 				mu.Unlock()
 			case errors.As(err, &ce):
 			default:
@@ -79,8 +82,9 @@ func TestParallelSendsMailOnce(t *testing.T) {
 					c.Now = f.clock
 					c.Mailer = slowMailer{inbox, 200 * time.Millisecond}
 				})
-				if passed := parallelSends(t, g.svc, n); passed != 1 {
-					t.Errorf("%d of %d parallel sends passed, want 1", passed, n)
+				passed := parallelSends(t, g.svc, n)
+				if len(passed) != 1 {
+					t.Fatalf("%d of %d parallel sends passed, want 1", len(passed), n)
 				}
 				msgs := inbox.Messages()
 				if len(msgs) != 1 {
@@ -88,11 +92,11 @@ func TestParallelSendsMailOnce(t *testing.T) {
 				}
 				code := readCode(t, msgs[0].Text)
 				if resend && old != code {
-					if err := f.svc.Verify(ctx, "u", old); !errors.Is(err, emailotp.ErrInvalidCode) {
+					if err := f.svc.Verify(ctx, "u", login, old); !errors.Is(err, emailotp.ErrInvalidCode) {
 						t.Fatalf("the replaced code: %v", err)
 					}
 				}
-				if err := f.svc.Verify(ctx, "u", code); err != nil {
+				if err := f.svc.Verify(ctx, "u", passed[0], code); err != nil {
 					t.Fatalf("the one mailed code: %v", err)
 				}
 			})
@@ -110,10 +114,10 @@ func TestFailedSendRestores(t *testing.T) {
 		code := f.sendCode(t, "u")
 		f.now = f.now.Add(2 * time.Minute)
 		f.mail.Fail(relayDown)
-		if err := f.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrSend) || !errors.Is(err, relayDown) {
+		if err := f.svc.Send(ctx, "u", addr, login); !errors.Is(err, emailotp.ErrSend) || !errors.Is(err, relayDown) {
 			t.Fatalf("send with a failing mailer: %v, want ErrSend", err)
 		}
-		if err := f.svc.Verify(ctx, "u", code); err != nil {
+		if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 			t.Fatalf("the earlier code after a failed send: %v", err)
 		}
 	})
@@ -122,16 +126,16 @@ func TestFailedSendRestores(t *testing.T) {
 		first := f.sendCode(t, "u")
 		f.now = f.now.Add(2 * time.Minute)
 		f.mail.Fail(relayDown)
-		if err := f.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrSend) {
+		if err := f.svc.Send(ctx, "u", addr, login); !errors.Is(err, emailotp.ErrSend) {
 			t.Fatalf("send with a failing mailer: %v, want ErrSend", err)
 		}
 		f.mail.Fail(nil)
 		second := f.sendCode(t, "u") // at once: fails on a cooldown
-		if err := f.svc.Verify(ctx, "u", second); err != nil {
+		if err := f.svc.Verify(ctx, "u", login, second); err != nil {
 			t.Fatalf("the code sent right after the failure: %v", err)
 		}
 		if first != second {
-			if err := f.svc.Verify(ctx, "u", first); !errors.Is(err, emailotp.ErrInvalidCode) {
+			if err := f.svc.Verify(ctx, "u", login, first); !errors.Is(err, emailotp.ErrInvalidCode) {
 				t.Fatalf("the replaced code: %v", err)
 			}
 		}
@@ -142,7 +146,7 @@ func TestFailedSendRestores(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.mail.Fail(relayDown)
-		if err := f.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrSend) {
+		if err := f.svc.Send(ctx, "u", addr, login); !errors.Is(err, emailotp.ErrSend) {
 			t.Fatalf("send with a failing mailer: %v, want ErrSend", err)
 		}
 		if st, err := f.svc.State(ctx, "u"); err != nil || st.CodeLive {
@@ -150,7 +154,7 @@ func TestFailedSendRestores(t *testing.T) {
 		}
 		f.mail.Fail(nil)
 		code := f.sendCode(t, "u")
-		if err := f.svc.Verify(ctx, "u", code); err != nil {
+		if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 			t.Fatalf("the code sent right after the failure: %v", err)
 		}
 	})
@@ -161,7 +165,7 @@ func TestFailedSendRestores(t *testing.T) {
 		f := newFixture(t, memory.New())
 		code := f.sendCode(t, "u")
 		for range 3 {
-			if err := f.svc.Verify(ctx, "u", wrong(code)); !errors.Is(err, emailotp.ErrInvalidCode) {
+			if err := f.svc.Verify(ctx, "u", login, wrong(code)); !errors.Is(err, emailotp.ErrInvalidCode) {
 				t.Fatalf("wrong try: %v", err)
 			}
 		}
@@ -169,27 +173,27 @@ func TestFailedSendRestores(t *testing.T) {
 		g := newFixture(t, f.store, func(c *emailotp.Config) {
 			c.Now = f.clock
 			c.Mailer = mailerFunc(func(context.Context, emailotp.Message) error {
-				if err := f.svc.Verify(ctx, "u", wrong(code)); !errors.Is(err, emailotp.ErrInvalidCode) {
+				if err := f.svc.Verify(ctx, "u", login, wrong(code)); !errors.Is(err, emailotp.ErrInvalidCode) {
 					t.Errorf("wrong try while sending: %v", err)
 				}
 				return relayDown
 			})
 		})
-		if err := g.svc.Send(ctx, "u", addr); !errors.Is(err, relayDown) || strings.Contains(err.Error(), "previous code") {
+		if err := g.svc.Send(ctx, "u", addr, login); !errors.Is(err, relayDown) || strings.Contains(err.Error(), "previous code") {
 			t.Fatalf("send with a failing mailer: %v, want ErrSend with the previous code put back", err)
 		}
 		return f, code
 	}
 	t.Run("a wrong try while sending, then the previous code", func(t *testing.T) {
 		f, code := wrongWhileSending(t)
-		if err := f.svc.Verify(ctx, "u", code); err != nil {
+		if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 			t.Fatalf("the earlier code after a failed send: %v", err)
 		}
 	})
 	t.Run("a wrong try while sending counts", func(t *testing.T) {
 		f, code := wrongWhileSending(t)
 		// 3 before, 1 while sending, and this fifth one spends the code.
-		if err := f.svc.Verify(ctx, "u", wrong(code)); !errors.Is(err, emailotp.ErrTooManyFailures) {
+		if err := f.svc.Verify(ctx, "u", login, wrong(code)); !errors.Is(err, emailotp.ErrTooManyFailures) {
 			t.Fatalf("fifth wrong try: %v, want ErrTooManyFailures", err)
 		}
 	})
