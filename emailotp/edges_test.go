@@ -132,3 +132,25 @@ func TestBadClockDenies(t *testing.T) {
 		})
 	}
 }
+
+// A clock that went backwards, further than servers' clocks may differ,
+// takes no code, since the code would outlive its validity by as much;
+// nothing is spent, and the code works once the clock is right.
+func TestClockBackwardsDenies(t *testing.T) {
+	f := newFixture(t, memory.New())
+	code := f.sendCode(t, "u")
+	sent := f.now
+	for _, back := range []time.Duration{2 * time.Minute, 24 * time.Hour, 10 * 365 * 24 * time.Hour} {
+		f.now = sent.Add(-back)
+		if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrClock) {
+			t.Fatalf("verify %v before the code was sent: %v, want ErrClock", back, err)
+		}
+		if ok, err := f.svc.Waiting(ctx, "u", login); ok || err != nil {
+			t.Fatalf("waiting %v before the code was sent: %v, %v", back, ok, err)
+		}
+	}
+	f.now = sent.Add(-30 * time.Second) // within the skew of two servers
+	if err := f.svc.Verify(ctx, "u", login, code); err != nil {
+		t.Fatalf("verify 30 s before the code was sent: %v", err)
+	}
+}

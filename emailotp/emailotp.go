@@ -33,7 +33,8 @@
 // [storage.CheckUserID] and refuses one outside that rule with an error
 // matching [storage.ErrInvalidUserID], before any store call. A clock that
 // cannot be right ([storage.CheckTime]) denies with [ErrClock]: no code is
-// sent, checked or spent.
+// sent, checked or spent; so does one more than a minute behind the clock
+// that sent the code.
 //
 // # Validity and NIST SP 800-63B
 //
@@ -314,9 +315,14 @@ func (s *Service) Waiting(ctx context.Context, userID, login string) (bool, erro
 	return !st.Disabled && s.live(st.Code, now) && bound(st.Code, userID, login), nil
 }
 
+// clockSkew is how far behind the clock that sent a code another server's
+// clock may be. A clock further behind went backwards: a code it would
+// take could outlive its validity by as much, so it takes none.
+const clockSkew = time.Minute
+
 // live reports whether c can still be used at now.
 func (s *Service) live(c *storage.EmailCode, now time.Time) bool {
-	return c != nil && now.Before(c.Expires) && c.Failures < s.cfg.MaxFailures
+	return c != nil && now.Before(c.Expires) && c.Failures < s.cfg.MaxFailures && !now.Before(c.Sent.Add(-clockSkew))
 }
 
 // now reads the clock, and refuses a reading that storage.CheckTime
@@ -590,6 +596,8 @@ func (s *Service) Verify(ctx context.Context, userID, login, code string) error 
 		return ErrNoCode
 	}
 	switch {
+	case now.Before(c.Sent.Add(-clockSkew)):
+		return ErrClock
 	case !now.Before(c.Expires):
 		return ErrExpired
 	case c.Failures >= s.cfg.MaxFailures:
