@@ -454,10 +454,10 @@ func (s *Service) Send(ctx context.Context, userID, addr, login string) error {
 // and one write; each of those is bounded by the throttle or the cooldown.
 const claimTries = 4
 
-// claim stores a new code for code, sent at now for login, in place of the user's
-// code as read, and returns both. It returns a *CooldownError if the code
-// read is inside its cooldown: once one of many parallel sends has claimed
-// the slot, the others read its code and stop here.
+// claim stores a new code for code, sent at now for login, in place of
+// the user's code as read, and returns both. It returns a *CooldownError
+// if the code read is inside its cooldown: once one of many parallel sends
+// has claimed the slot, the others read its code and stop here.
 func (s *Service) claim(ctx context.Context, userID, login, code string, now time.Time) (prev, next *storage.EmailCode, err error) {
 	for range claimTries {
 		st, err := s.cfg.Store.Email(ctx, userID)
@@ -584,15 +584,13 @@ func (s *Service) Verify(ctx context.Context, userID, login, code string) error 
 		return ErrNotEnabled
 	}
 	c := st.Code
-	if c == nil {
-		return ErrNoCode
-	}
 	if !bound(c, userID, login) {
-		// To this login no code was sent: the same answer as for none,
-		// before the throttle and without counting a failure, so that
-		// another session of the user can neither learn that a code is
-		// waiting nor spend it. Its tries can never pass.
-		s.emit(ctx, event.Failed, userID, now, "code sent for another login")
+		// No code, or one sent for another login: one answer, one event
+		// and the same work for both, before the throttle and without
+		// counting a failure, so that another session of the user can
+		// neither learn that a code is waiting nor spend it. Its tries
+		// can never pass.
+		s.emit(ctx, event.Failed, userID, now, "no code sent for this login")
 		return ErrNoCode
 	}
 	switch {
@@ -730,8 +728,13 @@ func binding(userID, codeID, login string) []byte {
 
 // bound reports, in constant time, whether c was sent for login. A code
 // stored without a binding (sent before there were bindings) is bound to
-// no login, and is refused: the user asks for a new one.
+// no login, and is refused: the user asks for a new one. No code (nil) is
+// bound to none, after the same work as for a code.
 func bound(c *storage.EmailCode, userID, login string) bool {
+	if c == nil {
+		_ = hmac.Equal(nil, binding(userID, "", login))
+		return false
+	}
 	return hmac.Equal(c.Binding, binding(userID, c.ID, login))
 }
 
