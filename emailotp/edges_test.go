@@ -74,6 +74,7 @@ func TestInvalidUserIDNeverReachesTheStore(t *testing.T) {
 		"Remove":  func(id string) error { return svc.Remove(ctx, id) },
 		"Send":    func(id string) error { return svc.Send(ctx, id, addr, login) },
 		"Verify":  func(id string) error { return svc.Verify(ctx, id, login, "123456") },
+		"Waiting": func(id string) error { _, err := svc.Waiting(ctx, id, login); return err },
 	}
 	for call, f := range calls {
 		for name, id := range ids {
