@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -55,6 +56,23 @@ var (
 func CheckTime(t time.Time) error {
 	if t.Before(minTime) || t.After(maxTime) {
 		return fmt.Errorf("%w: %s", ErrInvalidTime, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckText returns nil for a string every store keeps as text, and an
+// error matching ErrInvalidArgument, which never quotes it, for one that
+// is not valid UTF-8 or holds a NUL byte: PostgreSQL refuses those and
+// SQLite keeps them, so the rule decides, not the engine. Stores apply it
+// to the text they write (record IDs, labels, names); a factor that writes
+// text from a request, such as a browser's User-Agent as a label, can clean
+// it first with strings.ToValidUTF8 and by dropping NUL bytes.
+func CheckText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: text is not valid UTF-8", ErrInvalidArgument)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%w: text holds a NUL byte", ErrInvalidArgument)
 	}
 	return nil
 }

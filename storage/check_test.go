@@ -65,3 +65,31 @@ func TestCheckTime(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckText(t *testing.T) {
+	for _, tc := range []struct {
+		name, s string
+		ok      bool
+	}{
+		{"empty", "", true},
+		{"plain", "Firefox on Linux", true},
+		{"letters", "ünïcødé 用户 😀", true},
+		{"NUL", "Fire\x00fox", false},
+		{"NUL only", "\x00", false},
+		{"invalid UTF-8", "Mozilla/5.0 \xff", false},
+		{"cut rune", "😀"[:2], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := storage.CheckText(tc.s)
+			if tc.ok != (err == nil) {
+				t.Fatalf("CheckText = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, storage.ErrInvalidArgument) {
+				t.Fatalf("error %v does not match ErrInvalidArgument", err)
+			}
+			if err != nil && len(tc.s) > 1 && strings.Contains(err.Error(), tc.s) {
+				t.Fatalf("error %q quotes the text", err)
+			}
+		})
+	}
+}

@@ -8,9 +8,37 @@
 // up returns [ErrNotFound] (compared with [errors.Is]) when there is none;
 // every other error is a system error, and the library denies access when it
 // sees one. Operations that must happen at most once — advancing the last
-// accepted TOTP time step, consuming a one-time code — are atomic conditional
-// updates in the store, so they hold across goroutines and across several
-// application servers sharing one database.
+// accepted TOTP time step, consuming a one-time code, replacing a set of
+// backup codes — are atomic conditional updates in the store, so they hold
+// across goroutines and across several application servers sharing one
+// database. A conditional write that loses reports false, or [ErrConflict],
+// never a system error.
+//
+// # Input a store refuses
+//
+// Every method that names a user refuses an ID that fails [CheckUserID]
+// with [ErrInvalidUserID], reads included, before it touches its data: the
+// rule, not the database engine, decides which IDs exist, so an ID one
+// store keeps every store keeps. Every write refuses a time that fails
+// [CheckTime] with [ErrInvalidTime]: a time before 1970 or past 2262 is a
+// broken clock, and the zero time would read back as "never" — a backup
+// code "used" at the zero time would stay usable. The only zero times a
+// store accepts are the ones that mean none: the zero [ThrottleState] and a
+// [WebAuthnCredential] never used. Text a write carries (record IDs, labels,
+// names, the account) must pass [CheckText]; text that fails it, and other
+// arguments no store takes, a keep below 1 or an empty set ID, are
+// [ErrInvalidArgument]. A refused call changes nothing. A lookup by a key
+// that fails CheckText finds nothing, as it would by any unknown key.
+//
+// # Bounds
+//
+// No user can make a store grow without limit. [CeremonyStore.PutCeremony]
+// removes every expired ceremony and keeps each user's newest few (and a
+// bounded pool of passkey logins, which have no user yet);
+// [BrowserStore.AddBrowser] keeps each user's most recently used browsers.
+// The caller chooses the bound. The other records are one per user (one
+// TOTP record, throttle state, e-mail state and backup set each); a user's
+// security keys are bounded by the factor that adds them, not here.
 //
 // # Backends
 //

@@ -43,6 +43,9 @@ func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet, prevS
 	if err := checkTimes(set.Created); err != nil {
 		return false, err
 	}
+	if err := checkText(set.SetID, set.KDF); err != nil {
+		return false, err
+	}
 	if set.SetID == "" || set.SetID == prevSetID {
 		return false, fmt.Errorf("%w: a new backup set needs a new, non-empty set ID", storage.ErrInvalidArgument)
 	}

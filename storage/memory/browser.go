@@ -27,15 +27,26 @@ func (s *Store) BrowserByHash(_ context.Context, hash []byte) (storage.Browser, 
 	return copyBrowser(s.browsers[id]), nil
 }
 
-// userBrowsers returns the user's browsers, uncopied, in no order.
-func (s *Store) userBrowsers(userID string) []storage.Browser {
-	var list []storage.Browser
-	for _, b := range s.browsers {
-		if b.UserID == userID {
-			list = append(list, b)
-		}
+// browsersOf returns the user's browsers, uncopied, in no order.
+func (s *Store) browsersOf(userID string) []storage.Browser {
+	ids := s.userBrowsers[userID]
+	list := make([]storage.Browser, 0, len(ids))
+	for id := range ids {
+		list = append(list, s.browsers[id])
 	}
 	return list
+}
+
+// removeBrowser deletes the browser id, which must exist, from every map.
+func (s *Store) removeBrowser(id string) {
+	b := s.browsers[id]
+	delete(s.browserHash, string(b.Hash))
+	delete(s.browsers, id)
+	ids := s.userBrowsers[b.UserID]
+	delete(ids, id)
+	if len(ids) == 0 {
+		delete(s.userBrowsers, b.UserID)
+	}
 }
 
 // Browsers implements [storage.BrowserStore].
@@ -46,7 +57,7 @@ func (s *Store) Browsers(_ context.Context, userID string) ([]storage.Browser, e
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	list := []storage.Browser{}
-	for _, b := range s.userBrowsers(userID) {
+	for _, b := range s.browsersOf(userID) {
 		list = append(list, copyBrowser(b))
 	}
 	slices.SortFunc(list, func(a, b storage.Browser) int {
@@ -63,6 +74,9 @@ func (s *Store) AddBrowser(_ context.Context, b storage.Browser, keep int) error
 	if err := checkTimes(b.Created, b.LastUsed); err != nil {
 		return err
 	}
+	if err := checkText(b.ID, b.Label); err != nil {
+		return err
+	}
 	if keep < 1 {
 		return fmt.Errorf("%w: keep %d browsers", storage.ErrInvalidArgument, keep)
 	}
@@ -74,19 +88,22 @@ func (s *Store) AddBrowser(_ context.Context, b storage.Browser, keep int) error
 	if _, ok := s.browserHash[string(b.Hash)]; ok {
 		return storage.ErrConflict
 	}
-	s.browsers[b.ID] = copyBrowser(b)
-	s.browserHash[string(b.Hash)] = b.ID
 	// The others, least recently used first; all but the last keep-1 go.
-	others := slices.DeleteFunc(s.userBrowsers(b.UserID), func(x storage.Browser) bool { return x.ID == b.ID })
+	others := s.browsersOf(b.UserID)
 	if drop := len(others) - (keep - 1); drop > 0 {
 		slices.SortFunc(others, func(x, y storage.Browser) int {
 			return cmp.Or(x.LastUsed.Compare(y.LastUsed), x.Created.Compare(y.Created), cmp.Compare(x.ID, y.ID))
 		})
 		for _, x := range others[:drop] {
-			delete(s.browserHash, string(x.Hash))
-			delete(s.browsers, x.ID)
+			s.removeBrowser(x.ID)
 		}
 	}
+	s.browsers[b.ID] = copyBrowser(b)
+	s.browserHash[string(b.Hash)] = b.ID
+	if s.userBrowsers[b.UserID] == nil {
+		s.userBrowsers[b.UserID] = make(map[string]struct{})
+	}
+	s.userBrowsers[b.UserID][b.ID] = struct{}{}
 	return nil
 }
 
@@ -119,8 +136,7 @@ func (s *Store) DeleteBrowser(_ context.Context, userID, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b, ok := s.browsers[id]; ok && b.UserID == userID {
-		delete(s.browserHash, string(b.Hash))
-		delete(s.browsers, id)
+		s.removeBrowser(id)
 	}
 	return nil
 }
@@ -132,11 +148,8 @@ func (s *Store) DeleteBrowsers(_ context.Context, userID string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, b := range s.browsers {
-		if b.UserID == userID {
-			delete(s.browserHash, string(b.Hash))
-			delete(s.browsers, id)
-		}
+	for id := range s.userBrowsers[userID] {
+		s.removeBrowser(id)
 	}
 	return nil
 }

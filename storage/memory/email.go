@@ -76,6 +76,9 @@ func (s *Store) SwapEmailCode(_ context.Context, userID string, prev, next *stor
 		if err := checkTimes(next.Sent, next.Expires); err != nil {
 			return false, err
 		}
+		if err := checkText(next.ID); err != nil {
+			return false, err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

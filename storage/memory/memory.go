@@ -39,7 +39,10 @@ type Store struct {
 	// hash to its browser's ID.
 	browsers    map[string]storage.Browser
 	browserHash map[string]string
-	version     int64
+	// userBrowsers holds each user's browser IDs, so that a user's list
+	// and the trim of an add cost the user's browsers, not everyone's.
+	userBrowsers map[string]map[string]struct{}
+	version      int64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -57,6 +60,7 @@ func New() *Store {
 		userCeremonies: make(map[string][]string),
 		browsers:       make(map[string]storage.Browser),
 		browserHash:    make(map[string]string),
+		userBrowsers:   make(map[string]map[string]struct{}),
 	}
 }
 
@@ -69,6 +73,16 @@ func checkUser(id string) error {
 func checkTimes(ts ...time.Time) error {
 	for _, t := range ts {
 		if err := storage.CheckTime(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkText refuses text no store keeps (storage.CheckText).
+func checkText(ss ...string) error {
+	for _, s := range ss {
+		if err := storage.CheckText(s); err != nil {
 			return err
 		}
 	}
@@ -110,9 +124,15 @@ func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error
 	if err := checkUser(rec.UserID); err != nil {
 		return 0, err
 	}
+	if err := checkText(rec.Account); err != nil {
+		return 0, err
+	}
 	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
 		if sec != nil {
 			if err := checkTimes(sec.Created); err != nil {
+				return 0, err
+			}
+			if err := checkText(sec.Algorithm); err != nil {
 				return 0, err
 			}
 		}

@@ -133,6 +133,9 @@ func (s *Store) AddWebAuthnCredential(_ context.Context, c storage.WebAuthnCrede
 	if err := checkCredentialTimes(c); err != nil {
 		return err
 	}
+	if err := checkText(c.Name); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if slices.ContainsFunc(s.creds, func(x storage.WebAuthnCredential) bool { return bytes.Equal(x.ID, c.ID) }) {
@@ -151,6 +154,9 @@ func (s *Store) UpdateWebAuthnCredential(_ context.Context, c storage.WebAuthnCr
 		if err := checkTimes(c.LastUsed); err != nil {
 			return err
 		}
+	}
+	if err := checkText(c.Name); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -244,6 +250,9 @@ func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony, now time.Time
 	if err := checkTimes(c.Expires, now); err != nil {
 		return err
 	}
+	if err := checkText(c.ID, c.Kind); err != nil {
+		return err
+	}
 	if keep < 1 {
 		return fmt.Errorf("%w: keep %d ceremonies", storage.ErrInvalidArgument, keep)
 	}
@@ -272,7 +281,7 @@ func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony, now time.Time
 		delete(s.ceremonies, ids[0])
 		ids = ids[1:]
 	}
-	s.userCeremonies[c.UserID] = slices.Clip(ids)
+	s.userCeremonies[c.UserID] = ids
 	// Entries of taken and trimmed ceremonies stay in the heap until they
 	// come up; rebuild it when they outnumber the live ones, which keeps
 	// its size within twice the store's, at O(1) a put over time.

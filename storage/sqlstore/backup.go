@@ -64,8 +64,14 @@ func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet, pre
 	if err := checkTimes(set.Created); err != nil {
 		return false, err
 	}
+	if err := checkText(set.SetID, set.KDF); err != nil {
+		return false, err
+	}
 	if set.SetID == "" || set.SetID == prevSetID {
 		return false, fmt.Errorf("%w: a new backup set needs a new, non-empty set ID", storage.ErrInvalidArgument)
+	}
+	if !validText(prevSetID) {
+		return false, nil // no set has this ID
 	}
 	replaced := false
 	err := s.inTx(ctx, "replace backup set", func(tx *sql.Tx) error {
@@ -126,6 +132,9 @@ func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index i
 	// 0 means unused: a code used at the zero time would stay usable.
 	if err := checkTimes(at); err != nil {
 		return false, err
+	}
+	if !validText(setID) {
+		return false, nil // no set has this ID
 	}
 	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_codes SET used_ns = ? WHERE user_id = ? AND set_id = ? AND idx = ? AND used_ns = 0`),
 		toNanos(at), userID, setID, index)

@@ -70,6 +70,9 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) err
 	if err := checkTimes(b.Created, b.LastUsed); err != nil {
 		return err
 	}
+	if err := checkText(b.ID, b.Label); err != nil {
+		return err
+	}
 	if keep < 1 {
 		return fmt.Errorf("%w: keep %d browsers", storage.ErrInvalidArgument, keep)
 	}
@@ -106,6 +109,9 @@ func (s *Store) TouchBrowser(ctx context.Context, userID, id string, at time.Tim
 	if err := checkTimes(at); err != nil {
 		return err
 	}
+	if !validText(id) {
+		return storage.ErrNotFound
+	}
 	ns := toNanos(at)
 	n, err := s.affected(ctx, "touch browser",
 		`UPDATE twofa_browsers SET last_used_ns = CASE WHEN last_used_ns < ? THEN ? ELSE last_used_ns END
@@ -123,6 +129,9 @@ func (s *Store) TouchBrowser(ctx context.Context, userID, id string, at time.Tim
 func (s *Store) DeleteBrowser(ctx context.Context, userID, id string) error {
 	if err := checkUser(userID); err != nil {
 		return err
+	}
+	if !validText(id) {
+		return nil // no browser has this ID
 	}
 	_, err := s.affected(ctx, "delete browser", `DELETE FROM twofa_browsers WHERE user_id = ? AND id = ?`, userID, id)
 	return err

@@ -80,6 +80,9 @@ func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev, next *st
 		if err := checkTimes(next.Sent, next.Expires); err != nil {
 			return false, err
 		}
+		if err := checkText(next.ID); err != nil {
+			return false, err
+		}
 		set = `UPDATE twofa_email SET code_id = ?, code_hash = ?, sent_ns = ?, expires_ns = ?, failures = ?, code_binding = ?
 		WHERE user_id = ? AND `
 		args = []any{next.ID, blob(next.Hash), toNanos(next.Sent), toNanos(next.Expires), next.Failures, next.Binding, userID}
@@ -90,9 +93,11 @@ func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev, next *st
 		set += `code_id = ? AND failures = ?`
 		args = append(args, prev.ID, prev.Failures)
 	}
-	n, err := s.affected(ctx, "swap email code", set, args...)
-	if err != nil || n == 1 {
-		return n == 1, err
+	if prev == nil || validText(prev.ID) { // no code has another ID
+		n, err := s.affected(ctx, "swap email code", set, args...)
+		if err != nil || n == 1 {
+			return n == 1, err
+		}
 	}
 	if _, err := s.Email(ctx, userID); err != nil {
 		return false, err // ErrNotFound, or a read error
@@ -104,6 +109,9 @@ func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev, next *st
 func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, error) {
 	if err := checkUser(userID); err != nil {
 		return 0, err
+	}
+	if !validText(id) {
+		return 0, storage.ErrNotFound
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -133,6 +141,9 @@ func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, erro
 func (s *Store) ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
+	}
+	if !validText(id) {
+		return false, nil
 	}
 	n, err := s.affected(ctx, "consume email code",
 		`UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0, code_binding = NULL

@@ -46,7 +46,30 @@
 //
 // Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
 // NOTHING whose affected-row count says whether it won, so it holds across
-// connections and servers without explicit locking or transactions.
+// connections and servers without explicit locking. Where a change spans
+// rows, as replacing a set of backup codes does, that statement comes first
+// in a transaction: it locks the user's row, so a concurrent replacement
+// waits, then finds the set changed and reports false.
+//
+// # Bounds
+//
+// [Store.PutCeremony] deletes the expired ceremonies of every user (on
+// the index on expires_ns) and the user's ceremonies past keep (on the index
+// on user_id, expires_ns, id, from migration 0007), so the ceremonies table
+// stays near the number of live ceremonies however many are begun and
+// abandoned. [Store.AddBrowser] drops the user's browsers past keep. Both
+// trim in a statement after the insert, not in a transaction around it,
+// so that no put waits for another: n puts for one user under way at once
+// may leave up to keep+n rows, and the next put trims them.
+//
+// # Input
+//
+// User IDs, times and text are checked (storage.CheckUserID,
+// storage.CheckTime, storage.CheckText) before any statement runs, so that
+// SQLite and PostgreSQL answer alike: PostgreSQL would refuse a NUL byte or
+// invalid UTF-8 with a driver error, and SQLite would store them. A lookup
+// by a key that fails CheckText reports not found without a statement.
+// Times are stored as BIGINT Unix nanoseconds.
 package sqlstore
 
 import (
@@ -285,7 +308,7 @@ type queries struct {
 
 	throttleGet, throttleExists, throttleInsert, throttleUpdate, throttleDelete, throttleDeleteIf string
 
-	ceremonyExpire, ceremonyTrim string
+	ceremonyExpire, ceremonyInsert, ceremonyTrim string
 }
 
 // totpColumns are the columns PutTOTP writes, in the order of its
@@ -324,7 +347,9 @@ func newQueries(d Dialect) queries {
 		throttleDeleteIf: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ? AND failures = ? AND last_ns = ?`),
 
 		ceremonyExpire: ceremonyExpire(d),
-		ceremonyTrim:   ceremonyTrim(d),
+		ceremonyInsert: d.rebind(`INSERT INTO twofa_webauthn_ceremonies (id, user_id, kind, data, expires_ns) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`),
+		ceremonyTrim: ceremonyTrim(d),
 	}
 }
 
@@ -341,17 +366,21 @@ func ceremonyExpire(d Dialect) string {
 	return `DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ?`
 }
 
-// ceremonyTrim deletes a user's ceremonies past the ? that expire last,
-// ties broken by ID in byte order, as twofa_webauthn_ceremonies_user (0007)
-// is ordered.
+// ceremonyTrim deletes a user's ceremonies below the one at offset ? (keep-1)
+// from the end of twofa_webauthn_ceremonies_user (0007): those past the keep
+// that expire last, ties broken by ID in byte order, as the index is
+// ordered. The cut-off is one backward walk of keep index entries with no
+// sort, and the DELETE then visits only the rows it removes; with fewer
+// than keep ceremonies there is no cut-off row, and the comparison with
+// NULL deletes none.
 func ceremonyTrim(d Dialect) string {
 	id := "id"
 	if d == PostgreSQL {
 		id = `id COLLATE "C"`
 	}
-	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND id IN (
-		SELECT id FROM twofa_webauthn_ceremonies WHERE user_id = ?
-		ORDER BY expires_ns DESC, ` + id + ` DESC ` + d.offset() + `)`)
+	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (
+		SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
+		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?)`)
 }
 
 // secretColumns receives one TOTPSecret's group of nullable columns.
@@ -414,6 +443,23 @@ func checkTimes(ts ...time.Time) error {
 	return nil
 }
 
+// checkText refuses text no store keeps (storage.CheckText).
+func checkText(ss ...string) error {
+	for _, s := range ss {
+		if err := storage.CheckText(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validText reports whether s can be a key of a stored record; a lookup by
+// any other key finds nothing, without asking PostgreSQL, which would
+// answer with an error.
+func validText(s string) bool {
+	return storage.CheckText(s) == nil
+}
+
 // toNanos stores t as Unix nanoseconds, to the nanosecond, and the zero
 // time as 0 (its own UnixNano is out of range).
 func toNanos(t time.Time) int64 {
@@ -474,9 +520,15 @@ func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, err
 	if err := checkUser(rec.UserID); err != nil {
 		return 0, err
 	}
+	if err := checkText(rec.Account); err != nil {
+		return 0, err
+	}
 	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
 		if sec != nil {
 			if err := checkTimes(sec.Created); err != nil {
+				return 0, err
+			}
+			if err := checkText(sec.Algorithm); err != nil {
 				return 0, err
 			}
 		}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,21 +28,21 @@ import (
 type backend struct {
 	name    string
 	dialect sqlstore.Dialect
-	open    func(t *testing.T) *sql.DB
+	open    func(t testing.TB) *sql.DB
 }
 
 var backends = []backend{
-	{"SQLite", sqlstore.SQLite, func(t *testing.T) *sql.DB {
+	{"SQLite", sqlstore.SQLite, func(t testing.TB) *sql.DB {
 		db, _ := testdb.SQLite(t) // a file in t.TempDir()
 		return db
 	}},
-	{"PostgreSQL", sqlstore.PostgreSQL, func(t *testing.T) *sql.DB {
+	{"PostgreSQL", sqlstore.PostgreSQL, func(t testing.TB) *sql.DB {
 		db, _ := testdb.Postgres(t) // a schema of its own, dropped at the end
 		return db
 	}},
 }
 
-func newStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
+func newStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.New(db, d)
 	if err != nil {
@@ -48,7 +51,7 @@ func newStore(t *testing.T, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	return s
 }
 
-func (b backend) migrated(t *testing.T) (*sqlstore.Store, *sql.DB) {
+func (b backend) migrated(t testing.TB) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
 	db := b.open(t)
 	s := newStore(t, db, b.dialect)
@@ -70,6 +73,17 @@ func TestConformance(t *testing.T) {
 				testdb.PostgresDSN(t) // skip, or fail in CI, once rather than per subtest
 			}
 			storagetest.Run(t, b.conformance)
+		})
+	}
+}
+
+// BenchmarkStore measures the bounded writes on each engine:
+//
+//	go test -run '^$' -bench . -benchmem ./storage/sqlstore
+func BenchmarkStore(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			storagetest.Bench(b, func(b *testing.B) storage.Store { s, _ := be.migrated(b); return s })
 		})
 	}
 }
@@ -280,6 +294,99 @@ func TestStorageFormat(t *testing.T) {
 	}
 }
 
+// A database made before migration 0007 upgrades with its data: the codes
+// and set-ups it holds read back with no binding, and its ceremonies are
+// bounded from the first put on.
+func TestUpgradeTo0007(t *testing.T) {
+	when := time.Date(2026, 11, 23, 10, 11, 12, 0, time.UTC)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.open(t)
+			ctx := t.Context()
+			dir := "migrations/sqlite"
+			if b.dialect == sqlstore.PostgreSQL {
+				dir = "migrations/postgres"
+			}
+			// The schema as Migrate left it before 0007 existed.
+			if _, err := db.ExecContext(ctx, `CREATE TABLE twofa_schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
+			for _, f := range files {
+				v, err := strconv.Atoi(filepath.Base(f)[:4])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v >= 7 {
+					continue
+				}
+				body, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(ctx, string(body)); err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO twofa_schema_migrations VALUES (%d, %d)", v, when.UnixNano())); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ns := when.UnixNano()
+			for _, q := range []string{
+				fmt.Sprintf(`INSERT INTO twofa_totp (user_id, account, pending_sealed, pending_algorithm, pending_digits, pending_period, pending_created_ns, version)
+					VALUES ('u', 'a', X'00ff', 'SHA1', 6, 30, %d, 7)`, ns),
+				fmt.Sprintf(`INSERT INTO twofa_email (user_id, since_ns, code_id, code_hash, sent_ns, expires_ns) VALUES ('u', %d, 'c1', X'01', %d, %d)`, ns, ns, ns+int64(time.Hour)),
+			} {
+				if b.dialect == sqlstore.PostgreSQL {
+					q = strings.ReplaceAll(strings.ReplaceAll(q, "X'00ff'", `'\x00ff'`), "X'01'", `'\x01'`)
+				}
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			for i := range 10 {
+				if _, err := db.ExecContext(ctx, fmt.Sprintf(`INSERT INTO twofa_webauthn_ceremonies (id, user_id, kind, data, expires_ns) VALUES ('old%d', 'u', 'login', '', %d)`, i, ns+int64(i+1)*int64(time.Minute))); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			s := newStore(t, db, b.dialect)
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			rec, err := s.TOTP(ctx, "u")
+			if err != nil || rec.Pending == nil || !bytes.Equal(rec.Pending.Sealed, []byte{0, 0xff}) || rec.Pending.Binding != nil || rec.Version != 7 {
+				t.Fatalf("TOTP record after the upgrade: %+v (pending %+v), %v", rec, rec.Pending, err)
+			}
+			st, err := s.Email(ctx, "u")
+			if err != nil || st.Code == nil || st.Code.ID != "c1" || st.Code.Binding != nil {
+				t.Fatalf("e-mail state after the upgrade: %+v, %v", st, err)
+			}
+			// The first put, five minutes on, removes the five expired and
+			// trims the user's to three: the new one and the two that expire last.
+			if err := s.PutCeremony(ctx, storage.Ceremony{ID: "new", UserID: "u", Kind: "login", Expires: when.Add(time.Hour)}, when.Add(5*time.Minute), 3); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			rows, err := db.QueryContext(ctx, `SELECT id FROM twofa_webauthn_ceremonies ORDER BY expires_ns`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			if strings.Join(ids, " ") != "old8 old9 new" {
+				t.Fatalf("ceremonies after the first put: %v, want old8 old9 new", ids)
+			}
+		})
+	}
+}
+
 // A store that cannot answer fails every call with an error, never a
 // not-found or a zero state that would let a caller through, and the
 // error names the package and holds no secret.
@@ -339,6 +446,22 @@ func TestErrors(t *testing.T) {
 					t.Errorf("%s: the error shows the sealed secret: %v", name, err)
 				}
 			}
+		})
+	}
+}
+
+// Invalid user IDs and times are refused before any statement runs: over a
+// closed handle, any call that reached the database would fail with
+// "sql: database is closed" instead. PostgreSQL would otherwise answer a
+// NUL byte or invalid UTF-8 with a driver error, and SQLite would keep it.
+func TestRefusalsBeforeSQL(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			s, db := b.migrated(t)
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			storagetest.CheckRefusals(t, s)
 		})
 	}
 }

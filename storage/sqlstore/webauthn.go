@@ -152,6 +152,9 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c storage.WebAuthnCre
 	if err := checkLastUsed(c.LastUsed); err != nil {
 		return err
 	}
+	if err := checkText(c.Name); err != nil {
+		return err
+	}
 	n, err := s.affected(ctx, "add webauthn credential",
 		`INSERT INTO twofa_webauthn_credentials (id, user_id, name, data, created_ns, last_used_ns) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
@@ -171,6 +174,9 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c storage.WebAuthn
 		return err
 	}
 	if err := checkLastUsed(c.LastUsed); err != nil {
+		return err
+	}
+	if err := checkText(c.Name); err != nil {
 		return err
 	}
 	n, err := s.affected(ctx, "update webauthn credential",
@@ -218,13 +224,15 @@ func (s *Store) DeleteWebAuthnCredentials(ctx context.Context, userID string) er
 //     twofa_webauthn_ceremonies_expires. As every put removes all that are
 //     due, there are seldom more than one or two to remove.
 //   - c goes in; ON CONFLICT makes a taken ID zero rows, not an error.
-//   - the user's ceremonies past the keep that expire last go, read from
-//     the end of twofa_webauthn_ceremonies_user: at most keep+1 index
-//     entries, plus those of puts under way.
+//   - the user's ceremonies past the keep that expire last go, below a
+//     cut-off read from the end of twofa_webauthn_ceremonies_user: keep
+//     index entries, and the rows removed.
 //
-// They are separate statements, not one transaction, so no put holds locks
-// while another waits: two puts under way for one user may each count the
-// other's ceremony, and the next put trims what they left.
+// On PostgreSQL they are separate statements, not one transaction, so that
+// no put holds row locks while another waits: two puts under way for one
+// user may each count the other's ceremony, and the next put trims what
+// they left. SQLite runs one writer at a time anyway, and there one
+// transaction costs one commit instead of three.
 func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Time, keep int) error {
 	if c.UserID != "" { // "" is the pool of passkey logins
 		if err := checkUser(c.UserID); err != nil {
@@ -234,24 +242,48 @@ func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Ti
 	if err := checkTimes(c.Expires, now); err != nil {
 		return err
 	}
+	if err := checkText(c.ID, c.Kind); err != nil {
+		return err
+	}
 	if keep < 1 {
 		return fmt.Errorf("%w: keep %d ceremonies", storage.ErrInvalidArgument, keep)
 	}
-	if _, err := s.affected(ctx, "delete expired webauthn ceremonies", s.q.ceremonyExpire, toNanos(now)); err != nil {
-		return err
+	put := func(e execer) (stored bool, err error) {
+		if _, err := e.ExecContext(ctx, s.q.ceremonyExpire, toNanos(now)); err != nil {
+			return false, fmt.Errorf("delete expired: %w", err)
+		}
+		res, err := e.ExecContext(ctx, s.q.ceremonyInsert, c.ID, c.UserID, c.Kind, blob(c.Data), toNanos(c.Expires))
+		if err != nil {
+			return false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return false, err // n == 0: the ID is taken, and nothing is to trim
+		}
+		if _, err := e.ExecContext(ctx, s.q.ceremonyTrim, c.UserID, c.UserID, keep-1); err != nil {
+			return false, fmt.Errorf("trim: %w", err)
+		}
+		return true, nil
 	}
-	n, err := s.affected(ctx, "put webauthn ceremony",
-		`INSERT INTO twofa_webauthn_ceremonies (id, user_id, kind, data, expires_ns) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.UserID, c.Kind, blob(c.Data), toNanos(c.Expires))
-	if err != nil {
-		return err
+	var stored bool
+	var err error
+	if s.d == SQLite {
+		err = s.inTx(ctx, "put webauthn ceremony", func(tx *sql.Tx) error {
+			stored, err = put(tx)
+			return err
+		})
+	} else if stored, err = put(s.db); err != nil {
+		err = fmt.Errorf("sqlstore: put webauthn ceremony: %w", err)
 	}
-	if n == 0 {
-		return storage.ErrConflict
+	if err == nil && !stored {
+		err = storage.ErrConflict
 	}
-	_, err = s.affected(ctx, "trim webauthn ceremonies", s.q.ceremonyTrim, c.UserID, c.UserID, keep)
 	return err
+}
+
+// execer is what *sql.DB and *sql.Tx share, for statements that run on
+// either.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // DeleteCeremonies implements [storage.CeremonyStore].
@@ -267,6 +299,9 @@ func (s *Store) DeleteCeremonies(ctx context.Context, userID string) error {
 // (SQLite 3.35, PostgreSQL 8.2), so the row goes to whichever call deletes
 // it and every other call finds none.
 func (s *Store) TakeCeremony(ctx context.Context, id string) (storage.Ceremony, error) {
+	if !validText(id) {
+		return storage.Ceremony{}, storage.ErrNotFound
+	}
 	c := storage.Ceremony{ID: id}
 	var expires int64
 	err := s.db.QueryRowContext(ctx, s.d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE id = ?

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,4 +153,135 @@ func runBackup(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			t.Fatalf("%d of %d goroutines consumed one code, want exactly 1", won, Racers)
 		}
 	})
+}
+
+// runBackupReplace checks ReplaceBackupSet's compare-and-set on the
+// previous set ID.
+func runBackupReplace(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	replace := func(t *testing.T, s storage.BackupStore, set storage.BackupSet, prev string, want bool) {
+		t.Helper()
+		if ok, err := s.ReplaceBackupSet(ctx, set, prev); ok != want || err != nil {
+			t.Fatalf("ReplaceBackupSet(%s, previous %q) = %v, %v; want %v, nil", set.SetID, prev, ok, err, want)
+		}
+	}
+	current := func(t *testing.T, s storage.BackupStore, want storage.BackupSet) {
+		t.Helper()
+		got, err := s.BackupSet(ctx, want.UserID)
+		if err != nil || got.SetID != want.SetID || len(got.Hashes) != len(want.Hashes) || !bytes.Equal(got.Salt, want.Salt) {
+			t.Fatalf("BackupSet(%s) = %+v, %v; want set %s", want.UserID, got, err, want.SetID)
+		}
+		for i := range got.Hashes {
+			if !bytes.Equal(got.Hashes[i], want.Hashes[i]) || !got.UsedAt[i].IsZero() {
+				t.Fatalf("code %d of set %s: hash %q used %v", i, got.SetID, got.Hashes[i], got.UsedAt[i])
+			}
+		}
+	}
+
+	t.Run("CompareAndSet", func(t *testing.T) {
+		s := newStore(t)
+		one, two, three := backupSet("u", "one", 3), backupSet("u", "two", 4), backupSet("u", "three", 5)
+		// No set: only "" is the previous one.
+		replace(t, s, one, "never", false)
+		if _, err := s.BackupSet(ctx, "u"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("a lost replacement made a set: %v", err)
+		}
+		replace(t, s, one, "", true)
+		current(t, s, one)
+		// A set now: "" and any other ID are stale.
+		for _, prev := range []string{"", "three", "ONE", "one "} {
+			replace(t, s, two, prev, false)
+			current(t, s, one)
+		}
+		if ok, _ := s.UseBackupCode(ctx, "u", "one", 0, when); !ok {
+			t.Fatal("could not use a code of the set")
+		}
+		replace(t, s, two, "one", true)
+		current(t, s, two) // all unused
+		replace(t, s, three, "one", false)
+		current(t, s, two)
+		// After a delete there is no set again.
+		if err := s.DeleteBackupSet(ctx, "u"); err != nil {
+			t.Fatal(err)
+		}
+		replace(t, s, three, "two", false)
+		replace(t, s, three, "", true)
+		current(t, s, three)
+		// Another user's set is another compare.
+		theirs := backupSet("v", "one", 2)
+		replace(t, s, theirs, "", true)
+		current(t, s, theirs)
+		current(t, s, three)
+	})
+
+	t.Run("InvalidSetID", func(t *testing.T) {
+		s := newStore(t)
+		one := backupSet("u", "one", 3)
+		replace(t, s, one, "", true)
+		for _, tc := range []struct {
+			id, prev string
+		}{{"", ""}, {"", "one"}, {"one", "one"}} {
+			set := backupSet("u", tc.id, 2)
+			if ok, err := s.ReplaceBackupSet(ctx, set, tc.prev); ok || !errors.Is(err, storage.ErrInvalidArgument) {
+				t.Fatalf("ReplaceBackupSet(set %q, previous %q) = %v, %v; want ErrInvalidArgument", tc.id, tc.prev, ok, err)
+			}
+		}
+		current(t, s, one)
+	})
+
+	// Every racer reads the same set, waits until all have read it, and
+	// replaces it with a set of its own: exactly one may win, and the set
+	// stored is the winner's, whole.
+	for _, first := range []bool{true, false} {
+		name := "RaceReplace"
+		if first {
+			name = "RaceFirstSet"
+		}
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			if !first {
+				replace(t, s, backupSet("u", "old", 10), "", true)
+			}
+			read := newBarrier(Racers)
+			won, winner := raceWrite(t, func(i int64) error {
+				prev := ""
+				cur, err := s.BackupSet(ctx, "u")
+				switch {
+				case err == nil:
+					prev = cur.SetID
+				case !errors.Is(err, storage.ErrNotFound):
+					return err
+				}
+				read.arrive()
+				ok, err := s.ReplaceBackupSet(ctx, backupSet("u", fmt.Sprint("racer ", i), 10), prev)
+				if err == nil && !ok {
+					return storage.ErrConflict // lost: raceWrite counts it so
+				}
+				return err
+			})
+			if won != 1 {
+				t.Fatalf("%d of %d replacements of one set succeeded, want exactly 1", won, Racers)
+			}
+			current(t, s, backupSet("u", fmt.Sprint("racer ", winner), 10))
+		})
+	}
+}
+
+// barrier holds the first n callers of arrive until all n have arrived.
+type barrier struct {
+	arrived sync.WaitGroup
+	left    atomic.Int32
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{}
+	b.arrived.Add(n)
+	b.left.Store(int32(n))
+	return b
+}
+
+func (b *barrier) arrive() {
+	if b.left.Add(-1) >= 0 {
+		b.arrived.Done()
+		b.arrived.Wait()
+	}
 }

@@ -339,3 +339,108 @@ func runBrowser(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		})
 	}
 }
+
+// runBrowserCap checks AddBrowser's keep: the user's least recently used
+// browsers go first, and the one just added always stays.
+func runBrowserCap(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	used := func(id string, created, lastUsed time.Duration) storage.Browser {
+		b := browser("u", id, when.Add(created))
+		b.LastUsed = when.Add(lastUsed)
+		return b
+	}
+	add := func(t *testing.T, s storage.BrowserStore, keep int, bs ...storage.Browser) {
+		t.Helper()
+		for _, b := range bs {
+			if err := s.AddBrowser(ctx, b, keep); err != nil {
+				t.Fatalf("AddBrowser(%s, keep %d): %v", b.ID, keep, err)
+			}
+		}
+	}
+
+	t.Run("LeastRecentlyUsedFirst", func(t *testing.T) {
+		s := newStore(t)
+		b1, b2, b3 := used("b1", 0, 4*time.Hour), used("b2", time.Second, time.Hour), used("b3", 2*time.Second, 3*time.Hour)
+		theirs := browser("v", "v1", when)
+		add(t, s, 3, theirs, b1, b2, b3)
+		b4 := used("b4", 3*time.Second, 2*time.Hour)
+		add(t, s, 3, b4)
+		checkBrowsers(t, s, "u", b1, b3, b4) // b2, used an hour in, went
+		checkNoHash(t, s, b2.Hash)
+		// The new browser stays even if it was used least recently of all.
+		b5 := used("b5", 4*time.Second, 0)
+		add(t, s, 3, b5)
+		checkBrowsers(t, s, "u", b1, b3, b5) // b4 went
+		// A touch counts as a use: b1, the oldest, now outlives b3.
+		if err := s.TouchBrowser(ctx, "u", "b1", when.Add(5*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		b1.LastUsed = when.Add(5 * time.Hour)
+		b6 := used("b6", 5*time.Second, 5*time.Hour)
+		add(t, s, 2, b6) // a smaller keep trims further
+		checkBrowsers(t, s, "u", b1, b6)
+		checkBrowsers(t, s, "v", theirs)
+	})
+
+	t.Run("Ties", func(t *testing.T) {
+		// One LastUsed: the earlier Created goes first; one Created too:
+		// the smaller ID in byte order ("B" < "a" < "b").
+		s := newStore(t)
+		a, upperB, b := used("a", time.Second, time.Hour), used("B", time.Second, time.Hour), used("b", time.Second, time.Hour)
+		early := used("early", 0, time.Hour)
+		add(t, s, 10, b, early, a, upperB)
+		last := used("last", 0, 0)
+		add(t, s, 3, last)
+		checkBrowsers(t, s, "u", last, a, b) // early, then B, went
+	})
+
+	t.Run("KeepOne", func(t *testing.T) {
+		s := newStore(t)
+		add(t, s, 5, used("b1", 0, time.Hour), used("b2", 0, 2*time.Hour))
+		b3 := used("b3", 0, 0)
+		add(t, s, 1, b3)
+		checkBrowsers(t, s, "u", b3)
+	})
+
+	t.Run("RefusedAddDropsNothing", func(t *testing.T) {
+		s := newStore(t)
+		b1, b2 := used("b1", 0, time.Hour), used("b2", time.Second, 2*time.Hour)
+		add(t, s, 2, b1, b2)
+		dup := used("b1", 2*time.Second, 3*time.Hour)
+		dup.Hash[1] ^= 0xff
+		if err := s.AddBrowser(ctx, dup, 2); !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("AddBrowser of a stored ID: %v, want ErrConflict", err)
+		}
+		for _, keep := range []int{0, -1} {
+			b := used(fmt.Sprint("k", keep), 2*time.Second, 3*time.Hour)
+			if err := s.AddBrowser(ctx, b, keep); !errors.Is(err, storage.ErrInvalidArgument) {
+				t.Fatalf("AddBrowser with keep %d: %v, want ErrInvalidArgument", keep, err)
+			}
+		}
+		checkBrowsers(t, s, "u", b1, b2)
+	})
+
+	t.Run("Race", func(t *testing.T) {
+		// Adds under way at once may leave up to keep plus their number;
+		// the next add trims to keep, and keeps its own browser.
+		s := newStore(t)
+		const keep = 5
+		won, _ := raceWrite(t, func(i int64) error {
+			return s.AddBrowser(ctx, used(fmt.Sprint("r", i), time.Duration(i), time.Duration(i)*time.Second), keep)
+		})
+		if won != Racers {
+			t.Fatalf("%d of %d adds of distinct browsers succeeded", won, Racers)
+		}
+		if list, err := s.Browsers(ctx, "u"); err != nil || len(list) > keep+Racers {
+			t.Fatalf("after %d adds at once: %d browsers, %v; want at most %d", Racers, len(list), err, keep+Racers)
+		}
+		last := used("last", time.Hour, time.Hour)
+		add(t, s, keep, last)
+		list, err := s.Browsers(ctx, "u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > keep || !slices.ContainsFunc(list, func(b storage.Browser) bool { return sameBrowser(b, last) }) {
+			t.Fatalf("after %d adds at once and one more: %d browsers %+v, want at most %d with the last one", Racers, len(list), list, keep)
+		}
+	})
+}

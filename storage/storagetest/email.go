@@ -120,6 +120,80 @@ func runEmail(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		}
 	})
 
+	t.Run("SwapToNoCode", func(t *testing.T) {
+		s := newStore(t)
+		s.PutEmail(ctx, "u", false, when)
+		// No code to no code holds, and leaves none.
+		if ok, err := s.SwapEmailCode(ctx, "u", nil, nil); !ok || err != nil {
+			t.Fatalf("swap from no code to none: %v, %v", ok, err)
+		}
+		c1 := emailCode("c1", 0)
+		s.SwapEmailCode(ctx, "u", nil, c1)
+		s.FailEmailCode(ctx, "u", "c1")
+		// A stale count, another ID, or no code at all: the code stays.
+		for _, prev := range []*storage.EmailCode{c1, emailCode("c2", 1), nil} {
+			if ok, err := s.SwapEmailCode(ctx, "u", prev, nil); ok || err != nil {
+				t.Fatalf("removal with previous %+v: %v, %v; want false, nil", prev, ok, err)
+			}
+		}
+		if st, _ := s.Email(ctx, "u"); st.Code == nil || st.Code.ID != "c1" || st.Code.Failures != 1 {
+			t.Fatalf("after lost removals: %+v", st.Code)
+		}
+		if ok, err := s.SwapEmailCode(ctx, "u", emailCode("c1", 1), nil); !ok || err != nil {
+			t.Fatalf("removal: %v, %v", ok, err)
+		}
+		st, err := s.Email(ctx, "u")
+		if err != nil || st.Code != nil || st.Disabled || !st.Since.Equal(when) {
+			t.Fatalf("after removal: %+v, %v; want the state without a code", st, err)
+		}
+		if _, err := s.FailEmailCode(ctx, "u", "c1"); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("failure on a removed code: %v, want ErrNotFound", err)
+		}
+		if ok, _ := s.ConsumeEmailCode(ctx, "u", "c1", 5); ok {
+			t.Fatal("a removed code was consumed")
+		}
+		// A new code starts from no code, with no failures carried.
+		if ok, err := s.SwapEmailCode(ctx, "u", nil, emailCode("c3", 0)); !ok || err != nil {
+			t.Fatalf("a code after removal: %v, %v", ok, err)
+		}
+		if n, _ := s.FailEmailCode(ctx, "u", "c3"); n != 1 {
+			t.Fatalf("failures of the new code: %d, want 1", n)
+		}
+		if ok, err := s.SwapEmailCode(ctx, "nobody", nil, nil); ok || !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("removal without state: %v, %v; want ErrNotFound", ok, err)
+		}
+	})
+
+	t.Run("Binding", func(t *testing.T) {
+		s := newStore(t)
+		s.PutEmail(ctx, "u", false, when)
+		c1 := emailCode("c1", 0)
+		c1.Binding = []byte("login-digest\x00\xff")
+		if ok, err := s.SwapEmailCode(ctx, "u", nil, c1); !ok || err != nil {
+			t.Fatalf("swap: %v, %v", ok, err)
+		}
+		c1.Binding[0] = '!' // the store kept its own copy
+		st, _ := s.Email(ctx, "u")
+		if st.Code == nil || !bytes.Equal(st.Code.Binding, []byte("login-digest\x00\xff")) {
+			t.Fatalf("binding read back as %+v", st.Code)
+		}
+		st.Code.Binding[0] = '!'
+		if again, _ := s.Email(ctx, "u"); again.Code.Binding[0] == '!' {
+			t.Fatal("the store shares the binding it returned")
+		}
+		// A resend with another binding, and one with none.
+		c2 := emailCode("c2", 0)
+		c2.Binding = []byte("another login")
+		s.SwapEmailCode(ctx, "u", emailCode("c1", 0), c2)
+		if st, _ := s.Email(ctx, "u"); !bytes.Equal(st.Code.Binding, c2.Binding) {
+			t.Fatalf("binding after resend: %q", st.Code.Binding)
+		}
+		s.SwapEmailCode(ctx, "u", c2, emailCode("c3", 0))
+		if st, _ := s.Email(ctx, "u"); len(st.Code.Binding) != 0 {
+			t.Fatalf("a code without a binding read back with %q", st.Code.Binding)
+		}
+	})
+
 	t.Run("RaceConsume", func(t *testing.T) {
 		s := newStore(t)
 		s.PutEmail(ctx, "u", false, when)

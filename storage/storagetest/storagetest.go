@@ -40,11 +40,15 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("TOTP", func(t *testing.T) { runTOTP(t, newStore) })
 	t.Run("Throttle", func(t *testing.T) { runThrottle(t, newStore) })
 	t.Run("Backup", func(t *testing.T) { runBackup(t, newStore) })
+	t.Run("BackupReplace", func(t *testing.T) { runBackupReplace(t, newStore) })
 	t.Run("Email", func(t *testing.T) { runEmail(t, newStore) })
 	t.Run("WebAuthn", func(t *testing.T) { runWebAuthn(t, newStore) })
 	t.Run("WebAuthnDisabled", func(t *testing.T) { runWebAuthnDisabled(t, newStore) })
 	t.Run("WebAuthnOrder", func(t *testing.T) { runWebAuthnOrder(t, newStore) })
+	t.Run("CeremonyBounds", func(t *testing.T) { runCeremonyBounds(t, newStore) })
 	t.Run("Browser", func(t *testing.T) { runBrowser(t, newStore) })
+	t.Run("BrowserCap", func(t *testing.T) { runBrowserCap(t, newStore) })
+	t.Run("Refusals", func(t *testing.T) { runRefusals(t, newStore) })
 }
 
 // when has nanoseconds and a location other than UTC, both of which a store
@@ -62,12 +66,18 @@ func secret(b byte, created time.Time) *storage.TOTPSecret {
 	}
 }
 
+// bound returns s with a binding of its own.
+func bound(s *storage.TOTPSecret) *storage.TOTPSecret {
+	s.Binding = []byte{'s', 0, s.Sealed[0], 0xff}
+	return s
+}
+
 func sameSecret(a, b *storage.TOTPSecret) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
 	return bytes.Equal(a.Sealed, b.Sealed) && a.Algorithm == b.Algorithm && a.Digits == b.Digits &&
-		a.Period == b.Period && a.Created.Equal(b.Created)
+		a.Period == b.Period && a.Created.Equal(b.Created) && bytes.Equal(a.Binding, b.Binding)
 }
 
 func fmtSecret(s *storage.TOTPSecret) string {
@@ -138,6 +148,10 @@ func runTOTP(t *testing.T, newStore func(t *testing.T) storage.Store) {
 			// A secret with every other field zero is still a secret, not nil.
 			{UserID: "zero-secret", Active: &storage.TOTPSecret{Created: when}},
 			{UserID: "ünïcødé 用户 'quoted' ?", Account: "ü@example.com", Active: secret(5, when)},
+			// Bindings, on either secret or both.
+			{UserID: "bound-pending", Account: "p@example.com", Active: secret(6, when), Pending: bound(secret(7, when))},
+			{UserID: "bound-active", Account: "a@example.com", Active: bound(secret(8, when))},
+			{UserID: "bound-both", Account: "b@example.com", Active: bound(secret(9, when)), Pending: bound(secret(10, when))},
 		} {
 			t.Run(rec.UserID, func(t *testing.T) {
 				s := newStore(t)
@@ -161,9 +175,16 @@ func runTOTP(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		next.Version = v
 		checkRecord(t, mustGet(t, s, "u"), next)
 		// And back again: a nil group becomes a secret.
-		back := storage.TOTPRecord{UserID: "u", Account: "c", Active: secret(2, when), Pending: secret(3, when), Version: v}
+		back := storage.TOTPRecord{UserID: "u", Account: "c", Active: secret(2, when), Pending: bound(secret(3, when)), Version: v}
 		back.Version = mustPut(t, s, back)
 		checkRecord(t, mustGet(t, s, "u"), back)
+		// A binding goes, and another comes, with the secret it is on.
+		moved := storage.TOTPRecord{UserID: "u", Account: "c", Active: bound(secret(3, when)), Version: back.Version}
+		moved.Version = mustPut(t, s, moved)
+		checkRecord(t, mustGet(t, s, "u"), moved)
+		unbound := storage.TOTPRecord{UserID: "u", Account: "c", Active: secret(3, when), Version: moved.Version}
+		unbound.Version = mustPut(t, s, unbound)
+		checkRecord(t, mustGet(t, s, "u"), unbound)
 	})
 
 	t.Run("InsertTwice", func(t *testing.T) {
@@ -314,8 +335,12 @@ func runTOTP(t *testing.T, newStore func(t *testing.T) storage.Store) {
 
 	t.Run("Copies", func(t *testing.T) {
 		s := newStore(t)
-		in := storage.TOTPRecord{UserID: "u", Account: "a", Active: secret(1, when), Pending: secret(4, when)}
+		in := storage.TOTPRecord{UserID: "u", Account: "a", Active: secret(1, when), Pending: bound(secret(4, when))}
 		mustPut(t, s, in)
+		in.Pending.Binding[0] = 99
+		if out := mustGet(t, s, "u"); out.Pending.Binding[0] == 99 {
+			t.Fatal("the store shares the binding it was given")
+		}
 		in.Active.Sealed[0], in.Pending.Sealed[0] = 99, 99
 		in.Active.Digits = 7
 		out := mustGet(t, s, "u")
