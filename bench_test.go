@@ -18,7 +18,7 @@ func BenchmarkVerify(b *testing.B) {
 		f.setUp(b, "u")
 		for b.Loop() {
 			f.now = f.now.Add(30 * time.Second)
-			if _, err := f.tf.Verify(ctx, "u", f.appCode(b)); err != nil {
+			if _, err := f.tf.Verify(ctx, "u", login, f.appCode(b)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -27,7 +27,7 @@ func BenchmarkVerify(b *testing.B) {
 		f := newFixture(b, memory.New())
 		f.setUp(b, "u")
 		for b.Loop() {
-			if _, err := f.tf.Verify(ctx, "u", f.wrongCode(b)); !errors.Is(err, twofa.ErrInvalidCode) {
+			if _, err := f.tf.Verify(ctx, "u", login, f.wrongCode(b)); !errors.Is(err, twofa.ErrInvalidCode) {
 				b.Fatal(err)
 			}
 			if err := f.tf.Unlock(ctx, "u"); err != nil {

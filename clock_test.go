@@ -35,7 +35,7 @@ func TestBrokenClockDenies(t *testing.T) {
 			app := f.appCode(t)
 			f.now = broken
 			for _, code := range []string{app, f.codes[0], mailed, "000000", "zzzzz-zzzzz", "junk!"} {
-				if m, err := f.tf.Verify(ctx, "u", code); !errors.Is(err, twofa.ErrInvalidTime) || m != "" {
+				if m, err := f.tf.Verify(ctx, "u", login, code); !errors.Is(err, twofa.ErrInvalidTime) || m != "" {
 					t.Errorf("Verify(%q) at %v: %q, %v; want ErrInvalidTime", code, broken, m, err)
 				}
 			}
@@ -58,7 +58,7 @@ func TestBrokenClockDenies(t *testing.T) {
 				code string
 				m    twofa.Method
 			}{{mailed, twofa.Email}, {app, twofa.TOTP}, {f.codes[0], twofa.Backup}} {
-				if m, err := f.tf.Verify(ctx, "u", c.code); err != nil || m != c.m {
+				if m, err := f.tf.Verify(ctx, "u", login, c.code); err != nil || m != c.m {
 					t.Fatalf("%s code once the clock is right: %v, %v", c.m, m, err)
 				}
 			}

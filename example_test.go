@@ -47,9 +47,10 @@ func Example() {
 	fmt.Println("offered at login:", a.Offered, "backup codes left:", a.BackupRemaining)
 
 	now = now.Add(30 * time.Second)
-	m, err := tf.Verify(ctx, "user-42", phone())
+	// "login-1" names this login attempt; httpmw keeps a random one per browser.
+	m, err := tf.Verify(ctx, "user-42", "login-1", phone())
 	fmt.Println("app code:", m, err)
-	m, err = tf.Verify(ctx, "user-42", codes[0])
+	m, err = tf.Verify(ctx, "user-42", "login-1", codes[0])
 	fmt.Println("backup code:", m, err)
 	// Output:
 	// totp enabled
@@ -72,7 +73,7 @@ func ExampleAccount_Requires() {
 	codes, _ := tf.Backup.Generate(ctx, "user-42")
 	a, _ := tf.Account(ctx, "user-42")
 	fmt.Println("backup codes only:", a.Status(twofa.Backup), a.Offered, a.Requires())
-	_, err := tf.Verify(ctx, "user-42", codes[0])
+	_, err := tf.Verify(ctx, "user-42", login, codes[0])
 	fmt.Println("a backup code:", errors.Is(err, twofa.ErrNoMethod))
 
 	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com", "test-session")
@@ -81,7 +82,7 @@ func ExampleAccount_Requires() {
 	_ = tf.TOTP.Confirm(ctx, "user-42", "test-session", code)
 	a, _ = tf.Account(ctx, "user-42")
 	fmt.Println("with an app:", a.Offered, a.Requires())
-	m, err := tf.Verify(ctx, "user-42", codes[0])
+	m, err := tf.Verify(ctx, "user-42", login, codes[0])
 	fmt.Println("a backup code:", m, err)
 	// Output:
 	// backup codes only: enabled [] false

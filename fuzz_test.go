@@ -37,7 +37,7 @@ func FuzzVerify(f *testing.F) {
 		fx.now = fx.now.Add(30 * time.Second) // a fresh time step each round
 		must(t, fx.tf.Unlock(ctx, "u"))
 		valid := fx.validNow(t, used)
-		m, err := fx.tf.Verify(ctx, "u", input)
+		m, err := fx.tf.Verify(ctx, "u", login, input)
 		switch {
 		case err != nil && m != "":
 			t.Fatalf("Verify(%q) = %q with %v", input, m, err)
@@ -50,7 +50,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		must(t, fx.tf.Unlock(ctx, "u"))
 		app := fx.appCode(t)
-		got, err := fx.tf.Verify(ctx, "u", app)
+		got, err := fx.tf.Verify(ctx, "u", login, app)
 		switch {
 		case m == twofa.TOTP && canonical(m, input) == app:
 			if !errors.Is(err, twofa.ErrInvalidCode) {
@@ -60,7 +60,7 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("the app's code after %q: %q, %v", input, got, err)
 		}
 		used[app] = true
-		if _, err := fx.tf.Verify(ctx, "u", app); !errors.Is(err, twofa.ErrInvalidCode) {
+		if _, err := fx.tf.Verify(ctx, "u", login, app); !errors.Is(err, twofa.ErrInvalidCode) {
 			t.Fatalf("the app's code a second time: %v", err)
 		}
 	})

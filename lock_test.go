@@ -37,7 +37,7 @@ func (f *fixture) failTo(t testing.TB, user string, n int) {
 		// With an e-mailed code waiting, wrong digits are tried as that
 		// code and then as the app's, whose attempt may find the wait the
 		// first began: refused, but the count went on.
-		_, err = f.tf.Verify(ctx, user, f.wrongCode(t))
+		_, err = f.tf.Verify(ctx, user, login, f.wrongCode(t))
 		if !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
 			t.Fatalf("wrong code at %d failures: %v", st.Failures, err)
 		}
@@ -87,7 +87,7 @@ func TestLockNoticeOncePerLock(t *testing.T) {
 	errs := make(chan error, 50)
 	for range 50 {
 		wg.Go(func() {
-			_, err := f.tf.Verify(ctx, "u", wrong)
+			_, err := f.tf.Verify(ctx, "u", login, wrong)
 			errs <- err
 		})
 	}
@@ -141,13 +141,13 @@ func TestLockNoticeOncePerLock(t *testing.T) {
 	}
 	f.now = f.now.Add(365 * 24 * time.Hour)
 	var te *twofa.ThrottledError
-	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.As(err, &te) || !te.Locked {
+	if _, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); !errors.As(err, &te) || !te.Locked {
 		t.Fatalf("the right code a year later: %v, want locked", err)
 	}
 	if err := f.tf.Unlock(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil {
+	if _, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); err != nil {
 		t.Fatalf("after Unlock: %v", err)
 	}
 }
@@ -172,7 +172,7 @@ func TestNoLockNoticeWhenTheAttemptPasses(t *testing.T) {
 				code = f.mailCode(t, "u")
 				f.waitOut(t, "u")
 			}
-			if got, err := f.tf.Verify(ctx, "u", code); err != nil || got != m {
+			if got, err := f.tf.Verify(ctx, "u", login, code); err != nil || got != m {
 				t.Fatalf("the right code at the lock's count: %v, %v", got, err)
 			}
 			if n := f.events.Count(event.Locked); n != 0 || len(f.lockNotices()) != 0 {
@@ -204,7 +204,7 @@ func TestLockNoticeEveryCountedMethod(t *testing.T) {
 			f.waitOut(t, "u")
 			// Digits that are not the mailed code go on to the app, which
 			// finds the lock the e-mail's failure began.
-			if _, err := f.tf.Verify(ctx, "u", wrong); !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
+			if _, err := f.tf.Verify(ctx, "u", login, wrong); !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
 				t.Fatal(err)
 			}
 			var locks []event.Event
@@ -228,10 +228,10 @@ func TestLockNoticeMailerDown(t *testing.T) {
 	f.failTo(t, "u", 19)
 	f.mail.Fail(errors.New("relay down"))
 	f.waitOut(t, "u")
-	if _, err := f.tf.Verify(ctx, "u", f.wrongCode(t)); !errors.Is(err, twofa.ErrInvalidCode) {
+	if _, err := f.tf.Verify(ctx, "u", login, f.wrongCode(t)); !errors.Is(err, twofa.ErrInvalidCode) {
 		t.Fatalf("the attempt that locks, mailer down: %v", err)
 	}
-	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.Is(err, twofa.ErrThrottled) {
+	if _, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); !errors.Is(err, twofa.ErrThrottled) {
 		t.Fatalf("the right code during the lock, mailer down: %v", err)
 	}
 	var failed []event.Event
@@ -257,7 +257,7 @@ func TestLockOpensNoPathAround(t *testing.T) {
 			mailed := f.mailCode(t, "u")
 			f.failTo(t, "u", failures)
 			for _, input := range []string{f.appCode(t), f.codes[0], mailed, "000000", "zzzzz-zzzzz", "junk!", ""} {
-				m, err := f.tf.Verify(ctx, "u", input)
+				m, err := f.tf.Verify(ctx, "u", login, input)
 				if err == nil || m != "" || errors.Is(err, twofa.ErrNoMethod) ||
 					!errors.Is(err, twofa.ErrThrottled) && !errors.Is(err, twofa.ErrInvalidCode) {
 					t.Errorf("Verify(%q) while locked: %q, %v", input, m, err)

@@ -189,7 +189,7 @@ func TestNoticesOverSMTP(t *testing.T) {
 	}{
 		{"app added", func(*fixture, *testing.T) {}, func(f *fixture, t *testing.T) { f.enrollApp(t) }, []string{added}},
 		{"new backup codes", nil, func(f *fixture, t *testing.T) { must(t, gen(f)) }, []string{newBackup}},
-		{"backup code used", nil, func(f *fixture, t *testing.T) { _, err := f.tf.Verify(ctx, "u", f.codes[0]); must(t, err) }, []string{backupUsed}},
+		{"backup code used", nil, func(f *fixture, t *testing.T) { _, err := f.tf.Verify(ctx, "u", login, f.codes[0]); must(t, err) }, []string{backupUsed}},
 		{"app turned off, e-mail left", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Disable(ctx, "u", twofa.TOTP)) }, []string{turnedOff}},
 		{"e-mail removed, app left", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.Email)) }, []string{removed}},
 		{"backup codes removed", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.Backup)) }, []string{removed}},
@@ -214,7 +214,7 @@ func TestNoticesOverSMTP(t *testing.T) {
 			needles := f.secrets(t)
 			// An e-mailed code and a remembered browser's token, where the
 			// user has them, must not show up in a notice either.
-			if err := f.tf.Email.Send(ctx, "u", "u@example.com"); err == nil {
+			if err := f.tf.Email.Send(ctx, "u", "u@example.com", login); err == nil {
 				sent := srv.take()
 				code := mailtest.ReadCode(t, sent[len(sent)-1].text)
 				needles = append(needles, code)

@@ -41,7 +41,7 @@ func TestBackupCodesAloneDoNotCount(t *testing.T) {
 	if r, err := f.tf.Requires(ctx, "u"); r || err != nil {
 		t.Fatalf("Requires with backup codes only: %v, %v", r, err)
 	}
-	if _, err := f.tf.Verify(ctx, "u", codes[0]); !errors.Is(err, twofa.ErrNoMethod) {
+	if _, err := f.tf.Verify(ctx, "u", login, codes[0]); !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("a backup code with no primary method: %v, want ErrNoMethod", err)
 	}
 	if a, _ := f.tf.Account(ctx, "u"); a.BackupRemaining != 10 {
@@ -54,7 +54,7 @@ func TestBackupCodesAloneDoNotCount(t *testing.T) {
 	if a, _ := f.tf.Account(ctx, "u"); fmt.Sprint(a.Offered) != "[email backup]" || !a.Requires() {
 		t.Fatalf("with e-mail codes: %+v", a)
 	}
-	if m, err := f.tf.Verify(ctx, "u", codes[0]); err != nil || m != twofa.Backup {
+	if m, err := f.tf.Verify(ctx, "u", login, codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("a backup code with e-mail codes on: %v, %v", m, err)
 	}
 }
@@ -152,7 +152,7 @@ func TestLastPrimaryMethodGone(t *testing.T) {
 					t.Fatalf("after the change: %+v", a)
 				}
 				if c.setup.backup {
-					if _, err := f.tf.Verify(ctx, "u", f.codes[0]); !errors.Is(err, twofa.ErrNoMethod) {
+					if _, err := f.tf.Verify(ctx, "u", login, f.codes[0]); !errors.Is(err, twofa.ErrNoMethod) {
 						t.Fatalf("a backup code after the change: %v, want ErrNoMethod", err)
 					}
 				}

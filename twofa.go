@@ -613,11 +613,13 @@ func (s *Service) takeAway(ctx context.Context, userID string, change func() err
 	return nil
 }
 
-// SendCode mails the user a login code at the address Config.Address gives.
-// It returns the errors of emailotp.Service.Send: emailotp.ErrNotEnabled,
-// emailotp.ErrUnavailable (no mailer, no valid address), a
+// SendCode mails the user a login code at the address Config.Address gives,
+// for the login attempt login (an opaque ID, as Verify takes): the code
+// passes only in that login. It returns the errors of
+// emailotp.Service.Send: emailotp.ErrNotEnabled, emailotp.ErrUnavailable
+// (no mailer, no valid address), emailotp.ErrInvalidLogin, a
 // *emailotp.CooldownError, or one matching emailotp.ErrSend.
-func (s *Service) SendCode(ctx context.Context, userID string) error {
+func (s *Service) SendCode(ctx context.Context, userID, login string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
@@ -625,7 +627,7 @@ func (s *Service) SendCode(ctx context.Context, userID string) error {
 	if err != nil {
 		return fmt.Errorf("twofa: look up address: %w", err)
 	}
-	return s.Email.Send(ctx, userID, addr)
+	return s.Email.Send(ctx, userID, addr, login)
 }
 
 // Reset removes every second factor, backup code, unfinished security-key
@@ -685,13 +687,18 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // with no primary method enabled (backup codes alone do not count), an
 // error matching ErrInvalidCode for a code that does not pass, a
 // *ThrottledError, or a store error; every error denies access.
-func (s *Service) Verify(ctx context.Context, userID, code string) (Method, error) {
-	if err := s.verifiable(ctx, userID); err != nil {
+//
+// login is the ID of this login attempt, as given to SendCode, 1 to
+// emailotp.MaxLoginLen bytes (emailotp.ErrInvalidLogin otherwise, whatever
+// the user's methods): an e-mailed code passes only in the login it was
+// sent for, and in any other is as if none had been sent.
+func (s *Service) Verify(ctx context.Context, userID, login, code string) (Method, error) {
+	if err := s.verifiable(ctx, userID, login); err != nil {
 		return "", err
 	}
 	m, err := Backup, error(nil)
 	if onlyDigits(code) {
-		m, err = s.verifyDigits(ctx, userID, code)
+		m, err = s.verifyDigits(ctx, userID, login, code)
 	} else {
 		err = s.Backup.Verify(ctx, userID, code)
 	}
@@ -710,11 +717,14 @@ func (s *Service) Verify(ctx context.Context, userID, code string) (Method, erro
 }
 
 // verifiable returns the error that denies userID before any code is
-// looked at: a bad user ID, a clock that cannot be right (no factor may
+// looked at: a bad user ID or login ID, a clock that cannot be right (no factor may
 // then mark a code used, or a key's count, at a false time), or no primary
 // method, whatever backup codes the user keeps (ErrNoMethod).
-func (s *Service) verifiable(ctx context.Context, userID string) error {
+func (s *Service) verifiable(ctx context.Context, userID, login string) error {
 	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := emailotp.CheckLogin(login); err != nil {
 		return err
 	}
 	if err := storage.CheckTime(s.now()); err != nil {
@@ -730,14 +740,15 @@ func (s *Service) verifiable(ctx context.Context, userID string) error {
 	return nil
 }
 
-// verifyDigits tries a waiting e-mailed code, then the authenticator app.
-func (s *Service) verifyDigits(ctx context.Context, userID, code string) (Method, error) {
-	es, err := s.Email.State(ctx, userID)
+// verifyDigits tries an e-mailed code waiting for this login, then the
+// authenticator app. A code sent for another login is not waiting here.
+func (s *Service) verifyDigits(ctx context.Context, userID, login, code string) (Method, error) {
+	waiting, err := s.Email.Waiting(ctx, userID, login)
 	if err != nil {
 		return "", err
 	}
-	if es.Status == emailotp.StatusEnabled && es.CodeLive {
-		err := s.Email.Verify(ctx, userID, code)
+	if waiting {
+		err := s.Email.Verify(ctx, userID, login, code)
 		if err == nil || !errors.Is(err, emailotp.ErrInvalidCode) && !errors.Is(err, emailotp.ErrMalformed) {
 			return Email, err
 		}

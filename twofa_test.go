@@ -33,6 +33,9 @@ import (
 
 var ctx = context.Background()
 
+// login is the login attempt of every test: e-mailed codes are bound to it.
+const login = "login-1"
+
 type fixture struct {
 	tf     *twofa.Service
 	store  storage.Store
@@ -107,7 +110,7 @@ func (f *fixture) setUp(t testing.TB, user string) {
 func (f *fixture) mailCode(t testing.TB, user string) string {
 	t.Helper()
 	f.now = f.now.Add(time.Minute) // past any cooldown
-	if err := f.tf.Email.Send(ctx, user, f.addrs[user]); err != nil {
+	if err := f.tf.Email.Send(ctx, user, f.addrs[user], login); err != nil {
 		t.Fatal(err)
 	}
 	return mailtest.ReadCode(t, f.mail.Last(t).Text)
@@ -140,7 +143,7 @@ func TestAccountView(t *testing.T) {
 	if len(a.Methods) != len(twofa.Methods) || a.Status(twofa.WebAuthn) != twofa.NotSetUp || a.Methods[1].Since.IsZero() {
 		t.Fatalf("methods: %+v", a.Methods)
 	}
-	f.tf.Verify(ctx, "u", f.codes[0])
+	f.tf.Verify(ctx, "u", login, f.codes[0])
 	if a, _ := f.tf.Account(ctx, "u"); a.BackupRemaining != 9 {
 		t.Fatalf("after one code: %d left", a.BackupRemaining)
 	}
@@ -168,7 +171,7 @@ func TestDisableRemovePerMethod(t *testing.T) {
 			t.Fatalf("disable %s: %v", m, err)
 		}
 	}
-	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.Is(err, twofa.ErrNoMethod) {
+	if _, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("all disabled: %v, want ErrNoMethod", err)
 	}
 	for _, m := range codeMethods {
@@ -177,10 +180,10 @@ func TestDisableRemovePerMethod(t *testing.T) {
 		}
 	}
 	// Enabled again without a new set-up: the kept secret and codes work.
-	if m, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil || m != twofa.TOTP {
+	if m, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); err != nil || m != twofa.TOTP {
 		t.Fatalf("app code after enable: %v, %v", m, err)
 	}
-	if m, err := f.tf.Verify(ctx, "u", f.codes[0]); err != nil || m != twofa.Backup {
+	if m, err := f.tf.Verify(ctx, "u", login, f.codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code after enable: %v, %v", m, err)
 	}
 	for _, m := range codeMethods {
@@ -239,32 +242,32 @@ func TestRemoveForgetsBrowsers(t *testing.T) {
 func TestVerify(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.setUp(t, "u")
-	if m, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil || m != twofa.TOTP {
+	if m, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); err != nil || m != twofa.TOTP {
 		t.Fatalf("app code: %v, %v", m, err)
 	}
-	if m, err := f.tf.Verify(ctx, "u", strings.ToUpper(f.codes[3])); err != nil || m != twofa.Backup {
+	if m, err := f.tf.Verify(ctx, "u", login, strings.ToUpper(f.codes[3])); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code: %v, %v", m, err)
 	}
 	// Replays are invalid codes that keep their factor's own error too.
-	if _, err := f.tf.Verify(ctx, "u", f.appCode(t)); !errors.Is(err, twofa.ErrInvalidCode) || !errors.Is(err, totp.ErrReplay) {
+	if _, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); !errors.Is(err, twofa.ErrInvalidCode) || !errors.Is(err, totp.ErrReplay) {
 		t.Fatalf("replayed app code: %v, want ErrInvalidCode and totp.ErrReplay", err)
 	}
-	if _, err := f.tf.Verify(ctx, "u", f.codes[3]); !errors.Is(err, twofa.ErrInvalidCode) || !errors.Is(err, backup.ErrUsed) {
+	if _, err := f.tf.Verify(ctx, "u", login, f.codes[3]); !errors.Is(err, twofa.ErrInvalidCode) || !errors.Is(err, backup.ErrUsed) {
 		t.Fatalf("used backup code: %v, want ErrInvalidCode and backup.ErrUsed", err)
 	}
 	for _, wrong := range []string{f.appCode(t), f.codes[3], "zzzzz-zzzzz", "000000", "12345", "", "\xff", strings.Repeat("9", 5000)} {
-		if _, err := f.tf.Verify(ctx, "u", wrong); !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
+		if _, err := f.tf.Verify(ctx, "u", login, wrong); !errors.Is(err, twofa.ErrInvalidCode) && !errors.Is(err, twofa.ErrThrottled) {
 			t.Fatalf("Verify(%.20q): %v, want ErrInvalidCode", wrong, err)
 		}
 	}
-	_, err := f.tf.Verify(ctx, "v", "123456")
+	_, err := f.tf.Verify(ctx, "v", login, "123456")
 	if !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("user without methods: %v, want ErrNoMethod", err)
 	}
-	if _, err := f.tf.Verify(ctx, "v", "abcde-fghij"); !errors.Is(err, twofa.ErrNoMethod) {
+	if _, err := f.tf.Verify(ctx, "v", login, "abcde-fghij"); !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("user without methods, backup-shaped: %v", err)
 	}
-	if _, err := f.tf.Verify(ctx, "v", "nonsense!"); !errors.Is(err, twofa.ErrNoMethod) {
+	if _, err := f.tf.Verify(ctx, "v", login, "nonsense!"); !errors.Is(err, twofa.ErrNoMethod) {
 		t.Fatalf("user without methods, junk: %v", err)
 	}
 }
@@ -278,9 +281,9 @@ func TestVerifyThrottled(t *testing.T) {
 		if wrong == f.appCode(t) {
 			wrong = "000001"
 		}
-		f.tf.Verify(ctx, "u", wrong)
+		f.tf.Verify(ctx, "u", login, wrong)
 	}
-	_, err := f.tf.Verify(ctx, "u", f.codes[0])
+	_, err := f.tf.Verify(ctx, "u", login, f.codes[0])
 	var te *twofa.ThrottledError
 	if !errors.As(err, &te) || !errors.Is(err, twofa.ErrThrottled) || !te.RetryAt.After(f.now) {
 		t.Fatalf("after 5 mixed failures: %v, want a ThrottledError", err)
@@ -291,7 +294,7 @@ func TestVerifyThrottled(t *testing.T) {
 	if err := f.tf.Unlock(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := f.tf.Verify(ctx, "u", f.codes[0]); err != nil || m != twofa.Backup {
+	if m, err := f.tf.Verify(ctx, "u", login, f.codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("after unlock: %v, %v", m, err)
 	}
 }
@@ -317,7 +320,7 @@ func TestStoreFailureDenies(t *testing.T) {
 	f.setUp(t, "u")
 	g := newFixture(t, failing{f.store})
 	for _, code := range []string{f.appCode(t), f.codes[0], "junk!"} {
-		if m, err := g.tf.Verify(ctx, "u", code); !errors.Is(err, errDown) || m != "" {
+		if m, err := g.tf.Verify(ctx, "u", login, code); !errors.Is(err, errDown) || m != "" {
 			t.Errorf("Verify(%q) with a failing store: %q, %v; want the store error", code, m, err)
 		}
 	}
@@ -337,7 +340,7 @@ func TestResetLeavesNothing(t *testing.T) {
 		f.setUp(t, "u")
 		f.setUp(t, "other")
 		f.tf.TOTP.Begin(ctx, "u", "", "test-session") // a pending move too
-		f.tf.Verify(ctx, "u", "000000")
+		f.tf.Verify(ctx, "u", login, "000000")
 		token, err := f.tf.Browsers.Remember(ctx, "u", "Safari on iOS")
 		if err != nil {
 			t.Fatal(err)
@@ -377,7 +380,7 @@ func TestResetLeavesNothing(t *testing.T) {
 		if err != nil || a.Requires() || a.Status(twofa.TOTP) != twofa.NotSetUp || a.Status(twofa.Backup) != twofa.NotSetUp || a.Throttle != nil {
 			t.Fatalf("after reset: %+v, %v", a, err)
 		}
-		if _, err := f.tf.Verify(ctx, "u", f.codes[1]); !errors.Is(err, twofa.ErrNoMethod) {
+		if _, err := f.tf.Verify(ctx, "u", login, f.codes[1]); !errors.Is(err, twofa.ErrNoMethod) {
 			t.Fatalf("login after reset: %v, want ErrNoMethod", err)
 		}
 		if err := f.tf.Browsers.Check(ctx, "u", token); !errors.Is(err, remember.ErrNotRemembered) || len(a.Browsers) != 0 {
@@ -571,24 +574,24 @@ func TestVerifyEmailCode(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.setUp(t, "u")
 	code := f.mailCode(t, "u")
-	if m, err := f.tf.Verify(ctx, "u", code); err != nil || m != twofa.Email {
+	if m, err := f.tf.Verify(ctx, "u", login, code); err != nil || m != twofa.Email {
 		t.Fatalf("e-mailed code: %v, %v", m, err)
 	}
-	if _, err := f.tf.Verify(ctx, "u", code); !errors.Is(err, twofa.ErrInvalidCode) {
+	if _, err := f.tf.Verify(ctx, "u", login, code); !errors.Is(err, twofa.ErrInvalidCode) {
 		t.Fatalf("e-mailed code again: %v", err)
 	}
 	// While an e-mailed code waits, the app's code still passes.
 	f.mailCode(t, "u")
-	if m, err := f.tf.Verify(ctx, "u", f.appCode(t)); err != nil || m != twofa.TOTP {
+	if m, err := f.tf.Verify(ctx, "u", login, f.appCode(t)); err != nil || m != twofa.TOTP {
 		t.Fatalf("app code with an e-mail code waiting: %v, %v", m, err)
 	}
 	// A user with only e-mail codes.
 	g := newFixture(t, memory.New())
 	g.tf.Email.Enable(ctx, "u")
-	if m, err := g.tf.Verify(ctx, "u", g.mailCode(t, "u")); err != nil || m != twofa.Email {
+	if m, err := g.tf.Verify(ctx, "u", login, g.mailCode(t, "u")); err != nil || m != twofa.Email {
 		t.Fatalf("e-mail only: %v, %v", m, err)
 	}
-	if _, err := g.tf.Verify(ctx, "u", "123456"); !errors.Is(err, twofa.ErrInvalidCode) {
+	if _, err := g.tf.Verify(ctx, "u", login, "123456"); !errors.Is(err, twofa.ErrInvalidCode) {
 		t.Fatalf("e-mail only, no code waiting: %v", err)
 	}
 }
@@ -596,7 +599,7 @@ func TestVerifyEmailCode(t *testing.T) {
 func TestNotices(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.setUp(t, "u") // adds the app and e-mail codes: two notices
-	f.tf.Verify(ctx, "u", f.codes[0])
+	f.tf.Verify(ctx, "u", login, f.codes[0])
 	f.tf.Reset(ctx, "u")
 	var subjects []string
 	for _, m := range f.mail.Messages() {
@@ -626,7 +629,7 @@ func TestNotices(t *testing.T) {
 	g := newFixture(t, memory.New())
 	g.setUp(t, "u")
 	g.mail.Fail(errors.New("relay down"))
-	if m, err := g.tf.Verify(ctx, "u", g.codes[0]); err != nil || m != twofa.Backup {
+	if m, err := g.tf.Verify(ctx, "u", login, g.codes[0]); err != nil || m != twofa.Backup {
 		t.Fatalf("backup code with the mailer down: %v, %v", m, err)
 	}
 	if g.events.Count(event.NoticeFailed) != 1 || g.events.Count(event.BackupUsed) != 1 {
@@ -663,7 +666,7 @@ func TestSecurityKeysInAccount(t *testing.T) {
 	}
 	f.tf.Enable(ctx, "u", twofa.WebAuthn)
 	// A typed code for a user with only keys is wrong, not "no method".
-	if _, err := f.tf.Verify(ctx, "u", "123456"); !errors.Is(err, twofa.ErrInvalidCode) {
+	if _, err := f.tf.Verify(ctx, "u", login, "123456"); !errors.Is(err, twofa.ErrInvalidCode) {
 		t.Fatalf("typed code, keys only: %v", err)
 	}
 	if err := f.tf.Reset(ctx, "u"); err != nil {
@@ -717,11 +720,11 @@ func TestRemoveKey(t *testing.T) {
 // SendCode mails to the address the application gives, and only to it.
 func TestSendCode(t *testing.T) {
 	f := newFixture(t, memory.New())
-	if err := f.tf.SendCode(ctx, "u"); !errors.Is(err, emailotp.ErrNotEnabled) {
+	if err := f.tf.SendCode(ctx, "u", login); !errors.Is(err, emailotp.ErrNotEnabled) {
 		t.Fatalf("before turning e-mail on: %v", err)
 	}
 	f.tf.Email.Enable(ctx, "u")
-	if err := f.tf.SendCode(ctx, "u"); err != nil {
+	if err := f.tf.SendCode(ctx, "u", login); err != nil {
 		t.Fatal(err)
 	}
 	if m := f.mail.Last(t); m.To != "u@example.com" {
@@ -731,7 +734,7 @@ func TestSendCode(t *testing.T) {
 	f.addrs["u"] = "not an address"
 	f.mu.Unlock()
 	f.now = f.now.Add(time.Hour)
-	if err := f.tf.SendCode(ctx, "u"); !errors.Is(err, emailotp.ErrUnavailable) {
+	if err := f.tf.SendCode(ctx, "u", login); !errors.Is(err, emailotp.ErrUnavailable) {
 		t.Fatalf("invalid address: %v", err)
 	}
 	if f.tf.Issuer() != "Acme" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
@@ -29,7 +30,7 @@ func TestEndToEndOverSMTP(t *testing.T) {
 	if err := f.svc.Enable(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Send(ctx, "u", addr); err != nil {
+	if err := f.svc.Send(ctx, "u", addr, login); err != nil {
 		t.Fatalf("send over SMTP: %v", err)
 	}
 	d := srv.delivery(t)
@@ -38,11 +39,42 @@ func TestEndToEndOverSMTP(t *testing.T) {
 	}
 	code := readCode(t, plainText(t, d.data))
 
-	if err := f.svc.Verify(ctx, "u", code); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 		t.Fatalf("the delivered code: %v", err)
 	}
-	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrInvalidCode) {
+	if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrInvalidCode) {
 		t.Fatalf("the delivered code again: %v, want ErrInvalidCode", err)
+	}
+}
+
+// 20 parallel sends, all past their read before any writes, through a
+// real SMTP exchange (STARTTLS, authentication): the server receives one
+// message, the others get a *CooldownError, and the delivered code works.
+func TestParallelSendsOverSMTP(t *testing.T) {
+	const n = 20
+	cert, pool := smtpCert(t)
+	srv := startSMTPServer(t, cert, smtpServerOptions{startTLS: true, user: smtpUser, pass: smtpPassword})
+	cfg := smtpConfig(srv.port, pool, emailotp.StartTLS)
+	cfg.Username, cfg.Password = smtpUser, smtpPassword
+	store := memory.New()
+	f := newFixture(t, store)
+	if err := f.svc.Enable(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	g := newFixture(t, &barrierStore{store, testdb.NewBarrier(n)}, func(c *emailotp.Config) {
+		c.Now = f.clock
+		c.Mailer = smtpMailer(t, cfg)
+	})
+	passed := parallelSends(t, g.svc, n)
+	if len(passed) != 1 {
+		t.Fatalf("%d of %d parallel sends passed, want 1", len(passed), n)
+	}
+	if _, _, mails := srv.counts(); mails != 1 {
+		t.Fatalf("the SMTP server received %d MAIL FROM commands, want 1", mails)
+	}
+	code := readCode(t, plainText(t, srv.delivery(t).data))
+	if err := f.svc.Verify(ctx, "u", passed[0], code); err != nil {
+		t.Fatalf("the delivered code: %v", err)
 	}
 }
 
@@ -55,7 +87,7 @@ func TestSMTPFailureConsumesNothing(t *testing.T) {
 		c.Mailer = smtpMailer(t, smtpConfig(good.port, pool, emailotp.StartTLS))
 	})
 	f.svc.Enable(ctx, "u")
-	if err := f.svc.Send(ctx, "u", addr); err != nil {
+	if err := f.svc.Send(ctx, "u", addr, login); err != nil {
 		t.Fatal(err)
 	}
 	code := readCode(t, plainText(t, good.delivery(t).data))
@@ -65,12 +97,12 @@ func TestSMTPFailureConsumesNothing(t *testing.T) {
 		c.Mailer = smtpMailer(t, smtpConfig(noTLS.port, pool, emailotp.StartTLS))
 	})
 	f.now = f.now.Add(2 * time.Minute)
-	err := g.svc.Send(ctx, "u", addr)
+	err := g.svc.Send(ctx, "u", addr, login)
 	if !errors.Is(err, emailotp.ErrSend) || !errors.Is(err, emailotp.ErrSTARTTLSRequired) {
 		t.Fatalf("send without STARTTLS: %v", err)
 	}
 	noTLS.nothingSent(t)
-	if err := f.svc.Verify(ctx, "u", code); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 		t.Fatalf("the earlier code after the failed send: %v", err)
 	}
 }

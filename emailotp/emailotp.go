@@ -6,7 +6,9 @@
 // login only when a [Mailer] is configured and the application knows a valid
 // address for the user ([Service.Available]). [Service.Send] mails a code (6
 // digits by default) valid for 15 minutes; a new code replaces the previous
-// one, after a cooldown (60 seconds by default). [Service.Verify] accepts a
+// one, after a cooldown (60 seconds by default) that holds under parallel
+// requests: the new code is claimed in the store before the mail goes out,
+// and put back if the mailer fails. [Service.Verify] accepts a
 // code once, within its validity, and refuses it after 5 wrong tries: a new
 // code is needed then. A resend does not reset the count of wrong tries, so
 // resending cannot buy more guesses; every attempt also counts against the
@@ -14,6 +16,25 @@
 //
 // Codes are stored only as salted hashes, bound to the user, and appear in
 // no event, log line or error.
+//
+// # One login
+//
+// A code works only for the login attempt that asked for it (OWASP ASVS
+// 5.0 6.6.2): [Service.Send] and [Service.Verify] take an opaque login ID,
+// and the store keeps a digest of it with the code, compared in constant
+// time. In another session of the same user the code gets [ErrNoCode],
+// exactly as if none had been sent: it is not counted as a wrong try of the
+// code nor against the throttle, since it can never pass, and so that
+// session can neither spend the code nor learn that one is waiting. The
+// cooldown alone is the user's across logins, so that new logins cannot
+// mail code after code.
+//
+// Every method taking a user ID first checks it against
+// [storage.CheckUserID] and refuses one outside that rule with an error
+// matching [storage.ErrInvalidUserID], before any store call. A clock that
+// cannot be right ([storage.CheckTime]) denies with [ErrClock]: no code is
+// sent, checked or spent; so does one more than a minute behind the clock
+// that sent the code.
 //
 // # Validity and NIST SP 800-63B
 //
@@ -63,8 +84,12 @@ var (
 	// ErrTooManyFailures reports a code that was guessed wrong too often;
 	// a new one is needed.
 	ErrTooManyFailures = fmt.Errorf("%w: too many wrong tries, request a new code", ErrInvalidCode)
-	// ErrNoCode reports that no code was sent, or the last one was used.
+	// ErrNoCode reports that no code was sent for this login, or the last
+	// one was used. A code sent for another login gets this same error.
 	ErrNoCode = fmt.Errorf("%w: no code was sent", ErrInvalidCode)
+	// ErrInvalidLogin reports a login ID that is empty or longer than
+	// MaxLoginLen bytes.
+	ErrInvalidLogin = errors.New("emailotp: invalid login ID")
 	// ErrMalformed reports input that is not the expected number of digits.
 	ErrMalformed = errors.New("emailotp: malformed code")
 	// ErrNotEnabled reports a user who has not turned e-mail codes on, or
@@ -80,6 +105,10 @@ var (
 	ErrCooldown = errors.New("emailotp: a code was sent moments ago")
 	// ErrSend reports that the mailer failed; nothing was changed.
 	ErrSend = errors.New("emailotp: sending the code failed")
+	// ErrClock reports a clock reading no code may be sent or checked at
+	// (storage.CheckTime: the zero time, before 1970, near or past 2262).
+	// It matches storage.ErrInvalidTime too.
+	ErrClock = fmt.Errorf("emailotp: the clock cannot be right: %w", storage.ErrInvalidTime)
 )
 
 // CooldownError reports a resend inside the cooldown, and when the next
@@ -174,6 +203,28 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
+// MaxLoginLen is the longest login ID Send and Verify take, in bytes.
+const MaxLoginLen = 256
+
+// CheckLogin returns nil for a login ID Send and Verify take (1 to
+// MaxLoginLen bytes) and an error matching ErrInvalidLogin otherwise: an
+// empty ID would bind a code to every caller that passes none.
+func CheckLogin(login string) error {
+	if login == "" || len(login) > MaxLoginLen {
+		return fmt.Errorf("%w: want 1 to %d bytes", ErrInvalidLogin, MaxLoginLen)
+	}
+	return nil
+}
+
+// checkUser refuses a user ID outside the one rule of storage.CheckUserID,
+// before any store sees it, so every engine answers alike.
+func checkUser(userID string) error {
+	if err := storage.CheckUserID(userID); err != nil {
+		return fmt.Errorf("emailotp: %w", err)
+	}
+	return nil
+}
+
 // ValidAddress reports whether addr is one plain e-mail address: what
 // net/mail accepts, with no display name, no comments, exactly one @, and
 // no line breaks.
@@ -210,13 +261,17 @@ func (s Status) String() string {
 type State struct {
 	Status Status
 	Since  time.Time
-	// CodeLive is true while a code was sent and can still be used.
+	// CodeLive is true while a code was sent, for any login of the user,
+	// and can still be used; Waiting tells whether it was for a given one.
 	CodeLive bool
 }
 
 // State returns the user's state; a user who never turned e-mail codes on
 // gets StatusNone and a nil error.
 func (s *Service) State(ctx context.Context, userID string) (State, error) {
+	if err := checkUser(userID); err != nil {
+		return State{}, err
+	}
 	st, err := s.cfg.Store.Email(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return State{}, nil
@@ -224,36 +279,86 @@ func (s *Service) State(ctx context.Context, userID string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("emailotp: load: %w", err)
 	}
-	out := State{Status: StatusEnabled, Since: st.Since, CodeLive: s.live(st.Code, s.cfg.Now())}
+	out := State{Status: StatusEnabled, Since: st.Since}
+	// With a broken clock no code can be used, so none is live.
+	if now, err := s.now(); err == nil {
+		out.CodeLive = s.live(st.Code, now)
+	}
 	if st.Disabled {
 		out.Status = StatusDisabled
 	}
 	return out, nil
 }
 
+// Waiting reports whether a code sent for login is waiting to be typed:
+// the method is on, and the code can still be used. A code sent for
+// another login of the user is not waiting here, as Verify would refuse
+// it; State's CodeLive counts it. The errors are those of State,
+// ErrInvalidLogin and ErrClock.
+func (s *Service) Waiting(ctx context.Context, userID, login string) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	if err := CheckLogin(login); err != nil {
+		return false, err
+	}
+	now, err := s.now()
+	if err != nil {
+		return false, err
+	}
+	st, err := s.cfg.Store.Email(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("emailotp: load: %w", err)
+	}
+	return !st.Disabled && s.live(st.Code, now) && bound(st.Code, userID, login), nil
+}
+
+// clockSkew is how far behind the clock that sent a code another server's
+// clock may be. A clock further behind went backwards: a code it would
+// take could outlive its validity by as much, so it takes none.
+const clockSkew = time.Minute
+
 // live reports whether c can still be used at now.
 func (s *Service) live(c *storage.EmailCode, now time.Time) bool {
-	return c != nil && now.Before(c.Expires) && c.Failures < s.cfg.MaxFailures
+	return c != nil && now.Before(c.Expires) && c.Failures < s.cfg.MaxFailures && !now.Before(c.Sent.Add(-clockSkew))
+}
+
+// now reads the clock, and refuses a reading that storage.CheckTime
+// refuses, or whose code would expire past what it allows: a code sent or
+// checked by a broken clock could outlive its validity, or never expire.
+func (s *Service) now() (time.Time, error) {
+	now := s.cfg.Now()
+	if storage.CheckTime(now) != nil || storage.CheckTime(now.Add(s.cfg.Validity)) != nil {
+		return time.Time{}, ErrClock
+	}
+	return now, nil
 }
 
 // Enable turns e-mail codes on for the user (the set-up, or turning a
 // disabled method back on).
 func (s *Service) Enable(ctx context.Context, userID string) error {
-	if userID == "" {
-		return errors.New("emailotp: empty user ID")
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	now, err := s.now()
+	if err != nil {
+		return err
 	}
 	st, err := s.State(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.PutEmail(ctx, userID, false, s.cfg.Now()); err != nil {
+	if err := s.cfg.Store.PutEmail(ctx, userID, false, now); err != nil {
 		return fmt.Errorf("emailotp: save: %w", err)
 	}
 	kind := event.EnabledAgain
 	if st.Status == StatusNone {
 		kind = event.Enrolled
 	}
-	s.emit(ctx, kind, userID, s.cfg.Now(), "")
+	s.emit(ctx, kind, userID, now, "")
 	return nil
 }
 
@@ -275,6 +380,9 @@ func (s *Service) Disable(ctx context.Context, userID string) error {
 
 // Remove turns e-mail codes off and forgets the user's state and code.
 func (s *Service) Remove(ctx context.Context, userID string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteEmail(ctx, userID); err != nil {
 		return fmt.Errorf("emailotp: delete: %w", err)
 	}
@@ -282,46 +390,44 @@ func (s *Service) Remove(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Send mails a new code to addr, replacing any earlier one. It returns
-// ErrNotEnabled, ErrUnavailable, a *CooldownError inside the cooldown, or an
-// error matching ErrSend when the mailer failed; on any error the previous
-// code, if any, stays as it was.
-func (s *Service) Send(ctx context.Context, userID, addr string) error {
+// Send mails a new code to addr, replacing any earlier one, for the login
+// attempt login: an opaque ID of 1 to MaxLoginLen bytes that names one
+// login of one browser (httpmw keeps a random one in a cookie). The code
+// passes Verify only with the same login; the store keeps a digest of it,
+// never the ID. Send returns ErrNotEnabled, ErrUnavailable, ErrInvalidLogin,
+// ErrClock, a *CooldownError inside the cooldown, or an error matching
+// ErrSend when the mailer failed.
+//
+// The cooldown is the user's, not the login's, or each new login could
+// mail another code: a send inside it, from any login, gets a
+// *CooldownError.
+//
+// The cooldown holds under any number of parallel calls: the new code is
+// claimed in the store (a compare-and-set against the code read, with Sent
+// = now) before the mail goes out, so of many parallel sends one mails and
+// the others get a *CooldownError. If the mailer fails, the previous code
+// is put back, so a failed send spends nothing and starts no cooldown;
+// while the mail is on its way, the previous code no longer works.
+func (s *Service) Send(ctx context.Context, userID, addr, login string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := CheckLogin(login); err != nil {
+		return err
+	}
 	if s.cfg.Mailer == nil {
 		return fmt.Errorf("%w: no mailer is configured", ErrUnavailable)
 	}
 	if !ValidAddress(addr) {
 		return fmt.Errorf("%w: the address is not valid", ErrUnavailable)
 	}
-	st, err := s.cfg.Store.Email(ctx, userID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return ErrNotEnabled
-	}
+	now, err := s.now()
 	if err != nil {
-		return fmt.Errorf("emailotp: load: %w", err)
-	}
-	if st.Disabled {
-		return ErrNotEnabled
-	}
-	now := s.cfg.Now()
-	if prev := st.Code; prev != nil && now.Before(prev.Sent.Add(s.cfg.Cooldown)) {
-		return &CooldownError{RetryAt: prev.Sent.Add(s.cfg.Cooldown)}
+		return err
 	}
 	code, err := s.newCode()
 	if err != nil {
 		return err
-	}
-	next := storage.EmailCode{Sent: now, Expires: now.Add(s.cfg.Validity)}
-	if next.ID, err = s.randomHex(16); err != nil {
-		return err
-	}
-	if next.Hash, err = s.hash(userID, next.ID, code, nil); err != nil {
-		return err
-	}
-	// A resend carries the wrong tries of the live code it replaces;
-	// only a used, spent or expired code's count starts again.
-	if s.live(st.Code, now) {
-		next.Failures = st.Code.Failures
 	}
 	msg, err := s.cfg.Templates.render(data{Issuer: s.cfg.Issuer, Code: code, Minutes: int(s.cfg.Validity / time.Minute), To: addr})
 	if err != nil {
@@ -329,30 +435,142 @@ func (s *Service) Send(ctx context.Context, userID, addr string) error {
 		return errors.New("emailotp: rendering the message failed")
 	}
 	msg.To = addr
-	// Mail first: if the mailer fails, the previous code is untouched.
-	if err := s.cfg.Mailer.Send(ctx, msg); err != nil {
-		return fmt.Errorf("%w: %w", ErrSend, err)
-	}
-	swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, st.Code, &next)
+	prev, next, err := s.claim(ctx, userID, login, code, now)
 	if err != nil {
-		return fmt.Errorf("emailotp: store code: %w", err)
+		return err
 	}
-	if !swapped {
-		// Another send, a wrong try or a use came in between: the code
-		// just mailed is not the live one, and the user can ask again.
-		return fmt.Errorf("emailotp: the code changed while sending, ask for a new one")
+	if err := s.cfg.Mailer.Send(ctx, msg); err != nil {
+		err = fmt.Errorf("%w: %w", ErrSend, err)
+		if rerr := s.release(ctx, userID, next, prev); rerr != nil {
+			err = fmt.Errorf("%w; %w", err, rerr)
+		}
+		return err
 	}
 	s.emit(ctx, event.CodeSent, userID, now, "")
 	return nil
 }
 
+// claimTries bounds the compare-and-set loops of claim and release. A
+// retry needs a wrong try, a use or another send to land between one read
+// and one write; each of those is bounded by the throttle or the cooldown.
+const claimTries = 4
+
+// claim stores a new code for code, sent at now for login, in place of
+// the user's code as read, and returns both. It returns a *CooldownError
+// if the code read is inside its cooldown: once one of many parallel sends
+// has claimed the slot, the others read its code and stop here.
+func (s *Service) claim(ctx context.Context, userID, login, code string, now time.Time) (prev, next *storage.EmailCode, err error) {
+	for range claimTries {
+		st, err := s.cfg.Store.Email(ctx, userID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, ErrNotEnabled
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("emailotp: load: %w", err)
+		}
+		if st.Disabled {
+			return nil, nil, ErrNotEnabled
+		}
+		prev = st.Code
+		if prev != nil && now.Before(prev.Sent.Add(s.cfg.Cooldown)) {
+			return nil, nil, &CooldownError{RetryAt: prev.Sent.Add(s.cfg.Cooldown)}
+		}
+		next = &storage.EmailCode{Sent: now, Expires: now.Add(s.cfg.Validity)}
+		if next.ID, err = s.randomHex(16); err != nil {
+			return nil, nil, err
+		}
+		if next.Hash, err = s.hash(userID, next.ID, code, nil); err != nil {
+			return nil, nil, err
+		}
+		next.Binding = binding(userID, next.ID, login)
+		// A resend carries the wrong tries of the live code it replaces;
+		// only a used, spent or expired code's count starts again.
+		if s.live(prev, now) {
+			next.Failures = prev.Failures
+		}
+		swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, prev, next)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil, ErrNotEnabled // removed since the read
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("emailotp: store code: %w", err)
+		}
+		if swapped {
+			return prev, next, nil
+		}
+		// Another send, a wrong try or a use changed the code since it was
+		// read: read again; a send's code now holds the cooldown.
+	}
+	return nil, nil, errors.New("emailotp: the code kept changing while a new one was stored; ask again")
+}
+
+// release puts prev back (nil: no code) in place of the code claimed for a
+// mail that failed, so the failed send spends nothing and starts no
+// cooldown. Wrong tries made against the claimed code meanwhile stay
+// counted on prev. If the claimed code is no longer the user's (used,
+// replaced or removed), there is nothing to undo.
+func (s *Service) release(ctx context.Context, userID string, claimed, prev *storage.EmailCode) error {
+	// A mailer often fails because the request was cancelled; the undo
+	// must still happen.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	cur := claimed
+	for range claimTries {
+		var back *storage.EmailCode
+		if prev != nil {
+			b := *prev
+			b.Failures = max(prev.Failures, cur.Failures)
+			back = &b
+		}
+		swapped, err := s.cfg.Store.SwapEmailCode(ctx, userID, cur, back)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("emailotp: put the previous code back: %w", err)
+		}
+		if swapped {
+			return nil
+		}
+		st, err := s.cfg.Store.Email(ctx, userID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("emailotp: put the previous code back: %w", err)
+		}
+		if st.Code == nil || st.Code.ID != claimed.ID {
+			return nil
+		}
+		cur = st.Code // a wrong try came in: carry it over
+	}
+	return errors.New("emailotp: put the previous code back: the code kept changing")
+}
+
 // Verify checks code against the user's live code and uses it up. It
-// returns nil only for the right code, within its validity, with fewer than
-// MaxFailures wrong tries, the first time; otherwise ErrMalformed, an error
-// matching ErrInvalidCode (ErrExpired, ErrTooManyFailures, ErrNoCode),
-// ErrNotEnabled, a *throttle.Error or a store error.
-func (s *Service) Verify(ctx context.Context, userID, code string) error {
-	norm, err := s.normalize(code)
+// returns nil only for the right code, sent for this login, within its
+// validity, with fewer than MaxFailures wrong tries, the first time;
+// otherwise ErrMalformed, ErrInvalidLogin, an error matching
+// ErrInvalidCode (ErrExpired, ErrTooManyFailures, ErrNoCode), ErrNotEnabled,
+// ErrClock, a *throttle.Error or a store error.
+//
+// login is the ID of the login attempt that typed the code, as given to
+// Send. A code sent for another login gets ErrNoCode, exactly as if no code
+// had been sent: it neither counts against the throttle nor as a wrong try
+// of the code, since it can never pass, and so another session of the same
+// user learns nothing of the code and cannot spend it.
+func (s *Service) Verify(ctx context.Context, userID, login, code string) error {
+	if err := checkUser(userID); err != nil {
+		return err
+	}
+	if err := CheckLogin(login); err != nil {
+		return err
+	}
+	norm, err := s.Normalize(code)
+	if err != nil {
+		return err
+	}
+	now, err := s.now()
 	if err != nil {
 		return err
 	}
@@ -366,11 +584,19 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if st.Disabled {
 		return ErrNotEnabled
 	}
-	now := s.cfg.Now()
 	c := st.Code
-	switch {
-	case c == nil:
+	if !bound(c, userID, login) {
+		// No code, or one sent for another login: one answer, one event
+		// and the same work for both, before the throttle and without
+		// counting a failure, so that another session of the user can
+		// neither learn that a code is waiting nor spend it. Its tries
+		// can never pass.
+		s.emit(ctx, event.Failed, userID, now, "no code sent for this login")
 		return ErrNoCode
+	}
+	switch {
+	case now.Before(c.Sent.Add(-clockSkew)):
+		return ErrClock
 	case !now.Before(c.Expires):
 		return ErrExpired
 	case c.Failures >= s.cfg.MaxFailures:
@@ -412,8 +638,12 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	return nil
 }
 
-// normalize removes spaces and checks for exactly Digits digits.
-func (s *Service) normalize(input string) (string, error) {
+// Normalize returns the code a user typed as Verify reads it: ASCII spaces
+// removed (a code is often copied as "123 456"), then exactly Config.Digits
+// ASCII digits, or an error matching ErrMalformed. Input longer than 64
+// bytes, and any other character (a tab, a dash, a full-width or Arabic
+// digit), is malformed. A normalized code normalizes to itself.
+func (s *Service) Normalize(input string) (string, error) {
 	if len(input) > 64 {
 		return "", fmt.Errorf("%w: too long", ErrMalformed)
 	}
@@ -482,6 +712,31 @@ func (s *Service) hash(userID, id, code string, stored []byte) ([]byte, error) {
 		m.Write([]byte(part))
 	}
 	return m.Sum(salt), nil
+}
+
+// binding is the digest of login kept with a code: SHA-256 over the user,
+// the code's ID and the login, so the store holds nothing that names the
+// login and no two codes share a digest.
+func binding(userID, codeID, login string) []byte {
+	h := sha256.New()
+	h.Write([]byte("twofa emailotp login binding"))
+	for _, part := range []string{userID, codeID, login} {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(part))))
+		h.Write([]byte(part))
+	}
+	return h.Sum(nil)
+}
+
+// bound reports, in constant time, whether c was sent for login. A code
+// stored without a binding (sent before there were bindings) is bound to
+// no login, and is refused: the user asks for a new one. No code (nil) is
+// bound to none, after the same work as for a code.
+func bound(c *storage.EmailCode, userID, login string) bool {
+	if c == nil {
+		_ = hmac.Equal(nil, binding(userID, "", login))
+		return false
+	}
+	return hmac.Equal(c.Binding, binding(userID, c.ID, login))
 }
 
 func (s *Service) emit(ctx context.Context, k event.Kind, userID string, at time.Time, reason string) {

@@ -23,7 +23,10 @@ import (
 
 var ctx = context.Background()
 
-const addr = "jane@example.com"
+const (
+	addr  = "jane@example.com"
+	login = "login-1" // the login attempt every test's code is sent for
+)
 
 type inbox = mailtest.Inbox
 
@@ -56,6 +59,19 @@ func newFixture(t testing.TB, store storage.Store, mod ...func(*emailotp.Config)
 	return f
 }
 
+// count returns how many events of kind with reason were emitted.
+func (f *fixture) count(kind event.Kind, reason string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, e := range f.events {
+		if e.Kind == kind && e.Reason == reason {
+			n++
+		}
+	}
+	return n
+}
+
 // sendCode turns the method on if needed, mails a code and reads it.
 func (f *fixture) sendCode(t testing.TB, user string) string {
 	t.Helper()
@@ -64,7 +80,7 @@ func (f *fixture) sendCode(t testing.TB, user string) string {
 			t.Fatal(err)
 		}
 	}
-	if err := f.svc.Send(ctx, user, addr); err != nil {
+	if err := f.svc.Send(ctx, user, addr, login); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	return readCode(t, f.mail.Last(t).Text)
@@ -85,10 +101,10 @@ func TestSendAndVerify(t *testing.T) {
 		!strings.Contains(m.Text, "15 minutes") || !strings.Contains(m.Text, "did not try to sign in") {
 		t.Fatalf("message: %+v", m)
 	}
-	if err := f.svc.Verify(ctx, "u", code); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrInvalidCode) {
+	if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrInvalidCode) {
 		t.Fatalf("second use: %v, want ErrInvalidCode", err)
 	}
 }
@@ -102,7 +118,7 @@ func TestValidity(t *testing.T) {
 			f := newFixture(t, memory.New())
 			code := f.sendCode(t, "u")
 			f.now = f.now.Add(tc.after)
-			err := f.svc.Verify(ctx, "u", code)
+			err := f.svc.Verify(ctx, "u", login, code)
 			if tc.ok && err != nil || !tc.ok && !errors.Is(err, emailotp.ErrExpired) {
 				t.Fatalf("after %v: %v, want ok=%v", tc.after, err, tc.ok)
 			}
@@ -112,7 +128,7 @@ func TestValidity(t *testing.T) {
 	f := newFixture(t, memory.New(), func(c *emailotp.Config) { c.Validity = 10 * time.Minute })
 	code := f.sendCode(t, "u")
 	f.now = f.now.Add(10 * time.Minute)
-	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrExpired) {
+	if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrExpired) {
 		t.Fatalf("10-minute validity at 10:00: %v", err)
 	}
 }
@@ -121,7 +137,7 @@ func TestCooldown(t *testing.T) {
 	f := newFixture(t, memory.New())
 	first := f.sendCode(t, "u")
 	f.now = f.now.Add(59 * time.Second)
-	err := f.svc.Send(ctx, "u", addr)
+	err := f.svc.Send(ctx, "u", addr, login)
 	var ce *emailotp.CooldownError
 	if !errors.As(err, &ce) || !errors.Is(err, emailotp.ErrCooldown) || !ce.RetryAt.Equal(f.now.Add(time.Second)) {
 		t.Fatalf("resend at 59s: %v, want a cooldown until 60s", err)
@@ -133,11 +149,11 @@ func TestCooldown(t *testing.T) {
 	second := f.sendCode(t, "u")
 	// A new code replaces the old one.
 	if first != second {
-		if err := f.svc.Verify(ctx, "u", first); !errors.Is(err, emailotp.ErrInvalidCode) {
+		if err := f.svc.Verify(ctx, "u", login, first); !errors.Is(err, emailotp.ErrInvalidCode) {
 			t.Fatalf("the replaced code: %v", err)
 		}
 	}
-	if err := f.svc.Verify(ctx, "u", second); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, second); err != nil {
 		t.Fatalf("the new code: %v", err)
 	}
 }
@@ -146,18 +162,18 @@ func TestFiveWrongTries(t *testing.T) {
 	f := newFixture(t, memory.New())
 	code := f.sendCode(t, "u")
 	for i := range 5 {
-		if err := f.svc.Verify(ctx, "u", wrong(code)); !errors.Is(err, emailotp.ErrInvalidCode) {
+		if err := f.svc.Verify(ctx, "u", login, wrong(code)); !errors.Is(err, emailotp.ErrInvalidCode) {
 			t.Fatalf("wrong try %d: %v", i+1, err)
 		}
 	}
 	f.now = f.now.Add(time.Minute) // past the per-user back-off: this is about the code
-	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrTooManyFailures) {
+	if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrTooManyFailures) {
 		t.Fatalf("the right code after 5 wrong tries: %v, want ErrTooManyFailures", err)
 	}
 	// A new code is needed, and works.
 	f.now = f.now.Add(time.Hour)
 	fresh := f.sendCode(t, "u")
-	if err := f.svc.Verify(ctx, "u", fresh); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, fresh); err != nil {
 		t.Fatalf("a new code after the spent one: %v", err)
 	}
 }
@@ -166,16 +182,16 @@ func TestResendKeepsFailures(t *testing.T) {
 	f := newFixture(t, memory.New())
 	code := f.sendCode(t, "u")
 	for range 3 {
-		f.svc.Verify(ctx, "u", wrong(code))
+		f.svc.Verify(ctx, "u", login, wrong(code))
 	}
 	f.now = f.now.Add(2 * time.Minute)
 	code = f.sendCode(t, "u")
 	for range 2 {
 		f.now = f.now.Add(time.Minute)
-		f.svc.Verify(ctx, "u", wrong(code))
+		f.svc.Verify(ctx, "u", login, wrong(code))
 	}
 	f.now = f.now.Add(time.Minute)
-	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrTooManyFailures) {
+	if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrTooManyFailures) {
 		t.Fatalf("3 + 2 wrong tries across a resend: %v, want ErrTooManyFailures", err)
 	}
 }
@@ -191,7 +207,7 @@ func TestConcurrentVerify(t *testing.T) {
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
-				switch err := g.svc.Verify(ctx, "u", code); {
+				switch err := g.svc.Verify(ctx, "u", login, code); {
 				case err == nil:
 					ok.Add(1)
 				case errors.Is(err, emailotp.ErrInvalidCode), errors.Is(err, throttle.ErrThrottled):
@@ -226,7 +242,7 @@ func TestAvailability(t *testing.T) {
 			t.Errorf("Available(%q) = true", a)
 		}
 		f.svc.Enable(ctx, "u")
-		if err := f.svc.Send(ctx, "u", a); !errors.Is(err, emailotp.ErrUnavailable) {
+		if err := f.svc.Send(ctx, "u", a, login); !errors.Is(err, emailotp.ErrUnavailable) {
 			t.Errorf("Send to %q: %v, want ErrUnavailable", a, err)
 		}
 	}
@@ -238,7 +254,7 @@ func TestAvailability(t *testing.T) {
 	if noMailer.svc.Available(addr) {
 		t.Error("available without a mailer")
 	}
-	if err := noMailer.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrUnavailable) {
+	if err := noMailer.svc.Send(ctx, "u", addr, login); !errors.Is(err, emailotp.ErrUnavailable) {
 		t.Errorf("Send without a mailer: %v", err)
 	}
 	if len(f.mail.Messages()) != 0 {
@@ -251,28 +267,28 @@ func TestFailedSendChangesNothing(t *testing.T) {
 	code := f.sendCode(t, "u")
 	f.now = f.now.Add(2 * time.Minute)
 	f.mail.Fail(errors.New("relay down"))
-	err := f.svc.Send(ctx, "u", addr)
+	err := f.svc.Send(ctx, "u", addr, login)
 	if !errors.Is(err, emailotp.ErrSend) {
 		t.Fatalf("send with a failing mailer: %v, want ErrSend", err)
 	}
 	// The code from before still works: nothing was replaced or spent.
-	if err := f.svc.Verify(ctx, "u", code); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 		t.Fatalf("the earlier code after a failed send: %v", err)
 	}
 }
 
 func TestNotEnabled(t *testing.T) {
 	f := newFixture(t, memory.New())
-	if err := f.svc.Send(ctx, "u", addr); !errors.Is(err, emailotp.ErrNotEnabled) {
+	if err := f.svc.Send(ctx, "u", addr, login); !errors.Is(err, emailotp.ErrNotEnabled) {
 		t.Fatalf("send before enable: %v", err)
 	}
 	code := f.sendCode(t, "u")
 	f.svc.Disable(ctx, "u")
-	if err := f.svc.Verify(ctx, "u", code); !errors.Is(err, emailotp.ErrNotEnabled) {
+	if err := f.svc.Verify(ctx, "u", login, code); !errors.Is(err, emailotp.ErrNotEnabled) {
 		t.Fatalf("verify while disabled: %v", err)
 	}
 	f.svc.Enable(ctx, "u")
-	if err := f.svc.Verify(ctx, "u", code); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, code); err != nil {
 		t.Fatalf("verify after enabling again: %v", err)
 	}
 	f.svc.Remove(ctx, "u")
@@ -285,7 +301,7 @@ func TestMalformed(t *testing.T) {
 	f := newFixture(t, memory.New())
 	f.sendCode(t, "u")
 	for _, in := range []string{"", "12345", "1234567", "12345a", "１２３４５６", strings.Repeat("1", 10000), "\xff"} {
-		if err := f.svc.Verify(ctx, "u", in); !errors.Is(err, emailotp.ErrMalformed) {
+		if err := f.svc.Verify(ctx, "u", login, in); !errors.Is(err, emailotp.ErrMalformed) {
 			t.Errorf("Verify(%.20q): %v", in, err)
 		}
 	}
@@ -301,14 +317,14 @@ func TestCodeNeverLeaks(t *testing.T) {
 		code := f.sendCode(t, "u")
 		codes = append(codes, code)
 		for _, try := range []string{wrong(code), code, code} {
-			if err := f.svc.Verify(ctx, "u", try); err != nil {
+			if err := f.svc.Verify(ctx, "u", login, try); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
 		f.now = f.now.Add(time.Hour)
 	}
 	f.mail.Fail(errors.New("relay down"))
-	if err := f.svc.Send(ctx, "u", addr); err != nil {
+	if err := f.svc.Send(ctx, "u", addr, login); err != nil {
 		errs = append(errs, err.Error())
 	}
 	hay := logs.String() + strings.Join(errs, "\n")
@@ -343,14 +359,14 @@ func TestStoreFailureDenies(t *testing.T) {
 	f := newFixture(t, memory.New())
 	code := f.sendCode(t, "u")
 	g := newFixture(t, failing{f.store}, func(c *emailotp.Config) { c.Now = f.clock })
-	if err := g.svc.Verify(ctx, "u", code); !errors.Is(err, errDown) {
+	if err := g.svc.Verify(ctx, "u", login, code); !errors.Is(err, errDown) {
 		t.Fatalf("verify with a failing store: %v", err)
 	}
-	if err := g.svc.Send(ctx, "u", addr); !errors.Is(err, errDown) {
+	if err := g.svc.Send(ctx, "u", addr, login); !errors.Is(err, errDown) {
 		t.Fatalf("send with a failing store: %v", err)
 	}
 	h := newFixture(t, consumeFails{f.store}, func(c *emailotp.Config) { c.Now = f.clock })
-	if err := h.svc.Verify(ctx, "u", code); !errors.Is(err, errDown) {
+	if err := h.svc.Verify(ctx, "u", login, code); !errors.Is(err, errDown) {
 		t.Fatalf("the right code, failing consume: %v", err)
 	}
 }
@@ -376,7 +392,7 @@ func TestDigits(t *testing.T) {
 	if len(code) != 8 {
 		t.Fatalf("code %q", code)
 	}
-	if err := f.svc.Verify(ctx, "u", code[:4]+" "+code[4:]); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, code[:4]+" "+code[4:]); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
@@ -418,10 +434,10 @@ func TestCodeBoundToUser(t *testing.T) {
 		f.now = f.now.Add(time.Minute)
 		forV = f.sendCode(t, "v")
 	}
-	if err := f.svc.Verify(ctx, "v", forU); !errors.Is(err, emailotp.ErrInvalidCode) {
+	if err := f.svc.Verify(ctx, "v", login, forU); !errors.Is(err, emailotp.ErrInvalidCode) {
 		t.Fatalf("u's code for v: %v, want ErrInvalidCode", err)
 	}
-	if err := f.svc.Verify(ctx, "u", forU); err != nil {
+	if err := f.svc.Verify(ctx, "u", login, forU); err != nil {
 		t.Fatalf("u's code for u: %v", err)
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // The development mailer prints messages instead of sending them; with
-// NIST SP 800-63B's 10 minutes instead of the default 15.
+// NIST SP 800-63B's 10 minutes instead of the default 15. The code is sent
+// for one login attempt (httpmw keeps a random ID per browser in a cookie)
+// and passes only there.
 func Example() {
 	ctx := context.Background()
 	svc, err := emailotp.New(emailotp.Config{
@@ -26,8 +28,11 @@ func Example() {
 	}
 	fmt.Println("offered:", svc.Available("jane@example.com"))
 	_ = svc.Enable(ctx, "user-42")
-	_ = svc.Send(ctx, "user-42", "jane@example.com")
-	fmt.Println("verify:", svc.Verify(ctx, "user-42", "000000"))
+	_ = svc.Send(ctx, "user-42", "jane@example.com", "login-1")
+	waiting, _ := svc.Waiting(ctx, "user-42", "login-2")
+	fmt.Println("waiting in another login:", waiting)
+	fmt.Println("verify in another login:", svc.Verify(ctx, "user-42", "login-2", "000000"))
+	fmt.Println("verify:", svc.Verify(ctx, "user-42", "login-1", "000000"))
 	// Output:
 	// offered: true
 	// --- mail (development mailer, not sent) ---
@@ -44,6 +49,8 @@ func Example() {
 	// and do not give this code to anyone.
 	//
 	// --- end of mail ---
+	// waiting in another login: false
+	// verify in another login: emailotp: invalid code: no code was sent
 	// verify: <nil>
 }
 
@@ -53,4 +60,22 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// Normalize reads a code as Verify does: spaces go, anything else but
+// digits is refused.
+func ExampleService_Normalize() {
+	svc, err := emailotp.New(emailotp.Config{Store: memory.New()})
+	if err != nil {
+		panic(err)
+	}
+	for _, typed := range []string{"123 456", " 123456 ", "123-456", "12345"} {
+		code, err := svc.Normalize(typed)
+		fmt.Printf("%q: %q %v\n", typed, code, err)
+	}
+	// Output:
+	// "123 456": "123456" <nil>
+	// " 123456 ": "123456" <nil>
+	// "123-456": "" emailotp: malformed code: only digits are allowed
+	// "12345": "" emailotp: malformed code: want 6 digits
 }

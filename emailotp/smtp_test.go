@@ -79,7 +79,7 @@ type smtpDelivery struct {
 
 func startSMTPServer(t *testing.T, cert tls.Certificate, o smtpServerOptions) *smtpServer {
 	t.Helper()
-	srv := &smtpServer{opts: o, got: make(chan smtpDelivery, 16)}
+	srv := &smtpServer{opts: o, got: make(chan smtpDelivery, 64)}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		srv.count(&srv.sessions)
 		return &smtpSession{srv: srv}, nil

@@ -376,7 +376,7 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	p := m.page(r)
 	p.StepUp = r.FormValue("stepup") == "1"
-	method, err := m.tf.Verify(r.Context(), userID, r.FormValue("code"))
+	method, err := m.tf.Verify(r.Context(), userID, m.login(w, r), r.FormValue("code"))
 	switch {
 	case errors.Is(err, twofa.ErrNoMethod):
 		http.Redirect(w, r, p.Next, http.StatusSeeOther)
@@ -440,7 +440,7 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 	p := m.page(r)
 	p.StepUp = r.FormValue("stepup") == "1"
 	var cool *emailotp.CooldownError
-	switch err := m.tf.SendCode(r.Context(), userID); {
+	switch err := m.tf.SendCode(r.Context(), userID, m.login(w, r)); {
 	case err == nil:
 		q := url.Values{"sent": {"1"}, "next": {p.Next}}
 		if p.StepUp {
