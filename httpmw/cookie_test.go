@@ -110,7 +110,7 @@ func TestCookieSecurityFromOrigin(t *testing.T) {
 					t.Errorf("remember cookie lives %d s, want 28 days", ck.MaxAge)
 				}
 			}
-			if strings.Join(names, ",") != c.prefix+"twofa-login,"+c.prefix+"twofa,"+c.prefix+"twofa-remember" {
+			if strings.Join(names, ",") != c.prefix+"twofa,"+c.prefix+"twofa-remember" {
 				t.Fatalf("cookies set: %v", names)
 			}
 			// The cookies are read back by the same names: the step passed.

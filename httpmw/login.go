@@ -15,18 +15,29 @@ const loginCookie = "twofa-login"
 const loginIDLen = 43
 
 // login returns the ID of r's login, and makes one, set on w, if r has
-// none. Call it before anything is written to w.
+// none: for what binds something to the login (sending a code, beginning a
+// set-up). Call it before anything is written to w.
 func (m *Middleware) login(w http.ResponseWriter, r *http.Request) string {
+	id, ok := m.loginOf(r)
+	if !ok {
+		http.SetCookie(w, m.ck.cookie(m.ck.name(loginCookie), id, 0))
+	}
+	return id
+}
+
+// loginOf returns the ID of r's login, for what only checks a binding
+// (a code typed, a set-up shown or confirmed): without one, r gets a new
+// random ID that matches nothing, and ok is false. Nothing is written, so a
+// check never sets a cookie.
+func (m *Middleware) loginOf(r *http.Request) (id string, ok bool) {
 	if ck, err := r.Cookie(m.ck.name(loginCookie)); err == nil && len(ck.Value) == loginIDLen {
 		if b, err := canonical.DecodeString(ck.Value); err == nil && len(b) == 32 {
-			return ck.Value
+			return ck.Value, true
 		}
 	}
 	b := make([]byte, 32)
 	rand.Read(b) // never fails: crypto/rand panics rather than return short
-	id := canonical.EncodeToString(b)
-	http.SetCookie(w, m.ck.cookie(m.ck.name(loginCookie), id, 0))
-	return id
+	return canonical.EncodeToString(b), false
 }
 
 // forgetLogin ends r's login ID, so the next login gets a new one.

@@ -376,7 +376,8 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	p := m.page(r)
 	p.StepUp = r.FormValue("stepup") == "1"
-	method, err := m.tf.Verify(r.Context(), userID, m.login(w, r), r.FormValue("code"))
+	login, _ := m.loginOf(r)
+	method, err := m.tf.Verify(r.Context(), userID, login, r.FormValue("code"))
 	switch {
 	case errors.Is(err, twofa.ErrNoMethod):
 		http.Redirect(w, r, p.Next, http.StatusSeeOther)
@@ -608,7 +609,8 @@ func (m *Middleware) totpPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Middleware) showEnrollment(w http.ResponseWriter, r *http.Request, userID string, p Page, status int) {
-	e, err := m.tf.TOTP.Pending(r.Context(), userID, m.login(w, r))
+	login, _ := m.loginOf(r)
+	e, err := m.tf.TOTP.Pending(r.Context(), userID, login)
 	if errors.Is(err, totp.ErrNotSetUp) {
 		http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
 		return
@@ -651,7 +653,8 @@ func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := m.tf.TOTP.Confirm(r.Context(), userID, m.login(w, r), r.FormValue("code"))
+	login, _ := m.loginOf(r)
+	err := m.tf.TOTP.Confirm(r.Context(), userID, login, r.FormValue("code"))
 	if err != nil {
 		msg, status := codeMessage(err, m.cfg.Now())
 		if errors.Is(err, totp.ErrNotSetUp) {
@@ -689,7 +692,8 @@ func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := m.tf.TOTP.Pending(r.Context(), userID, m.login(w, r))
+	login, _ := m.loginOf(r)
+	e, err := m.tf.TOTP.Pending(r.Context(), userID, login)
 	if errors.Is(err, totp.ErrNotSetUp) {
 		http.Error(w, "no set-up is under way: a saved secret is never shown again", http.StatusNotFound)
 		return
