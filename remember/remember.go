@@ -130,7 +130,11 @@ type Browser struct {
 }
 
 // Remember records a new remembered browser of the user, labelled label (see
-// [Label]), and returns the token for the browser's cookie. The token is
+// [Label]), and returns the token for the browser's cookie. The label is
+// kept as text fit for any store and page: bytes that are not UTF-8,
+// controls, bidi and other format characters are dropped, spaces collapsed,
+// and the rest cut to MaxLabel characters; an empty one reads "Unknown
+// browser". The token is
 // shown nowhere else and cannot be read back. If the user then has more
 // than Config.MaxBrowsers, the least recently used are forgotten.
 func (s *Service) Remember(ctx context.Context, userID, label string) (token string, err error) {
@@ -154,7 +158,7 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 		ID:       base64.RawURLEncoding.EncodeToString(id),
 		UserID:   userID,
 		Hash:     hash[:],
-		Label:    label,
+		Label:    cleanLabel(label),
 		Created:  now,
 		LastUsed: now,
 	}
