@@ -270,10 +270,18 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
+	had, err := s.store.Browsers(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("remember: list browsers: %w", err)
+	}
 	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
 		return fmt.Errorf("remember: revoke browsers: %w", err)
 	}
-	s.emit(ctx, event.Forgotten, userID, s.now(), "all revoked")
+	// An event only when a browser was forgotten: a user with none lost
+	// nothing.
+	if len(had) > 0 {
+		s.emit(ctx, event.Forgotten, userID, s.now(), "all revoked")
+	}
 	return nil
 }
 
@@ -281,14 +289,14 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 // and without stray bits.
 var canonical = base64.RawURLEncoding.Strict()
 
-// tokenLen is the length of a token as the cookie holds it. The decoder
+// cookieLen is the length of a token as the cookie holds it. The decoder
 // skips CR and LF wherever they are, so without this check "token\n" would
 // be a second spelling of a token.
-var tokenLen = canonical.EncodedLen(tokenBytes)
+var cookieLen = canonical.EncodedLen(tokenBytes)
 
 // lookup finds the browser holding token, or returns ErrNotRemembered.
 func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
-	if len(token) != tokenLen {
+	if len(token) != cookieLen {
 		return storage.Browser{}, ErrNotRemembered
 	}
 	raw, err := canonical.DecodeString(token)

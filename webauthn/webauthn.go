@@ -712,6 +712,12 @@ func (s *Service) setDisabled(ctx context.Context, userID string, off bool, k ev
 	if len(keys) == 0 {
 		return ErrNoKeys
 	}
+	// Already so: no change, so no event and no notice.
+	if was, err := s.cfg.Store.WebAuthnDisabled(ctx, userID); err != nil {
+		return fmt.Errorf("webauthn: load user: %w", err)
+	} else if was == off {
+		return nil
+	}
 	if err := s.cfg.Store.SetWebAuthnDisabled(ctx, userID, off); err != nil {
 		return fmt.Errorf("webauthn: save: %w", err)
 	}
@@ -794,10 +800,15 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 }
 
 // RemoveAll deletes every key of the user, their user handle, and their
-// unfinished ceremonies.
+// unfinished ceremonies. It emits event.Removed (and so a notice) only when
+// the user had a key: removing none is not news.
 func (s *Service) RemoveAll(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
+	}
+	had, err := s.cfg.Store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("webauthn: load keys: %w", err)
 	}
 	if err := s.cfg.Store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
@@ -805,7 +816,9 @@ func (s *Service) RemoveAll(ctx context.Context, userID string) error {
 	if err := s.cfg.Store.DeleteCeremonies(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
 	}
-	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	if len(had) > 0 {
+		s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	}
 	return nil
 }
 
