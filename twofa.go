@@ -137,8 +137,8 @@ type Config struct {
 	// Now and Rand are taken from this Config.
 	Email emailotp.Config
 	// WebAuthn turns security keys and passkeys on when its RPID is set:
-	// RPID, RPDisplayName, Origins, Timeout, RequireUserVerification,
-	// AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
+	// RPID, RPDisplayName, Origins, Timeout, MaxKeys (25 per user),
+	// RequireUserVerification, AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
 	// Config.
 	WebAuthn webauthn.Config
 	// Throttle is the per-user attempt policy, shared by every method that
