@@ -14,7 +14,9 @@
 // and per browser.
 //
 // A user has at most [DefaultMaxBrowsers] (Config.MaxBrowsers) remembered
-// at once; remembering one more forgets the least recently used.
+// at once; remembering one more forgets the least recently used. A label is
+// kept as at most [MaxLabel] characters of printable UTF-8, whatever the
+// application or the User-Agent header passed.
 package remember
 
 import (
