@@ -137,8 +137,8 @@ type Config struct {
 	// Now and Rand are taken from this Config.
 	Email emailotp.Config
 	// WebAuthn turns security keys and passkeys on when its RPID is set:
-	// RPID, RPDisplayName, Origins, Timeout, RequireUserVerification,
-	// AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
+	// RPID, RPDisplayName, Origins, Timeout, MaxKeys (25 per user),
+	// RequireUserVerification, AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
 	// Config.
 	WebAuthn webauthn.Config
 	// Throttle is the per-user attempt policy, shared by every method that
@@ -149,6 +149,11 @@ type Config struct {
 	// RememberFor is how long a remembered browser skips the second step
 	// since its last use; zero means remember.DefaultWindow (28 days).
 	RememberFor time.Duration
+	// RememberMax is how many browsers one user may have remembered at
+	// once; remembering one more forgets the least recently used. Zero
+	// means remember.DefaultMaxBrowsers (20); New refuses a negative value
+	// or one past remember's ceiling (1000).
+	RememberMax int
 
 	// Mailer sends e-mail codes and security notices; without it e-mail
 	// codes are not offered and no notice is sent.
@@ -246,7 +251,7 @@ func New(cfg Config) (*Service, error) {
 	if s.Email, err = emailotp.New(ec); err != nil {
 		return nil, err
 	}
-	rc := remember.Config{Store: cfg.Store, Window: cfg.RememberFor, Events: s.events, Now: cfg.Now, Rand: cfg.Rand}
+	rc := remember.Config{Store: cfg.Store, Window: cfg.RememberFor, MaxBrowsers: cfg.RememberMax, Events: s.events, Now: cfg.Now, Rand: cfg.Rand}
 	if s.Browsers, err = remember.New(rc); err != nil {
 		return nil, err
 	}

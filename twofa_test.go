@@ -60,7 +60,7 @@ func newFixture(t testing.TB, store storage.Store, opts ...func(*twofa.Config)) 
 		addrs: map[string]string{"u": "u@example.com", "other": "other@example.com"}}
 	cfg := twofa.Config{
 		Issuer: "Acme", Store: store, Keys: ring, Now: f.clock,
-		Backup: backup.Config{Hash: fake.FastHash, MinInterval: -1}, // tests make sets back to back
+		Backup: backup.Config{Hash: fake.FastHash},
 		Mailer: f.mail, Notify: true,
 		WebAuthn: webauthn.Config{RPID: "example.com", Origins: []string{"https://example.com"}},
 		Address: func(_ context.Context, user string) (string, error) {

@@ -481,7 +481,8 @@ func (s *Service) Remaining(ctx context.Context, userID string) (int, error) {
 }
 
 // Disable turns backup codes off and keeps the set; Enable turns them on
-// again.
+// again. Each emits its event (and so its notice) only when it changes the
+// set: turning off codes already off is no news to tell.
 func (s *Service) Disable(ctx context.Context, userID string) error {
 	return s.setDisabled(ctx, userID, true, event.Disabled)
 }
@@ -495,6 +496,14 @@ func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool,
 	if err := checkUser(userID); err != nil {
 		return err
 	}
+	switch set, err := s.cfg.Store.BackupSet(ctx, userID); {
+	case errors.Is(err, storage.ErrNotFound):
+		return ErrNotSetUp
+	case err != nil:
+		return fmt.Errorf("backup: load set: %w", err)
+	case set.Disabled == disabled:
+		return nil
+	}
 	err := s.cfg.Store.SetBackupDisabled(ctx, userID, disabled)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNotSetUp
@@ -507,9 +516,17 @@ func (s *Service) setDisabled(ctx context.Context, userID string, disabled bool,
 }
 
 // Remove deletes the user's set; using backup codes again needs a new set.
+// A user without a set is not an error, and emits no event: nothing was
+// removed, and no notice should say otherwise.
 func (s *Service) Remove(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
+	}
+	switch _, err := s.cfg.Store.BackupSet(ctx, userID); {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("backup: load set: %w", err)
 	}
 	if err := s.cfg.Store.DeleteBackupSet(ctx, userID); err != nil {
 		return fmt.Errorf("backup: delete set: %w", err)

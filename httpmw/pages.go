@@ -14,6 +14,7 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/totp"
 	"github.com/twofa-go/twofa/webauthn"
 )
@@ -543,13 +544,51 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	switch r.URL.Query().Get("error") {
-	case "name":
-		p.Error = "A key's name must be 1 to 64 printable characters."
-	case "primary":
-		p.Error = "Set up an authenticator app, a security key or codes by e-mail first: backup codes stand in for one of them."
-	}
+	p.Error = settingsErrors[r.URL.Query().Get("error")]
 	m.render(w, http.StatusOK, "settings", p)
+}
+
+// settingsErrors are the messages a redirect to the settings may ask for,
+// by key, as notices are.
+var settingsErrors = map[string]string{
+	"name":    "A key's name must be 1 to 64 printable characters.",
+	"primary": "Set up an authenticator app, a security key or codes by e-mail first: backup codes stand in for one of them.",
+	"expired": "The authenticator set-up expired before it was confirmed, and its key was thrown away. Set up again, and enter the app's code within the hour.",
+}
+
+// Messages of refusals the settings show with the refusal's status.
+const (
+	msgBadAccount = "Your account's name cannot label an entry in an authenticator app: it holds a colon or a control character. Ask an administrator for help, or use a security key or codes by e-mail."
+	msgTooSoon    = "A new set of backup codes was made moments ago, or is being made. Your codes are those of the last set; wait a minute before you make another."
+	msgClock      = "The server's clock is wrong, so nothing can be set up now. Try again later."
+)
+
+// refuseOnSettings shows the settings with msg, answered with status: a
+// refusal the user can understand, never a 500.
+func (m *Middleware) refuseOnSettings(w http.ResponseWriter, r *http.Request, userID string, status int, msg string) {
+	p := m.page(r)
+	var err error
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		if !m.clockRefusal(w, r, err) {
+			m.fail(w, r, err)
+		}
+		return
+	}
+	p.Error = msg
+	m.render(w, status, "settings", p)
+}
+
+// clockRefusal answers a request that a clock no store accepts (the zero
+// time, before 1970, past 2262) stopped, with a 503 and msgClock, and
+// reports whether err was such; the error is logged for the operator.
+// Nothing was changed: every factor checks its clock before it writes.
+func (m *Middleware) clockRefusal(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !errors.Is(err, storage.ErrInvalidTime) {
+		return false
+	}
+	m.logError(r, err)
+	http.Error(w, msgClock, http.StatusServiceUnavailable)
+	return true
 }
 
 func (m *Middleware) toSettings(w http.ResponseWriter, r *http.Request, done string) {
@@ -612,7 +651,7 @@ func (m *Middleware) showEnrollment(w http.ResponseWriter, r *http.Request, user
 	login, _ := m.loginOf(r)
 	e, err := m.tf.TOTP.Pending(r.Context(), userID, login)
 	if errors.Is(err, totp.ErrNotSetUp) {
-		http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
+		m.noSetUp(w, r, err)
 		return
 	}
 	if err != nil {
@@ -634,12 +673,29 @@ func (m *Middleware) showEnrollment(w http.ResponseWriter, r *http.Request, user
 	m.render(w, status, "totp", p)
 }
 
+// noSetUp sends a browser without a set-up under way to the settings,
+// saying so when its own set-up expired (err is totp.ErrSetupExpired).
+func (m *Middleware) noSetUp(w http.ResponseWriter, r *http.Request, err error) {
+	to := m.cfg.Path + "settings"
+	if errors.Is(err, totp.ErrSetupExpired) {
+		to += "?error=expired"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
 func (m *Middleware) totpBegin(w http.ResponseWriter, r *http.Request) {
 	userID, account, ok := m.user(w, r)
 	if !ok {
 		return
 	}
-	if _, err := m.tf.TOTP.Begin(r.Context(), userID, account, m.login(w, r)); err != nil {
+	switch _, err := m.tf.TOTP.Begin(r.Context(), userID, account, m.login(w, r)); {
+	case errors.Is(err, totp.ErrBadAccount):
+		// The name comes from the application, not the form: the user
+		// cannot fix it, and an administrator may want to know.
+		m.logError(r, err)
+		m.refuseOnSettings(w, r, userID, http.StatusUnprocessableEntity, msgBadAccount)
+		return
+	case err != nil:
 		m.fail(w, r, err)
 		return
 	}
@@ -658,7 +714,7 @@ func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		msg, status := codeMessage(err, m.cfg.Now())
 		if errors.Is(err, totp.ErrNotSetUp) {
-			http.Redirect(w, r, m.cfg.Path+"settings", http.StatusSeeOther)
+			m.noSetUp(w, r, err)
 			return
 		}
 		if status == http.StatusInternalServerError {
@@ -694,6 +750,10 @@ func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
 	}
 	login, _ := m.loginOf(r)
 	e, err := m.tf.TOTP.Pending(r.Context(), userID, login)
+	if errors.Is(err, totp.ErrSetupExpired) {
+		http.Error(w, "the set-up expired before it was confirmed: set up again", http.StatusNotFound)
+		return
+	}
 	if errors.Is(err, totp.ErrNotSetUp) {
 		http.Error(w, "no set-up is under way: a saved secret is never shown again", http.StatusNotFound)
 		return
@@ -784,7 +844,9 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 	p := m.page(r)
 	var err error
 	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
-		m.fail(w, r, err)
+		if !m.clockRefusal(w, r, err) {
+			m.fail(w, r, err)
+		}
 		return
 	}
 	if !p.Primary() {
@@ -794,7 +856,13 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	codes, err := m.tf.Backup.Generate(r.Context(), userID)
-	if err != nil {
+	switch {
+	case errors.Is(err, backup.ErrTooSoon): // ErrInProgress too
+		m.refuseOnSettings(w, r, userID, http.StatusTooManyRequests, msgTooSoon)
+		return
+	case m.clockRefusal(w, r, err): // backup.ErrClock
+		return
+	case err != nil:
 		m.fail(w, r, err)
 		return
 	}

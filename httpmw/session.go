@@ -138,9 +138,24 @@ func (c *CookieSession) ClearMark(w http.ResponseWriter, r *http.Request) error 
 }
 
 // canonical decodes base64url without padding and refuses the other
-// spellings of the same bytes, so that a value passes in one form only.
-// Strict makes a copy of the encoding: made once, not per request.
+// spellings of the same bytes (non-zero trailing bits). Strict makes a copy
+// of the encoding: made once, not per request.
 var canonical = base64.RawURLEncoding.Strict()
+
+// decodeExact decodes s, refusing every spelling but the one the encoder
+// writes: Go's decoder skips CR and LF anywhere, even in Strict mode, so
+// "AQ\r\nID" would decode as "AQID" does. The length of what decoded must
+// be exactly what its encoding takes.
+func decodeExact(s string) ([]byte, error) {
+	b, err := canonical.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if canonical.EncodedLen(len(b)) != len(s) {
+		return nil, errMark
+	}
+	return b, nil
+}
 
 // markVersion starts every signed mark, so the format can change.
 const markVersion = 1
@@ -165,8 +180,8 @@ func decodeMark(key []byte, sid, value string) (Mark, error) {
 	if !ok || len(value) > 4096 {
 		return Mark{}, errMark
 	}
-	payload, err1 := canonical.DecodeString(p)
-	sig, err2 := canonical.DecodeString(s)
+	payload, err1 := decodeExact(p)
+	sig, err2 := decodeExact(s)
 	if err1 != nil || err2 != nil || !hmac.Equal(sig, markMAC(key, sid, payload)) {
 		return Mark{}, errMark
 	}

@@ -57,6 +57,12 @@ func TestMarkRefused(t *testing.T) {
 		"not base64":        {string(testKey), "sid-1", "!!!." + sig},
 		"huge":              {string(testKey), "sid-1", strings.Repeat("A", 5000) + "." + sig},
 		"truncated":         {string(testKey), "sid-1", v[:len(v)-2]},
+		// Go's base64 decoder skips CR and LF: a second spelling of the
+		// same signed bytes, which must not pass.
+		"CR LF in payload":  {string(testKey), "sid-1", payload[:4] + "\r\n" + payload[4:] + "." + sig},
+		"LF in signature":   {string(testKey), "sid-1", payload + "." + sig[:6] + "\n" + sig[6:]},
+		"CR at the end":     {string(testKey), "sid-1", v + "\r"},
+		"LF before the dot": {string(testKey), "sid-1", payload + "\n." + sig},
 	} {
 		if got, err := decodeMark([]byte(c.key), c.sid, c.v); err == nil {
 			t.Errorf("%s: accepted as %+v", name, got)
@@ -73,6 +79,11 @@ func FuzzDecodeMark(f *testing.F) {
 	f.Add(encodeMark(testKey, "s", Mark{UserID: "alice", Method: "totp", At: time.Unix(1e9, 0)}))
 	f.Add("")
 	f.Add("AQ.AQ")
+	// The signed mark with line breaks the decoder would skip.
+	v := encodeMark(testKey, "s", Mark{UserID: "alice", Method: "totp", At: time.Unix(1e9, 0)})
+	f.Add(v[:3] + "\r\n" + v[3:])
+	f.Add(v + "\n")
+	f.Add(strings.Replace(v, ".", ".\r", 1))
 	f.Fuzz(func(t *testing.T, v string) {
 		m, err := decodeMark(testKey, "s", v)
 		if err != nil {

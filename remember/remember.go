@@ -14,7 +14,9 @@
 // and per browser.
 //
 // A user has at most [DefaultMaxBrowsers] (Config.MaxBrowsers) remembered
-// at once; remembering one more forgets the least recently used.
+// at once; remembering one more forgets the least recently used. A label is
+// kept as at most [MaxLabel] characters of printable UTF-8, whatever the
+// application or the User-Agent header passed.
 package remember
 
 import (
@@ -130,7 +132,11 @@ type Browser struct {
 }
 
 // Remember records a new remembered browser of the user, labelled label (see
-// [Label]), and returns the token for the browser's cookie. The token is
+// [Label]), and returns the token for the browser's cookie. The label is
+// kept as text fit for any store and page: bytes that are not UTF-8,
+// controls, bidi and other format characters are dropped, spaces collapsed,
+// and the rest cut to MaxLabel characters; an empty one reads "Unknown
+// browser". The token is
 // shown nowhere else and cannot be read back. If the user then has more
 // than Config.MaxBrowsers, the least recently used are forgotten.
 func (s *Service) Remember(ctx context.Context, userID, label string) (token string, err error) {
@@ -154,7 +160,7 @@ func (s *Service) Remember(ctx context.Context, userID, label string) (token str
 		ID:       base64.RawURLEncoding.EncodeToString(id),
 		UserID:   userID,
 		Hash:     hash[:],
-		Label:    label,
+		Label:    cleanLabel(label),
 		Created:  now,
 		LastUsed: now,
 	}
@@ -266,10 +272,18 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
+	had, err := s.store.Browsers(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("remember: list browsers: %w", err)
+	}
 	if err := s.store.DeleteBrowsers(ctx, userID); err != nil {
 		return fmt.Errorf("remember: revoke browsers: %w", err)
 	}
-	s.emit(ctx, event.Forgotten, userID, s.now(), "all revoked")
+	// An event only when a browser was forgotten: a user with none lost
+	// nothing.
+	if len(had) > 0 {
+		s.emit(ctx, event.Forgotten, userID, s.now(), "all revoked")
+	}
 	return nil
 }
 
@@ -277,14 +291,14 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) error {
 // and without stray bits.
 var canonical = base64.RawURLEncoding.Strict()
 
-// tokenLen is the length of a token as the cookie holds it. The decoder
+// cookieLen is the length of a token as the cookie holds it. The decoder
 // skips CR and LF wherever they are, so without this check "token\n" would
 // be a second spelling of a token.
-var tokenLen = canonical.EncodedLen(tokenBytes)
+var cookieLen = canonical.EncodedLen(tokenBytes)
 
 // lookup finds the browser holding token, or returns ErrNotRemembered.
 func (s *Service) lookup(ctx context.Context, token string) (storage.Browser, error) {
-	if len(token) != tokenLen {
+	if len(token) != cookieLen {
 		return storage.Browser{}, ErrNotRemembered
 	}
 	raw, err := canonical.DecodeString(token)

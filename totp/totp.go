@@ -657,15 +657,26 @@ func (s *Service) Cancel(ctx context.Context, userID string) error {
 }
 
 // Remove deletes the user's secret and state; using the method again needs
-// a new set-up.
+// a new set-up. It emits event.Removed (and so a notice) only when a
+// confirmed secret was removed: a user who never set up, or only began a
+// set-up, lost no method, and nothing is said.
 func (s *Service) Remove(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
+	rec, err := s.cfg.Store.TOTP(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("totp: load: %w", err)
+	}
 	if err := s.remove(ctx, userID); err != nil {
 		return err
 	}
-	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	if rec.Active != nil {
+		s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	}
 	return nil
 }
 

@@ -31,8 +31,8 @@ const maxBody = MaxResponse + 4096
 // outside the rule of [storage.CheckUserID] ([storage.ErrInvalidUserID]),
 // 413 for a request too large, 401 when [Handlers.User] knows no user, 403
 // for a refused ceremony ([ErrCeremony], [ErrResponse], [ErrCloned],
-// [ErrNotEnabled]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey], and 500
-// with a generic message for anything else. Messages never repeat what the
+// [ErrNotEnabled]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey] and
+// [ErrTooManyKeys], and 500 with a generic message for anything else. Messages never repeat what the
 // request sent. Every answer is marked Cache-Control: no-store.
 //
 // Handlers do not check where a request came from: wrap them in
@@ -304,6 +304,7 @@ func classify(err error) (int, string) {
 		{ErrCloned, http.StatusForbidden},
 		{ErrNotEnabled, http.StatusForbidden},
 		{ErrDuplicateKey, http.StatusConflict},
+		{ErrTooManyKeys, http.StatusConflict},
 		{ErrNoKeys, http.StatusNotFound},
 		{ErrBadName, http.StatusBadRequest},
 		{storage.ErrInvalidUserID, http.StatusBadRequest},

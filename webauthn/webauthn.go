@@ -14,6 +14,9 @@
 //     requests cannot pile up rows.
 //   - A response without the user-present flag (no one touched the key) is
 //     refused.
+//   - A user has at most [Config.MaxKeys] keys ([DefaultMaxKeys], 25): a
+//     registration is refused with [ErrTooManyKeys] when it begins and
+//     again, counting keys added meanwhile, when it finishes.
 //   - A credential ID is registered once across all users; a user's keys
 //     are sent as exclusions so the browser refuses a known key early.
 //   - A sign count that does not increase (a cloned key) is refused unless
@@ -37,9 +40,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -64,6 +69,17 @@ const (
 	maxNameLen       = 64
 )
 
+// DefaultMaxKeys is how many security keys and passkeys one user may have
+// unless Config.MaxKeys says otherwise: a key on the key ring, a spare in a
+// drawer, the passkeys of a few phones, laptops and password managers, and
+// room to spare; few enough that the list (and the exclusions sent at
+// every registration) stays small.
+const DefaultMaxKeys = 25
+
+// maxMaxKeys bounds Config.MaxKeys: a bound that no one reaches is no
+// bound.
+const maxMaxKeys = 1000
+
 var (
 	// ErrCeremony reports a ceremony that is unknown, already used,
 	// expired, dropped for newer ones (Config.MaxCeremonies), or begun for
@@ -85,6 +101,9 @@ var (
 	ErrNotFound = errors.New("webauthn: no such key")
 	// ErrNotEnabled reports a user who turned security keys off.
 	ErrNotEnabled = errors.New("webauthn: security keys are turned off for this user")
+	// ErrTooManyKeys reports a registration begun or finished while the
+	// user has Config.MaxKeys keys: one must be removed first.
+	ErrTooManyKeys = errors.New("webauthn: the user has as many security keys as allowed; remove one first")
 	// ErrBadName reports a key name that is empty, too long or not text.
 	ErrBadName = errors.New("webauthn: key names are 1 to 64 characters of text")
 )
@@ -125,6 +144,15 @@ type Config struct {
 	// unauthenticated endpoint. Expired ceremonies of every user are
 	// removed whenever one begins.
 	MaxPasskeyCeremonies int
+	// MaxKeys bounds a user's security keys and passkeys; default
+	// DefaultMaxKeys (25), at most 1000. A registration is refused with
+	// ErrTooManyKeys when it begins and again when it finishes, while the
+	// user has MaxKeys. Finishes of one user are serialised within a
+	// Service, so on one server the bound is exact however many
+	// registrations run at once; servers sharing a store each check before
+	// they write, so k servers finishing at the same instant can leave at
+	// most k-1 keys over it.
+	MaxKeys int
 	// RequireUserVerification refuses keys that did not verify the user (a
 	// PIN or biometric). By default it is asked for ("preferred") and
 	// reported, not required.
@@ -143,6 +171,10 @@ type Service struct {
 	cfg Config
 	wa  *gowebauthn.WebAuthn
 	uv  protocol.UserVerificationRequirement
+	// adding serialises the count and the write of a new key per user
+	// (striped by a hash of the user ID), so parallel finishes cannot all
+	// see room for one more.
+	adding [64]sync.Mutex
 }
 
 // New validates cfg and returns a Service.
@@ -164,8 +196,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RPDisplayName == "" {
 		cfg.RPDisplayName = cfg.RPID
 	}
-	if cfg.Timeout < 0 || cfg.PasskeyTimeout < 0 || cfg.MaxCeremonies < 0 || cfg.MaxPasskeyCeremonies < 0 {
+	if cfg.Timeout < 0 || cfg.PasskeyTimeout < 0 || cfg.MaxCeremonies < 0 || cfg.MaxPasskeyCeremonies < 0 || cfg.MaxKeys < 0 {
 		return nil, errors.New("webauthn: Config timeouts and limits cannot be negative")
+	}
+	if cfg.MaxKeys > maxMaxKeys {
+		return nil, fmt.Errorf("webauthn: Config.MaxKeys must be at most %d", maxMaxKeys)
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = DefaultMaxKeys
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Minute
@@ -472,6 +510,9 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	if err != nil {
 		return "", nil, err
 	}
+	if len(u.creds) >= s.cfg.MaxKeys {
+		return "", nil, ErrTooManyKeys
+	}
 	var exclude []protocol.CredentialDescriptor
 	for _, c := range u.creds {
 		exclude = append(exclude, c.Descriptor())
@@ -518,14 +559,38 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 		return Key{}, fmt.Errorf("webauthn: %w", err)
 	}
 	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: d.Name, Data: data, Created: now}
-	switch err := s.cfg.Store.AddWebAuthnCredential(ctx, c); {
-	case errors.Is(err, storage.ErrConflict):
-		return Key{}, ErrDuplicateKey
-	case err != nil:
-		return Key{}, fmt.Errorf("webauthn: store key: %w", err)
+	if err := s.addKey(ctx, c); err != nil {
+		return Key{}, err
 	}
 	s.emit(ctx, event.Enrolled, userID, now, "")
 	return keyOf(c, rec), nil
+}
+
+// stripeSeed places user IDs on the stripes of Service.adding.
+var stripeSeed = maphash.MakeSeed()
+
+// addKey stores c unless its user already has MaxKeys keys. The count is
+// read again here, not taken from the start of the finish: keys added
+// meanwhile count, and the stripe lock keeps this Service's finishes of
+// one user from counting at once.
+func (s *Service) addKey(ctx context.Context, c storage.WebAuthnCredential) error {
+	mu := &s.adding[maphash.String(stripeSeed, c.UserID)%uint64(len(s.adding))]
+	mu.Lock()
+	defer mu.Unlock()
+	have, err := s.cfg.Store.WebAuthnCredentials(ctx, c.UserID)
+	if err != nil {
+		return fmt.Errorf("webauthn: load keys: %w", err)
+	}
+	if len(have) >= s.cfg.MaxKeys {
+		return ErrTooManyKeys
+	}
+	switch err := s.cfg.Store.AddWebAuthnCredential(ctx, c); {
+	case errors.Is(err, storage.ErrConflict):
+		return ErrDuplicateKey
+	case err != nil:
+		return fmt.Errorf("webauthn: store key: %w", err)
+	}
+	return nil
 }
 
 // Result is a passed login.
@@ -712,6 +777,12 @@ func (s *Service) setDisabled(ctx context.Context, userID string, off bool, k ev
 	if len(keys) == 0 {
 		return ErrNoKeys
 	}
+	// Already so: no change, so no event and no notice.
+	if was, err := s.cfg.Store.WebAuthnDisabled(ctx, userID); err != nil {
+		return fmt.Errorf("webauthn: load user: %w", err)
+	} else if was == off {
+		return nil
+	}
 	if err := s.cfg.Store.SetWebAuthnDisabled(ctx, userID, off); err != nil {
 		return fmt.Errorf("webauthn: save: %w", err)
 	}
@@ -794,10 +865,15 @@ func (s *Service) Remove(ctx context.Context, userID, id string) error {
 }
 
 // RemoveAll deletes every key of the user, their user handle, and their
-// unfinished ceremonies.
+// unfinished ceremonies. It emits event.Removed (and so a notice) only when
+// the user had a key: removing none is not news.
 func (s *Service) RemoveAll(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
+	}
+	had, err := s.cfg.Store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("webauthn: load keys: %w", err)
 	}
 	if err := s.cfg.Store.DeleteWebAuthnCredentials(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
@@ -805,7 +881,9 @@ func (s *Service) RemoveAll(ctx context.Context, userID string) error {
 	if err := s.cfg.Store.DeleteCeremonies(ctx, userID); err != nil {
 		return fmt.Errorf("webauthn: remove all: %w", err)
 	}
-	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	if len(had) > 0 {
+		s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
+	}
 	return nil
 }
 
