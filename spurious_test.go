@@ -34,6 +34,11 @@ func TestNoNewsNoNotice(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		twofa.Email: func(t *testing.T, f *fixture) {
+			if err := f.tf.Email.Enable(ctx, "u"); err != nil {
+				t.Fatal(err)
+			}
+		},
 		twofa.WebAuthn: func(t *testing.T, f *fixture) {
 			d := virtualkey.New(virtualwebauthn.AuthenticatorOptions{})
 			id, options, err := f.tf.WebAuthn.BeginRegistration(ctx, "u", "u", "YubiKey")
@@ -46,7 +51,7 @@ func TestNoNewsNoNotice(t *testing.T) {
 		},
 	}
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		for _, m := range []twofa.Method{twofa.TOTP, twofa.Backup, twofa.WebAuthn} {
+		for _, m := range []twofa.Method{twofa.TOTP, twofa.Backup, twofa.Email, twofa.WebAuthn} {
 			t.Run(string(m), func(t *testing.T) {
 				store, _ := b.Open(t)
 				f := newFixture(t, store)

@@ -351,6 +351,9 @@ func (s *Service) Enable(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
+	if st.Status == StatusEnabled {
+		return nil // already on: nothing changes, nothing to tell
+	}
 	if err := s.cfg.Store.PutEmail(ctx, userID, false, now); err != nil {
 		return fmt.Errorf("emailotp: save: %w", err)
 	}
@@ -368,8 +371,11 @@ func (s *Service) Disable(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	if st.Status == StatusNone {
+	switch st.Status {
+	case StatusNone:
 		return ErrNotSetUp
+	case StatusDisabled:
+		return nil // already off: nothing changes, nothing to tell
 	}
 	if err := s.cfg.Store.PutEmail(ctx, userID, true, st.Since); err != nil {
 		return fmt.Errorf("emailotp: save: %w", err)
@@ -378,13 +384,18 @@ func (s *Service) Disable(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Remove turns e-mail codes off and forgets the user's state and code.
+// Remove turns e-mail codes off and forgets the user's state and code. A
+// user who never turned them on loses nothing and is told nothing.
 func (s *Service) Remove(ctx context.Context, userID string) error {
-	if err := checkUser(userID); err != nil {
+	st, err := s.State(ctx, userID)
+	if err != nil {
 		return err
 	}
 	if err := s.cfg.Store.DeleteEmail(ctx, userID); err != nil {
 		return fmt.Errorf("emailotp: delete: %w", err)
+	}
+	if st.Status == StatusNone {
+		return nil
 	}
 	s.emit(ctx, event.Removed, userID, s.cfg.Now(), "")
 	return nil
