@@ -53,9 +53,13 @@ var (
 // clock before 1970, or one past the year 2262. Every factor checks its
 // clock with it and denies on an error; every store refuses such a time in
 // a write, so a broken clock can never mark a code used at "no time".
-func CheckTime(t time.Time) error {
-	if t.Before(minTime) || t.After(maxTime) {
-		return fmt.Errorf("%w: %s", ErrInvalidTime, t.UTC().Format(time.RFC3339))
+//
+// With several times, it checks each and returns the first error.
+func CheckTime(ts ...time.Time) error {
+	for _, t := range ts {
+		if t.Before(minTime) || t.After(maxTime) {
+			return fmt.Errorf("%w: %s", ErrInvalidTime, t.UTC().Format(time.RFC3339))
+		}
 	}
 	return nil
 }
@@ -67,12 +71,16 @@ func CheckTime(t time.Time) error {
 // to the text they write (record IDs, labels, names); a factor that writes
 // text from a request, such as a browser's User-Agent as a label, can clean
 // it first with strings.ToValidUTF8 and by dropping NUL bytes.
-func CheckText(s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%w: text is not valid UTF-8", ErrInvalidArgument)
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%w: text holds a NUL byte", ErrInvalidArgument)
+//
+// With several strings, it checks each and returns the first error.
+func CheckText(ss ...string) error {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("%w: text is not valid UTF-8", ErrInvalidArgument)
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("%w: text holds a NUL byte", ErrInvalidArgument)
+		}
 	}
 	return nil
 }

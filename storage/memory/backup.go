@@ -40,10 +40,10 @@ func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet, prevS
 	if err := checkUser(set.UserID); err != nil {
 		return false, err
 	}
-	if err := checkTimes(set.Created); err != nil {
+	if err := storage.CheckTime(set.Created); err != nil {
 		return false, err
 	}
-	if err := checkText(set.SetID, set.KDF); err != nil {
+	if err := storage.CheckText(set.SetID, set.KDF); err != nil {
 		return false, err
 	}
 	if set.SetID == "" || set.SetID == prevSetID {
@@ -67,7 +67,7 @@ func (s *Store) UseBackupCode(_ context.Context, userID, setID string, index int
 	}
 	// The zero time would read back as "unused": the code would stay
 	// usable after it was used.
-	if err := checkTimes(at); err != nil {
+	if err := storage.CheckTime(at); err != nil {
 		return false, err
 	}
 	s.mu.Lock()

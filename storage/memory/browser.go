@@ -71,10 +71,10 @@ func (s *Store) AddBrowser(_ context.Context, b storage.Browser, keep int) error
 	if err := checkUser(b.UserID); err != nil {
 		return err
 	}
-	if err := checkTimes(b.Created, b.LastUsed); err != nil {
+	if err := storage.CheckTime(b.Created, b.LastUsed); err != nil {
 		return err
 	}
-	if err := checkText(b.ID, b.Label); err != nil {
+	if err := storage.CheckText(b.ID, b.Label); err != nil {
 		return err
 	}
 	if keep < 1 {
@@ -112,7 +112,7 @@ func (s *Store) TouchBrowser(_ context.Context, userID, id string, at time.Time)
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	if err := checkTimes(at); err != nil {
+	if err := storage.CheckTime(at); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -42,7 +42,7 @@ func (s *Store) PutEmail(_ context.Context, userID string, disabled bool, since 
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	if err := checkTimes(since); err != nil {
+	if err := storage.CheckTime(since); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -73,10 +73,10 @@ func (s *Store) SwapEmailCode(_ context.Context, userID string, prev, next *stor
 		return false, err
 	}
 	if next != nil {
-		if err := checkTimes(next.Sent, next.Expires); err != nil {
+		if err := storage.CheckTime(next.Sent, next.Expires); err != nil {
 			return false, err
 		}
-		if err := checkText(next.ID); err != nil {
+		if err := storage.CheckText(next.ID); err != nil {
 			return false, err
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"sync"
-	"time"
 
 	"github.com/twofa-go/twofa/storage"
 )
@@ -70,25 +69,6 @@ func checkUser(id string) error {
 	return storage.CheckUserID(id)
 }
 
-func checkTimes(ts ...time.Time) error {
-	for _, t := range ts {
-		if err := storage.CheckTime(t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkText refuses text no store keeps (storage.CheckText).
-func checkText(ss ...string) error {
-	for _, s := range ss {
-		if err := storage.CheckText(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func copySecret(s *storage.TOTPSecret) *storage.TOTPSecret {
 	if s == nil {
 		return nil
@@ -124,15 +104,15 @@ func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error
 	if err := checkUser(rec.UserID); err != nil {
 		return 0, err
 	}
-	if err := checkText(rec.Account); err != nil {
+	if err := storage.CheckText(rec.Account); err != nil {
 		return 0, err
 	}
 	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
 		if sec != nil {
-			if err := checkTimes(sec.Created); err != nil {
+			if err := storage.CheckTime(sec.Created); err != nil {
 				return 0, err
 			}
-			if err := checkText(sec.Algorithm); err != nil {
+			if err := storage.CheckText(sec.Algorithm); err != nil {
 				return 0, err
 			}
 		}
@@ -201,7 +181,7 @@ func (s *Store) SwapThrottle(_ context.Context, userID string, old, next storage
 	}
 	// The zero state is no record and carries no time to check.
 	if next.Failures != 0 || !next.Last.IsZero() {
-		if err := checkTimes(next.Last); err != nil {
+		if err := storage.CheckTime(next.Last); err != nil {
 			return false, err
 		}
 	}

@@ -21,11 +21,11 @@ func copyCredential(c storage.WebAuthnCredential) storage.WebAuthnCredential {
 // checkCredentialTimes checks Created, and LastUsed unless it is zero,
 // which means never used.
 func checkCredentialTimes(c storage.WebAuthnCredential) error {
-	if err := checkTimes(c.Created); err != nil {
+	if err := storage.CheckTime(c.Created); err != nil {
 		return err
 	}
 	if !c.LastUsed.IsZero() {
-		return checkTimes(c.LastUsed)
+		return storage.CheckTime(c.LastUsed)
 	}
 	return nil
 }
@@ -133,7 +133,7 @@ func (s *Store) AddWebAuthnCredential(_ context.Context, c storage.WebAuthnCrede
 	if err := checkCredentialTimes(c); err != nil {
 		return err
 	}
-	if err := checkText(c.Name); err != nil {
+	if err := storage.CheckText(c.Name); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -151,11 +151,11 @@ func (s *Store) UpdateWebAuthnCredential(_ context.Context, c storage.WebAuthnCr
 		return err
 	}
 	if !c.LastUsed.IsZero() {
-		if err := checkTimes(c.LastUsed); err != nil {
+		if err := storage.CheckTime(c.LastUsed); err != nil {
 			return err
 		}
 	}
-	if err := checkText(c.Name); err != nil {
+	if err := storage.CheckText(c.Name); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -247,10 +247,10 @@ func (s *Store) PutCeremony(_ context.Context, c storage.Ceremony, now time.Time
 			return err
 		}
 	}
-	if err := checkTimes(c.Expires, now); err != nil {
+	if err := storage.CheckTime(c.Expires, now); err != nil {
 		return err
 	}
-	if err := checkText(c.ID, c.Kind); err != nil {
+	if err := storage.CheckText(c.ID, c.Kind); err != nil {
 		return err
 	}
 	if keep < 1 {

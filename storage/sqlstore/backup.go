@@ -61,10 +61,10 @@ func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet, pre
 	if err := checkUser(set.UserID); err != nil {
 		return false, err
 	}
-	if err := checkTimes(set.Created); err != nil {
+	if err := storage.CheckTime(set.Created); err != nil {
 		return false, err
 	}
-	if err := checkText(set.SetID, set.KDF); err != nil {
+	if err := storage.CheckText(set.SetID, set.KDF); err != nil {
 		return false, err
 	}
 	if set.SetID == "" || set.SetID == prevSetID {
@@ -130,7 +130,7 @@ func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index i
 		return false, err
 	}
 	// 0 means unused: a code used at the zero time would stay usable.
-	if err := checkTimes(at); err != nil {
+	if err := storage.CheckTime(at); err != nil {
 		return false, err
 	}
 	if !validText(setID) {

@@ -67,10 +67,10 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) err
 	if err := checkUser(b.UserID); err != nil {
 		return err
 	}
-	if err := checkTimes(b.Created, b.LastUsed); err != nil {
+	if err := storage.CheckTime(b.Created, b.LastUsed); err != nil {
 		return err
 	}
-	if err := checkText(b.ID, b.Label); err != nil {
+	if err := storage.CheckText(b.ID, b.Label); err != nil {
 		return err
 	}
 	if keep < 1 {
@@ -106,7 +106,7 @@ func (s *Store) TouchBrowser(ctx context.Context, userID, id string, at time.Tim
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	if err := checkTimes(at); err != nil {
+	if err := storage.CheckTime(at); err != nil {
 		return err
 	}
 	if !validText(id) {

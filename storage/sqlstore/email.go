@@ -45,7 +45,7 @@ func (s *Store) PutEmail(ctx context.Context, userID string, disabled bool, sinc
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	if err := checkTimes(since); err != nil {
+	if err := storage.CheckTime(since); err != nil {
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_email (user_id, disabled, since_ns) VALUES (?, ?, ?)
@@ -77,10 +77,10 @@ func (s *Store) SwapEmailCode(ctx context.Context, userID string, prev, next *st
 		WHERE user_id = ? AND `
 	args := []any{userID}
 	if next != nil {
-		if err := checkTimes(next.Sent, next.Expires); err != nil {
+		if err := storage.CheckTime(next.Sent, next.Expires); err != nil {
 			return false, err
 		}
-		if err := checkText(next.ID); err != nil {
+		if err := storage.CheckText(next.ID); err != nil {
 			return false, err
 		}
 		set = `UPDATE twofa_email SET code_id = ?, code_hash = ?, sent_ns = ?, expires_ns = ?, failures = ?, code_binding = ?

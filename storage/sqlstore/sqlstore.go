@@ -432,27 +432,6 @@ func checkUser(id string) error {
 	return storage.CheckUserID(id)
 }
 
-// checkTimes refuses a time no store keeps (storage.CheckTime); the zero
-// time in particular is stored as 0, which reads back as "never".
-func checkTimes(ts ...time.Time) error {
-	for _, t := range ts {
-		if err := storage.CheckTime(t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkText refuses text no store keeps (storage.CheckText).
-func checkText(ss ...string) error {
-	for _, s := range ss {
-		if err := storage.CheckText(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // validText reports whether s can be a key of a stored record; a lookup by
 // any other key finds nothing, without asking PostgreSQL, which would
 // answer with an error.
@@ -520,15 +499,15 @@ func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, err
 	if err := checkUser(rec.UserID); err != nil {
 		return 0, err
 	}
-	if err := checkText(rec.Account); err != nil {
+	if err := storage.CheckText(rec.Account); err != nil {
 		return 0, err
 	}
 	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
 		if sec != nil {
-			if err := checkTimes(sec.Created); err != nil {
+			if err := storage.CheckTime(sec.Created); err != nil {
 				return 0, err
 			}
-			if err := checkText(sec.Algorithm); err != nil {
+			if err := storage.CheckText(sec.Algorithm); err != nil {
 				return 0, err
 			}
 		}
@@ -635,7 +614,7 @@ func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next stora
 	}
 	// The zero state is no row and carries no time to check.
 	if next.Failures != 0 || !next.Last.IsZero() {
-		if err := checkTimes(next.Last); err != nil {
+		if err := storage.CheckTime(next.Last); err != nil {
 			return false, err
 		}
 	}

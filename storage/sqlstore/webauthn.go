@@ -30,7 +30,7 @@ func checkLastUsed(t time.Time) error {
 	if t.IsZero() {
 		return nil
 	}
-	return checkTimes(t)
+	return storage.CheckTime(t)
 }
 
 // WebAuthnHandle implements [storage.WebAuthnStore].
@@ -146,13 +146,13 @@ func (s *Store) AddWebAuthnCredential(ctx context.Context, c storage.WebAuthnCre
 	if err := checkUser(c.UserID); err != nil {
 		return err
 	}
-	if err := checkTimes(c.Created); err != nil {
+	if err := storage.CheckTime(c.Created); err != nil {
 		return err
 	}
 	if err := checkLastUsed(c.LastUsed); err != nil {
 		return err
 	}
-	if err := checkText(c.Name); err != nil {
+	if err := storage.CheckText(c.Name); err != nil {
 		return err
 	}
 	n, err := s.affected(ctx, "add webauthn credential",
@@ -176,7 +176,7 @@ func (s *Store) UpdateWebAuthnCredential(ctx context.Context, c storage.WebAuthn
 	if err := checkLastUsed(c.LastUsed); err != nil {
 		return err
 	}
-	if err := checkText(c.Name); err != nil {
+	if err := storage.CheckText(c.Name); err != nil {
 		return err
 	}
 	n, err := s.affected(ctx, "update webauthn credential",
@@ -239,10 +239,10 @@ func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Ti
 			return err
 		}
 	}
-	if err := checkTimes(c.Expires, now); err != nil {
+	if err := storage.CheckTime(c.Expires, now); err != nil {
 		return err
 	}
-	if err := checkText(c.ID, c.Kind); err != nil {
+	if err := storage.CheckText(c.ID, c.Kind); err != nil {
 		return err
 	}
 	if keep < 1 {
