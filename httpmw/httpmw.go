@@ -11,7 +11,10 @@
 // method passes, unless [Config.RequireSetUp]. Passing is recorded as a
 // [Mark] in the application's session through the small [Session]
 // interface; [CookieSession] implements it over a signed cookie bound to the
-// application's session ID. A request that passes finds the mark in its
+// application's session ID, and the packages
+// [github.com/twofa-go/twofa/httpmw/scssession] and
+// [github.com/twofa-go/twofa/httpmw/gorillasession] over the sessions of
+// those libraries. A request that passes finds the mark in its
 // context through [FromContext]. [Middleware.Check] tells the same without
 // wrapping.
 //
@@ -115,8 +118,9 @@ type Config struct {
 	// in the context of a request RenewSession did not return) would bind
 	// the mark to the old ID and send the user back to the challenge after
 	// every correct code: the step is refused instead, with an error that
-	// says so (logged by the default Deny). An error denies the step. The
-	// packages scssession and gorillasession give a ready RenewSession.
+	// says so (logged by the default Deny). An error denies the step.
+	// Applications on scs or gorilla/sessions take Session and
+	// RenewSession ready-made from httpmw/scssession or httpmw/gorillasession.
 	//
 	// Requests of one browser can race here: a remembered browser's first
 	// page after the login loads its parts at once, and each of them,
