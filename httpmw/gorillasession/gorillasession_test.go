@@ -65,6 +65,15 @@ func TestLoginWithRenewal(t *testing.T) {
 	})
 }
 
+func TestParallelCodes(t *testing.T) {
+	t.Run("CookieStore", func(t *testing.T) {
+		sessiontest.RunParallel(t, app(sessions.NewCookieStore(securecookie.GenerateRandomKey(32)), false))
+	})
+	t.Run("FilesystemStore", func(t *testing.T) {
+		sessiontest.RunParallel(t, app(sessions.NewFilesystemStore(t.TempDir(), securecookie.GenerateRandomKey(32)), true))
+	})
+}
+
 // The mark reads back as it was set, is saved at once, and ends with
 // ClearMark; a value of another shape in its keys is no mark.
 func TestMark(t *testing.T) {

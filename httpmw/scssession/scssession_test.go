@@ -16,12 +16,12 @@ import (
 	"github.com/twofa-go/twofa/internal/sessiontest"
 )
 
-func TestLoginWithRenewal(t *testing.T) {
+// app is an application on scs sessions in store: its login and logout.
+func app(store scs.Store) sessiontest.App {
 	sessions := scs.New()
-	store := memstore.NewWithCleanupInterval(0)
 	sessions.Store = store
 	s := scssession.New(sessions)
-	sessiontest.Run(t, sessiontest.App{
+	return sessiontest.App{
 		Session:    s,
 		Renew:      s.Renew,
 		CookieName: sessions.Cookie.Name,
@@ -39,7 +39,15 @@ func TestLoginWithRenewal(t *testing.T) {
 			return u, u != ""
 		},
 		ServerSide: true,
-	})
+	}
+}
+
+func TestLoginWithRenewal(t *testing.T) {
+	sessiontest.Run(t, app(memstore.NewWithCleanupInterval(0)))
+}
+
+func TestParallelCodes(t *testing.T) {
+	sessiontest.RunParallel(t, app(memstore.NewWithCleanupInterval(0)))
 }
 
 // The mark reads back as it was set, ends with ClearMark, and a value of

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
@@ -47,21 +50,44 @@ type App struct {
 
 const password = "correct horse battery staple"
 
-// Run walks one user's login: the password step by the application, the
-// second step through httpmw's pages with the code the user's phone shows,
-// the session renewed exactly once, the session from before the second
-// step passing nowhere, and a logout after which the second step is asked
-// again.
-func Run(t *testing.T, a App) {
+// world is a running application with alice's phone set up.
+type world struct {
+	srv    *httptest.Server
+	u      *url.URL
+	clock  *fake.Clock
+	phone  func() string
+	renews *atomic.Int32
+	store  *barrierStore
+}
+
+// barrierStore holds racing requests, once armed, at their first read of
+// the throttle's state, which a code's check makes after it has read the
+// code's record: every racer has then read the same last used step, and
+// only the store's atomic step keeps the code single-use.
+type barrierStore struct {
+	storage.Store
+	b atomic.Pointer[testdb.Barrier]
+}
+
+func (s *barrierStore) Throttle(ctx context.Context, userID string) (storage.ThrottleState, error) {
+	st, err := s.Store.Throttle(ctx, userID)
+	if b := s.b.Load(); b != nil {
+		b.Arrive()
+	}
+	return st, err
+}
+
+func start(t *testing.T, a App) *world {
 	t.Helper()
 	clock := fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
-	tf, err := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: memory.New(), Keys: ring, Now: clock.Now})
+	store := &barrierStore{Store: memory.New()}
+	tf, err := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: store, Keys: ring, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var renews atomic.Int32
+	renews := new(atomic.Int32)
 	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
 		Origin:  "http://127.0.0.1",
@@ -121,6 +147,18 @@ func Run(t *testing.T, a App) {
 	srv := httptest.NewServer(a.Wrap(mux))
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
+	return &world{srv: srv, u: u, clock: clock, phone: phone, renews: renews, store: store}
+}
+
+// Run walks one user's login: the password step by the application, the
+// second step through httpmw's pages with the code the user's phone shows,
+// the session renewed exactly once, the session from before the second
+// step passing nowhere, and a logout after which the second step is asked
+// again.
+func Run(t *testing.T, a App) {
+	t.Helper()
+	wd := start(t, a)
+	srv, u, clock, phone, renews := wd.srv, wd.u, wd.clock, wd.phone, wd.renews
 
 	b := newBrowser(t, srv.URL)
 	if got := b.do("GET", "/account", nil); got.status != http.StatusSeeOther || !strings.HasPrefix(got.location, "/login") {
@@ -207,6 +245,64 @@ func Run(t *testing.T, a App) {
 	}
 }
 
+// RunParallel posts the code of one login 50 times at once from the
+// session the password step made, every post holding after its read of
+// the code's record until all have read it: exactly one post passes and
+// renews the session, once, and its new session passes.
+func RunParallel(t *testing.T, a App) {
+	t.Helper()
+	wd := start(t, a)
+	b := newBrowser(t, wd.srv.URL)
+	if got := b.do("POST", "/login", url.Values{"user": {"alice"}, "password": {password}}); got.status != http.StatusOK {
+		t.Fatalf("login: %d %s", got.status, got.body)
+	}
+	cookies := b.jar.Cookies(wd.u)
+	code := wd.phone()
+	const n = 50
+	wd.store.b.Store(testdb.NewBarrier(n))
+	answers := make([]answer, n)
+	var ready, done sync.WaitGroup
+	ready.Add(1)
+	for i := range n {
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			// A browser each, with the cookies of that moment.
+			c := newBrowser(t, wd.srv.URL)
+			c.jar.SetCookies(wd.u, cookies)
+			ready.Wait()
+			answers[i] = c.post("/2fa/verify", url.Values{"code": {code}, "next": {"/account"}})
+			answers[i].cookies = c.jar.Cookies(wd.u)
+		}()
+	}
+	ready.Done()
+	done.Wait()
+	var passed []answer
+	for _, got := range answers {
+		if got.err != nil {
+			t.Fatal(got.err)
+		}
+		if got.status == http.StatusSeeOther && got.location == "/account" {
+			passed = append(passed, got)
+		}
+	}
+	if len(passed) != 1 {
+		seen := map[string]int{}
+		for _, got := range answers {
+			seen[fmt.Sprint(got.status, " ", got.location)]++
+		}
+		t.Fatalf("%d of %d posts of one code passed, want 1; answers: %v", len(passed), n, seen)
+	}
+	if r := wd.renews.Load(); r != 1 {
+		t.Fatalf("the session was renewed %d times, want once", r)
+	}
+	winner := newBrowser(t, wd.srv.URL)
+	winner.jar.SetCookies(wd.u, passed[0].cookies)
+	if got := winner.do("GET", "/account", nil); got.status != http.StatusOK || got.body != "account of alice by totp" {
+		t.Fatalf("the session that passed: %d %q %q", got.status, got.location, got.body)
+	}
+}
+
 // wrongCode is six digits that are not code.
 func wrongCode(code string) string {
 	if code == "000000" {
@@ -244,6 +340,26 @@ type answer struct {
 	location string
 	body     string
 	header   http.Header
+	cookies  []*http.Cookie // RunParallel's: the jar after the answer
+	err      error          // post's: the request failed
+}
+
+// post is do for a goroutine that may not end the test: an error is kept
+// in the answer.
+func (b *browser) post(path string, form url.Values) answer {
+	req, err := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return answer{err: err}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	res, err := b.c.Do(req)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, location: res.Header.Get("Location"), body: string(raw), header: res.Header}
 }
 
 func (b *browser) do(method, path string, form url.Values) answer {
@@ -266,7 +382,7 @@ func (b *browser) do(method, path string, form url.Values) answer {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	return answer{res.StatusCode, res.Header.Get("Location"), string(raw), res.Header}
+	return answer{status: res.StatusCode, location: res.Header.Get("Location"), body: string(raw), header: res.Header}
 }
 
 func (b *browser) cookie(u *url.URL, name string) *http.Cookie {
