@@ -42,4 +42,3 @@ func BenchmarkMark(b *testing.B) {
 		})
 	}
 }
-
