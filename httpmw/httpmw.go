@@ -11,7 +11,10 @@
 // method passes, unless [Config.RequireSetUp]. Passing is recorded as a
 // [Mark] in the application's session through the small [Session]
 // interface; [CookieSession] implements it over a signed cookie bound to the
-// application's session ID. A request that passes finds the mark in its
+// application's session ID, and the packages
+// [github.com/twofa-go/twofa/httpmw/scssession] and
+// [github.com/twofa-go/twofa/httpmw/gorillasession] over the sessions of
+// those libraries. A request that passes finds the mark in its
 // context through [FromContext]. [Middleware.Check] tells the same without
 // wrapping.
 //
@@ -54,6 +57,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,9 +109,18 @@ type Config struct {
 	// RenewSession, if set, is called exactly once each time a user
 	// completes the second step, before the mark is recorded: the
 	// application gives its session a new ID there, against session
-	// fixation. It returns the request to go on with, carrying the renewed
-	// session (r itself when the session renews in place, as scs's
-	// RenewToken does). An error denies the step.
+	// fixation. It returns the request to go on with: r itself, or one
+	// carrying the renewed session in its context. Either way, the rest of
+	// the step sees r with every cookie RenewSession set on w, as the
+	// browser's next request will carry them, so setting the new session
+	// cookie on w and returning r is enough. With a CookieSession, a
+	// renewal whose new ID SessionID still cannot see (a session ID kept
+	// in the context of a request RenewSession did not return) would bind
+	// the mark to the old ID and send the user back to the challenge after
+	// every correct code: the step is refused instead, with an error that
+	// says so (logged by the default Deny). An error denies the step.
+	// Applications on scs or gorilla/sessions take Session and
+	// RenewSession ready-made from httpmw/scssession or httpmw/gorillasession.
 	//
 	// Requests of one browser can race here: a remembered browser's first
 	// page after the login loads its parts at once, and each of them,
@@ -392,12 +405,28 @@ func (m *Middleware) fresh(mark Mark, maxAge time.Duration) bool {
 // session, then the mark goes in. It returns the request to go on with.
 func (m *Middleware) complete(w http.ResponseWriter, r *http.Request, userID string, method twofa.Method) (*http.Request, error) {
 	if m.cfg.RenewSession != nil {
+		cs, _ := m.cfg.Session.(*CookieSession)
+		var before string
+		if cs != nil {
+			before = cs.SessionID(r)
+		}
 		nr, err := m.cfg.RenewSession(w, r)
 		if err != nil {
 			return r, err
 		}
 		if nr != nil {
 			r = nr
+		}
+		// The obvious renewal sets the new session cookie on w and returns
+		// r as it came. The rest of this request, the mark first, must see
+		// the session the browser will send next: r with the cookies just
+		// set on w.
+		r = withSetCookies(r, w.Header(), m.cfg.Now())
+		if cs != nil && before != "" && cs.SessionID(r) == before {
+			// The mark would be signed for an ID the next request no
+			// longer carries, and every code would lead back to the
+			// challenge: refuse the step, saying why.
+			return r, errRenewUnseen
 		}
 	}
 	now := m.cfg.Now()
@@ -414,6 +443,38 @@ func (m *Middleware) complete(w http.ResponseWriter, r *http.Request, userID str
 		}
 	}
 	return r, nil
+}
+
+// errRenewUnseen reports a RenewSession whose new session ID the
+// CookieSession cannot see.
+var errRenewUnseen = errors.New("httpmw: after Config.RenewSession, CookieSession.SessionID still returns the old session ID: " +
+	"RenewSession must set the new session cookie on w or return a request whose SessionID is the new ID")
+
+// withSetCookies returns r as the browser's next request will carry its
+// cookies: each cookie set in h replaces r's cookie of that name, and one
+// set to expire removes it. It returns r itself when h sets none.
+func withSetCookies(r *http.Request, h http.Header, now time.Time) *http.Request {
+	set := h.Values("Set-Cookie")
+	if len(set) == 0 {
+		return r
+	}
+	jar := r.Cookies()
+	for _, line := range set {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			continue
+		}
+		jar = slices.DeleteFunc(jar, func(o *http.Cookie) bool { return o.Name == c.Name })
+		if c.MaxAge >= 0 && (c.Expires.IsZero() || c.Expires.After(now)) {
+			jar = append(jar, &http.Cookie{Name: c.Name, Value: c.Value, Quoted: c.Quoted})
+		}
+	}
+	nr := r.Clone(r.Context())
+	nr.Header.Del("Cookie")
+	for _, c := range jar {
+		nr.AddCookie(c)
+	}
+	return nr
 }
 
 // rememberCookie holds a remembered browser's token.

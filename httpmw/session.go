@@ -62,7 +62,9 @@ type CookieSession struct {
 	// SessionID returns the ID of the application's session in r, or ""
 	// when r has none (no mark then passes). After the application renews
 	// its session ID (Config.RenewSession), it must return the new ID for
-	// the request RenewSession returned. Required.
+	// the request RenewSession returned, with the cookies RenewSession set
+	// on its ResponseWriter: reading the session cookie from r does.
+	// Required.
 	SessionID func(r *http.Request) string
 	// Name names the cookie; "" means "twofa". It gets the "__Host-" prefix
 	// wherever the cookie is Secure.

@@ -44,24 +44,55 @@ func (e *Enrollment) GroupedSecret() string {
 // format: the label is "issuer:account" and the issuer is repeated as a
 // parameter, as Google Authenticator expects. Without an issuer the label is
 // the account alone, since a label starting with a colon reads as an empty
-// issuer. Each part is percent-encoded as a path segment, so a '/', '?',
-// '#' or '%' in an account stays in the account. For an Enrollment that
-// [ParseURL] returned or [Service.Begin] made, ParseURL(e.URL()) gives e
-// back.
+// issuer.
+//
+// The label and every parameter are percent-encoded (RFC 3986): a space is
+// %20 and a '+' is %2B, never a bare '+', which some apps read as a plus
+// and others as a space (Google Authenticator showed "Acme+Photos" for
+// url.Values' issuer=Acme+Photos). A '/', '?', '#' or '%' in a name stays in
+// the name. For an Enrollment that [ParseURL] returned or [Service.Begin]
+// made, ParseURL(e.URL()) gives e back.
 func (e *Enrollment) URL() string {
-	q := url.Values{}
-	q.Set("secret", e.Secret)
+	var b strings.Builder
+	b.WriteString("otpauth://totp/")
 	if e.Issuer != "" {
-		q.Set("issuer", e.Issuer)
+		escapeKeyURI(&b, e.Issuer)
+		b.WriteByte(':')
 	}
-	q.Set("algorithm", e.Algorithm.String())
-	q.Set("digits", strconv.Itoa(e.Digits))
-	q.Set("period", strconv.Itoa(int(e.Period/time.Second)))
-	label := url.PathEscape(e.Account)
+	escapeKeyURI(&b, e.Account)
+	b.WriteString("?secret=")
+	escapeKeyURI(&b, e.Secret)
 	if e.Issuer != "" {
-		label = url.PathEscape(e.Issuer) + ":" + label
+		b.WriteString("&issuer=")
+		escapeKeyURI(&b, e.Issuer)
 	}
-	return "otpauth://totp/" + label + "?" + q.Encode()
+	b.WriteString("&algorithm=")
+	escapeKeyURI(&b, e.Algorithm.String())
+	b.WriteString("&digits=")
+	b.WriteString(strconv.Itoa(e.Digits))
+	b.WriteString("&period=")
+	b.WriteString(strconv.Itoa(int(e.Period / time.Second)))
+	return b.String()
+}
+
+// escapeKeyURI writes s percent-encoded, keeping only RFC 3986's unreserved
+// characters and '@' (which the Key URI format's own examples leave bare in
+// an e-mail address) as they are. Every other byte, UTF-8 included, is %XX,
+// which every URL decoder reads the same way in a path and in a query.
+func escapeKeyURI(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '@':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
 }
 
 // maxLabelPart bounds an issuer or account name, so that any URL made of
@@ -91,6 +122,44 @@ func checkLabelPart(what, s string) error {
 	return nil
 }
 
+// readLabel splits a decoded label into issuer and account. Spaces may
+// follow the colon (Key URI format); they belong to the separator, and
+// spaces around a name are not part of it.
+func readLabel(label string) (issuer, account string, err error) {
+	if i, a, ok := strings.Cut(label, ":"); ok {
+		issuer, account = strings.TrimSpace(i), strings.TrimSpace(a)
+		if err := checkLabelPart("issuer", issuer); issuer != "" && err != nil {
+			return "", "", fmt.Errorf("%w: %v", ErrBadURL, err)
+		}
+	} else {
+		account = strings.TrimSpace(label)
+	}
+	if err := checkLabelPart("account", account); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrBadURL, err)
+	}
+	return issuer, account, nil
+}
+
+// readFormLabel is readLabel of a raw label decoded as a form value.
+func readFormLabel(raw string) (issuer, account string, ok bool) {
+	form, err := url.QueryUnescape(raw)
+	if err != nil {
+		return "", "", false
+	}
+	issuer, account, err = readLabel(form)
+	return issuer, account, err == nil
+}
+
+// literalPlus returns the query parameter key of raw read as RFC 3986 reads
+// it, with '+' a plus, or "" if it does not decode.
+func literalPlus(raw, key string) string {
+	q, err := url.ParseQuery(strings.ReplaceAll(raw, "+", "%2B"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(q.Get(key))
+}
+
 // maxURL bounds the URLs ParseURL reads; a real one is under 300 bytes.
 const maxURL = 2048
 
@@ -105,6 +174,12 @@ var ErrBadURL = errors.New("totp: bad otpauth URL")
 // control characters, over 255 bytes) are refused. White space around the
 // issuer and the account is dropped, as apps drop it: the Key URI format
 // lets spaces follow the label's colon.
+//
+// Other services spell a space in the issuer parameter as %20 or as '+'
+// (url.Values); both read as a space. A label form-encoded as a whole, a
+// '+' for each space as Java's URLEncoder writes it, is read so when the
+// issuer parameter shows that is what its '+' meant; a '+' written bare in
+// both the label and the parameter, with no such sign, is a plus.
 func ParseURL(raw string) (*Enrollment, error) {
 	if len(raw) > maxURL {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrBadURL, maxURL)
@@ -125,35 +200,43 @@ func ParseURL(raw string) (*Enrollment, error) {
 	if !ok || label == "" || strings.Contains(label, "/") {
 		return nil, fmt.Errorf("%w: missing or bad label", ErrBadURL)
 	}
-	if label, err = url.PathUnescape(label); err != nil {
-		return nil, fmt.Errorf("%w: bad label encoding", ErrBadURL)
-	}
-	e := &Enrollment{Algorithm: SHA1, Digits: 6, Period: 30 * time.Second}
-	// Spaces may follow the colon (Key URI format); they belong to the
-	// separator, and spaces around a name are not part of it.
-	if issuer, account, ok := strings.Cut(label, ":"); ok {
-		e.Issuer, e.Account = strings.TrimSpace(issuer), strings.TrimSpace(account)
-		if err := checkLabelPart("issuer", e.Issuer); e.Issuer != "" && err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
-		}
-	} else {
-		e.Account = strings.TrimSpace(label)
-	}
-	if err := checkLabelPart("account", e.Account); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
-	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad query", ErrBadURL)
 	}
+	e := &Enrollment{Algorithm: SHA1, Digits: 6, Period: 30 * time.Second}
+	path, err := url.PathUnescape(label)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad label encoding", ErrBadURL)
+	}
+	if e.Issuer, e.Account, err = readLabel(path); err != nil {
+		return nil, err
+	}
+	// A parameter is read as a form value ('+' a space), as url.Values and
+	// most libraries write it. An issuer the label names too must agree
+	// with it; where they differ only because one side used '+' for a
+	// space, the writer's meaning is plain and both spellings are taken.
 	if is := strings.TrimSpace(q.Get("issuer")); is != "" {
-		if e.Issuer != "" && e.Issuer != is {
-			return nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
-		}
 		if err := checkLabelPart("issuer", is); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
 		}
-		e.Issuer = is
+		switch {
+		case e.Issuer == "" || e.Issuer == is:
+			e.Issuer = is
+		case strings.ReplaceAll(e.Issuer, "+", " ") == is:
+			// The label was form-encoded too (Java's URLEncoder): read
+			// all of it so. Names with a space are far more common than
+			// names with a plus, so this reading goes first.
+			issuer, account, ok := readFormLabel(label)
+			if !ok || issuer != is {
+				return nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
+			}
+			e.Issuer, e.Account = issuer, account
+		case e.Issuer == literalPlus(u.RawQuery, "issuer"):
+			// issuer=Disney+ meant a plus, as RFC 3986 reads it.
+		default:
+			return nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
+		}
 	}
 	secret := strings.ToUpper(strings.TrimRight(q.Get("secret"), "="))
 	key, err := b32.DecodeString(secret)

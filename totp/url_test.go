@@ -15,7 +15,10 @@ func TestURLRoundTrip(t *testing.T) {
 		Algorithm: totp.SHA256, Digits: 8, Period: 60 * time.Second,
 	}
 	u := e.URL()
-	if !strings.HasPrefix(u, "otpauth://totp/Acme%20Photos:jane+2fa@example.com?") {
+	// Spaces are %20 and a plus %2B, in the label and the issuer alike: a
+	// bare '+' is a space to some apps and a plus to others.
+	const want = "otpauth://totp/Acme%20Photos:jane%2B2fa@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20Photos&algorithm=SHA256&digits=8&period=60"
+	if u != want {
 		t.Fatalf("URL = %s", u)
 	}
 	got, err := totp.ParseURL(u)
@@ -87,6 +90,39 @@ func TestParseURLSpaces(t *testing.T) {
 	}
 }
 
+// Other services spell a space in the issuer as %20 or '+' (url.Values),
+// and some form-encode the label too (Java's URLEncoder); a '+' the label
+// and parameter both carry is a plus. Each spelling reads as its writer
+// meant.
+func TestParseURLSpellings(t *testing.T) {
+	const s = "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	for _, tc := range []struct{ in, issuer, account string }{
+		{"otpauth://totp/Acme%20Photos:jane?" + s + "&issuer=Acme%20Photos", "Acme Photos", "jane"},
+		{"otpauth://totp/Acme%20Photos:jane?" + s + "&issuer=Acme+Photos", "Acme Photos", "jane"},
+		{"otpauth://totp/jane?" + s + "&issuer=Acme+Photos", "Acme Photos", "jane"},
+		{"otpauth://totp/jane?" + s + "&issuer=Acme%20Photos", "Acme Photos", "jane"},
+		{"otpauth://totp/Acme+Photos:jane+doe%40example.com?" + s + "&issuer=Acme+Photos", "Acme Photos", "jane doe@example.com"},
+		{"otpauth://totp/Acme+Photos:jane%2Bx%40example.com?" + s + "&issuer=Acme+Photos", "Acme Photos", "jane+x@example.com"},
+		{"otpauth://totp/Disney+:jane+x@example.com?" + s + "&issuer=Disney+", "Disney+", "jane+x@example.com"},
+		{"otpauth://totp/Disney%2B:jane?" + s + "&issuer=Disney%2B", "Disney+", "jane"},
+		{"otpauth://totp/Acme:jane+x@example.com?" + s + "&issuer=Acme", "Acme", "jane+x@example.com"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			e, err := totp.ParseURL(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Issuer != tc.issuer || e.Account != tc.account {
+				t.Fatalf("issuer %q, account %q; want %q, %q", e.Issuer, e.Account, tc.issuer, tc.account)
+			}
+			again, err := totp.ParseURL(e.URL())
+			if err != nil || *again != *e {
+				t.Fatalf("round trip of %q: %+v, %v", e.URL(), again, err)
+			}
+		})
+	}
+}
+
 func TestParseURLDefaultsAndForeign(t *testing.T) {
 	// Another service's URL: lower-case padded secret, no parameters but
 	// the secret, a space after the colon.
@@ -117,6 +153,8 @@ func TestParseURLRefuses(t *testing.T) {
 		"otpauth://totp/a?secret=" + s + "&period=100000",
 		"otpauth://totp/a?secret=" + s + "&algorithm=MD5",
 		"otpauth://totp/A:b?secret=" + s + "&issuer=B",
+		"otpauth://totp/A+B:c?secret=" + s + "&issuer=A+C",
+		"otpauth://totp/A+B%2B:c?secret=" + s + "&issuer=A+B%2B%2B",
 		"otpauth://totp/a?secret=" + s + "&x=%zz",
 		"otpauth://totp/a/b?secret=" + s,
 		"otpauth://totp/a\xff?secret=" + s,

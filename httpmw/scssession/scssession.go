@@ -1,0 +1,136 @@
+// Package scssession keeps httpmw's second-step mark in a session of
+// github.com/alexedwards/scs/v2, and renews the session's token when the
+// second step is passed:
+//
+//	sessions := scs.New()
+//	s := scssession.New(sessions)
+//	mw, err := httpmw.New(httpmw.Config{
+//		// ...
+//		Session:      s,
+//		RenewSession: s.Renew,
+//	})
+//	// ...
+//	http.ListenAndServe(addr, sessions.LoadAndSave(mux))
+//
+// The mark is three string values in the session (under the keys
+// "twofa.user", "twofa.method" and "twofa.at"), so it lives in whatever
+// store and codec the SessionManager uses, and ends when the session does:
+// on Destroy, on expiry, and with the token Renew replaces. Every route that
+// httpmw serves or guards must run inside the manager's LoadAndSave.
+//
+// scs's RenewToken deletes the old token at once, with no grace: of the
+// requests a remembered browser sends in parallel with the old token while
+// one of them renews it, the others find no session (see
+// httpmw.Config.RenewSession).
+package scssession
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/httpmw"
+)
+
+// The session keys of the mark.
+const (
+	keyUser   = "twofa.user"
+	keyMethod = "twofa.method"
+	keyAt     = "twofa.at"
+)
+
+// Session is an [httpmw.Session] over an scs SessionManager, with the
+// RenewSession that goes with it.
+type Session struct {
+	m *scs.SessionManager
+}
+
+var _ httpmw.Session = (*Session)(nil)
+
+// New returns a Session keeping the mark in m's sessions.
+func New(m *scs.SessionManager) *Session {
+	return &Session{m: m}
+}
+
+// errNoSession reports a request outside the manager's LoadAndSave, where
+// scs would panic.
+var errNoSession = errors.New("scssession: no scs session in the request: serve this route inside SessionManager.LoadAndSave")
+
+// loaded calls f with r's session, or returns errNoSession if r has none:
+// scs panics on a context without its session data, and a route left out
+// of LoadAndSave is a mistake to report, not a crash of the request.
+func (s *Session) loaded(r *http.Request, f func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if msg, ok := v.(string); ok && msg == "scs: no session data in context" {
+				err = errNoSession
+				return
+			}
+			panic(v)
+		}
+	}()
+	f()
+	return nil
+}
+
+// Mark implements [httpmw.Session]. A session without a mark, or with one
+// that does not read (written by something else), has none.
+func (s *Session) Mark(r *http.Request) (m httpmw.Mark, ok bool, err error) {
+	var user, method, at string
+	err = s.loaded(r, func() {
+		ctx := r.Context()
+		user, method, at = s.m.GetString(ctx, keyUser), s.m.GetString(ctx, keyMethod), s.m.GetString(ctx, keyAt)
+	})
+	if err != nil || user == "" {
+		return httpmw.Mark{}, false, err
+	}
+	ns, perr := strconv.ParseInt(at, 10, 64)
+	if perr != nil {
+		return httpmw.Mark{}, false, nil
+	}
+	return httpmw.Mark{UserID: user, Method: twofa.Method(method), At: time.Unix(0, ns)}, true, nil
+}
+
+// SetMark implements [httpmw.Session]. scs writes the session when the
+// response begins, as LoadAndSave does for every change.
+func (s *Session) SetMark(w http.ResponseWriter, r *http.Request, m httpmw.Mark) error {
+	if m.UserID == "" {
+		return errors.New("scssession: a mark needs a user ID")
+	}
+	return s.loaded(r, func() {
+		ctx := r.Context()
+		s.m.Put(ctx, keyUser, m.UserID)
+		s.m.Put(ctx, keyMethod, string(m.Method))
+		s.m.Put(ctx, keyAt, strconv.FormatInt(m.At.UnixNano(), 10))
+	})
+}
+
+// ClearMark implements [httpmw.Session].
+func (s *Session) ClearMark(w http.ResponseWriter, r *http.Request) error {
+	return s.loaded(r, func() {
+		ctx := r.Context()
+		s.m.Remove(ctx, keyUser)
+		s.m.Remove(ctx, keyMethod)
+		s.m.Remove(ctx, keyAt)
+	})
+}
+
+// Renew is an [httpmw.Config].RenewSession: it gives r's session a new
+// token with scs's RenewToken, which keeps the session's data, deletes the
+// old token from the store and sends the new one when the response begins.
+// It returns r itself: scs renews in place.
+func (s *Session) Renew(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+	var err error
+	if lerr := s.loaded(r, func() { err = s.m.RenewToken(r.Context()) }); lerr != nil {
+		return r, lerr
+	}
+	if err != nil {
+		return r, fmt.Errorf("scssession: renew token: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,114 @@
+package scssession_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/httpmw/scssession"
+	"github.com/twofa-go/twofa/internal/sessiontest"
+)
+
+// app is an application on scs sessions in store: its login and logout.
+func app(store scs.Store) sessiontest.App {
+	sessions := scs.New()
+	sessions.Store = store
+	s := scssession.New(sessions)
+	return sessiontest.App{
+		Session:    s,
+		Renew:      s.Renew,
+		CookieName: sessions.Cookie.Name,
+		Wrap:       sessions.LoadAndSave,
+		LogIn: func(w http.ResponseWriter, r *http.Request, userID string) error {
+			if err := sessions.RenewToken(r.Context()); err != nil {
+				return err
+			}
+			sessions.Put(r.Context(), "user", userID)
+			return nil
+		},
+		LogOut: func(w http.ResponseWriter, r *http.Request) error { return sessions.Destroy(r.Context()) },
+		User: func(r *http.Request) (string, bool) {
+			u := sessions.GetString(r.Context(), "user")
+			return u, u != ""
+		},
+		ServerSide: true,
+	}
+}
+
+func TestLoginWithRenewal(t *testing.T) {
+	sessiontest.Run(t, app(memstore.NewWithCleanupInterval(0)))
+}
+
+func TestParallelCodes(t *testing.T) {
+	sessiontest.RunParallel(t, app(memstore.NewWithCleanupInterval(0)))
+}
+
+// The mark reads back as it was set, ends with ClearMark, and a value of
+// another shape in its keys is no mark.
+func TestMarkRoundTrip(t *testing.T) {
+	sessions := scs.New()
+	s := scssession.New(sessions)
+	at := time.Date(2026, 11, 30, 9, 0, 0, 123, time.UTC)
+	var steps []string
+	h := sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok, err := s.Mark(r); ok || err != nil {
+			t.Errorf("a new session has a mark: %v, %v", ok, err)
+		}
+		want := httpmw.Mark{UserID: "alice", Method: twofa.TOTP, At: at}
+		if err := s.SetMark(w, r, want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.Mark(r)
+		if !ok || err != nil || got.UserID != want.UserID || got.Method != want.Method || !got.At.Equal(at) {
+			t.Errorf("mark read back as %+v, %v, %v", got, ok, err)
+		}
+		sessions.Put(r.Context(), "twofa.at", "not a time")
+		if _, ok, err := s.Mark(r); ok || err != nil {
+			t.Errorf("a mark with a bad time reads: %v, %v", ok, err)
+		}
+		if err := s.SetMark(w, r, want); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ClearMark(w, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.Mark(r); ok {
+			t.Error("the mark outlived ClearMark")
+		}
+		if err := s.SetMark(w, r, httpmw.Mark{Method: twofa.TOTP, At: at}); err == nil {
+			t.Error("a mark without a user was set")
+		}
+		steps = append(steps, "done")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if len(steps) != 1 {
+		t.Fatal("the handler did not run")
+	}
+}
+
+// A route left outside LoadAndSave gets an error that says so, where scs
+// itself would panic.
+func TestOutsideLoadAndSave(t *testing.T) {
+	s := scssession.New(scs.New())
+	r := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	_, _, mark := s.Mark(r)
+	_, renew := s.Renew(w, r)
+	for name, err := range map[string]error{
+		"Mark":      mark,
+		"SetMark":   s.SetMark(w, r, httpmw.Mark{UserID: "alice"}),
+		"ClearMark": s.ClearMark(w, r),
+		"Renew":     renew,
+	} {
+		if err == nil || !strings.Contains(err.Error(), "LoadAndSave") {
+			t.Errorf("%s: %v, want an error naming LoadAndSave", name, err)
+		}
+	}
+}
