@@ -117,4 +117,3 @@ func checkStandsAlone(t *testing.T, name string, f *ast.File) {
 		t.Errorf("%s does not compile when copied alone: it uses %v from another file", name, slices.Compact(foreign))
 	}
 }
-
