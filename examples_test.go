@@ -105,7 +105,6 @@ func checkStandsAlone(t *testing.T, name string, f *ast.File) {
 		imported[n] = true
 	}
 	var foreign []string
-	//lint:ignore SA1019 the parser's resolution of one file is what is wanted here
 	for _, id := range f.Unresolved {
 		if imported[id.Name] || types.Universe.Lookup(id.Name) != nil {
 			continue
