@@ -188,3 +188,24 @@ func ExampleMiddleware_Cookie() {
 	// Output:
 	// __Host-session true true __Host-session
 }
+
+// The application's login form, read within a bound: a larger body is
+// answered 413 and the handler goes no further.
+func ExampleParseForm() {
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !httpmw.ParseForm(w, r, 4<<10) {
+			return
+		}
+		fmt.Fprintf(w, "hello %s", r.FormValue("name"))
+	})
+	for _, body := range []string{"name=jane", "name=" + strings.Repeat("x", 5000)} {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		login.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 hello jane
+	// 413 The form is too large.
+}
