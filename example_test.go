@@ -70,6 +70,7 @@ func ExampleAccount_Requires() {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	tf, _ := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: memory.New(), Keys: ring, Now: func() time.Time { return now }})
 
+	const login = "login-1" // names this login attempt; httpmw keeps a random one per browser
 	codes, _ := tf.Backup.Generate(ctx, "user-42")
 	a, _ := tf.Account(ctx, "user-42")
 	fmt.Println("backup codes only:", a.Status(twofa.Backup), a.Offered, a.Requires())

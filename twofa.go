@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/twofa-go/twofa/backup"
@@ -122,7 +123,9 @@ type Config struct {
 	// Store keeps everything; see packages storage/sqlstore and
 	// storage/memory.
 	Store storage.Store
-	// Keys seals secrets at rest.
+	// Keys seals secrets at rest. Its keys serve for nothing else: a key
+	// the application needs besides, as httpmw.CookieSession.Key, comes
+	// from keyring.Ring.DeriveKey or is another random one.
 	Keys *keyring.Ring
 
 	// TOTP holds options for authenticator apps: Algorithm, Digits,
@@ -296,7 +299,13 @@ func (s *Service) watchLocks(next event.Hook) event.Hook {
 // show it.
 func (s *Service) Issuer() string { return s.issuer }
 
-// Status is where a user stands with one method.
+// Status is where a user stands with one method, the same for every
+// method: the one type to read across methods (Account.Status).
+//
+// Packages totp, backup and emailotp each have a Status of their own, for
+// code that uses one factor without this package: each has only the states
+// its method can be in (only an authenticator app is ever Pending), so a
+// switch on it needs no case that cannot happen. Account maps them here.
 type Status int
 
 // The statuses of a method.
@@ -308,7 +317,11 @@ const (
 )
 
 func (s Status) String() string {
-	return [...]string{"not set up", "pending", "enabled", "disabled"}[s]
+	names := [...]string{"not set up", "pending", "enabled", "disabled"}
+	if s < 0 || int(s) >= len(names) {
+		return "Status(" + strconv.Itoa(int(s)) + ")"
+	}
+	return names[s]
 }
 
 // MethodState is one method of a user.

@@ -741,3 +741,15 @@ func TestSendCode(t *testing.T) {
 		t.Fatalf("Issuer() = %q", f.tf.Issuer())
 	}
 }
+
+// Every Status prints, a value past the known ones too, without a panic.
+func TestStatusString(t *testing.T) {
+	for s, want := range map[twofa.Status]string{
+		twofa.NotSetUp: "not set up", twofa.Pending: "pending", twofa.Enabled: "enabled", twofa.Disabled: "disabled",
+		4: "Status(4)", -1: "Status(-1)",
+	} {
+		if got := s.String(); got != want {
+			t.Errorf("Status(%d).String() = %q, want %q", int(s), got, want)
+		}
+	}
+}

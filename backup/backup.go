@@ -254,7 +254,11 @@ func New(cfg Config) (*Service, error) {
 		cfg.Rand = rand.Reader
 	}
 	if cfg.Throttle == nil {
-		l, err := throttle.ForStore(cfg.Store, cfg.Now)
+		ts, ok := cfg.Store.(storage.ThrottleStore)
+		if !ok {
+			return nil, errors.New("backup: Config.Store keeps no attempt counts (no storage.ThrottleStore): set Config.Throttle")
+		}
+		l, err := throttle.New(ts, throttle.Policy{}, cfg.Now)
 		if err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
@@ -423,7 +427,8 @@ func remaining(set storage.BackupSet) int {
 	return n
 }
 
-// Status is where a user stands with backup codes.
+// Status is where a user stands with backup codes. It has only the states this
+// method can be in; twofa.Status is the one type across methods.
 type Status int
 
 // The statuses a user can have.

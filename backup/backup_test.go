@@ -434,12 +434,24 @@ func TestNewValidates(t *testing.T) {
 		"weak argon": {Store: memory.New(), Params: backup.Params{Time: 1}},
 		"low memory": {Store: memory.New(), Params: backup.Params{MemoryKiB: 1024}},
 		"too many":   {Store: memory.New(), Count: 1000},
+		"no counts":  {Store: onlyBackup{memory.New()}},
 	} {
 		if _, err := backup.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	// A store that keeps no counts does with a throttle of its own.
+	l, err := throttle.New(memory.New(), throttle.Policy{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backup.New(backup.Config{Store: onlyBackup{memory.New()}, Throttle: l}); err != nil {
+		t.Errorf("a store without counts and a Throttle: %v", err)
+	}
 }
+
+// onlyBackup hides every capability of a store but BackupStore.
+type onlyBackup struct{ storage.BackupStore }
 
 func needTool(t *testing.T, name string) string { return testdb.NeedTool(t, name) }
 

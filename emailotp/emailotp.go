@@ -194,7 +194,11 @@ func New(cfg Config) (*Service, error) {
 		cfg.Rand = rand.Reader
 	}
 	if cfg.Throttle == nil {
-		l, err := throttle.ForStore(cfg.Store, cfg.Now)
+		ts, ok := cfg.Store.(storage.ThrottleStore)
+		if !ok {
+			return nil, errors.New("emailotp: Config.Store keeps no attempt counts (no storage.ThrottleStore): set Config.Throttle")
+		}
+		l, err := throttle.New(ts, throttle.Policy{}, cfg.Now)
 		if err != nil {
 			return nil, fmt.Errorf("emailotp: %w", err)
 		}
@@ -243,7 +247,8 @@ func (s *Service) Available(addr string) bool {
 	return s.cfg.Mailer != nil && ValidAddress(addr)
 }
 
-// Status is where a user stands with e-mail codes.
+// Status is where a user stands with e-mail codes. It has only the states this
+// method can be in; twofa.Status is the one type across methods.
 type Status int
 
 // The statuses.

@@ -379,12 +379,24 @@ func TestNewValidates(t *testing.T) {
 		"5 digits":      {Store: memory.New(), Digits: 5},
 		"cooldown":      {Store: memory.New(), Cooldown: time.Hour},
 		"many failures": {Store: memory.New(), MaxFailures: 50},
+		"no counts":     {Store: onlyEmail{memory.New()}},
 	} {
 		if _, err := emailotp.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+	// A store that keeps no counts does with a throttle of its own.
+	l, err := throttle.New(memory.New(), throttle.Policy{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emailotp.New(emailotp.Config{Store: onlyEmail{memory.New()}, Throttle: l}); err != nil {
+		t.Errorf("a store without counts and a Throttle: %v", err)
+	}
 }
+
+// onlyEmail hides every capability of a store but EmailStore.
+type onlyEmail struct{ storage.EmailStore }
 
 func TestDigits(t *testing.T) {
 	f := newFixture(t, memory.New(), func(c *emailotp.Config) { c.Digits = 8 })

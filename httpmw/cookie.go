@@ -129,3 +129,14 @@ func (c cookieRules) cookie(name, value string, maxAge int) *http.Cookie {
 func (m *Middleware) Cookie(name, value string, maxAge int) *http.Cookie {
 	return m.ck.cookie(m.ck.name(name), value, maxAge)
 }
+
+// CookieName returns the name a cookie called name has under the rules of
+// [Middleware.Cookie]: "__Host-"+name when Config.Origin is https, name
+// itself on an http origin on localhost. An application that makes its
+// session cookie with Cookie reads it back under this name, and gives it
+// to a session library that sets cookies itself (scs's
+// SessionManager.Cookie.Name, for one) so that its cookie has the prefix
+// too.
+func (m *Middleware) CookieName(name string) string {
+	return m.ck.name(name)
+}

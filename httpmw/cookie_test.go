@@ -163,6 +163,15 @@ func TestCookie(t *testing.T) {
 				t.Errorf("Cookie with Origin %s: %+v, want %s", origin, c, want)
 			}
 		}
+		// CookieName names the cookie as Cookie does, so the application
+		// reads back what it set.
+		for _, name := range []string{"session", "sid", "twofa"} {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.AddCookie(mw.Cookie(name, "v-"+name, 0))
+			if ck, err := r.Cookie(mw.CookieName(name)); err != nil || ck.Value != "v-"+name {
+				t.Errorf("Origin %s: cookie %q read back under CookieName %q: %v, %v", origin, name, mw.CookieName(name), ck, err)
+			}
+		}
 	}
 }
 

@@ -1,12 +1,17 @@
 package httpmw_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/twofa-go/twofa"
@@ -17,90 +22,154 @@ import (
 )
 
 // The application keeps its own login and sessions; the middleware asks
-// who is logged in and keeps its mark beside the application's session.
+// who is logged in, keeps its mark beside the application's session, has
+// the session renewed when the second step is passed, and forgets the mark
+// at logout.
 func Example() {
-	key, _ := keyring.NewKey("2026-11") // in production: from a secret store
+	ctx := context.Background()
+	// A clock the example moves, for the authenticator's next code; an
+	// application leaves Now out.
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+
+	key, _ := keyring.NewKey("2026-11") // in production: keyring.Parse or Load, from a secret store
 	ring, _ := keyring.New(key)
-	tf, err := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: ring})
+	tf, err := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: ring, Now: clock})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	// The application's own session: here, a cookie naming the user.
+	// The application's own sessions: a random ID in a cookie names the user.
+	var sessions sync.Map
+	var mw *httpmw.Middleware
 	sessionID := func(r *http.Request) string {
-		if c, err := r.Cookie("session"); err == nil {
+		if c, err := r.Cookie(mw.CookieName("session")); err == nil {
 			return c.Value
 		}
 		return ""
 	}
-	markKey := make([]byte, 32) // in production: a persistent secret
-	rand.Read(markKey)
-	mw, err := httpmw.New(httpmw.Config{
+	mw, err = httpmw.New(httpmw.Config{
 		Service: tf,
 		// The origin browsers see, whatever a proxy in front rewrites.
 		Origin: "https://example.com",
 		User: func(r *http.Request) (userID, account string, ok bool) {
-			if sessionID(r) == "session-of-jane" {
-				return "jane", "jane@example.com", true
+			user, ok := sessions.Load(sessionID(r))
+			if !ok {
+				return "", "", false
 			}
-			return "", "", false
+			return user.(string), user.(string) + "@example.com", true
 		},
-		Session:  &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
+		Session: &httpmw.CookieSession{Key: ring.DeriveKey("httpmw/mark"), SessionID: sessionID},
+		// Against session fixation: a new session ID once the second step
+		// is passed. The request returned carries it, for the mark.
+		RenewSession: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+			user, ok := sessions.LoadAndDelete(sessionID(r))
+			if !ok {
+				return r, httpmw.ErrSessionRenewed // another request renewed it
+			}
+			id := rand.Text()
+			sessions.Store(id, user)
+			c := mw.Cookie("session", id, 0)
+			http.SetCookie(w, c)
+			r = r.Clone(r.Context())
+			r.Header.Del("Cookie")
+			r.AddCookie(c)
+			fmt.Println("session renewed")
+			return r, nil
+		},
 		LoginURL: "/login",
+		Now:      clock,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		id := rand.Text() // after the application's password check
+		sessions.Store(id, r.FormValue("name"))
+		http.SetCookie(w, mw.Cookie("session", id, 0))
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		// The mark first, while the session still names the user.
+		if err := mw.Logout(w, r, false); err != nil {
+			log.Print(err)
+		}
+		sessions.Delete(sessionID(r))
+		http.SetCookie(w, mw.Cookie("session", "", -1))
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
 	mux.Handle("/2fa/", mw.Pages())
-	mux.Handle("/settings", mw.StepUp(0, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /{$}", mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m, _ := httpmw.FromContext(r.Context())
-		fmt.Fprintf(w, "settings of %s", m.UserID)
+		fmt.Fprintf(w, "home of %s", m.UserID)
 	})))
 
-	visit := func() {
-		r := httptest.NewRequest("GET", "https://example.com/settings", nil)
+	// Jane's browser.
+	jar, _ := cookiejar.New(nil)
+	site, _ := url.Parse("https://example.com/")
+	visit := func(method, path string, form url.Values) {
+		r := httptest.NewRequest(method, "https://example.com"+path, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Accept", "text/html")
-		r.AddCookie(&http.Cookie{Name: "session", Value: "session-of-jane"})
+		for _, c := range jar.Cookies(site) {
+			r.AddCookie(c)
+		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)
+		jar.SetCookies(site, w.Result().Cookies())
 		if w.Code == http.StatusOK {
-			fmt.Println(w.Code, w.Body.String())
+			fmt.Println(method, path, w.Code, w.Body.String())
 		} else {
-			fmt.Println(w.Code, "to", w.Header().Get("Location"))
+			fmt.Println(method, path, w.Code, "to", w.Header().Get("Location"))
 		}
 	}
-	// Jane has only typed her password, and has no second factor: she passes.
-	visit()
 
-	// Once she has set up her authenticator app, she must use it.
-	e, _ := tf.TOTP.Begin(ctx, "jane", "jane@example.com", "test-session")
-	if err := tf.TOTP.Confirm(ctx, "jane", "test-session", phoneCode(e)); err != nil {
+	// Jane types her password, and has no second factor: she passes.
+	visit("POST", "/login", url.Values{"name": {"jane"}})
+	visit("GET", "/", nil)
+
+	// Once she has set up her authenticator app, a new login asks for it.
+	e, _ := tf.TOTP.Begin(ctx, "jane", "jane@example.com", "login-1")
+	if err := tf.TOTP.Confirm(ctx, "jane", "login-1", phoneCode(e, now)); err != nil {
 		log.Fatal(err)
 	}
-	visit()
+	visit("POST", "/logout", nil)
+	visit("POST", "/login", url.Values{"name": {"jane"}})
+	visit("GET", "/", nil)
+	now = now.Add(30 * time.Second) // the app's next code
+	visit("POST", "/2fa/verify", url.Values{"code": {phoneCode(e, now)}, "next": {"/"}})
+	visit("GET", "/", nil)
 	// Output:
-	// 200 settings of jane
-	// 303 to /2fa/?next=%2Fsettings
+	// POST /login 303 to /
+	// GET / 200 home of jane
+	// POST /logout 303 to /login
+	// POST /login 303 to /
+	// GET / 303 to /2fa/?next=%2F
+	// session renewed
+	// POST /2fa/verify 303 to /
+	// GET / 200 home of jane
 }
 
-// phoneCode is the code Jane's phone shows for enrollment e.
-func phoneCode(e *totp.Enrollment) string {
+// phoneCode is the code Jane's phone shows at t for enrollment e.
+func phoneCode(e *totp.Enrollment, t time.Time) string {
 	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(e.Secret)
-	code, _ := totp.GenerateCode(e.Algorithm, raw, e.Digits, uint64(time.Now().Unix()/30))
+	code, _ := totp.GenerateCode(e.Algorithm, raw, e.Digits, uint64(t.Unix()/30))
 	return code
 }
 
 // The application's own session cookie, by the rules of twofa's cookies:
 // an https origin makes it Secure, with the "__Host-" prefix, even when a
 // proxy in front forwards the request over plain HTTP to "localhost".
+// CookieName is the name to read it back by.
 func ExampleMiddleware_Cookie() {
 	key, _ := keyring.NewKey("2026-11")
 	ring, _ := keyring.New(key)
 	tf, _ := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: ring})
+	var mw *httpmw.Middleware
 	sessionID := func(r *http.Request) string {
-		if c, err := r.Cookie("__Host-session"); err == nil {
+		if c, err := r.Cookie(mw.CookieName("session")); err == nil {
 			return c.Value
 		}
 		return ""
@@ -109,13 +178,34 @@ func ExampleMiddleware_Cookie() {
 		Service: tf,
 		Origin:  "https://photos.example.com",
 		User:    func(*http.Request) (string, string, bool) { return "", "", false },
-		Session: &httpmw.CookieSession{Key: make([]byte, 32), SessionID: sessionID},
+		Session: &httpmw.CookieSession{Key: ring.DeriveKey("httpmw/mark"), SessionID: sessionID},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	c := mw.Cookie("session", "an-id", 0)
-	fmt.Println(c.Name, c.Secure, c.HttpOnly)
+	fmt.Println(c.Name, c.Secure, c.HttpOnly, mw.CookieName("session"))
 	// Output:
-	// __Host-session true true
+	// __Host-session true true __Host-session
+}
+
+// The application's login form, read within a bound: a larger body is
+// answered 413 and the handler goes no further.
+func ExampleParseForm() {
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !httpmw.ParseForm(w, r, 4<<10) {
+			return
+		}
+		fmt.Fprintf(w, "hello %s", r.FormValue("name"))
+	})
+	for _, body := range []string{"name=jane", "name=" + strings.Repeat("x", 5000)} {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		login.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 hello jane
+	// 413 The form is too large.
 }

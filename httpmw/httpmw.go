@@ -298,7 +298,7 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 	if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
 		switch err := m.tf.Browsers.Check(r.Context(), userID, ck.Value); {
 		case err == nil:
-			return Mark{UserID: userID, Method: Remembered, At: m.cfg.Now()}, true, nil
+			return Mark{UserID: userID, Method: remember.Method, At: m.cfg.Now()}, true, nil
 		case !errors.Is(err, remember.ErrNotRemembered):
 			return Mark{}, false, err
 		}
@@ -337,7 +337,7 @@ func (m *Middleware) pass(w http.ResponseWriter, r *http.Request) (Mark, *http.R
 	mark, remembered, err := m.check(r)
 	if err == nil && remembered {
 		var nr *http.Request
-		nr, err = m.complete(w, r, mark.UserID, Remembered)
+		nr, err = m.complete(w, r, mark.UserID, remember.Method)
 		if errors.Is(err, ErrSessionRenewed) {
 			// A parallel request of this browser renewed the session, and
 			// its answer records the mark; this one passed on the
@@ -393,7 +393,7 @@ func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, maxAge time.
 }
 
 func (m *Middleware) fresh(mark Mark, maxAge time.Duration) bool {
-	if mark.Method == Remembered {
+	if mark.Method == remember.Method {
 		return false
 	}
 	age := m.cfg.Now().Sub(mark.At)
@@ -436,7 +436,7 @@ func (m *Middleware) complete(w http.ResponseWriter, r *http.Request, userID str
 	if err := m.cfg.Session.SetMark(w, r, Mark{UserID: userID, Method: method, At: now}); err != nil {
 		return r, err
 	}
-	if method == Remembered {
+	if method == remember.Method {
 		// The window slides: the cookie lives another full window too.
 		if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
 			http.SetCookie(w, m.ck.cookie(ck.Name, ck.Value, int(m.tf.Browsers.Window()/time.Second)))

@@ -20,17 +20,14 @@ import (
 // Mark records that a user passed the second step in a session.
 type Mark struct {
 	UserID string
-	// Method is how: a factor, or Remembered for a remembered browser. It is
-	// "" in the context of a request by a user with no method to pass.
+	// Method is how: a factor, or remember.Method ("browser") for a
+	// remembered browser, which skips the second step at login but never
+	// counts as a fresh one for step-up. It is "" in the context of a
+	// request by a user with no method to pass.
 	Method twofa.Method
 	// At is when the step was passed, for step-up.
 	At time.Time
 }
-
-// Remembered is the Method of a Mark made by a remembered browser, which
-// skips the second step at login but never counts as a fresh one for
-// step-up.
-const Remembered twofa.Method = "browser"
 
 // Session keeps the mark in the application's own session (scs,
 // gorilla/sessions, its own), so that it ends when the session does.
@@ -57,7 +54,9 @@ type Session interface {
 // CookieSession always makes a Secure cookie with the "__Host-" prefix.
 type CookieSession struct {
 	// Key signs marks: at least 32 random bytes, kept secret and shared by
-	// every server of the application. Required.
+	// every server of the application. Required. Never a key of the
+	// keyring itself: keyring.Ring.DeriveKey gives one from it (see
+	// package keyring, "One key, several uses").
 	Key []byte
 	// SessionID returns the ID of the application's session in r, or ""
 	// when r has none (no mark then passes). After the application renews

@@ -14,7 +14,7 @@ func TestMarkEncoding(t *testing.T) {
 	for _, m := range []Mark{
 		{UserID: "alice", Method: "totp", At: at},
 		{UserID: "", Method: "", At: time.Unix(0, 0)},
-		{UserID: "ünïcode\x00and.dots", Method: Remembered, At: at},
+		{UserID: "ünïcode\x00and.dots", Method: "browser", At: at}, // remember.Method
 		{UserID: strings.Repeat("u", 300), Method: "webauthn", At: at},
 	} {
 		v := encodeMark(testKey, "sid-1", m)

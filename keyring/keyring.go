@@ -19,10 +19,16 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 )
 
 // KeySize is the length in bytes of every key: AES-256.
@@ -43,6 +49,10 @@ var (
 	// ErrUnknownKey reports a sealed value whose key ID is not in the ring.
 	// It wraps ErrOpen.
 	ErrUnknownKey = fmt.Errorf("%w: key not in ring", ErrOpen)
+
+	// ErrKeyText reports a key, or a ring of keys, written otherwise than
+	// as ID:BASE64 (see [Parse]). The error never carries the key.
+	ErrKeyText = errors.New("keyring: a key is written ID:BASE64, BASE64 being 32 random bytes in standard base64")
 )
 
 // Key is one named key. The ID is stored beside every value sealed with it
@@ -57,6 +67,7 @@ type Key struct {
 type Ring struct {
 	primary string
 	aeads   map[string]cipher.AEAD
+	derive  []byte // the primary secret, for DeriveKey: a copy the caller cannot change
 }
 
 // New returns a ring that seals with primary and opens values sealed with
@@ -83,6 +94,7 @@ func New(primary Key, older ...Key) (*Ring, error) {
 		}
 		r.aeads[k.ID] = aead
 	}
+	r.derive = append([]byte(nil), primary.Secret...)
 	return r, nil
 }
 
@@ -97,6 +109,104 @@ func NewKey(id string) (Key, error) {
 		return Key{}, fmt.Errorf("keyring: %w", err)
 	}
 	return k, nil
+}
+
+// ParseKey reads a key written as ID:BASE64, the form [Key.Encode] gives.
+// It fails with an error matching [ErrKeyText] that does not carry s.
+func ParseKey(s string) (Key, error) {
+	id, b64, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok {
+		return Key{}, ErrKeyText
+	}
+	if err := validID(id); err != nil {
+		return Key{}, fmt.Errorf("%w: %v", ErrKeyText, err)
+	}
+	secret, err := base64.StdEncoding.Strict().DecodeString(b64)
+	if err != nil || len(secret) != KeySize || base64.StdEncoding.EncodedLen(KeySize) != len(b64) {
+		return Key{}, fmt.Errorf("%w (key %q)", ErrKeyText, id)
+	}
+	return Key{ID: id, Secret: secret}, nil
+}
+
+// Encode writes k as ID:BASE64, the form [ParseKey] and [Parse] read. The
+// result is the secret itself: keep it where secrets are kept.
+func (k Key) Encode() string {
+	return k.ID + ":" + base64.StdEncoding.EncodeToString(k.Secret)
+}
+
+// Parse returns the ring written in s: one or more keys, each ID:BASE64
+// (see [ParseKey]), separated by spaces, commas or new lines. The first
+// key is the primary one; the others only open. This is how a whole ring
+// comes from one environment variable:
+//
+//	ring, err := keyring.Parse(os.Getenv("TWOFA_KEYS"))
+//
+// An empty s is an error, never a ring of no keys.
+func Parse(s string) (*Ring, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	})
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("%w: no key given", ErrKeyText)
+	}
+	keys := make([]Key, len(fields))
+	for i, f := range fields {
+		k, err := ParseKey(f)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return New(keys[0], keys[1:]...)
+}
+
+// maxFile bounds what Load reads: a ring of a thousand keys fits.
+const maxFile = 128 << 10
+
+// Load returns the ring in the file at path, written as for [Parse]; lines
+// that start with # are comments. A file that holds keys should be
+// readable by the application alone.
+func Load(path string) (*Ring, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: read %s: %w", path, err)
+	}
+	if len(b) > maxFile {
+		return nil, fmt.Errorf("keyring: %s is larger than %d bytes", path, maxFile)
+	}
+	var text strings.Builder
+	for line := range strings.Lines(string(b)) {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			text.WriteString(line)
+		}
+	}
+	r, err := Parse(text.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return r, nil
+}
+
+// DeriveKey returns KeySize bytes for purpose, derived from the primary
+// key with HKDF-SHA256, for a key the application needs besides the ring,
+// such as httpmw.CookieSession.Key: one secret to keep instead of two
+// (see "One key, several uses" above). The same ring and purpose always
+// give the same bytes, on every server; another purpose gives an unrelated
+// key, and no derived key reveals the primary key. When the primary key
+// changes, so does every derived key: whatever it signed stops verifying
+// (for the mark of httpmw, users pass the second step once more).
+func (r *Ring) DeriveKey(purpose string) []byte {
+	out, err := hkdf.Key(sha256.New, r.derive, []byte("twofa-derive-v1"), purpose+"\x00"+r.primary, KeySize)
+	if err != nil {
+		// Only a length past 255 hash outputs fails, and KeySize is one.
+		panic("keyring: " + err.Error())
+	}
+	return out
 }
 
 func validID(id string) error {

@@ -2,7 +2,11 @@ package keyring_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/twofa-go/twofa/keyring"
@@ -114,4 +118,123 @@ func TestNewValidates(t *testing.T) {
 			t.Errorf("%s: error carries the key", tc.name)
 		}
 	}
+}
+
+func TestParseKey(t *testing.T) {
+	k := key(t, "2026-01")
+	text := k.Encode()
+	got, err := keyring.ParseKey(text)
+	if err != nil || got.ID != k.ID || !bytes.Equal(got.Secret, k.Secret) {
+		t.Fatalf("ParseKey(Encode()) = %v, %v; want the key back", got.ID, err)
+	}
+	if _, err := keyring.ParseKey(" " + text + "\n"); err != nil {
+		t.Errorf("surrounding space: %v", err)
+	}
+	_, b64, _ := strings.Cut(text, ":")
+	for _, tc := range []struct{ name, in string }{
+		{"empty", ""},
+		{"no id", ":" + b64},
+		{"no colon", b64},
+		{"space in id", "a b:" + b64},
+		{"short secret", "k:" + base64.StdEncoding.EncodeToString(make([]byte, 16))},
+		{"long secret", "k:" + base64.StdEncoding.EncodeToString(make([]byte, 33))},
+		{"unpadded", "k:" + strings.TrimRight(b64, "=")},
+		{"url alphabet", "k:" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 32))},
+		{"not base64", "k:" + strings.Repeat("!", 44)},
+		{"line break inside", "k:" + b64[:20] + "\n" + b64[20:]},
+		{"trailing garbage", text + "x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := keyring.ParseKey(tc.in)
+			if !errors.Is(err, keyring.ErrKeyText) {
+				t.Fatalf("err = %v, want ErrKeyText", err)
+			}
+			if strings.Contains(err.Error(), b64[:12]) {
+				t.Fatalf("the error carries the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	old, next := key(t, "2025"), key(t, "2026")
+	r1, _ := keyring.New(old)
+	sealed, _ := r1.Seal("p", "u", []byte("secret"))
+	for _, sep := range []string{" ", ",", "\n", ", ", "\r\n", "\t"} {
+		r, err := keyring.Parse(next.Encode() + sep + old.Encode() + "\n")
+		if err != nil {
+			t.Fatalf("separator %q: %v", sep, err)
+		}
+		if r.PrimaryID() != "2026" {
+			t.Errorf("separator %q: primary %q, want the first key", sep, r.PrimaryID())
+		}
+		if got, current, err := r.Open("p", "u", sealed); err != nil || current || string(got) != "secret" {
+			t.Errorf("separator %q: a value under the older key: %q, %v, %v", sep, got, current, err)
+		}
+	}
+	for _, in := range []string{"", " \n, ", next.Encode() + " " + next.Encode(), next.Encode() + " nonsense"} {
+		if _, err := keyring.Parse(in); err == nil {
+			t.Errorf("Parse(%.30q) made a ring", in)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	old, next := key(t, "2025"), key(t, "2026")
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r, err := keyring.Load(write("keys", "# the primary key first\n"+next.Encode()+"\n  # retired in March\n"+old.Encode()+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.PrimaryID() != "2026" {
+		t.Fatalf("primary %q", r.PrimaryID())
+	}
+	if _, err := keyring.Load(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing file: %v, want os.ErrNotExist", err)
+	}
+	if _, err := keyring.Load(write("comments", "# nothing\n")); !errors.Is(err, keyring.ErrKeyText) {
+		t.Errorf("a file of comments: %v, want ErrKeyText", err)
+	}
+	big := next.Encode() + "\n" + strings.Repeat("#"+strings.Repeat("x", 99)+"\n", 2000)
+	if _, err := keyring.Load(write("big", big)); err == nil {
+		t.Error("a file past the bound was read")
+	}
+}
+
+func TestDeriveKey(t *testing.T) {
+	a, b := key(t, "a"), key(t, "b")
+	ra, _ := keyring.New(a)
+	raOld, _ := keyring.New(a, b) // same primary, another older key
+	rb, _ := keyring.New(b, a)
+	mark := ra.DeriveKey("httpmw/mark")
+	if len(mark) != keyring.KeySize {
+		t.Fatalf("%d bytes, want %d", len(mark), keyring.KeySize)
+	}
+	if !bytes.Equal(mark, raOld.DeriveKey("httpmw/mark")) {
+		t.Error("one primary key and purpose gave two keys")
+	}
+	for name, other := range map[string][]byte{
+		"another purpose":     ra.DeriveKey("other"),
+		"another primary key": rb.DeriveKey("httpmw/mark"),
+		"the key itself":      a.Secret,
+		"the empty purpose":   ra.DeriveKey(""),
+	} {
+		if bytes.Equal(mark, other) {
+			t.Errorf("the derived key equals %s", name)
+		}
+	}
+	// Changing the caller's slice changes neither the ring nor its keys.
+	secret := bytes.Clone(a.Secret)
+	a.Secret[0] ^= 0xff
+	if !bytes.Equal(ra.DeriveKey("httpmw/mark"), mark) {
+		t.Error("the ring follows a change to the caller's key")
+	}
+	copy(a.Secret, secret)
 }

@@ -47,7 +47,9 @@ const DefaultMaxBrowsers = 20
 // no bound.
 const maxMaxBrowsers = 1000
 
-// Method names remembered browsers in events.
+// Method names remembered browsers in events, and is the Method of the
+// mark (httpmw.Mark) a remembered browser makes: such a mark skips the
+// second step at login but is never a fresh one for step-up.
 const Method = "browser"
 
 // tokenBytes is the size of a token: 256 bits from the random source.

@@ -322,14 +322,3 @@ func (l *Limiter) Lock(ctx context.Context, userID string) (until time.Time, loc
 	}
 	return time.Time{}, false, nil
 }
-
-// ForStore returns a limiter with the default policy over store, for a
-// factor configured without a limiter of its own: store must then keep the
-// counts, as every bundled store does.
-func ForStore(store any, now func() time.Time) (*Limiter, error) {
-	ts, ok := store.(storage.ThrottleStore)
-	if !ok {
-		return nil, errors.New("throttle: the store is no storage.ThrottleStore; configure a Throttle")
-	}
-	return New(ts, Policy{}, now)
-}

@@ -417,19 +417,6 @@ func TestPolicyValidation(t *testing.T) {
 	}
 }
 
-func TestForStore(t *testing.T) {
-	if _, err := throttle.ForStore(struct{}{}, nil); err == nil {
-		t.Fatal("a store that keeps no counts was accepted")
-	}
-	l, err := throttle.ForStore(memory.New(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Attempt(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // BenchmarkAttempt is one counted attempt and its success, on the memory
 // store: what the throttle adds to each code checked.
 func BenchmarkAttempt(b *testing.B) {

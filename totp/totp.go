@@ -187,7 +187,11 @@ func New(cfg Config) (*Service, error) {
 		cfg.Rand = rand.Reader
 	}
 	if cfg.Throttle == nil {
-		l, err := throttle.ForStore(cfg.Store, cfg.Now)
+		ts, ok := cfg.Store.(storage.ThrottleStore)
+		if !ok {
+			return nil, errors.New("totp: Config.Store keeps no attempt counts (no storage.ThrottleStore): set Config.Throttle")
+		}
+		l, err := throttle.New(ts, throttle.Policy{}, cfg.Now)
 		if err != nil {
 			return nil, fmt.Errorf("totp: %w", err)
 		}
@@ -196,7 +200,8 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Status is where a user stands with this method.
+// Status is where a user stands with this method. It has only the states this
+// method can be in; twofa.Status is the one type across methods.
 type Status int
 
 // The statuses a user can have.

@@ -1,14 +1,19 @@
 // Command minimal is the smallest application with a second factor: its own
 // password login and sessions, and twofa's authenticator apps, backup codes
-// and pages, enforced on every page. Run it, log in with any name and the
-// password "demo", and set up an app at http://localhost:8080/2fa/settings.
+// and pages, enforced on every page. Run it with a key that seals the
+// authenticator secrets,
+//
+//	TWOFA_KEYS="1:$(openssl rand -base64 32)" go run ./examples/minimal
+//
+// log in at http://localhost:8080 with any name and the password "demo",
+// and set up an app at http://localhost:8080/2fa/settings.
 package main
 
 import (
 	"crypto/rand"
-	"errors"
 	"log"
 	"net/http"
+	"os"
 	"sync"
 
 	"github.com/twofa-go/twofa"
@@ -18,7 +23,7 @@ import (
 )
 
 func main() {
-	h, err := newServer()
+	h, err := newServer(os.Getenv("TWOFA_KEYS"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -28,14 +33,10 @@ func main() {
 // maxLoginBody bounds the login form: a larger body is refused with 413.
 const maxLoginBody = 4 << 10
 
-func newServer() (http.Handler, error) {
-	// In production: a store on your database (storage/sqlstore), keys
-	// from your secret store.
-	key, err := keyring.NewKey("key-1")
-	if err != nil {
-		return nil, err
-	}
-	ring, err := keyring.New(key)
+func newServer(keys string) (http.Handler, error) {
+	// Keys from your secret store, as ID:BASE64 (see package keyring). In
+	// production the store is on your database: sqlstore.Open.
+	ring, err := keyring.Parse(keys)
 	if err != nil {
 		return nil, err
 	}
@@ -44,30 +45,30 @@ func newServer() (http.Handler, error) {
 		return nil, err
 	}
 
-	// The application's own sessions: a random ID in a cookie names the user.
+	// The application's own sessions: a random ID in a cookie names the
+	// user. The cookie is named by twofa's rules ("__Host-session" on https).
 	var sessions sync.Map
+	var mw *httpmw.Middleware
 	sessionID := func(r *http.Request) string {
-		c, err := r.Cookie("session")
+		c, err := r.Cookie(mw.CookieName("session"))
 		if err != nil {
 			return ""
 		}
 		return c.Value
 	}
-	markKey := make([]byte, 32) // signs the "second step passed" cookie
-	rand.Read(markKey)
-	mw, err := httpmw.New(httpmw.Config{
+	mw, err = httpmw.New(httpmw.Config{
 		Service: tf,
 		// The address browsers use: on https in production, which makes
 		// every cookie Secure.
 		Origin: "http://localhost:8080",
 		User: func(r *http.Request) (string, string, bool) {
 			name, ok := sessions.Load(sessionID(r))
-			if !ok {
-				return "", "", false
-			}
-			return name.(string), name.(string), true
+			s, _ := name.(string)
+			return s, s, ok
 		},
-		Session:  &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
+		// The "second step passed" cookie, signed with a key of its own
+		// derived from the ring's, and bound to the application's session.
+		Session:  &httpmw.CookieSession{Key: ring.DeriveKey("httpmw/mark"), SessionID: sessionID},
 		LoginURL: "/login",
 		// A real application also renews its session ID when the second
 		// step is passed (RenewSession): see examples/webapp.
@@ -81,20 +82,7 @@ func newServer() (http.Handler, error) {
 		w.Write([]byte(`<form method="post"><input name="name" placeholder="name"> <input name="password" type="password"> <button>Log in</button></form>`))
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		// A name and a password: read a small body, in memory, and no more.
-		r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
-		err := r.ParseForm() // a URL-encoded form
-		if err == nil {
-			if err = r.ParseMultipartForm(maxLoginBody); errors.Is(err, http.ErrNotMultipart) {
-				err = nil
-			}
-		}
-		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			http.Error(w, "The form is too large.", http.StatusRequestEntityTooLarge)
-			return
-		}
-		if err != nil {
-			http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		if !httpmw.ParseForm(w, r, maxLoginBody) { // a small body, or 413
 			return
 		}
 		if r.FormValue("name") == "" || r.FormValue("password") != "demo" { // your password check
@@ -103,7 +91,7 @@ func newServer() (http.Handler, error) {
 		}
 		id := rand.Text()
 		sessions.Store(id, r.FormValue("name"))
-		http.SetCookie(w, &http.Cookie{Name: "session", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, mw.Cookie("session", id, 0))
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	// The second step and the settings.

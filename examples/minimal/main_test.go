@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/keyring"
 )
 
 // TestMinimal runs the example's server and goes through it as a person
 // would: log in, set up an authenticator app and backup codes, then log in
 // again and pass the second step with each.
 func TestMinimal(t *testing.T) {
-	h, err := newServer()
+	h, err := newServer(testKeys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +71,15 @@ func TestMinimal(t *testing.T) {
 	if got := again.post("/2fa/verify", url.Values{"code": {html.UnescapeString(codes[0][1])}, "next": {"/"}}); got.status != http.StatusUnauthorized {
 		t.Fatalf("a used backup code: %d at %s", got.status, got.path)
 	}
+}
+
+// testKeys returns a ring of one new key, as TWOFA_KEYS holds it.
+func testKeys(t *testing.T) string {
+	k, err := keyring.NewKey("1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Encode()
 }
 
 // client is an HTTP client with cookies, following redirects.
@@ -137,7 +147,7 @@ func (b *client) do(req *http.Request) page {
 // TestLoginBodyBound: the login reads a form within its bound, and answers
 // 413 to a larger one, urlencoded or multipart, announced or not.
 func TestLoginBodyBound(t *testing.T) {
-	h, err := newServer()
+	h, err := newServer(testKeys(t))
 	if err != nil {
 		t.Fatal(err)
 	}

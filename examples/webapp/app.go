@@ -28,6 +28,7 @@ import (
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/webauthn"
 	"golang.org/x/crypto/bcrypt"
@@ -529,7 +530,7 @@ func methodName(m twofa.Method) string {
 		return "code by e-mail"
 	case twofa.Backup:
 		return "backup code"
-	case httpmw.Remembered:
+	case remember.Method:
 		return "remembered browser"
 	}
 	return string(m)

@@ -10,6 +10,26 @@ import (
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
+// A store in the process's memory, for tests and for an application of one
+// process that may lose its second factors at each restart: nothing is
+// written anywhere. Every store behaves alike (storage/storagetest).
+func Example() {
+	ctx := context.Background()
+	s := memory.New()
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	ok, err := s.SwapThrottle(ctx, "alice", storage.ThrottleState{}, storage.ThrottleState{Failures: 1, Last: at})
+	fmt.Println(ok, err)
+	// A second writer that read the same state loses.
+	ok, err = s.SwapThrottle(ctx, "alice", storage.ThrottleState{}, storage.ThrottleState{Failures: 1, Last: at})
+	fmt.Println(ok, err)
+	st, err := s.Throttle(ctx, "alice")
+	fmt.Println(st.Failures, err)
+	// Output:
+	// true <nil>
+	// false <nil>
+	// 1 <nil>
+}
+
 // A put keeps the user's ceremonies that expire last, and removes every
 // ceremony that has expired.
 func ExampleStore_PutCeremony() {

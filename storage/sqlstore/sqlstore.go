@@ -13,11 +13,14 @@
 //
 //	import _ "modernc.org/sqlite"
 //
-//	db, err := sql.Open("sqlite", "file:app.db?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
+//	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("app.db"))
 //	if err != nil { ... }
-//	store, err := sqlstore.New(db, sqlstore.SQLite)
+//	store, err := sqlstore.Open(ctx, db, sqlstore.SQLite)
 //	if err != nil { ... }
-//	if err := store.Migrate(ctx); err != nil { ... }
+//
+// [SQLiteDSN] writes those settings for a file. [Open] is [New] and
+// [Store.Migrate] in one call, for an application that brings its schema
+// up to date at start-up.
 //
 // # PostgreSQL
 //
@@ -28,15 +31,15 @@
 //
 //	db, err := sql.Open("pgx", "postgres://app@db.internal/app?sslmode=verify-full")
 //	if err != nil { ... }
-//	store, err := sqlstore.New(db, sqlstore.PostgreSQL)
+//	store, err := sqlstore.Open(ctx, db, sqlstore.PostgreSQL)
 //	if err != nil { ... }
-//	if err := store.Migrate(ctx); err != nil { ... }
 //
 // # Migrations
 //
-// The schema is created and upgraded by [Store.Migrate] only, never as a
-// side effect of [New] or of any other method, so that the application
-// decides when its database changes (at start-up, or from a deploy step).
+// The schema is created and upgraded by [Store.Migrate] only (which [Open]
+// calls), never as a side effect of [New] or of any other method, so that
+// the application decides when its database changes: at start-up with
+// Open, or from a deploy step with Migrate and then New alone.
 // Migrations are embedded, numbered, each applied in its own transaction and
 // recorded in the table twofa_schema_migrations. Migrate may run again and
 // again, and from several servers at once: on PostgreSQL an advisory lock
@@ -168,6 +171,31 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v (use sqlstore.SQLite or sqlstore.PostgreSQL)", d)
 	}
 	return &Store{db: db, d: d, q: newQueries(d)}, nil
+}
+
+// Open returns a store over db with its schema brought up to date: [New],
+// then [Store.Migrate]. It is what an application that migrates at
+// start-up calls; one that migrates from a deploy step calls New alone.
+// Like New, it leaves db open, whatever happens.
+func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	s, err := New(db, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SQLiteDSN returns the data source name of the SQLite file at path for
+// the driver modernc.org/sqlite: write-ahead logging, a busy timeout of 5
+// seconds, foreign keys, and transactions that take the write lock when
+// they begin, so that concurrent writers wait for each other instead of
+// failing with SQLITE_BUSY. path is used as it is: a file name, or a path
+// without "?" or "#".
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 //go:embed migrations

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -490,6 +491,58 @@ func TestImportsNoDriver(t *testing.T) {
 	for _, dep := range deps {
 		if dep != "github.com/twofa-go/twofa" && !strings.HasPrefix(dep, "github.com/twofa-go/twofa/") {
 			t.Errorf("sqlstore depends on %s", dep)
+		}
+	}
+}
+
+// Open is New and Migrate: the store it returns works at once, a second
+// Open of the same database finds nothing to do, and a failure of either
+// step is its error.
+func TestOpen(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.open(t)
+			s, err := sqlstore.Open(t.Context(), db, b.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			if ok, err := s.SwapThrottle(t.Context(), "u", storage.ThrottleState{}, storage.ThrottleState{Failures: 1, Last: at}); !ok || err != nil {
+				t.Fatalf("a write after Open: %v, %v", ok, err)
+			}
+			if _, err := sqlstore.Open(t.Context(), db, b.dialect); err != nil {
+				t.Fatalf("a second Open: %v", err)
+			}
+			if st, err := s.Throttle(t.Context(), "u"); err != nil || st.Failures != 1 {
+				t.Fatalf("after a second Open: %+v, %v; want the failure kept", st, err)
+			}
+		})
+	}
+	db, _ := testdb.SQLite(t)
+	if _, err := sqlstore.Open(t.Context(), db, 0); err == nil {
+		t.Error("an unknown dialect opened")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := sqlstore.Open(ctx, db, sqlstore.SQLite); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled context: %v, want context.Canceled", err)
+	}
+	if err := db.PingContext(t.Context()); err != nil {
+		t.Errorf("a failed Open closed the database: %v", err)
+	}
+}
+
+// SQLiteDSN's settings take effect with modernc.org/sqlite.
+func TestSQLiteDSN(t *testing.T) {
+	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(t.TempDir(), "app.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for pragma, want := range map[string]string{"journal_mode": "wal", "busy_timeout": "5000", "foreign_keys": "1"} {
+		var got string
+		if err := db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
+			t.Errorf("PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
 		}
 	}
 }
