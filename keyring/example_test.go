@@ -76,3 +76,17 @@ func ExampleKey_Encode() {
 	// Output:
 	// 52 2026-11 true <nil>
 }
+
+// A ring of a fresh key, for a test or a demonstration on the memory store:
+// what it seals is lost with the process, as the store's records are.
+func ExampleRandom() {
+	ring := keyring.Random()
+	sealed, _ := ring.Seal("totp/secret", "alice", []byte("JBSWY3DPEHPK3PXP"))
+	secret, _, err := ring.Open("totp/secret", "alice", sealed)
+	fmt.Println(string(secret), err)
+	_, _, err = keyring.Random().Open("totp/secret", "alice", sealed)
+	fmt.Println(err)
+	// Output:
+	// JBSWY3DPEHPK3PXP <nil>
+	// keyring: sealed value does not open: key not in ring
+}

@@ -111,6 +111,27 @@ func NewKey(id string) (Key, error) {
 	return k, nil
 }
 
+// Random returns a ring of one fresh random key, for tests and
+// demonstrations whose sealed values live no longer than the process, such
+// as an application on the memory store: what it seals never opens again
+// once the process ends. A deployment takes its keys from its secret store
+// with [Parse] or [Load] instead. The key's ID is "random-" and 26 random
+// characters, so that a ring of another Random call reports a value it
+// sealed as [ErrUnknownKey], not as altered.
+func Random() *Ring {
+	k, err := NewKey("random-" + rand.Text())
+	if err != nil {
+		// NewKey fails only on a bad ID, and this one is valid: crypto/rand
+		// never returns an error (it stops the program instead).
+		panic(err)
+	}
+	r, err := New(k)
+	if err != nil {
+		panic(err) // a valid ID and KeySize bytes: New cannot refuse them
+	}
+	return r
+}
+
 // ParseKey reads a key written as ID:BASE64, the form [Key.Encode] gives.
 // It fails with an error matching [ErrKeyText] that does not carry s.
 func ParseKey(s string) (Key, error) {

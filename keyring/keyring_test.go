@@ -238,3 +238,27 @@ func TestDeriveKey(t *testing.T) {
 	}
 	copy(a.Secret, secret)
 }
+
+// TestRandom: a Random ring seals and opens, each call has a key and an ID
+// of its own, so another ring reports the value as sealed under a key it
+// lacks, and no two rings derive the same key.
+func TestRandom(t *testing.T) {
+	a, b := keyring.Random(), keyring.Random()
+	sealed, err := a.Seal("totp/secret", "ada", []byte("JBSWY3DPEHPK3PXP"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, current, err := a.Open("totp/secret", "ada", sealed)
+	if err != nil || !current || string(got) != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("Open = %q, %v, %v; want the secret, true, nil", got, current, err)
+	}
+	if !strings.HasPrefix(a.PrimaryID(), "random-") || a.PrimaryID() == b.PrimaryID() {
+		t.Errorf("IDs %q and %q: want two different IDs starting random-", a.PrimaryID(), b.PrimaryID())
+	}
+	if _, _, err := b.Open("totp/secret", "ada", sealed); !errors.Is(err, keyring.ErrUnknownKey) {
+		t.Errorf("another Random ring opened a value: err = %v, want ErrUnknownKey", err)
+	}
+	if bytes.Equal(a.DeriveKey("httpmw/mark"), b.DeriveKey("httpmw/mark")) {
+		t.Error("two Random rings derive the same key")
+	}
+}
