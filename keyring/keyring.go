@@ -14,6 +14,13 @@
 // sealed under an old key still open; [Ring.Open] reports that they are not
 // under the primary key so the caller can seal them again (lazily, as they
 // are used). Once no value is left under an old key, drop it from the ring.
+//
+// # Where keys come from
+//
+// A deployment keeps its keys in its secret store and reads the ring from
+// one value ([Parse]) or one file ([Load]). [Random] makes a ring of a key
+// nobody keeps, for tests and demonstrations whose store ends with the
+// process.
 package keyring
 
 import (
