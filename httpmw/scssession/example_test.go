@@ -54,6 +54,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	s.UseCookieRules(mw) // on https: Secure, and named "__Host-session"
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@
 //		RenewSession: s.Renew,
 //	})
 //	// ...
+//	s.UseCookieRules(mw) // Secure, and named "__Host-session", on https
 //	http.ListenAndServe(addr, sessions.LoadAndSave(mux))
 //
 // The mark is three string values in the session (under the keys
@@ -29,6 +30,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -56,6 +58,30 @@ var _ httpmw.Session = (*Session)(nil)
 func New(m *scs.SessionManager) *Session {
 	return &Session{m: m}
 }
+
+// UseCookieRules gives the manager's session cookie the rules of mw's own
+// cookies ([httpmw.Middleware.Cookie]), which follow httpmw.Config.Origin:
+// on https, Secure, with the "__Host-" prefix on its name
+// ("__Host-session" for scs's default name), path "/" and no domain, as
+// the prefix requires; on http://localhost, its name as it is and not
+// Secure. It is HttpOnly either way, and keeps its SameSite and lifetime.
+// scs's own cookie is not Secure unless told: the mark of the second step
+// lives in the session, so on https its cookie must be. Call it after
+// httpmw.New, before serving; calling it again changes nothing.
+func (s *Session) UseCookieRules(mw *httpmw.Middleware) {
+	c := mw.Cookie(strings.TrimPrefix(s.m.Cookie.Name, hostPrefix), "", 0)
+	s.m.Cookie.Name = c.Name
+	s.m.Cookie.Secure = c.Secure
+	s.m.Cookie.HttpOnly = true
+	if c.Secure {
+		s.m.Cookie.Path = "/"
+		s.m.Cookie.Domain = ""
+	}
+}
+
+// hostPrefix is the prefix of a cookie name that browsers accept only from
+// https, for path "/" and no domain.
+const hostPrefix = "__Host-"
 
 // errNoSession reports a request outside the manager's LoadAndSave, where
 // scs would panic.

@@ -14,6 +14,8 @@ import (
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/httpmw/scssession"
 	"github.com/twofa-go/twofa/internal/sessiontest"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage/memory"
 )
 
 // app is an application on scs sessions in store: its login and logout.
@@ -110,5 +112,64 @@ func TestOutsideLoadAndSave(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "LoadAndSave") {
 			t.Errorf("%s: %v, want an error naming LoadAndSave", name, err)
 		}
+	}
+}
+
+// UseCookieRules gives scs's cookie twofa's rules by the middleware's
+// origin: on https Secure and "__Host-"-prefixed, for path "/" and no
+// domain whatever the application had set; on http://localhost as it was.
+// A second call changes nothing, and the cookie a response sets is the
+// one described.
+func TestUseCookieRules(t *testing.T) {
+	for _, tc := range []struct {
+		origin, path, domain string
+		wantName, wantPath   string
+		wantDomain           string
+		wantSecure           bool
+	}{
+		{"https://photos.example.com", "/", "", "__Host-session", "/", "", true},
+		{"https://photos.example.com", "/app", "example.com", "__Host-session", "/", "", true},
+		{"http://localhost:8080", "/", "", "session", "/", "", false},
+		{"http://localhost:8080", "/app", "localhost", "session", "/app", "localhost", false},
+	} {
+		t.Run(tc.origin+tc.path, func(t *testing.T) {
+			sessions := scs.New()
+			sessions.Cookie.Path, sessions.Cookie.Domain = tc.path, tc.domain
+			sessions.Cookie.HttpOnly = false
+			sessions.Cookie.SameSite = http.SameSiteStrictMode
+			s := scssession.New(sessions)
+			tf, err := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: keyring.Random()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mw, err := httpmw.New(httpmw.Config{
+				Service: tf,
+				Origin:  tc.origin,
+				User:    func(*http.Request) (string, string, bool) { return "", "", false },
+				Session: s,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.UseCookieRules(mw)
+			s.UseCookieRules(mw)
+			c := sessions.Cookie
+			if c.Name != tc.wantName || c.Secure != tc.wantSecure || c.Path != tc.wantPath || c.Domain != tc.wantDomain || !c.HttpOnly {
+				t.Errorf("cookie %+v, want name %q, secure %v, path %q, domain %q, HttpOnly", c, tc.wantName, tc.wantSecure, tc.wantPath, tc.wantDomain)
+			}
+			if c.SameSite != http.SameSiteStrictMode {
+				t.Errorf("SameSite %v, want the application's Strict kept", c.SameSite)
+			}
+
+			h := sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				sessions.Put(r.Context(), "user", "alice")
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", tc.origin+"/", nil))
+			set := rec.Result().Cookies()
+			if len(set) != 1 || set[0].Name != tc.wantName || set[0].Secure != tc.wantSecure || !set[0].HttpOnly {
+				t.Fatalf("the response set %v, want one %q cookie, secure %v, HttpOnly", set, tc.wantName, tc.wantSecure)
+			}
+		})
 	}
 }
