@@ -1,23 +1,27 @@
 // Command minimal is the smallest application with a second factor: its own
-// password login and sessions, and twofa's authenticator apps, backup codes
-// and pages, enforced on every page. Run it with a key that seals the
-// authenticator secrets,
+// password login on scs sessions, and twofa's authenticator apps, backup
+// codes and pages, enforced on every page. Run it with
 //
-//	TWOFA_KEYS="1:$(openssl rand -base64 32)" go run ./examples/minimal
+//	go run ./examples/minimal
 //
 // log in at http://localhost:8080 with any name and the password "demo",
-// and set up an app at http://localhost:8080/2fa/settings.
+// and set up an app at http://localhost:8080/2fa/settings. Everything is
+// kept in memory and lost at exit, the key that seals the authenticator
+// secrets too, unless TWOFA_KEYS gives one, as ID:BASE64:
+//
+//	TWOFA_KEYS="1:$(openssl rand -base64 32)" go run ./examples/minimal
 package main
 
 import (
-	"crypto/rand"
 	"log"
 	"net/http"
 	"os"
-	"sync"
+
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/httpmw/scssession"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/memory"
 )
@@ -30,13 +34,15 @@ func main() {
 	log.Fatal(http.ListenAndServe("localhost:8080", h))
 }
 
-// maxLoginBody bounds the login form: a larger body is refused with 413.
-const maxLoginBody = 4 << 10
-
 func newServer(keys string) (http.Handler, error) {
-	// Keys from your secret store, as ID:BASE64 (see package keyring). In
-	// production the store is on your database: sqlstore.Open.
+	// The keys come from your secret store, as ID:BASE64 (see package
+	// keyring), and the store is your database (sqlstore.Open). This demo
+	// forgets its records at exit, so a key forgotten too will do.
 	ring, err := keyring.Parse(keys)
+	if keys == "" {
+		log.Print("TWOFA_KEYS is not set: sealing with a random key, lost at exit as the memory store is")
+		ring, err = keyring.Random(), nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -45,53 +51,49 @@ func newServer(keys string) (http.Handler, error) {
 		return nil, err
 	}
 
-	// The application's own sessions: a random ID in a cookie names the
-	// user. The cookie is named by twofa's rules ("__Host-session" on https).
-	var sessions sync.Map
-	var mw *httpmw.Middleware
-	sessionID := func(r *http.Request) string {
-		c, err := r.Cookie(mw.CookieName("session"))
-		if err != nil {
-			return ""
-		}
-		return c.Value
-	}
-	mw, err = httpmw.New(httpmw.Config{
+	// The application's sessions, which hold the user after the password
+	// and, through the adapter, the second step passed.
+	sessions := scs.New()
+	s := scssession.New(sessions)
+	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
 		// The address browsers use: on https in production, which makes
 		// every cookie Secure.
 		Origin: "http://localhost:8080",
 		User: func(r *http.Request) (string, string, bool) {
-			name, ok := sessions.Load(sessionID(r))
-			s, _ := name.(string)
-			return s, s, ok
+			name := sessions.GetString(r.Context(), "user")
+			return name, name, name != ""
 		},
-		// The "second step passed" cookie, signed with a key of its own
-		// derived from the ring's, and bound to the application's session.
-		Session:  &httpmw.CookieSession{Key: ring.DeriveKey("httpmw/mark"), SessionID: sessionID},
-		LoginURL: "/login",
-		// A real application also renews its session ID when the second
-		// step is passed (RenewSession): see examples/webapp.
+		Session: s,
+		// A new session token once the second step is passed.
+		RenewSession: s.Renew,
+		LoginURL:     "/login",
 	})
 	if err != nil {
 		return nil, err
 	}
+	// The session cookie by twofa's rules: Secure and "__Host-session" on https.
+	s.UseCookieRules(mw)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`<form method="post"><input name="name" placeholder="name"> <input name="password" type="password"> <button>Log in</button></form>`))
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if !httpmw.ParseForm(w, r, maxLoginBody) { // a small body, or 413
+		// A body of a few KB, as twofa's own forms, or 413.
+		if !httpmw.ParseForm(w, r, httpmw.MaxFormBody) {
 			return
 		}
 		if r.FormValue("name") == "" || r.FormValue("password") != "demo" { // your password check
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		id := rand.Text()
-		sessions.Store(id, r.FormValue("name"))
-		http.SetCookie(w, mw.Cookie("session", id, 0))
+		// A new session token at login too, against session fixation.
+		if err := sessions.RenewToken(r.Context()); err != nil {
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+		sessions.Put(r.Context(), "user", r.FormValue("name"))
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	// The second step and the settings.
@@ -100,5 +102,6 @@ func newServer(keys string) (http.Handler, error) {
 	mux.Handle("GET /{$}", mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`Welcome! <a href="/2fa/settings">Two-factor authentication</a>`))
 	})))
-	return http.NewCrossOriginProtection().Handler(mux), nil
+	// Every route runs in a loaded session, and only this site may post.
+	return http.NewCrossOriginProtection().Handler(sessions.LoadAndSave(mux)), nil
 }

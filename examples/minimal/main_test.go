@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"html"
 	"io"
 	"mime/multipart"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/keyring"
 )
@@ -21,7 +23,7 @@ import (
 // would: log in, set up an authenticator app and backup codes, then log in
 // again and pass the second step with each.
 func TestMinimal(t *testing.T) {
-	h, err := newServer(testKeys(t))
+	h, err := newServer("") // as go run starts it, without TWOFA_KEYS
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +58,16 @@ func TestMinimal(t *testing.T) {
 		t.Fatalf("after the password, / went to %s: %s", got.path, got.body)
 	}
 	next := now.Add(30 * time.Second) // the confirmed code is used up; the app's next one
+	before := phone.session()
 	if got := phone.post("/2fa/verify", url.Values{"code": {fake.AppCode(t, secret, next)}, "next": {"/"}}); got.path != "/" || !strings.Contains(got.body, "Welcome") {
 		t.Fatalf("the code from the app went to %s: %s", got.path, got.body)
+	}
+	// The step renewed the session: its old token is no session at all.
+	if after := phone.session(); after == before || after == "" {
+		t.Errorf("the session token after the second step is %q, before it %q: not renewed", after, before)
+	}
+	if got := newClient(t, srv, before).get("/"); got.path != "/login" {
+		t.Errorf("the token from before the second step went to %s, want /login", got.path)
 	}
 
 	// So does a backup code, once.
@@ -73,13 +83,62 @@ func TestMinimal(t *testing.T) {
 	}
 }
 
-// testKeys returns a ring of one new key, as TWOFA_KEYS holds it.
-func testKeys(t *testing.T) string {
+// TestLoginRenews: the login gives the browser a new session token, so a
+// token planted in it beforehand (session fixation) does not end up
+// logged in as the victim.
+func TestLoginRenews(t *testing.T) {
+	h, err := newServer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	mallory := newClient(t, srv)
+	mallory.login("mallory")
+	planted := mallory.session()
+	if planted == "" {
+		t.Fatal("no session cookie after the login")
+	}
+	ada := newClient(t, srv, planted)
+	ada.login("ada")
+	if got := ada.session(); got == planted || got == "" {
+		t.Errorf("ada's token after her login is %q, the planted one %q", got, planted)
+	}
+	if got := mallory.get("/"); got.path != "/login" {
+		t.Errorf("the planted token went to %s after ada's login, want /login", got.path)
+	}
+}
+
+// TestKeys: TWOFA_KEYS is used when set; one that does not read is an
+// error that matches keyring.ErrKeyText and does not carry the key, never
+// a quiet fall back to a random key.
+func TestKeys(t *testing.T) {
 	k, err := keyring.NewKey("1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k.Encode()
+	for _, tc := range []struct {
+		name, keys string
+		ok         bool
+	}{
+		{"unset", "", true},
+		{"one key", k.Encode(), true},
+		{"two keys", k.Encode() + " 0:" + strings.Repeat("A", 43) + "=", true},
+		{"no ID", strings.Repeat("A", 43) + "=", false},
+		{"short", "1:c2hvcnRzZWNyZXQ=", false},
+		{"spaces only", "  ", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := newServer(tc.keys)
+			if tc.ok != (err == nil) || tc.ok != (h != nil) {
+				t.Fatalf("newServer: %v, %v; want ok %v", h != nil, err, tc.ok)
+			}
+			if err != nil && (!errors.Is(err, keyring.ErrKeyText) || strings.Contains(err.Error(), "c2hvcnRzZWNyZXQ") || strings.Contains(err.Error(), "AAAA")) {
+				t.Errorf("error %q: want keyring.ErrKeyText, without the key", err)
+			}
+		})
+	}
 }
 
 // client is an HTTP client with cookies, following redirects.
@@ -95,14 +154,31 @@ type page struct {
 	body   string
 }
 
-func newClient(t *testing.T, srv *httptest.Server) *client {
+// newClient returns a browser with cookies of its own, carrying the
+// session token given, if any.
+func newClient(t *testing.T, srv *httptest.Server, token ...string) *client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	u, _ := url.Parse(srv.URL)
+	for _, v := range token {
+		jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: v, Path: "/"}})
+	}
 	c := *srv.Client() // a copy: each client has its own cookies
 	c.Jar = jar
 	return &client{t: t, srv: srv, c: &c}
+}
+
+// session returns the browser's session token, "" if it has none.
+func (b *client) session() string {
+	u, _ := url.Parse(b.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == "session" {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 func (b *client) login(name string) {
@@ -147,7 +223,7 @@ func (b *client) do(req *http.Request) page {
 // TestLoginBodyBound: the login reads a form within its bound, and answers
 // 413 to a larger one, urlencoded or multipart, announced or not.
 func TestLoginBodyBound(t *testing.T) {
-	h, err := newServer(testKeys(t))
+	h, err := newServer("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +240,9 @@ func TestLoginBodyBound(t *testing.T) {
 		w.Close()
 		return w.FormDataContentType(), b.String()
 	}
-	small, big := "name=ada&password=demo", "name=ada&password=demo&pad="+strings.Repeat("x", maxLoginBody)
+	small, big := "name=ada&password=demo", "name=ada&password=demo&pad="+strings.Repeat("x", httpmw.MaxFormBody)
 	smallType, smallMultipart := multipartForm(100)
-	bigType, bigMultipart := multipartForm(maxLoginBody)
+	bigType, bigMultipart := multipartForm(httpmw.MaxFormBody)
 	for _, tc := range []struct {
 		name, contentType, body string
 		want                    int
