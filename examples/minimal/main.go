@@ -77,7 +77,7 @@ func newServer(keys string) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`<form method="post"><input name="name" placeholder="name"> <input name="password" type="password"> <button>Log in</button></form>`))
+		w.Write([]byte(`<!doctype html><form method="post"><input name="name" placeholder="name"> <input name="password" type="password"> <button>Log in</button></form>`))
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// A body of a few KB, as twofa's own forms, or 413.
@@ -100,7 +100,7 @@ func newServer(keys string) (http.Handler, error) {
 	mux.Handle("/2fa/", mw.Pages())
 	// Every protected page is behind mw.Handler.
 	mux.Handle("GET /{$}", mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`Welcome! <a href="/2fa/settings">Two-factor authentication</a>`))
+		w.Write([]byte(`<!doctype html>Welcome! <a href="/2fa/settings">Two-factor authentication</a>`))
 	})))
 	// Every route runs in a loaded session, and only this site may post.
 	return http.NewCrossOriginProtection().Handler(sessions.LoadAndSave(mux)), nil

@@ -31,12 +31,13 @@ func TestMinimal(t *testing.T) {
 	defer srv.Close()
 
 	ada := newClient(t, srv)
-	if got := ada.get("/"); got.path != "/login" {
-		t.Fatalf("before login, / went to %s", got.path)
+	// The application's pages are HTML, which a browser shows as a page.
+	if got := ada.get("/"); got.path != "/login" || !strings.HasPrefix(got.contentType, "text/html") {
+		t.Fatalf("before login, / went to %s (%s)", got.path, got.contentType)
 	}
 	ada.login("ada")
-	if got := ada.get("/"); got.path != "/" || !strings.Contains(got.body, "Welcome") {
-		t.Fatalf("without a second factor, / went to %s: %s", got.path, got.body)
+	if got := ada.get("/"); got.path != "/" || !strings.Contains(got.body, "Welcome") || !strings.HasPrefix(got.contentType, "text/html") {
+		t.Fatalf("without a second factor, / went to %s (%s): %s", got.path, got.contentType, got.body)
 	}
 
 	// Set up the authenticator app, as the settings page does.
@@ -149,9 +150,10 @@ type client struct {
 }
 
 type page struct {
-	status int
-	path   string
-	body   string
+	status      int
+	path        string
+	contentType string
+	body        string
 }
 
 // newClient returns a browser with cookies of its own, carrying the
@@ -217,7 +219,7 @@ func (b *client) do(req *http.Request) page {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return page{status: res.StatusCode, path: res.Request.URL.Path, body: string(body)}
+	return page{status: res.StatusCode, path: res.Request.URL.Path, contentType: res.Header.Get("Content-Type"), body: string(body)}
 }
 
 // TestLoginBodyBound: the login reads a form within its bound, and answers
