@@ -5,9 +5,10 @@
 //	go run ./examples/minimal
 //
 // log in at http://localhost:8080 with any name and the password "demo",
-// and set up an app at http://localhost:8080/2fa/settings. Everything is
-// kept in memory and lost at exit, the key that seals the authenticator
-// secrets too, unless TWOFA_KEYS gives one, as ID:BASE64:
+// and set up an app at http://localhost:8080/2fa/settings. Its records are
+// kept in memory and lost at exit, and so is the random key that seals the
+// authenticator secrets, unless TWOFA_KEYS gives keys as ID:BASE64 (see
+// package keyring), as a real deployment does from its secret store:
 //
 //	TWOFA_KEYS="1:$(openssl rand -base64 32)" go run ./examples/minimal
 package main
