@@ -21,6 +21,15 @@
 // one value ([Parse]) or one file ([Load]). [Random] makes a ring of a key
 // nobody keeps, for tests and demonstrations whose store ends with the
 // process.
+//
+// # One key, several uses
+//
+// A key seals with one algorithm for one purpose. A key the application
+// needs besides the ring, such as the one httpmw's CookieSession signs its
+// mark with, must not be a key of the ring itself: a value made with one
+// algorithm would then be an input to the other. [Ring.DeriveKey] makes
+// such a key from the primary one, for a purpose named by the caller, so
+// there is still one secret to keep.
 package keyring
 
 import (
@@ -223,7 +232,7 @@ func Load(path string) (*Ring, error) {
 // DeriveKey returns KeySize bytes for purpose, derived from the primary
 // key with HKDF-SHA256, for a key the application needs besides the ring,
 // such as httpmw.CookieSession.Key: one secret to keep instead of two
-// (see "One key, several uses" above). The same ring and purpose always
+// (see "One key, several uses" in the package doc). The same ring and purpose always
 // give the same bytes, on every server; another purpose gives an unrelated
 // key, and no derived key reveals the primary key. When the primary key
 // changes, so does every derived key: whatever it signed stops verifying
