@@ -51,6 +51,8 @@ func Templates() *template.Template {
 			}
 			return d
 		},
+		// inc is i+1, to number a list from 1.
+		"inc": func(i int) int { return i + 1 },
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"

@@ -35,6 +35,39 @@ type person struct {
 	base  string
 	clock *fake.Clock
 	shots string // where screenshots go, "" for none
+	// axe is the source of axe-core, run once on each page seen.
+	axe     string
+	checked map[string]bool
+}
+
+// Phone width: every page is walked at it, and checked there.
+const phoneWidth, phoneHeight = 390, 844
+
+// check looks at the page as drawn: at phone width no text is drawn over
+// other text and nothing is wider than the screen, and axe-core finds no
+// violation of WCAG 2.1 A or AA. Axe runs once per page (its path, heading
+// and messages), the layout check on every load.
+func (p *person) check() {
+	p.t.Helper()
+	problems, err := browser.Layout(p.tab)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		p.t.Errorf("at %d px, %s:\n\t%s", phoneWidth, p.location(), strings.Join(problems, "\n\t"))
+	}
+	key := eval[string](p, `location.pathname + " " + (document.querySelector("h1") || {}).textContent + " " + [...document.querySelectorAll("[role=alert]:not([hidden]), [role=status], [aria-invalid=true]")].map(e => e.id || e.className).join(",")`)
+	if p.checked[key] {
+		return
+	}
+	p.checked[key] = true
+	violations, err := browser.Axe(p.tab, p.axe)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(violations) > 0 {
+		p.t.Errorf("axe-core at %s:\n\t%s", p.location(), strings.Join(violations, "\n\t"))
+	}
 }
 
 // step runs actions and fails the test on the first error, naming what the
@@ -73,6 +106,16 @@ func eval[T any](p *person, js string) T {
 func (p *person) open(path string, waitID string) {
 	p.t.Helper()
 	p.step("open "+path, chromedp.Navigate(p.base+path), chromedp.WaitVisible(chromedp.ID(waitID)))
+	p.loaded("open " + path)
+}
+
+// loaded waits until the page has loaded with its script (the script is
+// deferred, and runs after readyState leaves "loading"; buttons of security
+// keys do nothing before it), then checks it.
+func (p *person) loaded(what string) {
+	p.t.Helper()
+	p.step(what, chromedp.Poll[chromedp.Void](`document.readyState === "complete"`))
+	p.check()
 }
 
 // navigate runs actions that load a new page, such as a click that submits
@@ -84,7 +127,7 @@ func (p *person) navigate(what, next string, actions ...chromedp.Action[chromedp
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// While the page changes, the script may fail: try again.
-		done, err := chromedp.Run(p.tab, chromedp.Evaluate[bool](`window.oldPage === undefined && document.readyState !== "loading"`))
+		done, err := chromedp.Run(p.tab, chromedp.Evaluate[bool](`window.oldPage === undefined && document.readyState === "complete"`))
 		if err == nil && done {
 			break
 		}
@@ -94,6 +137,7 @@ func (p *person) navigate(what, next string, actions ...chromedp.Action[chromedp
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.step(what, chromedp.WaitVisible(chromedp.ID(next)))
+	p.check()
 }
 
 // click clicks the element id, which loads a page that shows next.
@@ -107,9 +151,13 @@ func (p *person) shot(name string) {
 	if p.shots == "" {
 		return
 	}
+	// Screenshots for the README are of a desktop window; the walk goes
+	// on at phone width.
+	p.step("desktop width", chromedp.EmulateViewport(1200, 900))
 	if err := browser.Screenshot(p.tab, filepath.Join(p.shots, name+".png")); err != nil {
 		p.t.Fatal(err)
 	}
+	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 }
 
 // login types the e-mail address and password; the page that follows is
@@ -187,7 +235,9 @@ func TestBrowser(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS")}
+	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS"),
+		axe: browser.AxeSource(t), checked: map[string]bool{}}
+	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 	const demo, demoPW = "demo@example.com", "demo-password"
 
 	// Log in with the password alone: 2FA is off.
