@@ -23,7 +23,9 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 //   - "settings": every method with its actions, security keys and
 //     remembered browsers;
 //   - "totp": the authenticator set-up under way (QR code, secret, code);
-//   - "codes": new backup codes, shown once.
+//   - "codes": new backup codes, shown once;
+//   - "confirm": a destructive action asked about first (Page.Confirm):
+//     removing a method or a key, a new set of backup codes.
 //
 // They share "header" and "footer", which an application redefines to put
 // the pages in its own layout:
