@@ -25,7 +25,6 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/emailotp"
-	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/sqlstore"
@@ -202,7 +201,7 @@ func newApp(cfg config) (*app, func(), error) {
 		Mailer:  mailer,
 		Address: a.address,
 		Notify:  true,
-		Events:  event.Slog(slog.New(slog.NewTextHandler(a.log, nil))),
+		Events:  byAdmin(slog.New(slog.NewTextHandler(a.log, nil))),
 		Now:     cfg.Now,
 	})
 	if err != nil {
@@ -240,7 +239,7 @@ func newApp(cfg config) (*app, func(), error) {
 		return fail(err)
 	}
 
-	if err := a.demoUsers(ctx, cfg.DemoPassword, cfg.AdminPassword); err != nil {
+	if err := a.demoUsers(ctx, cfg.DB, cfg.DemoPassword, cfg.AdminPassword); err != nil {
 		return fail(err)
 	}
 	if a.mail != nil {
@@ -437,6 +436,11 @@ type view struct {
 
 	// Next is the local path the login page goes on to.
 	Next string
+	// Email is the address typed into the login form, kept after a
+	// wrong password.
+	Email string
+	// Confirm is the user the administrator is asked about before a reset.
+	Confirm *adminRow
 }
 
 func (a *app) view(r *http.Request) view {
