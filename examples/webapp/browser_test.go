@@ -36,7 +36,8 @@ type person struct {
 	base  string
 	clock *fake.Clock
 	shots string // where screenshots go, "" for none
-	// axe is the source of axe-core, run once on each page seen.
+	// axe is the source of axe-core, run once on each page seen; "" on a
+	// developer's machine without it (see browser.AxeSource).
 	axe     string
 	checked map[string]bool
 }
@@ -58,7 +59,7 @@ func (p *person) check() {
 		p.t.Errorf("at %d px, %s:\n\t%s", phoneWidth, p.location(), strings.Join(problems, "\n\t"))
 	}
 	key := eval[string](p, `location.pathname + " " + (document.querySelector("h1") || {}).textContent + " " + [...document.querySelectorAll("[role=alert]:not([hidden]), [role=status], [aria-invalid=true]")].map(e => e.id || e.className).join(",")`)
-	if p.checked[key] {
+	if p.checked[key] || p.axe == "" {
 		return
 	}
 	p.checked[key] = true
@@ -495,7 +496,7 @@ func TestBrowser(t *testing.T) {
 	if s := p.text("twofa-status"); s != "off" {
 		t.Fatalf("2FA after the reset: %q", s)
 	}
-	if len(p.checked) < 15 {
+	if len(p.checked) < 15 && p.axe != "" {
 		t.Fatalf("axe-core ran on only %d pages", len(p.checked))
 	}
 	t.Logf("axe-core ran on %d pages, the layout check on every load", len(p.checked))

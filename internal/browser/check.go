@@ -103,7 +103,9 @@ func Layout(ctx context.Context) ([]string, error) {
 const AxeEnv = "TWOFA_AXE"
 
 // AxeSource returns the text of axe.min.js, named by TWOFA_AXE. Without it
-// the test is skipped on a developer's machine and fails when CI=true.
+// the test fails when CI=true; on a developer's machine AxeSource logs that
+// the accessibility check is skipped and returns "", so that the rest of a
+// browser walk (and its screenshots) still runs.
 func AxeSource(t testing.TB) string {
 	t.Helper()
 	path := os.Getenv(AxeEnv)
@@ -111,7 +113,8 @@ func AxeSource(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not set; CI must install axe-core (.ci/run)", AxeEnv)
 		}
-		t.Skipf("%s is not set: no accessibility check (npm install --no-save --prefix DIR axe-core@4.14.1, then %s=DIR/node_modules/axe-core/axe.min.js)", AxeEnv, AxeEnv)
+		t.Logf("%s is not set: no accessibility check (npm install --no-save --prefix DIR axe-core@4.14.1, then %s=DIR/node_modules/axe-core/axe.min.js)", AxeEnv, AxeEnv)
+		return ""
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
