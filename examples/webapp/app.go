@@ -320,6 +320,12 @@ func (a *app) routeList() []route {
 	if a.mail != nil {
 		rs = append(rs, route{pattern: "GET /dev/mail", handler: a.mail.page(a), open: true})
 	}
+	// A GET of a form's target (a bookmark, the history) lands on the page
+	// the form is on, not on a bare "405 method not allowed"; it does
+	// nothing and shows nothing, so it needs no guard.
+	for _, to := range []struct{ path, page string }{{"/logout", "/"}, {"/admin/reset", "/admin"}, {"/admin/unlock", "/admin"}} {
+		rs = append(rs, route{pattern: "GET " + to.path, handler: http.RedirectHandler(to.page, http.StatusSeeOther), open: true})
+	}
 	return rs
 }
 

@@ -193,6 +193,16 @@ func testWebapp(t *testing.T, srv string) {
 	if got := again.login("demo@example.com", demoPassword); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">off`) {
 		t.Fatalf("after the reset, login went to %s: %s", got.path, got.body)
 	}
+	// A GET of a form's target lands on a page: the home page, or the
+	// administrator page, which refuses a user.
+	for path, want := range map[string]string{"/logout": "/", "/admin/reset": "/admin", "/admin/unlock": "/admin"} {
+		if got := again.get(path); got.path != want || got.status == http.StatusMethodNotAllowed {
+			t.Errorf("GET %s: %d at %s, want %s", path, got.status, got.path, want)
+		}
+	}
+	if got := again.get("/"); !strings.Contains(got.body, `id="twofa-status"`) {
+		t.Fatal("a GET of /logout logged out")
+	}
 	// And a user who is not an administrator does not see the page.
 	if got := again.get("/admin"); got.status != http.StatusForbidden {
 		t.Fatalf("the admin page for a user: %d", got.status)
