@@ -216,6 +216,11 @@ func newApp(cfg config) (*app, func(), error) {
 		"slug":    slug,
 		"method":  methodName,
 		"methods": methodNames,
+		"primaries": func(s twofa.Account) string {
+			// Only the methods this application offers the user.
+			p := httpmw.Page{State: s}
+			return p.PrimaryNames()
+		},
 	})
 	if a.pages, err = a.pages.ParseFS(templateFS, "templates/*.html"); err != nil {
 		return fail(err)
