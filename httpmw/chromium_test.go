@@ -67,7 +67,8 @@ func TestDefaultPagesInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run("wrong code", chromedp.SendKeys(chromedp.ID("code"), "000000"), chromedp.Click(chromedp.ID("save")))
+	// Values set as properties: see enterCode in examples/webapp.
+	run("wrong code", chromedp.SetValue(chromedp.ID("code"), "000000"), chromedp.Click(chromedp.ID("save")))
 	check("error")
 	run("code", chromedp.SetValue(chromedp.ID("code"), fake.AppCode(t, secret, a.clock.Now())), chromedp.Click(chromedp.ID("save")))
 	check("codes")
@@ -83,6 +84,6 @@ func TestDefaultPagesInChromium(t *testing.T) {
 	}
 	run("challenge", chromedp.Navigate(a.srv.URL+"/2fa/"))
 	check("verify")
-	run("wrong code", chromedp.SendKeys(chromedp.ID("code"), "000000"), chromedp.Click(chromedp.ID("verify")))
+	run("wrong code", chromedp.SetValue(chromedp.ID("code"), "000000"), chromedp.Click(chromedp.ID("verify")))
 	check("tries-left")
 }
