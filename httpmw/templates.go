@@ -34,10 +34,11 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 //	template.Must(t.Parse(`{{define "header"}}...{{end}}`))
 //
 // or it passes templates of its own with the same names. A header of its
-// own must keep two things of the default: the script
-// {{.Path}}static/twofa.js, without which security keys do nothing, and an
+// own must keep three things of the default: the script
+// {{.Path}}static/twofa.js, without which security keys do nothing; an
 // element with the attribute data-twofa-error, where the script shows what
-// went wrong. Config.PageData hands the header what else it needs, as
+// went wrong; and Page.Error in an element with id "error", which the code
+// field names in aria-describedby when the code was wrong. Config.PageData hands the header what else it needs, as
 // Page.App. The pages are served with a Content-Security-Policy that allows
 // scripts and styles from the site's own files only, such as the default
 // {{.Path}}static/twofa.css.
