@@ -36,3 +36,19 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAccount is the account view every settings and challenge page
+// reads, on the memory store, of a user with every method: the methods,
+// the throttle's state and the wrong codes left before a lock (LockIn),
+// and the remembered browsers.
+func BenchmarkAccount(b *testing.B) {
+	f := newFixture(b, memory.New())
+	f.setUp(b, "u")
+	b.ReportAllocs()
+	for b.Loop() {
+		acc, err := f.tf.Account(ctx, "u")
+		if err != nil || acc.LockIn == 0 {
+			b.Fatal(acc.LockIn, err)
+		}
+	}
+}

@@ -186,22 +186,24 @@ func TestNoticesOverSMTP(t *testing.T) {
 		prepare func(*fixture, *testing.T) // nil: f.setUp
 		action  func(*fixture, *testing.T)
 		want    []string
+		// named is the method as the last notice names it, "" for none
+		named string
 	}{
-		{"app added", func(*fixture, *testing.T) {}, func(f *fixture, t *testing.T) { f.enrollApp(t) }, []string{added}},
+		{"app added", func(*fixture, *testing.T) {}, func(f *fixture, t *testing.T) { f.enrollApp(t) }, []string{added}, "(authenticator app)"},
 		// A minute on: the set f.setUp made is no longer too recent.
-		{"new backup codes", nil, func(f *fixture, t *testing.T) { f.now = f.now.Add(time.Minute); must(t, gen(f)) }, []string{newBackup}},
-		{"backup code used", nil, func(f *fixture, t *testing.T) { _, err := f.tf.Verify(ctx, "u", login, f.codes[0]); must(t, err) }, []string{backupUsed}},
-		{"app turned off, e-mail left", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Disable(ctx, "u", twofa.TOTP)) }, []string{turnedOff}},
-		{"e-mail removed, app left", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.Email)) }, []string{removed}},
-		{"backup codes removed", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.Backup)) }, []string{removed}},
+		{"new backup codes", nil, func(f *fixture, t *testing.T) { f.now = f.now.Add(time.Minute); must(t, gen(f)) }, []string{newBackup}, ""},
+		{"backup code used", nil, func(f *fixture, t *testing.T) { _, err := f.tf.Verify(ctx, "u", login, f.codes[0]); must(t, err) }, []string{backupUsed}, ""},
+		{"app turned off, e-mail left", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Disable(ctx, "u", twofa.TOTP)) }, []string{turnedOff}, "(authenticator app)"},
+		{"e-mail removed, app left", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.Email)) }, []string{removed}, "(codes by e-mail)"},
+		{"backup codes removed", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.Backup)) }, []string{removed}, "(backup codes)"},
 		{"last method removed", func(f *fixture, t *testing.T) { f.enrollApp(t) },
-			func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.TOTP)) }, []string{removed, noneLeft}},
+			func(f *fixture, t *testing.T) { must(t, f.tf.Remove(ctx, "u", twofa.TOTP)) }, []string{removed, noneLeft}, ""},
 		{"last primary method turned off, backup codes left", func(f *fixture, t *testing.T) { f.enrollApp(t); must(t, gen(f)) },
-			func(f *fixture, t *testing.T) { must(t, f.tf.Disable(ctx, "u", twofa.TOTP)) }, []string{turnedOff, backupOnly}},
-		{"lock", nil, func(f *fixture, t *testing.T) { f.failTo(t, "u", 20) }, []string{lockedWhile}},
+			func(f *fixture, t *testing.T) { must(t, f.tf.Disable(ctx, "u", twofa.TOTP)) }, []string{turnedOff, backupOnly}, ""},
+		{"lock", nil, func(f *fixture, t *testing.T) { f.failTo(t, "u", 20) }, []string{lockedWhile}, ""},
 		{"lock at the ceiling", nil, func(f *fixture, t *testing.T) { f.failTo(t, "u", 100) },
-			[]string{lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedGood}},
-		{"reset", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Reset(ctx, "u")) }, []string{resetByAdm}},
+			[]string{lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedWhile, lockedGood}, ""},
+		{"reset", nil, func(f *fixture, t *testing.T) { must(t, f.tf.Reset(ctx, "u")) }, []string{resetByAdm}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -244,6 +246,18 @@ func TestNoticesOverSMTP(t *testing.T) {
 			if c.want[len(c.want)-1] == lockedWhile {
 				if !strings.Contains(got[len(got)-1].text, "You can sign in again from "+f.now.Add(time.Hour).Format("2 January 2006 at 15:04 UTC")) {
 					t.Fatalf("lock notice without its end: %s", got[len(got)-1].text)
+				}
+			}
+			// Methods are named in words, never by their identifiers.
+			last := got[len(got)-1]
+			if c.named != "" && (!strings.Contains(last.text, c.named) || !strings.Contains(last.html, c.named)) {
+				t.Errorf("notice does not name the method %s:\n%s", c.named, last.text)
+			}
+			for _, d := range got {
+				for _, id := range []string{"(totp)", "(email)", "(backup)", "(webauthn)"} {
+					if strings.Contains(d.text+d.html, id) {
+						t.Errorf("notice names a method by its identifier %s:\n%s", id, d.text)
+					}
 				}
 			}
 			for _, d := range append(before, got...) {

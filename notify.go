@@ -24,9 +24,14 @@ type Notices struct {
 type Notice struct {
 	Issuer string
 	// What says what happened, as a phrase: "A backup code was used".
-	What   string
+	What string
+	// Method is the method concerned, as an identifier ("totp"); empty
+	// when none is.
 	Method Method
-	Time   time.Time
+	// MethodName names it for people ("authenticator app"); empty when no
+	// method is concerned, or the phrase in What already names it.
+	MethodName string
+	Time       time.Time
 	// Until is when a lock ends by itself; zero for other notices and for a
 	// lock that only an administrator lifts.
 	Until time.Time
@@ -46,6 +51,14 @@ var noticeFor = map[event.Kind]string{
 	event.Locked:          "Too many wrong codes were entered: signing in to your account is locked for a while",
 }
 
+// methodNames name the methods in notices, in the words of the pages.
+var methodNames = map[Method]string{
+	TOTP:     "authenticator app",
+	WebAuthn: "security key",
+	Email:    "codes by e-mail",
+	Backup:   "backup codes",
+}
+
 // lockedForGood is the phrase of a lock that only an administrator lifts.
 const lockedForGood = "Too many wrong codes were entered: signing in to your account is locked until an administrator unlocks it"
 
@@ -61,7 +74,7 @@ func noticeWhat(e event.Event) (string, bool) {
 var (
 	defaultNoticeSubject = texttemplate.Must(texttemplate.New("subject").Parse(
 		`{{if .Issuer}}{{.Issuer}}: {{end}}{{.What}}`))
-	defaultNoticeText = texttemplate.Must(texttemplate.New("text").Parse(`{{.What}}{{if .Method}} ({{.Method}}){{end}}, on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}.
+	defaultNoticeText = texttemplate.Must(texttemplate.New("text").Parse(`{{.What}}{{if .MethodName}} ({{.MethodName}}){{end}}, on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}.
 {{if not .Until.IsZero}}
 You can sign in again from {{.Until.UTC.Format "2 January 2006 at 15:04 UTC"}}.
 {{end}}
@@ -72,7 +85,7 @@ password, and tell us.
 `))
 	defaultNoticeHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <html><body style="font-family: system-ui, sans-serif; color: #222; max-width: 32em">
-<p><strong>{{.What}}</strong>{{if .Method}} ({{.Method}}){{end}}, on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}.</p>
+<p><strong>{{.What}}</strong>{{if .MethodName}} ({{.MethodName}}){{end}}, on {{.Time.UTC.Format "2 January 2006 at 15:04 UTC"}}.</p>
 {{if not .Until.IsZero}}<p>You can sign in again from {{.Until.UTC.Format "2 January 2006 at 15:04 UTC"}}.</p>
 {{end}}<p>If this was you, there is nothing to do.</p>
 <p>If it was not you, sign in and check your two-factor settings, change your password, and tell us.</p>
@@ -102,7 +115,7 @@ func newNotifier(t Notices, issuer string, m emailotp.Mailer, address func(conte
 		t.HTML = defaultNoticeHTML
 	}
 	n := &notifier{t: t, issuer: issuer, mailer: m, address: address, next: next}
-	if _, err := n.render(Notice{Issuer: issuer, What: "A test", Method: TOTP, Time: time.Unix(0, 0), Until: time.Unix(3600, 0)}); err != nil {
+	if _, err := n.render(Notice{Issuer: issuer, What: "A test", Method: TOTP, MethodName: methodNames[TOTP], Time: time.Unix(0, 0), Until: time.Unix(3600, 0)}); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -132,7 +145,11 @@ func (n *notifier) hook(ctx context.Context, e event.Event) {
 	if err != nil || !emailotp.ValidAddress(addr) {
 		return // nowhere to send it; the event was emitted
 	}
-	msg, err := n.render(Notice{Issuer: n.issuer, What: what, Method: Method(e.Method), Time: e.Time, Until: e.Until})
+	d := Notice{Issuer: n.issuer, What: what, Method: Method(e.Method), Time: e.Time, Until: e.Until}
+	if e.Kind != event.BackupUsed && e.Kind != event.BackupGenerated {
+		d.MethodName = methodNames[d.Method]
+	}
+	msg, err := n.render(d)
 	if err == nil {
 		msg.To = addr
 		err = n.mailer.Send(ctx, msg)

@@ -356,6 +356,9 @@ type Account struct {
 	MovingPhone bool
 	// Throttle is nil, or the *ThrottledError the next attempt would get.
 	Throttle error
+	// LockIn is how many more wrong codes start the next lock of the
+	// second step (throttle.Limiter.Left); 0 while locked.
+	LockIn int
 	// Browsers are the browsers that skip the second step, oldest first.
 	Browsers []remember.Browser
 }
@@ -387,6 +390,9 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	case errors.Is(err, ErrThrottled):
 		a.Throttle = err
 	case err != nil:
+		return Account{}, err
+	}
+	if a.LockIn, err = s.limiter.Left(ctx, userID); err != nil {
 		return Account{}, err
 	}
 	if a.Browsers, err = s.Browsers.List(ctx, userID); err != nil {

@@ -25,7 +25,10 @@
 // "remember this browser") and the settings: status per method, the
 // authenticator set-up with its QR code, backup codes, e-mail codes,
 // security keys and remembered browsers. They are html/templates the
-// application can replace ([Templates]). Every POST is refused unless it
+// application can replace ([Templates]). Setting up a first method goes
+// on to a first set of backup codes, shown once; removing a method or a key
+// and making new backup codes ask first, on a page of their own that needs
+// no script. Every POST is refused unless it
 // comes from the application's own origin ([net/http.CrossOriginProtection]),
 // its body is read into memory up to [MaxFormBody] (forms) or [MaxJSONBody]
 // (security keys) and answered 413 past that, never spooled to disk, and
@@ -141,7 +144,7 @@ type Config struct {
 	// "/2fa/".
 	Path string
 	// Home is where a user goes after the second step when no page asked
-	// for it; "" means "/".
+	// for it, and where the default layout's "Home" leads; "" means "/".
 	Home string
 	// LoginURL is where the default deny sends a browser with no logged-in
 	// user, with the page asked for in the query parameter "next" (a local

@@ -157,7 +157,12 @@ func TestSetUpThroughPages(t *testing.T) {
 		t.Fatalf("wrong confirming code: %d %.200q", got.status, got.body)
 	}
 	renews := a.renewCount()
-	if got := b.post("/2fa/totp/confirm", url.Values{"code": {code()}}); got.status != http.StatusSeeOther || got.location != "/2fa/settings?done=totp" {
+	// The set-up goes on to a first set of backup codes, shown once.
+	got := b.post("/2fa/totp/confirm", url.Values{"code": {code()}})
+	if got.status != http.StatusOK || strings.Count(got.body, "</code></li>") != 10 ||
+		!strings.Contains(got.body, "Your authenticator app is set up.") || !strings.Contains(got.body, "Last step: save your backup codes") ||
+		!strings.Contains(got.body, `href="data:application/pdf;base64,`) || got.header.Get("Cache-Control") != "no-store" ||
+		!strings.Contains(got.body, `href="/2fa/settings?done=saved" class="button primary" id="codes-saved">I have saved them</a>`) {
 		t.Fatalf("confirm: %d %q %.300s", got.status, got.location, got.body)
 	}
 	if a.renewCount() != renews+1 {
@@ -166,18 +171,19 @@ func TestSetUpThroughPages(t *testing.T) {
 	if got := b.passes("/account"); got.body != `account for carol by "totp"` {
 		t.Fatalf("after set-up: %q", got.body)
 	}
-	if got := b.passes("/2fa/settings?done=totp"); !strings.Contains(got.body, "Your authenticator app is set up.") {
-		t.Fatal("no notice after set-up")
+	if got := b.passes("/2fa/settings?done=saved"); !strings.Contains(got.body, "10 unused codes left.") || !strings.Contains(got.body, "You are all set.") {
+		t.Fatal("settings do not count the unused codes")
 	}
 
-	// Backup codes: shown once, with the PDF and the text as downloads.
-	got := b.post("/2fa/backup", nil)
-	if got.status != http.StatusOK || strings.Count(got.body, "<li><code>") != 10 ||
-		!strings.Contains(got.body, `href="data:application/pdf;base64,`) || got.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("backup codes page: %d %.300s", got.status, got.body)
+	// A new set is asked about first: the old codes stop working.
+	a.clock.Add(time.Minute)
+	got = b.post("/2fa/backup", nil)
+	if got.status != http.StatusOK || strings.Contains(got.body, "</code></li>") || !strings.Contains(got.body, "Your 10 unused backup codes stop working") {
+		t.Fatalf("new backup codes unasked: %d %.300s", got.status, got.body)
 	}
-	if got := b.passes("/2fa/settings"); !strings.Contains(got.body, "10 unused codes left.") {
-		t.Fatal("settings do not count the unused codes")
+	got = b.post("/2fa/backup", url.Values{"confirm": {"1"}})
+	if got.status != http.StatusOK || strings.Count(got.body, "</code></li>") != 10 || strings.Contains(got.body, "Last step") {
+		t.Fatalf("backup codes page: %d %.300s", got.status, got.body)
 	}
 }
 

@@ -98,7 +98,7 @@ func TestSecurityKeyThroughPages(t *testing.T) {
 	other.asked("/account")
 
 	// Removing the key forgets the remembered browsers too.
-	if got := b.post("/2fa/keys/remove", map[string][]string{"id": {acc.Keys[0].ID}}); got.status != http.StatusSeeOther {
+	if got := b.post("/2fa/keys/remove", map[string][]string{"id": {acc.Keys[0].ID}, "confirm": {"1"}}); got.status != http.StatusSeeOther {
 		t.Fatalf("remove key: %d %s", got.status, got.body)
 	}
 	if acc, _ := a.tf.Account(ctx, "alice"); len(acc.Keys) != 0 || len(acc.Browsers) != 0 {

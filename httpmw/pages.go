@@ -9,11 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/totp"
 	"github.com/twofa-go/twofa/webauthn"
@@ -87,7 +90,35 @@ func (m *Middleware) table() []pageRoute {
 		)
 	}
 	rs = append(rs, pageRoute{method: "GET", path: "static/", h: http.StripPrefix(m.cfg.Path+"static/", http.FileServerFS(staticFS))})
-	return rs
+	return append(rs, m.getRedirects(rs)...)
+}
+
+// getRedirects returns a GET route for each path of rs that answers only a
+// POST: a browser lands there from a bookmark, the history, or a reload
+// after an error, and is sent on to the page the form was on (the
+// challenge for the second step's own forms, the settings for the others)
+// instead of reading a bare "405 method not allowed".
+func (m *Middleware) getRedirects(rs []pageRoute) []pageRoute {
+	gets := map[string]bool{}
+	for _, rt := range rs {
+		if rt.method == "GET" {
+			gets[rt.path] = true
+		}
+	}
+	var out []pageRoute
+	for _, rt := range rs {
+		if rt.method != "POST" || gets[rt.path] {
+			continue
+		}
+		gets[rt.path] = true
+		to := m.cfg.Path + "settings"
+		switch rt.path {
+		case "verify", "email", "key/begin", "key/finish":
+			to = m.cfg.Path
+		}
+		out = append(out, pageRoute{method: "GET", path: rt.path, h: http.RedirectHandler(to, http.StatusSeeOther)})
+	}
+	return out
 }
 
 func (m *Middleware) routes() http.Handler {
@@ -190,6 +221,9 @@ type Page struct {
 	Notice, Error string
 	// Next is the local page to go on to after the challenge.
 	Next string
+	// Home is the application's home page (Config.Home), the way back
+	// from every page.
+	Home string
 	// App is what Config.PageData returned, for the application's own
 	// header and footer.
 	App any
@@ -199,8 +233,19 @@ type Page struct {
 	OfferRemember bool // show "remember this browser"
 	EmailSent     bool
 
+	// CodeInvalid marks Error as about the code typed: the field says so
+	// to screen readers (aria-invalid, aria-describedby).
+	CodeInvalid bool
+
 	// State is the user's methods (settings, challenge).
 	State twofa.Account
+
+	// The settings page.
+	SetUpRequired bool   // Config.RequireSetUp sent the user here
+	ThisBrowser   string // the ID of this browser in State.Browsers, if remembered
+
+	// Confirm is the action the "confirm" page asks about.
+	Confirm *Confirm
 
 	// The authenticator set-up page.
 	QRCode    template.URL // a data: URL of the QR code's PNG
@@ -212,6 +257,129 @@ type Page struct {
 	Codes     []string
 	CodesText template.URL
 	CodesPDF  template.URL
+	// FirstCodes marks the codes made right after the first method was
+	// set up, the next step of that set-up.
+	FirstCodes bool
+
+	// malformed marks a code of no shape any offered method has: the
+	// challenge says which shapes it takes, once it knows them.
+	malformed bool
+}
+
+// Confirm is a destructive action the "confirm" page asks about before it
+// is done: a form that posts Fields to Path+Action with confirm=1, or goes
+// back to the settings. It works without JavaScript.
+type Confirm struct {
+	Title  string  // the question: "Remove your authenticator app?"
+	Text   string  // what will be lost
+	Button string  // the action's name: "Remove"
+	Action string  // the form's path under Config.Path: "method"
+	Fields []Field // the form's own fields, posted again
+}
+
+// Field is a form field of a Confirm.
+type Field struct{ Name, Value string }
+
+// confirmed reports whether r is the second post of a destructive action,
+// the one its "confirm" page sends.
+func confirmed(r *http.Request) bool { return r.FormValue("confirm") == "1" }
+
+// askFirst shows the "confirm" page for c.
+func (m *Middleware) askFirst(w http.ResponseWriter, r *http.Request, userID string, c Confirm) {
+	p := m.page(r)
+	var err error
+	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
+		if !m.clockRefusal(w, r, err) {
+			m.fail(w, r, err)
+		}
+		return
+	}
+	p.Confirm = &c
+	m.render(w, http.StatusOK, "confirm", p)
+}
+
+// methodWords names a method for people, as the pages and notices do.
+func methodWords(m twofa.Method) string {
+	switch m {
+	case twofa.TOTP:
+		return "authenticator app"
+	case twofa.WebAuthn:
+		return "security keys"
+	case twofa.Email:
+		return "codes by e-mail"
+	case twofa.Backup:
+		return "backup codes"
+	}
+	return string(m)
+}
+
+// PrimaryNames names the primary methods this application offers (an
+// authenticator app always; security keys when configured; codes by e-mail
+// when they can be sent to the user), as "an authenticator app, a security
+// key or codes by e-mail": the pages mention no method that is turned off.
+func (p Page) PrimaryNames() string {
+	var names []string
+	for _, m := range []struct {
+		m    twofa.Method
+		name string
+	}{{twofa.TOTP, "an authenticator app"}, {twofa.WebAuthn, "a security key"}, {twofa.Email, "codes by e-mail"}} {
+		if p.Lists(string(m.m)) {
+			names = append(names, m.name)
+		}
+	}
+	return orList(names)
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// TriesLeft words how many more wrong codes start a lock, for a challenge
+// that shows a wrong code or a wait: "" otherwise, and while locked.
+func (p Page) TriesLeft() string {
+	n := p.State.LockIn
+	if p.Error == "" || n <= 0 || !p.CodeInvalid && p.State.Throttle == nil {
+		return ""
+	}
+	if n == 1 {
+		return "One more wrong code locks the second step of this account."
+	}
+	return fmt.Sprintf("%d more wrong codes lock the second step of this account.", n)
+}
+
+// DigitsOnly reports whether every code the challenge takes is digits (an
+// app's or an e-mailed code, no backup code): the field then asks phones
+// for the number pad.
+func (p Page) DigitsOnly() bool { return !p.Offers(string(twofa.Backup)) }
+
+// shapeMessage says what a code looks like, for the methods offered.
+func shapeMessage(offered []twofa.Method) string {
+	has := map[twofa.Method]bool{}
+	for _, m := range offered {
+		has[m] = true
+	}
+	var digits []string
+	if has[twofa.TOTP] {
+		digits = append(digits, "your authenticator app")
+	}
+	if has[twofa.Email] {
+		digits = append(digits, "an e-mail")
+	}
+	msg := "That is not a code."
+	if len(digits) > 0 {
+		msg += " A code from " + orList(digits) + " is digits only, such as 123456."
+	}
+	if has[twofa.Backup] {
+		msg += " A backup code is ten letters and digits, such as abcde-fghij."
+	}
+	return msg
 }
 
 // Offers reports whether the challenge offers method m ("totp", "backup",
@@ -273,6 +441,7 @@ var notices = map[string]string{
 	"revoked":    "The browser will ask for the second step again.",
 	"revokedall": "Every remembered browser will ask for the second step again.",
 	"cancelled":  "The set-up is cancelled.",
+	"saved":      "Your backup codes are saved. You are all set.",
 }
 
 func (m *Middleware) page(r *http.Request) Page {
@@ -288,6 +457,7 @@ func (m *Middleware) page(r *http.Request) Page {
 		Account: account,
 		Notice:  notices[r.URL.Query().Get("done")],
 		Next:    localPath(r.FormValue("next"), m.cfg.Home),
+		Home:    m.cfg.Home,
 	}
 }
 
@@ -363,6 +533,9 @@ func (m *Middleware) showChallenge(w http.ResponseWriter, r *http.Request, userI
 		return
 	}
 	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp
+	if p.malformed {
+		p.Error = shapeMessage(p.State.Offered)
+	}
 	if p.Error == "" && p.State.Throttle != nil {
 		p.Error = throttleMessage(p.State.Throttle, m.cfg.Now())
 	}
@@ -389,7 +562,8 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 			m.fail(w, r, err)
 			return
 		}
-		p.Error = msg
+		p.Error, p.CodeInvalid = msg, status == http.StatusUnauthorized
+		p.malformed = isMalformed(err)
 		m.showChallenge(w, r, userID, p, status)
 		return
 	}
@@ -469,12 +643,22 @@ func codeMessage(err error, now time.Time) (string, int) {
 	switch {
 	case errors.Is(err, twofa.ErrThrottled):
 		return throttleMessage(err, now), http.StatusTooManyRequests
-	case errors.Is(err, totp.ErrReplay), errors.Is(err, backup.ErrUsed):
-		return "That code was already used. Wait for the next code, or use another.", http.StatusUnauthorized
-	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode), errors.Is(err, totp.ErrMalformed):
+	case errors.Is(err, backup.ErrUsed):
+		return "That backup code was already used: each works once. Use another of your backup codes, or a code from another method.", http.StatusUnauthorized
+	case errors.Is(err, totp.ErrReplay):
+		return "That code was already used. Wait for the app to show the next code, or use another method.", http.StatusUnauthorized
+	case isMalformed(err):
+		return "That is not a code: a code is digits only, such as 123456.", http.StatusUnauthorized
+	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode):
 		return "That code did not work. Check it and try again.", http.StatusUnauthorized
 	}
 	return "", http.StatusInternalServerError
+}
+
+// isMalformed reports a code of no shape a method has (letters in an
+// app's code, a backup code of the wrong length).
+func isMalformed(err error) bool {
+	return errors.Is(err, totp.ErrMalformed) || errors.Is(err, backup.ErrMalformed) || errors.Is(err, emailotp.ErrMalformed)
 }
 
 // throttleMessage words a refusal by the throttle: how long to wait, when
@@ -545,20 +729,39 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Error = settingsErrors[r.URL.Query().Get("error")]
+	p.SetUpRequired = m.cfg.RequireSetUp && !p.State.Requires()
+	if p.ThisBrowser, err = m.thisBrowser(r, userID); err != nil {
+		m.fail(w, r, err)
+		return
+	}
 	m.render(w, http.StatusOK, "settings", p)
+}
+
+// thisBrowser returns the ID of r's browser among userID's remembered
+// browsers, or "" if it is not one of them.
+func (m *Middleware) thisBrowser(r *http.Request, userID string) (string, error) {
+	ck, err := r.Cookie(m.ck.name(rememberCookie))
+	if err != nil {
+		return "", nil
+	}
+	id, err := m.tf.Browsers.Which(r.Context(), userID, ck.Value)
+	if errors.Is(err, remember.ErrNotRemembered) {
+		return "", nil
+	}
+	return id, err
 }
 
 // settingsErrors are the messages a redirect to the settings may ask for,
 // by key, as notices are.
 var settingsErrors = map[string]string{
 	"name":    "A key's name must be 1 to 64 printable characters.",
-	"primary": "Set up an authenticator app, a security key or codes by e-mail first: backup codes stand in for one of them.",
+	"primary": "Set up a method first: backup codes stand in for one of the methods above.",
 	"expired": "The authenticator set-up expired before it was confirmed, and its key was thrown away. Set up again, and enter the app's code within the hour.",
 }
 
 // Messages of refusals the settings show with the refusal's status.
 const (
-	msgBadAccount = "Your account's name cannot label an entry in an authenticator app: it holds a colon or a control character. Ask an administrator for help, or use a security key or codes by e-mail."
+	msgBadAccount = "Your account's name cannot label an entry in an authenticator app: it holds a colon or a control character. Ask an administrator for help, or use another method."
 	msgTooSoon    = "A new set of backup codes was made moments ago, or is being made. Your codes are those of the last set; wait a minute before you make another."
 	msgClock      = "The server's clock is wrong, so nothing can be set up now. Try again later."
 )
@@ -616,6 +819,10 @@ func (m *Middleware) method(w http.ResponseWriter, r *http.Request) {
 			done = "emailon"
 		}
 	case "remove":
+		if !confirmed(r) {
+			m.askRemove(w, r, userID, method)
+			return
+		}
 		err, done = m.tf.Remove(r.Context(), userID, method), "removed"
 	default:
 		http.Error(w, "unknown action", http.StatusBadRequest)
@@ -628,9 +835,54 @@ func (m *Middleware) method(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "that method is not set up", http.StatusConflict)
 	case err != nil:
 		m.fail(w, r, err)
+	case done == "emailon":
+		m.nextCodes(w, r, userID, done)
 	default:
 		m.toSettings(w, r, done)
 	}
+}
+
+// askRemove asks before method is removed, saying what goes with it.
+func (m *Middleware) askRemove(w http.ResponseWriter, r *http.Request, userID string, method twofa.Method) {
+	state, err := m.tf.Account(r.Context(), userID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if !slices.ContainsFunc(state.Methods, func(s twofa.MethodState) bool { return s.Method == method }) {
+		http.Error(w, "unknown method", http.StatusBadRequest)
+		return
+	}
+	c := Confirm{
+		Title:  "Remove your " + methodWords(method) + "?",
+		Button: "Remove",
+		Action: "method",
+		Fields: []Field{{"method", string(method)}, {"action", "remove"}},
+	}
+	switch method {
+	case twofa.TOTP:
+		c.Text = "Its key is deleted: the codes your app shows stop working, and using an app again means a new set-up with a new QR code."
+	case twofa.WebAuthn:
+		c.Text = fmt.Sprintf("All %d of your security keys and passkeys are removed, and stop working here.", len(state.Keys))
+	case twofa.Email:
+		c.Text = "Codes are no longer sent to your e-mail address when you log in."
+	case twofa.Backup:
+		c.Text = fmt.Sprintf("Your %d unused backup codes stop working.", state.BackupRemaining)
+	}
+	if method != twofa.Backup && onlyPrimary(state, method) {
+		c.Text += " It is the only method that protects your login: after this, your password alone logs you in."
+	}
+	m.askFirst(w, r, userID, c)
+}
+
+// onlyPrimary reports whether method is the only primary method enabled.
+func onlyPrimary(state twofa.Account, method twofa.Method) bool {
+	for _, s := range state.Methods {
+		if s.Method != twofa.Backup && s.Status == twofa.Enabled && s.Method != method {
+			return false
+		}
+	}
+	return state.Status(method) == twofa.Enabled
 }
 
 func isNotSetUp(err error) bool {
@@ -722,11 +974,40 @@ func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := m.page(r)
-		p.Error = msg
+		p.Error, p.CodeInvalid = msg, status == http.StatusUnauthorized
 		m.showEnrollment(w, r, userID, p, status)
 		return
 	}
-	m.passed(w, r, userID, twofa.TOTP, false, m.cfg.Path+"settings?done=totp")
+	r, err = m.complete(w, r, userID, twofa.TOTP)
+	switch {
+	case errors.Is(err, ErrSessionRenewed):
+		// As in passed: on to the settings, which check the renewed session.
+		m.toSettings(w, r, "totp")
+	case err != nil:
+		m.fail(w, r, err)
+	default:
+		m.nextCodes(w, r, userID, "totp")
+	}
+}
+
+// nextCodes is the step after a method is set up: a user with a primary
+// method and no backup codes gets a first set at once, shown this once, as
+// the next step of the set-up; any other goes to the settings, told done.
+func (m *Middleware) nextCodes(w http.ResponseWriter, r *http.Request, userID, done string) {
+	state, err := m.tf.Account(r.Context(), userID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	p := m.page(r)
+	p.State = state
+	if !p.Primary() || state.Status(twofa.Backup) != twofa.NotSetUp {
+		m.toSettings(w, r, done)
+		return
+	}
+	p.Notice = notices[done]
+	p.FirstCodes = true
+	m.makeCodes(w, r, userID, p)
 }
 
 func (m *Middleware) totpCancel(w http.ResponseWriter, r *http.Request) {
@@ -837,7 +1118,7 @@ func (b *beforeOK) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // backupGenerate makes a new set of backup codes and shows it, this once.
 func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
-	userID, account, ok := m.user(w, r)
+	userID, _, ok := m.user(w, r)
 	if !ok {
 		return
 	}
@@ -855,6 +1136,22 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, m.cfg.Path+"settings?error=primary", http.StatusSeeOther)
 		return
 	}
+	if p.State.Status(twofa.Backup) != twofa.NotSetUp && !confirmed(r) {
+		// A new set ends the old one: ask first.
+		m.askFirst(w, r, userID, Confirm{
+			Title:  "Make new backup codes?",
+			Text:   fmt.Sprintf("Your %d unused backup codes stop working as soon as the new ones are made. Save the new ones when they are shown: they are shown only once.", p.State.BackupRemaining),
+			Button: "Make new codes",
+			Action: "backup",
+		})
+		return
+	}
+	m.makeCodes(w, r, userID, p)
+}
+
+// makeCodes makes a new set of backup codes and shows it, this once.
+func (m *Middleware) makeCodes(w http.ResponseWriter, r *http.Request, userID string, p Page) {
+	_, account, _ := m.cfg.User(r)
 	codes, err := m.tf.Backup.Generate(r.Context(), userID)
 	switch {
 	case errors.Is(err, backup.ErrTooSoon): // ErrInProgress too
@@ -909,6 +1206,10 @@ func (m *Middleware) keyRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !confirmed(r) {
+		m.askKeyRemove(w, r, userID, r.FormValue("id"))
+		return
+	}
 	switch err := m.tf.RemoveKey(r.Context(), userID, r.FormValue("id")); {
 	case errors.Is(err, webauthn.ErrNoKeys), errors.Is(err, webauthn.ErrNotFound):
 		http.Error(w, "no such key", http.StatusNotFound)
@@ -917,6 +1218,31 @@ func (m *Middleware) keyRemove(w http.ResponseWriter, r *http.Request) {
 	default:
 		m.toSettings(w, r, "keyremoved")
 	}
+}
+
+// askKeyRemove asks before the key id is removed, by its name.
+func (m *Middleware) askKeyRemove(w http.ResponseWriter, r *http.Request, userID, id string) {
+	state, err := m.tf.Account(r.Context(), userID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(state.Keys, func(k twofa.KeyInfo) bool { return k.ID == id })
+	if i < 0 {
+		http.Error(w, "no such key", http.StatusNotFound)
+		return
+	}
+	c := Confirm{
+		Title:  "Remove the security key \u201c" + state.Keys[i].Name + "\u201d?",
+		Text:   "It stops working here at once; adding it again means a new registration.",
+		Button: "Remove",
+		Action: "keys/remove",
+		Fields: []Field{{"id", id}},
+	}
+	if len(state.Keys) == 1 && onlyPrimary(state, twofa.WebAuthn) {
+		c.Text += " It is the only method that protects your login: after this, your password alone logs you in."
+	}
+	m.askFirst(w, r, userID, c)
 }
 
 func (m *Middleware) browsersRevoke(w http.ResponseWriter, r *http.Request) {

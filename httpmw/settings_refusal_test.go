@@ -100,10 +100,12 @@ func TestBackupRefusals(t *testing.T) {
 	if first.status != http.StatusOK {
 		t.Fatalf("first set: %d", first.status)
 	}
+	// A new set ends the old one, and is asked for with confirm=1.
+	again := url.Values{"confirm": {"1"}}
 
 	t.Run("too soon", func(t *testing.T) {
-		got := b.post("/2fa/backup", nil)
-		if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "made moments ago") || strings.Contains(got.body, "<li><code>") {
+		got := b.post("/2fa/backup", again)
+		if got.status != http.StatusTooManyRequests || !strings.Contains(got.body, "made moments ago") || strings.Contains(got.body, "</code></li>") {
 			t.Fatalf("second set at once: %d %.400s", got.status, got.body)
 		}
 	})
@@ -113,7 +115,7 @@ func TestBackupRefusals(t *testing.T) {
 		var wg sync.WaitGroup
 		answers := make([]answer, 10)
 		for i := range answers {
-			wg.Go(func() { answers[i] = b.post("/2fa/backup", nil) })
+			wg.Go(func() { answers[i] = b.post("/2fa/backup", again) })
 		}
 		wg.Wait()
 		made := 0
@@ -132,9 +134,9 @@ func TestBackupRefusals(t *testing.T) {
 	t.Run("clock", func(t *testing.T) {
 		a.clock.Add(time.Minute)
 		broken.Store(true)
-		got := b.post("/2fa/backup", nil)
+		got := b.post("/2fa/backup", again)
 		broken.Store(false)
-		if got.status != http.StatusServiceUnavailable || !strings.Contains(got.body, "clock is wrong") || strings.Contains(got.body, "<li><code>") {
+		if got.status != http.StatusServiceUnavailable || !strings.Contains(got.body, "clock is wrong") || strings.Contains(got.body, "</code></li>") {
 			t.Fatalf("set with a broken clock: %d %.400s", got.status, got.body)
 		}
 	})

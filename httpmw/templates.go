@@ -23,7 +23,9 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 //   - "settings": every method with its actions, security keys and
 //     remembered browsers;
 //   - "totp": the authenticator set-up under way (QR code, secret, code);
-//   - "codes": new backup codes, shown once.
+//   - "codes": new backup codes, shown once;
+//   - "confirm": a destructive action asked about first (Page.Confirm):
+//     removing a method or a key, a new set of backup codes.
 //
 // They share "header" and "footer", which an application redefines to put
 // the pages in its own layout:
@@ -32,10 +34,11 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 //	template.Must(t.Parse(`{{define "header"}}...{{end}}`))
 //
 // or it passes templates of its own with the same names. A header of its
-// own must keep two things of the default: the script
-// {{.Path}}static/twofa.js, without which security keys do nothing, and an
+// own must keep three things of the default: the script
+// {{.Path}}static/twofa.js, without which security keys do nothing; an
 // element with the attribute data-twofa-error, where the script shows what
-// went wrong. Config.PageData hands the header what else it needs, as
+// went wrong; and Page.Error in an element with id "error", which the code
+// field names in aria-describedby when the code was wrong. Config.PageData hands the header what else it needs, as
 // Page.App. The pages are served with a Content-Security-Policy that allows
 // scripts and styles from the site's own files only, such as the default
 // {{.Path}}static/twofa.css.
@@ -51,6 +54,8 @@ func Templates() *template.Template {
 			}
 			return d
 		},
+		// inc is i+1, to number a list from 1.
+		"inc": func(i int) int { return i + 1 },
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"

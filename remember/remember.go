@@ -227,6 +227,24 @@ func (s *Service) Forget(ctx context.Context, userID, token string) error {
 	return s.Revoke(ctx, userID, b.ID)
 }
 
+// Which returns the ID (as List shows it) of userID's remembered browser
+// holding token, so that a page can mark "this browser" in the list; it
+// returns ErrNotRemembered for a token of no browser of the user's, and
+// changes nothing.
+func (s *Service) Which(ctx context.Context, userID, token string) (string, error) {
+	if err := checkUser(userID); err != nil {
+		return "", err
+	}
+	b, err := s.lookup(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	if b.UserID != userID {
+		return "", ErrNotRemembered
+	}
+	return b.ID, nil
+}
+
 // List returns the user's remembered browsers that have not expired, oldest
 // first, and drops the expired ones from the store.
 func (s *Service) List(ctx context.Context, userID string) ([]Browser, error) {

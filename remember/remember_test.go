@@ -516,3 +516,40 @@ func TestMaxBrowsersConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestWhich finds the ID of the browser holding a token, as List shows it,
+// for its own user only.
+func TestWhich(t *testing.T) {
+	f := newFixture(t)
+	first := f.remember(t, "alice")
+	f.clock.Add(time.Minute) // List is oldest first
+	second := f.remember(t, "alice")
+	list, err := f.svc.List(ctx, "alice")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List: %v, %v", list, err)
+	}
+	for i, token := range []string{first, second} {
+		id, err := f.svc.Which(ctx, "alice", token)
+		if err != nil || id != list[i].ID {
+			t.Errorf("Which of browser %d: %q, %v; want %q", i, id, err, list[i].ID)
+		}
+	}
+	for _, tc := range []struct{ user, token string }{
+		{"bob", first},             // another user's token
+		{"alice", "not-a-token"},   // no token at all
+		{"alice", flipLast(first)}, // one character off
+	} {
+		if id, err := f.svc.Which(ctx, tc.user, tc.token); !errors.Is(err, remember.ErrNotRemembered) || id != "" {
+			t.Errorf("Which(%q, %q) = %q, %v; want ErrNotRemembered", tc.user, tc.token, id, err)
+		}
+	}
+}
+
+// flipLast returns token with its last character changed.
+func flipLast(token string) string {
+	c := byte('A')
+	if token[len(token)-1] == c {
+		c = 'B'
+	}
+	return token[:len(token)-1] + string(c)
+}

@@ -298,6 +298,32 @@ func (l *Limiter) Status(ctx context.Context, userID string) error {
 	return l.policy.refuse(st, now)
 }
 
+// Left returns how many more failed attempts userID may make before the
+// next lock begins (one that ends by itself, or the Ceiling's): what a
+// challenge page tells a user who just typed a wrong code. It is 0 for a
+// user locked now or at the Ceiling, and counts nothing.
+func (l *Limiter) Left(ctx context.Context, userID string) (int, error) {
+	st, err := l.store.Throttle(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("throttle: read state: %w", err)
+	}
+	return l.policy.left(st.Failures), nil
+}
+
+// left returns how many more failures after failures start a lock: the
+// first count n past failures at which lock(n) holds or the Ceiling is
+// reached. The Ceiling bounds the loop (at most MaxFailures).
+func (p Policy) left(failures int) int {
+	if failures < 0 || failures >= p.Ceiling {
+		return 0
+	}
+	for n := failures + 1; ; n++ {
+		if _, ok := p.lock(n); ok || n >= p.Ceiling {
+			return n - failures
+		}
+	}
+}
+
 // Lock reports whether userID is in a lock now, rather than free to try or
 // waiting out a back-off: locked is true, and until is when the lock ends by
 // itself, or zero for the lock at the Ceiling that only Unlock lifts.

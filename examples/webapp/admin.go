@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/event"
 )
 
 // adminRow is one user on the administrator page.
@@ -96,8 +98,29 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // adminReset removes every second factor, backup code and remembered
-// browser of a user who lost them; nobody can read or set them.
+// browser of a user who lost them; nobody can read or set them. It asks
+// first, on a page of its own: the form posts again with confirm=1.
 func (a *app) adminReset(w http.ResponseWriter, r *http.Request) {
+	if r.PostForm.Get("confirm") != "1" {
+		u, err := a.userByID(r.Context(), r.PostForm.Get("user"))
+		if errors.Is(err, errNoUser) {
+			http.Error(w, "no such user", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
+		state, err := a.tf.Account(r.Context(), u.ID)
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
+		v := a.view(r)
+		v.Confirm = &adminRow{User: u, State: state}
+		a.render(w, http.StatusOK, "admin-confirm", v)
+		return
+	}
 	a.adminAction(w, r, "reset", a.tf.Reset)
 }
 
@@ -116,11 +139,33 @@ func (a *app) adminAction(w http.ResponseWriter, r *http.Request, done string, a
 		a.fail(w, err)
 		return
 	}
-	if err := action(r.Context(), u.ID); err != nil {
+	// The events of the action name the administrator who took it.
+	ctx := r.Context()
+	if s, ok := sessionFrom(r); ok {
+		ctx = context.WithValue(ctx, adminKey{}, s.user.Email)
+	}
+	if err := action(ctx, u.ID); err != nil {
 		a.fail(w, err)
 		return
 	}
 	http.Redirect(w, r, "/admin?"+url.Values{"done": {done}, "user": {u.ID}}.Encode(), http.StatusSeeOther)
+}
+
+// adminKey is the context key of the administrator behind an action.
+type adminKey struct{}
+
+// byAdmin is the application's event hook: each event as a log line, with
+// "by", the administrator, for the events of an administrator's action
+// (a reset, an unlock).
+func byAdmin(l *slog.Logger) event.Hook {
+	plain := event.Slog(l)
+	return func(ctx context.Context, e event.Event) {
+		if admin, ok := ctx.Value(adminKey{}).(string); ok {
+			event.Slog(l.With("by", admin))(ctx, e)
+			return
+		}
+		plain(ctx, e)
+	}
 }
 
 // slug makes an e-mail address into a part of an element ID:

@@ -25,7 +25,6 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/emailotp"
-	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/remember"
@@ -203,7 +202,7 @@ func newApp(cfg config) (*app, func(), error) {
 		Mailer:  mailer,
 		Address: a.address,
 		Notify:  true,
-		Events:  event.Slog(slog.New(slog.NewTextHandler(a.log, nil))),
+		Events:  byAdmin(slog.New(slog.NewTextHandler(a.log, nil))),
 		Now:     cfg.Now,
 	})
 	if err != nil {
@@ -218,6 +217,11 @@ func newApp(cfg config) (*app, func(), error) {
 		"slug":    slug,
 		"method":  methodName,
 		"methods": methodNames,
+		"primaries": func(s twofa.Account) string {
+			// Only the methods this application offers the user.
+			p := httpmw.Page{State: s}
+			return p.PrimaryNames()
+		},
 	})
 	if a.pages, err = a.pages.ParseFS(templateFS, "templates/*.html"); err != nil {
 		return fail(err)
@@ -241,7 +245,7 @@ func newApp(cfg config) (*app, func(), error) {
 		return fail(err)
 	}
 
-	if err := a.demoUsers(ctx, cfg.DemoPassword, cfg.AdminPassword); err != nil {
+	if err := a.demoUsers(ctx, cfg.DB, cfg.DemoPassword, cfg.AdminPassword); err != nil {
 		return fail(err)
 	}
 	if a.mail != nil {
@@ -321,6 +325,12 @@ func (a *app) routeList() []route {
 	}
 	if a.mail != nil {
 		rs = append(rs, route{pattern: "GET /dev/mail", handler: a.mail.page(a), open: true})
+	}
+	// A GET of a form's target (a bookmark, the history) lands on the page
+	// the form is on, not on a bare "405 method not allowed"; it does
+	// nothing and shows nothing, so it needs no guard.
+	for _, to := range []struct{ path, page string }{{"/logout", "/"}, {"/admin/reset", "/admin"}, {"/admin/unlock", "/admin"}} {
+		rs = append(rs, route{pattern: "GET " + to.path, handler: http.RedirectHandler(to.page, http.StatusSeeOther), open: true})
 	}
 	return rs
 }
@@ -438,6 +448,11 @@ type view struct {
 
 	// Next is the local path the login page goes on to.
 	Next string
+	// Email is the address typed into the login form, kept after a
+	// wrong password.
+	Email string
+	// Confirm is the user the administrator is asked about before a reset.
+	Confirm *adminRow
 }
 
 func (a *app) view(r *http.Request) view {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/internal/browser"
@@ -35,6 +36,40 @@ type person struct {
 	base  string
 	clock *fake.Clock
 	shots string // where screenshots go, "" for none
+	// axe is the source of axe-core, run once on each page seen; "" on a
+	// developer's machine without it (see browser.AxeSource).
+	axe     string
+	checked map[string]bool
+}
+
+// Phone width: every page is walked at it, and checked there.
+const phoneWidth, phoneHeight = 390, 844
+
+// check looks at the page as drawn: at phone width no text is drawn over
+// other text and nothing is wider than the screen, and axe-core finds no
+// violation of WCAG 2.1 A or AA. Axe runs once per page (its path, heading
+// and messages), the layout check on every load.
+func (p *person) check() {
+	p.t.Helper()
+	problems, err := browser.Layout(p.tab)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		p.t.Errorf("at %d px, %s:\n\t%s", phoneWidth, p.location(), strings.Join(problems, "\n\t"))
+	}
+	key := eval[string](p, `location.pathname + " " + (document.querySelector("h1") || {}).textContent + " " + [...document.querySelectorAll("[role=alert]:not([hidden]), [role=status], [aria-invalid=true]")].map(e => e.id || e.className).join(",")`)
+	if p.checked[key] || p.axe == "" {
+		return
+	}
+	p.checked[key] = true
+	violations, err := browser.Axe(p.tab, p.axe)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(violations) > 0 {
+		p.t.Errorf("axe-core at %s:\n\t%s", p.location(), strings.Join(violations, "\n\t"))
+	}
 }
 
 // step runs actions and fails the test on the first error, naming what the
@@ -73,6 +108,16 @@ func eval[T any](p *person, js string) T {
 func (p *person) open(path string, waitID string) {
 	p.t.Helper()
 	p.step("open "+path, chromedp.Navigate(p.base+path), chromedp.WaitVisible(chromedp.ID(waitID)))
+	p.loaded("open " + path)
+}
+
+// loaded waits until the page has loaded with its script (the script is
+// deferred, and runs after readyState leaves "loading"; buttons of security
+// keys do nothing before it), then checks it.
+func (p *person) loaded(what string) {
+	p.t.Helper()
+	p.step(what, chromedp.Poll[chromedp.Void](`document.readyState === "complete"`))
+	p.check()
 }
 
 // navigate runs actions that load a new page, such as a click that submits
@@ -84,7 +129,7 @@ func (p *person) navigate(what, next string, actions ...chromedp.Action[chromedp
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// While the page changes, the script may fail: try again.
-		done, err := chromedp.Run(p.tab, chromedp.Evaluate[bool](`window.oldPage === undefined && document.readyState !== "loading"`))
+		done, err := chromedp.Run(p.tab, chromedp.Evaluate[bool](`window.oldPage === undefined && document.readyState === "complete"`))
 		if err == nil && done {
 			break
 		}
@@ -94,6 +139,7 @@ func (p *person) navigate(what, next string, actions ...chromedp.Action[chromedp
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.step(what, chromedp.WaitVisible(chromedp.ID(next)))
+	p.check()
 }
 
 // click clicks the element id, which loads a page that shows next.
@@ -107,9 +153,13 @@ func (p *person) shot(name string) {
 	if p.shots == "" {
 		return
 	}
+	// Screenshots for the README are of a desktop window; the walk goes
+	// on at phone width.
+	p.step("desktop width", chromedp.EmulateViewport(1200, 900))
 	if err := browser.Screenshot(p.tab, filepath.Join(p.shots, name+".png")); err != nil {
 		p.t.Fatal(err)
 	}
+	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 }
 
 // login types the e-mail address and password; the page that follows is
@@ -119,8 +169,8 @@ func (p *person) login(email, password, wait string) {
 	p.t.Helper()
 	p.open("/login", "login")
 	p.navigate("log in as "+email, wait,
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.SetValue(chromedp.ID("email"), email),
+		chromedp.SetValue(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("login")))
 }
 
@@ -137,10 +187,43 @@ func (p *person) logout(forget bool) {
 // with the button id, then waits for next.
 func (p *person) enterCode(code, button, next string) {
 	p.t.Helper()
+	// Fields are filled as properties (SetValue), never with Clear and
+	// SendKeys: Clear changes the value attribute, and chromedp v0.23's
+	// SendKeys reads the node's attributes unlocked while its event loop
+	// writes them, a data race that -race reported under load. (The
+	// administrator's walk types with real key events.)
 	p.navigate("enter a code", next,
-		chromedp.Clear(chromedp.ID("code")),
-		chromedp.SendKeys(chromedp.ID("code"), code),
+		chromedp.SetValue(chromedp.ID("code"), code),
 		chromedp.Click(chromedp.ID(button)))
+}
+
+// keyboard types text into the element id with the keyboard alone: Tab
+// until it has the focus (if it has not already, by autofocus), then the
+// keys.
+func (p *person) keyboard(id, text string) {
+	p.t.Helper()
+	p.focus(id)
+	p.step("type into #"+id, chromedp.KeyEvent(text))
+}
+
+// focus moves the keyboard's focus to the element id with Tab, as a person
+// without a mouse does.
+func (p *person) focus(id string) {
+	p.t.Helper()
+	if f, err := browser.Focused(p.tab); err == nil && f == id {
+		return
+	}
+	if err := browser.TabTo(p.tab, id, 40); err != nil {
+		p.t.Fatalf("%v (at %s)", err, p.location())
+	}
+}
+
+// press moves the focus to the element id and presses key (kb.Enter or
+// " "), which loads a page that shows next.
+func (p *person) press(id, key, next string) {
+	p.t.Helper()
+	p.focus(id)
+	p.navigate("press "+strconv.Quote(key)+" on #"+id, next, chromedp.KeyEvent(key))
 }
 
 // onHome asserts the home page, and which way the session passed.
@@ -187,7 +270,9 @@ func TestBrowser(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS")}
+	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS"),
+		axe: browser.AxeSource(t), checked: map[string]bool{}}
+	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 	const demo, demoPW = "demo@example.com", "demo-password"
 
 	// Log in with the password alone: 2FA is off.
@@ -203,29 +288,13 @@ func TestBrowser(t *testing.T) {
 	p.click("totp-setup", "secret")
 	p.shot("totp-setup")
 	phone := phoneFor(t, p.text("secret"), clock)
-	p.enterCode(phone(), "save", "totp-move")
-	clock.Add(30 * time.Second)
-
-	// Log out, log in: the code is asked for, and passes.
-	p.logout(false)
-	p.login(demo, demoPW, "verify")
-	code := phone()
-	p.enterCode(code, "verify", "twofa-status")
-	p.onHome("authenticator app")
-
-	// The same code again, in a new session: refused.
-	p.logout(false)
-	p.login(demo, demoPW, "verify")
-	p.enterCode(code, "verify", "error")
-	if e := p.text("error"); !strings.Contains(e, "already used") {
-		t.Fatalf("replayed code: %q", e)
+	// A wrong code first: the field says it is wrong, to screen readers too.
+	p.enterCode("000000", "save", "error")
+	if inv := eval[string](p, `document.getElementById("code").getAttribute("aria-invalid")`); inv != "true" {
+		t.Fatalf("the set-up's code field after a wrong code: aria-invalid %q", inv)
 	}
-	clock.Add(30 * time.Second)
-	p.enterCode(phone(), "verify", "twofa-status")
-
-	// Backup codes: generate, read them from the page, download the PDF.
-	p.open("/2fa/settings", "backup-generate")
-	p.click("backup-generate", "codes")
+	// The set-up goes on to backup codes, shown once.
+	p.enterCode(phone(), "save", "codes")
 	p.shot("backup-codes")
 	codes := eval[[]string](p, `[...document.querySelectorAll("#codes code")].map(c => c.textContent)`)
 	if len(codes) != 10 {
@@ -237,6 +306,40 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the PDF link: %.60q, %v", href, err)
 	}
 	renderPDF(t, pdf)
+	p.click("codes-saved", "totp-move")
+	clock.Add(30 * time.Second)
+	// A page that only answers a POST, opened as a link: the settings.
+	p.open("/2fa/totp/confirm", "totp-move")
+
+	// Log out, log in: the code is asked for, and passes.
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	code := phone()
+	p.enterCode(code, "verify", "twofa-status")
+	p.onHome("authenticator app")
+
+	// The same code again, in a new session: refused, told to wait for
+	// the app's next code; a code of no shape is told the shapes; a wrong
+	// one, the tries left before a lock.
+	p.logout(false)
+	p.login(demo, demoPW, "verify")
+	if im := eval[string](p, `document.getElementById("code").inputMode`); im != "" {
+		t.Fatalf("the challenge with backup codes asks for the number pad (%q)", im)
+	}
+	p.enterCode(code, "verify", "error")
+	if e := p.text("error"); !strings.Contains(e, "already used") || !strings.Contains(e, "next code") {
+		t.Fatalf("replayed code: %q", e)
+	}
+	p.enterCode("12-ab", "verify", "error")
+	if e := p.text("error"); !strings.Contains(e, "A backup code is ten letters and digits") {
+		t.Fatalf("a code of no shape: %q", e)
+	}
+	p.enterCode("000000", "verify", "tries-left")
+	if e := p.text("tries-left"); !strings.Contains(e, "more wrong codes lock the second step") {
+		t.Fatalf("tries left: %q", e)
+	}
+	clock.Add(30 * time.Second)
+	p.enterCode(phone(), "verify", "twofa-status")
 
 	p.logout(false)
 	p.login(demo, demoPW, "verify")
@@ -245,16 +348,29 @@ func TestBrowser(t *testing.T) {
 	p.logout(false)
 	p.login(demo, demoPW, "verify")
 	p.enterCode(codes[3], "verify", "error")
-	if e := p.text("error"); !strings.Contains(e, "already used") {
+	if e := p.text("error"); !strings.Contains(e, "already used: each works once") || strings.Contains(e, "next code") {
 		t.Fatalf("a used backup code: %q", e)
 	}
 	clock.Add(30 * time.Second)
 	p.enterCode(phone(), "verify", "twofa-status")
 
+	// New backup codes end the old ones: asked first, then shown.
+	clock.Add(time.Minute)
+	p.open("/2fa/settings", "backup-generate")
+	p.click("backup-generate", "confirm")
+	if s := p.text("confirm-text"); !strings.Contains(s, "9 unused backup codes stop working") {
+		t.Fatalf("new backup codes asked with %q", s)
+	}
+	p.click("confirm", "codes")
+	p.click("codes-saved", "backup-remaining")
+	if s := p.text("backup-remaining"); s != "10 unused codes left." {
+		t.Fatalf("after new codes: %q", s)
+	}
+
 	// A security key, through Chrome's virtual authenticator.
 	p.open("/2fa/settings", "key-name")
 	p.navigate("add a key", "webauthn-disable",
-		chromedp.SendKeys(chromedp.ID("key-name"), "Virtual key"),
+		chromedp.SetValue(chromedp.ID("key-name"), "Virtual key"),
 		chromedp.Click(chromedp.ID("add-key")))
 	if name := eval[string](p, `document.querySelector("#webauthn input[name=name]").value`); name != "Virtual key" {
 		t.Fatalf("the key's name on the settings: %q", name)
@@ -322,6 +438,9 @@ func TestBrowser(t *testing.T) {
 	p.open("/2fa/settings", "verify")
 	clock.Add(30 * time.Second)
 	p.enterCode(phone(), "verify", "browsers-revoke-all")
+	if s := p.text("this-browser"); s != "this browser" {
+		t.Fatalf("this browser in the list: %q", s)
+	}
 	p.click("browsers-revoke-all", "notice")
 	p.logout(false)
 	p.login(demo, demoPW, "verify")
@@ -331,20 +450,48 @@ func TestBrowser(t *testing.T) {
 
 	// The administrator, who needs a second factor of their own for the
 	// administration, resets the user.
-	p.login("admin@example.com", "admin-password", "twofa-status")
-	p.click("settings", "totp-setup")
-	p.click("totp-setup", "secret")
+	// They set it up and log in with the keyboard alone: Tab, Enter and
+	// Space, no click. A wrong password first keeps the address typed.
+	const admin, adminPW = "admin@example.com", "admin-password"
+	p.open("/login", "login")
+	p.keyboard("email", admin)
+	p.keyboard("password", "not the password")
+	p.press("password", kb.Enter, "error")
+	if v := eval[string](p, `document.getElementById("email").value`); v != admin {
+		t.Fatalf("after a wrong password the address reads %q", v)
+	}
+	p.keyboard("password", adminPW)
+	p.press("password", kb.Enter, "twofa-status")
+	p.press("settings", kb.Enter, "totp-setup")
+	p.press("totp-setup", " ", "secret")
 	adminPhone := phoneFor(t, p.text("secret"), clock)
-	p.enterCode(adminPhone(), "save", "totp-move")
+	p.keyboard("code", adminPhone())
+	p.press("code", kb.Enter, "codes")
+	p.press("codes-saved", kb.Enter, "totp-move")
+	clock.Add(30 * time.Second)
+	p.press("logout", " ", "login")
+	p.keyboard("email", admin)
+	p.keyboard("password", adminPW)
+	p.press("password", kb.Enter, "verify")
+	if im := eval[string](p, `document.getElementById("code").inputMode`); im != "" {
+		t.Fatalf("the challenge with backup codes asks for the number pad (%q)", im)
+	}
+	p.keyboard("code", adminPhone())
+	p.press("code", kb.Enter, "twofa-status")
+
 	p.open("/admin", "reset-demo-example-com")
 	p.shot("admin")
-	p.click("reset-demo-example-com", "notice")
+	p.click("reset-demo-example-com", "confirm")
+	if s := p.text("confirm-text"); !strings.Contains(s, "authenticator app: enabled") {
+		t.Fatalf("the reset asked with %q", s)
+	}
+	p.click("confirm", "notice")
 	p.logout(false)
 	// A page asked for before the login is where the login goes on to.
 	p.open("/2fa/settings", "login")
 	p.navigate("log in for the settings", "totp-setup",
-		chromedp.SendKeys(chromedp.ID("email"), demo),
-		chromedp.SendKeys(chromedp.ID("password"), demoPW),
+		chromedp.SetValue(chromedp.ID("email"), demo),
+		chromedp.SetValue(chromedp.ID("password"), demoPW),
 		chromedp.Click(chromedp.ID("login")))
 	if n := eval[int](p, `document.querySelectorAll(".status.enabled").length`); n != 0 {
 		t.Fatalf("%d methods still on after the reset", n)
@@ -353,6 +500,10 @@ func TestBrowser(t *testing.T) {
 	if s := p.text("twofa-status"); s != "off" {
 		t.Fatalf("2FA after the reset: %q", s)
 	}
+	if len(p.checked) < 15 && p.axe != "" {
+		t.Fatalf("axe-core ran on only %d pages", len(p.checked))
+	}
+	t.Logf("axe-core ran on %d pages, the layout check on every load", len(p.checked))
 }
 
 // phoneFor returns what a phone shows for the grouped secret read from the

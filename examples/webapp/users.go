@@ -102,8 +102,11 @@ func (a *app) createUser(ctx context.Context, email, password string, admin bool
 }
 
 // demoUsers makes a demo user and an administrator on first start and
-// prints how to log in.
-func (a *app) demoUsers(ctx context.Context, demoPassword, adminPassword string) error {
+// prints how to log in; on a later start, whose passwords were printed
+// before, it says how to log in and how to start over, from db (the
+// database setting).
+func (a *app) demoUsers(ctx context.Context, db, demoPassword, adminPassword string) error {
+	var again []string
 	for _, u := range []struct {
 		email, password string
 		admin           bool
@@ -121,10 +124,22 @@ func (a *app) demoUsers(ctx context.Context, demoPassword, adminPassword string)
 		if created {
 			fmt.Fprintf(a.log, "Created %-6s %s with password %s\n", map[bool]string{false: "user", true: "admin"}[u.admin], u.email, u.password)
 		} else {
-			fmt.Fprintf(a.log, "Log in as %s with the password printed when it was created (delete the database to start over)\n", u.email)
+			again = append(again, u.email)
 		}
 	}
+	if len(again) > 0 {
+		fmt.Fprintf(a.log, "Log in as %s with the passwords printed on the first start.\n", strings.Join(again, " or "))
+		fmt.Fprintln(a.log, startOver(db))
+	}
 	return nil
+}
+
+// startOver says how to start over with new demo users and passwords.
+func startOver(db string) string {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return "To start over with new passwords, stop the server and drop the tables of that PostgreSQL database (app_users and twofa's)."
+	}
+	return fmt.Sprintf("To start over with new passwords, stop the server and delete the database file %s (with %s-wal and %s-shm if there).", db, db, db)
 }
 
 // checkPassword returns the user with email and password; ok is false for a
@@ -225,7 +240,8 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		v := a.view(r)
-		v.Error, v.Next = "Wrong e-mail address or password.", next
+		// The address stays in the form: only the password is typed again.
+		v.Error, v.Next, v.Email = "Wrong e-mail address or password.", next, r.PostForm.Get("email")
 		a.render(w, http.StatusUnauthorized, "login", v)
 		return
 	}

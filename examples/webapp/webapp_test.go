@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,8 +90,11 @@ func testWebapp(t *testing.T, srv string) {
 	if got := demo.get("/"); got.path != "/login" || !strings.Contains(got.body, `id="email"`) {
 		t.Fatalf("before login, / went to %s", got.path)
 	}
-	if got := demo.login("demo@example.com", "wrong"); got.status != http.StatusUnauthorized || !strings.Contains(got.body, "Wrong e-mail address or password") {
-		t.Fatalf("a wrong password: %d at %s", got.status, got.path)
+	// A wrong password keeps the address typed, and the focus goes to the
+	// password.
+	if got := demo.login("demo@example.com", "wrong"); got.status != http.StatusUnauthorized || !strings.Contains(got.body, "Wrong e-mail address or password") ||
+		!strings.Contains(got.body, `value="demo@example.com">`) || !strings.Contains(got.body, `autocomplete="current-password" required autofocus>`) {
+		t.Fatalf("a wrong password: %d at %s: %s", got.status, got.path, got.body)
 	}
 	if got := demo.login("demo@example.com", demoPassword); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">off`) {
 		t.Fatalf("login went to %s: %s", got.path, got.body)
@@ -171,7 +175,16 @@ func testWebapp(t *testing.T, srv string) {
 	if page.status != http.StatusOK || m == nil {
 		t.Fatalf("the admin page: %d %s", page.status, page.body)
 	}
-	if got := admin.post("/admin/reset", url.Values{"user": {html.UnescapeString(m[1])}}); !strings.Contains(got.body, "Two-factor authentication of demo@example.com is reset") {
+	// The reset asks first, and resets nothing until confirmed.
+	user := html.UnescapeString(m[1])
+	if got := admin.post("/admin/reset", url.Values{"user": {user}}); !strings.Contains(got.body, "Reset two-factor authentication of demo@example.com?") ||
+		!strings.Contains(got.body, `<input type="hidden" name="confirm" value="1">`) || strings.Contains(got.body, "is reset") {
+		t.Fatalf("the reset did not ask first: %s %s", got.path, got.body)
+	}
+	if got := demo.get("/"); got.path != "/2fa/" {
+		t.Fatalf("the demo user was reset before it was confirmed: %s", got.path)
+	}
+	if got := admin.post("/admin/reset", url.Values{"user": {user}, "confirm": {"1"}}); !strings.Contains(got.body, "Two-factor authentication of demo@example.com is reset") {
 		t.Fatalf("the reset went to %s: %s", got.path, got.body)
 	}
 
@@ -179,6 +192,16 @@ func testWebapp(t *testing.T, srv string) {
 	again := newClient(t, srv)
 	if got := again.login("demo@example.com", demoPassword); got.path != "/" || !strings.Contains(got.body, `id="twofa-status">off`) {
 		t.Fatalf("after the reset, login went to %s: %s", got.path, got.body)
+	}
+	// A GET of a form's target lands on a page: the home page, or the
+	// administrator page, which refuses a user.
+	for path, want := range map[string]string{"/logout": "/", "/admin/reset": "/admin", "/admin/unlock": "/admin"} {
+		if got := again.get(path); got.path != want || got.status == http.StatusMethodNotAllowed {
+			t.Errorf("GET %s: %d at %s, want %s", path, got.status, got.path, want)
+		}
+	}
+	if got := again.get("/"); !strings.Contains(got.body, `id="twofa-status"`) {
+		t.Fatal("a GET of /logout logged out")
 	}
 	// And a user who is not an administrator does not see the page.
 	if got := again.get("/admin"); got.status != http.StatusForbidden {
@@ -218,6 +241,69 @@ func TestRestart(t *testing.T) {
 	})
 }
 
+// TestConsole: the first start prints the demo passwords, a later one how
+// to log in and which file to delete to start over; an administrator's
+// reset is logged with the administrator's name.
+func TestConsole(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "webapp.db")
+	var first, second logBuffer
+	serve(t, config{DB: db, Log: &first})
+	_, base := serve(t, config{DB: db, Log: &second})
+	for _, want := range []string{"Created user   demo@example.com with password " + demoPassword, "Created admin  admin@example.com with password " + adminPassword} {
+		if !strings.Contains(first.String(), want) {
+			t.Errorf("first start: no %q in\n%s", want, first.String())
+		}
+	}
+	for _, want := range []string{
+		"Log in as demo@example.com or admin@example.com with the passwords printed on the first start.",
+		"delete the database file " + db,
+	} {
+		if !strings.Contains(second.String(), want) {
+			t.Errorf("second start: no %q in\n%s", want, second.String())
+		}
+	}
+	if strings.Contains(second.String(), demoPassword) {
+		t.Errorf("second start printed a password:\n%s", second.String())
+	}
+
+	admin := newClient(t, base)
+	admin.login("admin@example.com", adminPassword)
+	admin.setUpTOTP()
+	demo := newClient(t, base)
+	demo.login("demo@example.com", demoPassword)
+	m := regexp.MustCompile(`name="user" value="([^"]+)">\s*<button class="danger" id="reset-demo-example-com"`).FindStringSubmatch(admin.get("/admin").body)
+	if m == nil {
+		t.Fatal("no reset button")
+	}
+	admin.post("/admin/reset", url.Values{"user": {html.UnescapeString(m[1])}, "confirm": {"1"}})
+	reset := regexp.MustCompile(`(?m)^.*event=reset.*$`).FindString(second.String())
+	if !strings.Contains(reset, "by=admin@example.com") {
+		t.Fatalf("the reset event does not name the administrator: %q\n%s", reset, second.String())
+	}
+	// Events of the user's own doing name nobody.
+	if line := regexp.MustCompile(`(?m)^.*event=enrolled.*$`).FindString(second.String()); line == "" || strings.Contains(line, "by=") {
+		t.Fatalf("the enrolled event: %q", line)
+	}
+}
+
+// logBuffer keeps the application's console, written from its handlers.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // setUpTOTP sets up an authenticator app through the settings, reading the
 // secret from the page as a person types it into the app, and returns it
 // with the time of the code that confirmed it.
@@ -232,8 +318,12 @@ func (b *client) setUpTOTP() (string, time.Time) {
 	if b.clock != nil {
 		now = b.clock.Now()
 	}
-	if got := b.post("/2fa/totp/confirm", url.Values{"code": {fake.AppCode(b.t, secret, now)}}); got.path != "/2fa/settings" || !strings.Contains(got.body, "is set up") {
+	// The set-up goes on to the first backup codes, then to the settings.
+	if got := b.post("/2fa/totp/confirm", url.Values{"code": {fake.AppCode(b.t, secret, now)}}); !strings.Contains(got.body, "is set up") || !strings.Contains(got.body, `id="codes-saved"`) {
 		b.t.Fatalf("confirming went to %s: %s", got.path, got.body)
+	}
+	if got := b.get("/2fa/settings?done=saved"); !strings.Contains(got.body, "10 unused codes left") {
+		b.t.Fatalf("after the backup codes: %s", got.body)
 	}
 	return secret, now
 }

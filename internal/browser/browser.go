@@ -5,7 +5,9 @@
 // tab, on which the test runs chromedp actions. [VirtualAuthenticator] gives
 // the tab a passkey authenticator that needs no person, so pages can run
 // navigator.credentials.create and get. [Screenshot] saves the whole page as
-// a PNG.
+// a PNG. [Layout] and [Axe] check a page as drawn: nothing wider than the
+// viewport and no text over other text, and no WCAG 2.1 A or AA violation
+// that axe-core finds; [TabTo] moves the focus with the keyboard alone.
 //
 // # Finding Chromium
 //
@@ -46,8 +48,10 @@ import (
 const ChromiumEnv = "TWOFA_CHROMIUM"
 
 // Timeout bounds the whole life of a browser that [New] starts, so that a
-// hung page fails its test instead of hanging CI.
-const Timeout = 2 * time.Minute
+// hung page fails its test instead of hanging CI. It is generous: under
+// go test -race ./... on two shared cores a walk of many pages takes
+// several times what it takes alone, and a tight bound made it flaky.
+const Timeout = 5 * time.Minute
 
 // Window size in CSS pixels: wide enough for screenshots of a desktop page.
 const (
