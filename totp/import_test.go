@@ -178,7 +178,7 @@ func TestImport(t *testing.T) {
 					// step before, this one and the next.
 					for _, d := range []time.Duration{-p.period, 0, p.period} {
 						if err := f.svc.Verify(ctx, "u1", phoneCode(t, im, at.Add(d))); !errors.Is(err, totp.ErrReplay) {
-							t.Fatalf("code of step %v: %v, want ErrReplay", d/p.period, err)
+							t.Fatalf("code of step %+d: %v, want ErrReplay", int(d/p.period), err)
 						}
 					}
 					f.clock.Add(2 * p.period)
@@ -353,7 +353,8 @@ func TestImportConcurrent(t *testing.T) {
 type importFailStore struct {
 	storage.Store
 	failAdvance bool
-	puts        int // PutTOTP calls before failing; -1 never
+	puts        int  // PutTOTP calls before failing; -1 never
+	stuck       bool // once failing, fail every later PutTOTP too (no undo)
 }
 
 var errImportBroken = errors.New("store broken")
@@ -367,7 +368,9 @@ func (s *importFailStore) AdvanceTOTPStep(ctx context.Context, userID string, st
 
 func (s *importFailStore) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, error) {
 	if s.puts == 0 {
-		s.puts = -1 // fail once: the undo goes through
+		if !s.stuck {
+			s.puts = -1 // fail once: the undo goes through
+		}
 		return 0, errImportBroken
 	}
 	if s.puts > 0 {
@@ -386,6 +389,11 @@ func TestImportStoreFailure(t *testing.T) {
 			{"stage", func(s storage.Store) *importFailStore { return &importFailStore{Store: s, puts: 0} }},
 			{"advance", func(s storage.Store) *importFailStore { return &importFailStore{Store: s, failAdvance: true, puts: -1} }},
 			{"final write", func(s storage.Store) *importFailStore { return &importFailStore{Store: s, puts: 1} }},
+			// The undo fails too, as when the process dies between writes.
+			{"advance, no undo", func(s storage.Store) *importFailStore {
+				return &importFailStore{Store: s, failAdvance: true, puts: 1, stuck: true}
+			}},
+			{"final write, no undo", func(s storage.Store) *importFailStore { return &importFailStore{Store: s, puts: 1, stuck: true} }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				store, _ := b.Open(t)
