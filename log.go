@@ -157,8 +157,8 @@ var methodWords = map[Method]string{
 
 // Describe says in words what a security-log entry records, as the
 // settings page and an operator show it: "Signed in with the
-// authenticator app", "Locked after too many wrong codes (until
-// 2026-11-30T12:00:00Z)". An entry of a kind or method it does not know is
+// authenticator app", "Locked after too many wrong codes (until 30 Nov
+// 2026, 12:00 UTC)". An entry of a kind or method it does not know is
 // named by its identifiers.
 func Describe(e storage.LogEntry) string {
 	words, ok := activityWords[event.Kind(e.Kind)]
@@ -178,8 +178,12 @@ func Describe(e storage.LogEntry) string {
 		words = fmt.Sprintf(words, m)
 	}
 	switch {
-	case event.Kind(e.Kind) == event.Locked && e.Detail != "":
-		words += " (" + e.Detail + ")"
+	case event.Kind(e.Kind) == event.Locked && e.Detail == "until unlocked":
+		words += " (until an administrator unlocks it)"
+	case event.Kind(e.Kind) == event.Locked && strings.HasPrefix(e.Detail, "until "):
+		if until, err := time.Parse(time.RFC3339, strings.TrimPrefix(e.Detail, "until ")); err == nil {
+			words += " (until " + until.UTC().Format("2 Jan 2006, 15:04 UTC") + ")"
+		}
 	case event.Kind(e.Kind) == event.Forgotten && e.Detail == "expired":
 		words = "A remembered browser expired"
 	case event.Kind(e.Kind) == event.Forgotten && e.Detail == "all revoked":
