@@ -178,6 +178,8 @@ func Describe(e storage.LogEntry) string {
 		words = fmt.Sprintf(words, m)
 	}
 	switch {
+	case event.Kind(e.Kind) == event.Verified && Method(e.Method) == Email:
+		words = "Signed in with a code by e-mail"
 	case event.Kind(e.Kind) == event.Locked && e.Detail == "until unlocked":
 		words += " (until an administrator unlocks it)"
 	case event.Kind(e.Kind) == event.Locked && strings.HasPrefix(e.Detail, "until "):

@@ -275,6 +275,8 @@ func TestDescribe(t *testing.T) {
 	}{
 		{storage.LogEntry{Kind: "verified", Method: "totp"}, "Signed in with the authenticator app"},
 		{storage.LogEntry{Kind: "enrolled", Method: "webauthn"}, "Added a security key"},
+		{storage.LogEntry{Kind: "verified", Method: "email"}, "Signed in with a code by e-mail"},
+		{storage.LogEntry{Kind: "enrolled", Method: "email"}, "Added codes by e-mail"},
 		{storage.LogEntry{Kind: "disabled", Method: "email"}, "Turned off codes by e-mail"},
 		{storage.LogEntry{Kind: "removed", Method: "backup"}, "Removed backup codes"},
 		{storage.LogEntry{Kind: "backup_used", Method: "backup"}, "Signed in with a backup code"},
