@@ -425,3 +425,127 @@ func TestRotateRefuses(t *testing.T) {
 		t.Fatalf("KeyReport over a store that cannot list: %v, want ErrNoLister", err)
 	}
 }
+
+// TestRotateConcurrentChanges runs a rotation while users log in (each
+// login re-seals its own record lazily), turn the method off and begin
+// set-ups on other phones. The walk must neither fail nor write over any
+// of those changes, and must leave every secret under the new key.
+func TestRotateConcurrentChanges(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for round := range 3 {
+			t.Run(fmt.Sprint("round", round), func(t *testing.T) { rotateWhileChanging(t, b) })
+		}
+	})
+}
+
+func rotateWhileChanging(t *testing.T, b backend) {
+	store, _ := b.Open(t)
+	r := newRotation(t, store, 150)
+	ctx := t.Context()
+	svc := r.service(t, nil, r.keyB, r.keyA)
+	var logins, disables, moves []string
+	for i, u := range r.users {
+		if r.active[u] == nil || r.pending[u] != nil {
+			continue
+		}
+		switch i % 3 {
+		case 0:
+			logins = append(logins, u)
+		case 1:
+			disables = append(disables, u)
+		case 2:
+			moves = append(moves, u)
+		}
+	}
+	var (
+		wg      sync.WaitGroup
+		start   = make(chan struct{})
+		mu      sync.Mutex
+		moved   = map[string]*totp.Enrollment{}
+		failure = make(chan error, len(r.users)+1)
+		rep     totp.RotateReport
+	)
+	// retry runs a user's change again when the walk's write came between
+	// its read and its write: the factor says so with ErrConcurrentChange.
+	retry := func(f func() error) error {
+		for {
+			err := f()
+			if !errors.Is(err, totp.ErrConcurrentChange) {
+				return err
+			}
+		}
+	}
+	for _, u := range logins {
+		wg.Go(func() {
+			<-start
+			if err := svc.Verify(ctx, u, codeAt(t, r.active[u], r.clock.Now())); err != nil {
+				failure <- fmt.Errorf("login of %s: %w", u, err)
+			}
+		})
+	}
+	for _, u := range disables {
+		wg.Go(func() {
+			<-start
+			if err := retry(func() error { return svc.Disable(ctx, u) }); err != nil {
+				failure <- fmt.Errorf("disable %s: %w", u, err)
+			}
+		})
+	}
+	for _, u := range moves {
+		wg.Go(func() {
+			<-start
+			err := retry(func() error {
+				e, err := svc.Begin(ctx, u, "", sess)
+				if err == nil {
+					mu.Lock()
+					moved[u] = e
+					mu.Unlock()
+				}
+				return err
+			})
+			if err != nil {
+				failure <- fmt.Errorf("move %s: %w", u, err)
+			}
+		})
+	}
+	wg.Go(func() {
+		<-start
+		var err error
+		if rep, err = svc.RotateKeys(ctx, totp.RotateOptions{BatchSize: 50}); err != nil {
+			failure <- fmt.Errorf("RotateKeys: %w", err)
+		}
+	})
+	close(start)
+	wg.Wait()
+	close(failure)
+	for err := range failure {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	if rep.Records != len(r.users) || rep.Busy != 0 {
+		t.Fatalf("walk: %d records, %d busy; want %d, 0", rep.Records, rep.Busy, len(r.users))
+	}
+	kr, err := svc.KeyReport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !kr.Unused("A") {
+		t.Fatalf("after the walk: %v, want every secret under B", kr.Secrets)
+	}
+	// Every change made during the walk is still there.
+	for _, u := range disables {
+		if st, err := svc.State(ctx, u); err != nil || st.Status != totp.StatusDisabled {
+			t.Fatalf("%s: %v, %v; the walk undid its Disable", u, st.Status, err)
+		}
+	}
+	for _, u := range moves {
+		r.pending[u] = moved[u]
+	}
+	for _, u := range disables {
+		r.active[u] = nil // a disabled method does not log in
+	}
+	r.clock.Add(30e9) // the logins used the step
+	r.checkUsable(t, r.service(t, nil, r.keyB))
+}
