@@ -11,6 +11,7 @@ import (
 
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
@@ -548,4 +549,47 @@ func rotateWhileChanging(t *testing.T, b backend) {
 	}
 	r.clock.Add(30e9) // the logins used the step
 	r.checkUsable(t, r.service(t, nil, r.keyB))
+}
+
+// BenchmarkRotateKeys measures RotateKeys over 1000 records, each with a
+// secret to seal again, in batches of the default size; each iteration
+// moves every record to the other key, A to B then B to A.
+//
+//	go test -run '^$' -bench 'BenchmarkRotateKeys' -benchtime 10x ./totp
+func BenchmarkRotateKeys(b *testing.B) {
+	const n = 1000
+	for _, be := range testdb.Backends {
+		b.Run(be.Name, func(b *testing.B) {
+			store, _ := be.Open(b)
+			_, keys := newRing(b, "A", "B")
+			rings := make([]*totp.Service, 2)
+			for i := range rings {
+				ring, err := keyring.New(keys[i], keys[1-i])
+				if err != nil {
+					b.Fatal(err)
+				}
+				clock := newClock()
+				if rings[i], err = totp.New(totp.Config{Issuer: "Example", Store: store, Keys: ring, Now: clock.Now}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			for i := range n {
+				if _, err := rings[0].Begin(ctx, fmt.Sprintf("user-%04d", i), "", sess); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				// Iteration i seals everything under the key the previous
+				// one moved it away from.
+				rep, err := rings[1-i%2].RotateKeys(ctx, totp.RotateOptions{})
+				if err != nil || rep.Resealed != n {
+					b.Fatalf("RotateKeys: %d re-sealed, %v", rep.Resealed, err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
