@@ -38,7 +38,9 @@
 // [BrowserStore.AddBrowser] keeps each user's most recently used browsers.
 // The caller chooses the bound. The other records are one per user (one
 // TOTP record, throttle state, e-mail state and backup set each); a user's
-// security keys are bounded by the factor that adds them, not here.
+// security keys are bounded by the factor that adds them, not here. A walk
+// over every TOTP record ([TOTPLister]) reads at most [MaxTOTPBatch]
+// records a call.
 //
 // # Backends
 //
