@@ -91,7 +91,7 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) err
 	_, err = s.affected(ctx, "trim browsers",
 		`DELETE FROM twofa_browsers WHERE id IN (
 			SELECT id FROM twofa_browsers WHERE user_id = ? AND id <> ?
-			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+`)`,
+			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+s.d.skipLocked()+`)`,
 		b.UserID, b.ID, keep-1)
 	return err
 }

@@ -34,7 +34,7 @@ func (s *Store) AppendLog(ctx context.Context, e storage.LogEntry, keep int, bef
 	_, err := s.affected(ctx, "trim log",
 		`DELETE FROM twofa_log WHERE user_id = ? AND (at_ns < ? OR seq IN (
 			SELECT seq FROM twofa_log WHERE user_id = ?
-			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+`))`,
+			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+s.d.skipLocked()+`))`,
 		e.UserID, toNanos(before), e.UserID, keep)
 	return err
 }

@@ -135,6 +135,19 @@ func (d Dialect) offset() string {
 	return "LIMIT -1 OFFSET ?"
 }
 
+// skipLocked ends the subquery that picks the rows a trim deletes. On
+// PostgreSQL, two trims of one user that lock the same rows in different
+// orders deadlock; a trim that skips the rows another one holds never
+// waits, and the rows it skips are that one's to delete (or a touch's to
+// keep). A trim may then drop a row more than keep asks, never keep more
+// for long. SQLite runs one writer at a time and has no row locks.
+func (d Dialect) skipLocked() string {
+	if d == PostgreSQL {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 // rebind turns the ? placeholders of q into PostgreSQL's $1, $2, ... so that
 // every statement is written once. No statement here has a literal question
 // mark, in a string or otherwise.
