@@ -35,8 +35,9 @@
 // No user can make a store grow without limit. [CeremonyStore.PutCeremony]
 // removes every expired ceremony and keeps each user's newest few (and a
 // bounded pool of passkey logins, which have no user yet);
-// [BrowserStore.AddBrowser] keeps each user's most recently used browsers.
-// The caller chooses the bound. The other records are one per user (one
+// [BrowserStore.AddBrowser] keeps each user's most recently used browsers;
+// [LogStore.AppendLog] keeps each user's newest log entries within a
+// retention period. The caller chooses the bound. The other records are one per user (one
 // TOTP record, throttle state, e-mail state and backup set each); a user's
 // security keys are bounded by the factor that adds them, not here.
 //
@@ -52,6 +53,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -424,6 +426,72 @@ type BrowserStore interface {
 	DeleteBrowsers(ctx context.Context, userID string) error
 }
 
+// LogEntry is one line of a user's security log: what happened to their
+// second factors, and when. It holds no secret, code or token: Detail is a
+// short fixed explanation chosen by the library, never user input.
+type LogEntry struct {
+	UserID string
+	Time   time.Time
+	// Kind says what happened, as the event package names it ("enrolled",
+	// "backup_used", "locked"); never empty.
+	Kind string
+	// Method is the method concerned ("totp", "email", "webauthn",
+	// "backup", "remember"), or "" for none in particular.
+	Method string
+	// Detail is a short non-secret explanation ("by an administrator"),
+	// or "".
+	Detail string
+}
+
+// MaxLogText is the longest Kind, Method or Detail of a [LogEntry], in
+// bytes.
+const MaxLogText = 200
+
+// LogStore keeps each user's security log, bounded in number and in age.
+type LogStore interface {
+	// AppendLog stores e, then removes the user's entries older than
+	// before (Time strictly before it) and all but the newest keep (by
+	// Time, then by the order they were appended), so that a user's log
+	// never grows past keep entries however many events an attacker with
+	// the password can cause. An entry older than before is trimmed at
+	// once. e.Kind empty, a Kind, Method or Detail longer than MaxLogText
+	// or failing CheckText, and a keep below 1 are ErrInvalidArgument; a
+	// time failing CheckTime, of e or before, is ErrInvalidTime.
+	//
+	// As with PutCeremony, n appends under way for one user may briefly
+	// leave up to keep+n entries; the next append trims them to keep.
+	AppendLog(ctx context.Context, e LogEntry, keep int, before time.Time) error
+
+	// Log returns the user's newest entries, at most limit, newest first
+	// (by Time, then the latest appended first); none is an empty list and
+	// a nil error. A limit below 1 is ErrInvalidArgument.
+	Log(ctx context.Context, userID string, limit int) ([]LogEntry, error)
+
+	// DeleteLog removes all of the user's entries, as when the user's
+	// account itself is deleted. A user with none is not an error.
+	DeleteLog(ctx context.Context, userID string) error
+}
+
+// CheckLogEntry returns nil for an entry every LogStore keeps, and the
+// error AppendLog reports for any other; the stores call it first.
+func CheckLogEntry(e LogEntry) error {
+	if err := CheckUserID(e.UserID); err != nil {
+		return err
+	}
+	if err := CheckTime(e.Time); err != nil {
+		return err
+	}
+	if e.Kind == "" {
+		return fmt.Errorf("%w: a log entry without a kind", ErrInvalidArgument)
+	}
+	for _, s := range []string{e.Kind, e.Method, e.Detail} {
+		if len(s) > MaxLogText {
+			return fmt.Errorf("%w: log text longer than %d bytes", ErrInvalidArgument, MaxLogText)
+		}
+	}
+	return CheckText(e.Kind, e.Method, e.Detail)
+}
+
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore
@@ -433,4 +501,5 @@ type Store interface {
 	WebAuthnStore
 	CeremonyStore
 	BrowserStore
+	LogStore
 }

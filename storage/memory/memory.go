@@ -41,7 +41,9 @@ type Store struct {
 	// userBrowsers holds each user's browser IDs, so that a user's list
 	// and the trim of an add cost the user's browsers, not everyone's.
 	userBrowsers map[string]map[string]struct{}
-	version      int64
+	// logs holds each user's security log, oldest first (see AppendLog).
+	logs    map[string][]storage.LogEntry
+	version int64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -60,6 +62,7 @@ func New() *Store {
 		browsers:       make(map[string]storage.Browser),
 		browserHash:    make(map[string]string),
 		userBrowsers:   make(map[string]map[string]struct{}),
+		logs:           make(map[string][]storage.LogEntry),
 	}
 }
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("CeremonyBounds", func(t *testing.T) { runCeremonyBounds(t, newStore) })
 	t.Run("Browser", func(t *testing.T) { runBrowser(t, newStore) })
 	t.Run("BrowserCap", func(t *testing.T) { runBrowserCap(t, newStore) })
+	t.Run("Log", func(t *testing.T) { runLog(t, newStore) })
 	t.Run("Refusals", func(t *testing.T) { runRefusals(t, newStore) })
 }
 
