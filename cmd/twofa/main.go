@@ -1,6 +1,6 @@
 // Command twofa runs the operator's tasks on twofa's database: bring the
 // schema up to date, see how many users have each method, reset or unlock
-// a user.
+// a user, read their security log.
 //
 // Usage:
 //
@@ -12,6 +12,7 @@
 //	status        users per method and users with failed attempts
 //	reset USER    remove every method, backup code and remembered browser of USER
 //	unlock USER   clear USER's failed attempts and any lock
+//	log [-n N] USER  USER's security log, newest first (50 entries unless -n)
 //
 // The database is -db, or the environment variable TWOFA_DB: a PostgreSQL
 // URL (postgres://...) or the path of a SQLite file. The key ring is
@@ -51,6 +52,7 @@ Commands:
   status        users per method, and users with failed attempts
   reset USER    remove every method, backup code and remembered browser of USER
   unlock USER   clear USER's failed attempts and any lock
+  log [-n N] USER  USER's security log, newest first (50 entries unless -n)
 
 The database is -db or TWOFA_DB: a postgres:// URL or a SQLite file path.
 Keys come from -keys-file or TWOFA_KEYS.
@@ -148,6 +150,8 @@ func (e *env) dispatch(args []string) error {
 			return e.reset(args[0])
 		}
 		return e.unlock(args[0])
+	case "log":
+		return e.log(args)
 	}
 	return usageError("unknown command %q", cmd)
 }

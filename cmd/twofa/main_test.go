@@ -169,6 +169,8 @@ func TestUsage(t *testing.T) {
 		{"reset without user", nil, []string{"-db", db, "reset"}, "reset takes one user ID"},
 		{"unlock with two users", nil, []string{"-db", db, "unlock", "a", "b"}, "unlock takes one user ID"},
 		{"status with an argument", nil, []string{"-db", db, "status", "x"}, "status takes no arguments"},
+		{"log without user", nil, []string{"-db", db, "log"}, "log takes one user ID"},
+		{"log -n 0", nil, []string{"-db", db, "log", "-n", "0", "bob"}, "-n must be 1 to"},
 		{"no database", nil, []string{"status"}, "no database"},
 		{"sqlite path with a query", nil, []string{"-db", db + "?mode=ro", "status"}, "may not contain"},
 	}
@@ -377,6 +379,58 @@ func TestUnlock(t *testing.T) {
 		}
 		if a.Status(twofa.TOTP) != twofa.Enabled {
 			t.Errorf("unlock touched the method: %v", a.Status(twofa.TOTP))
+		}
+	})
+}
+
+func TestLog(t *testing.T) {
+	databases(t, func(t *testing.T, d database) {
+		ctx := context.Background()
+		d.migrate(t)
+		_, store := d.service(t, keyring.Random())
+		t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		for i, e := range []storage.LogEntry{
+			{UserID: "alice", Time: t0, Kind: "enrolled", Method: "totp"},
+			{UserID: "alice", Time: t0.Add(time.Hour), Kind: "locked"},
+			{UserID: "alice", Time: t0.Add(2 * time.Hour), Kind: "reset", Detail: "by an administrator"},
+			{UserID: "bob", Time: t0.Add(3 * time.Hour), Kind: "enrolled", Method: "email"},
+		} {
+			if err := store.AppendLog(ctx, e, 100, t0.Add(-time.Hour)); err != nil {
+				t.Fatalf("entry %d: %v", i, err)
+			}
+		}
+		tests := []struct {
+			args []string
+			want []string // the lines after the header, fields joined by one space
+		}{
+			{[]string{"alice"}, []string{
+				"2026-03-01T11:00:00Z reset - by an administrator",
+				"2026-03-01T10:00:00Z locked -",
+				"2026-03-01T09:00:00Z enrolled totp",
+			}},
+			{[]string{"-n", "1", "alice"}, []string{"2026-03-01T11:00:00Z reset - by an administrator"}},
+			{[]string{"bob"}, []string{"2026-03-01T12:00:00Z enrolled email"}},
+		}
+		for _, tt := range tests {
+			r := twofaCmd(t, nil, append([]string{"-db", d.dsn, "log"}, tt.args...)...)
+			if r.code != 0 {
+				t.Fatalf("log %v: exit %d: %s", tt.args, r.code, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+			if strings.Join(strings.Fields(lines[0]), " ") != "time event method detail" {
+				t.Errorf("log %v: header %q", tt.args, lines[0])
+			}
+			var got []string
+			for _, l := range lines[1:] {
+				got = append(got, strings.Join(strings.Fields(l), " "))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("log %v:\n%s\nwant\n%s", tt.args, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		}
+		r := twofaCmd(t, nil, "-db", d.dsn, "log", "nobody")
+		if r.code != 0 || r.stdout != "no security log entries for \"nobody\"\n" {
+			t.Errorf("log nobody: exit %d, stdout %q", r.code, r.stdout)
 		}
 	})
 }
