@@ -18,6 +18,7 @@ type Kind string
 // The kinds of event.
 const (
 	Enrolled        Kind = "enrolled"           // a method was set up and confirmed
+	Imported        Kind = "imported"           // a secret made by another system was imported, enabled at once
 	SetupStarted    Kind = "setup_started"      // a set-up (or a move to a new phone) began
 	Verified        Kind = "verified"           // a second-factor check passed
 	Failed          Kind = "failed"             // a second-factor check failed

@@ -181,36 +181,48 @@ var ErrBadURL = errors.New("totp: bad otpauth URL")
 // issuer parameter shows that is what its '+' meant; a '+' written bare in
 // both the label and the parameter, with no such sign, is a plus.
 func ParseURL(raw string) (*Enrollment, error) {
+	e, _, err := parseURL(raw, minSetupKey)
+	return e, err
+}
+
+// minSetupKey is the shortest secret ParseURL takes: 128 bits (RFC 4226
+// R6). Imports take shorter ones (minImportKey), to keep phones that
+// already hold them.
+const minSetupKey = 16
+
+// parseURL is ParseURL with a floor of minKey bytes for the secret; it
+// returns the decoded secret too.
+func parseURL(raw string, minKey int) (*Enrollment, []byte, error) {
 	if len(raw) > maxURL {
-		return nil, fmt.Errorf("%w: longer than %d bytes", ErrBadURL, maxURL)
+		return nil, nil, fmt.Errorf("%w: longer than %d bytes", ErrBadURL, maxURL)
 	}
 	if !utf8.ValidString(raw) {
-		return nil, fmt.Errorf("%w: not UTF-8", ErrBadURL)
+		return nil, nil, fmt.Errorf("%w: not UTF-8", ErrBadURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: does not parse", ErrBadURL)
+		return nil, nil, fmt.Errorf("%w: does not parse", ErrBadURL)
 	}
 	if u.Scheme != "otpauth" || u.Host != "totp" || u.Opaque != "" {
-		return nil, fmt.Errorf("%w: not an otpauth://totp/ URL", ErrBadURL)
+		return nil, nil, fmt.Errorf("%w: not an otpauth://totp/ URL", ErrBadURL)
 	}
 	// The label is read from the escaped path, so that an encoded slash
 	// is part of a name while a literal one makes a path, not a label.
 	label, ok := strings.CutPrefix(u.EscapedPath(), "/")
 	if !ok || label == "" || strings.Contains(label, "/") {
-		return nil, fmt.Errorf("%w: missing or bad label", ErrBadURL)
+		return nil, nil, fmt.Errorf("%w: missing or bad label", ErrBadURL)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad query", ErrBadURL)
+		return nil, nil, fmt.Errorf("%w: bad query", ErrBadURL)
 	}
 	e := &Enrollment{Algorithm: SHA1, Digits: 6, Period: 30 * time.Second}
 	path, err := url.PathUnescape(label)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad label encoding", ErrBadURL)
+		return nil, nil, fmt.Errorf("%w: bad label encoding", ErrBadURL)
 	}
 	if e.Issuer, e.Account, err = readLabel(path); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A parameter is read as a form value ('+' a space), as url.Values and
 	// most libraries write it. An issuer the label names too must agree
@@ -218,7 +230,7 @@ func ParseURL(raw string) (*Enrollment, error) {
 	// space, the writer's meaning is plain and both spellings are taken.
 	if is := strings.TrimSpace(q.Get("issuer")); is != "" {
 		if err := checkLabelPart("issuer", is); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrBadURL, err)
 		}
 		switch {
 		case e.Issuer == "" || e.Issuer == is:
@@ -229,37 +241,39 @@ func ParseURL(raw string) (*Enrollment, error) {
 			// names with a plus, so this reading goes first.
 			issuer, account, ok := readFormLabel(label)
 			if !ok || issuer != is {
-				return nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
+				return nil, nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
 			}
 			e.Issuer, e.Account = issuer, account
 		case e.Issuer == literalPlus(u.RawQuery, "issuer"):
 			// issuer=Disney+ meant a plus, as RFC 3986 reads it.
 		default:
-			return nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
+			return nil, nil, fmt.Errorf("%w: issuer parameter differs from label", ErrBadURL)
 		}
 	}
-	secret := strings.ToUpper(strings.TrimRight(q.Get("secret"), "="))
-	key, err := b32.DecodeString(secret)
-	if err != nil || len(key) < 16 {
-		return nil, fmt.Errorf("%w: secret missing, not base32, or under 128 bits", ErrBadURL)
+	key, err := decodeSecret(q.Get("secret"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadURL, err)
+	}
+	if len(key) < minKey {
+		return nil, nil, fmt.Errorf("%w: %w: under %d bits", ErrBadURL, ErrShortSecret, minKey*8)
 	}
 	e.Secret = b32.EncodeToString(key)
 	if s := q.Get("algorithm"); s != "" {
 		if e.Algorithm, err = ParseAlgorithm(s); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrBadURL, err)
 		}
 	}
 	if s := q.Get("digits"); s != "" {
 		if e.Digits, err = strconv.Atoi(s); err != nil || (e.Digits != 6 && e.Digits != 8) {
-			return nil, fmt.Errorf("%w: digits must be 6 or 8", ErrBadURL)
+			return nil, nil, fmt.Errorf("%w: digits must be 6 or 8", ErrBadURL)
 		}
 	}
 	if s := q.Get("period"); s != "" {
 		p, err := strconv.Atoi(s)
 		if err != nil || p < 1 || p > maxPeriodSeconds {
-			return nil, fmt.Errorf("%w: period must be 1 to %d seconds", ErrBadURL, maxPeriodSeconds)
+			return nil, nil, fmt.Errorf("%w: period must be 1 to %d seconds", ErrBadURL, maxPeriodSeconds)
 		}
 		e.Period = time.Duration(p) * time.Second
 	}
-	return e, nil
+	return e, key, nil
 }
