@@ -261,6 +261,34 @@ func validID(id string) error {
 // PrimaryID returns the ID of the key that Seal uses.
 func (r *Ring) PrimaryID() string { return r.primary }
 
+// Has reports whether the ring holds a key with this ID, so that a value
+// [KeyID] names can be told apart from one the ring cannot open at all.
+func (r *Ring) Has(keyID string) bool {
+	_, ok := r.aeads[keyID]
+	return ok
+}
+
+// KeyID returns the ID of the key a sealed value names, without opening
+// it and without any key: the ID is stored in the clear before the
+// ciphertext. It says which key a value needs, for a report of values per
+// key before an old key is dropped; it proves nothing about the value,
+// which may still fail to open. A value too short or of another format
+// gives ErrOpen.
+func KeyID(sealed []byte) (string, error) {
+	if len(sealed) < 2 || sealed[0] != formatVersion {
+		return "", ErrOpen
+	}
+	idLen := int(sealed[1])
+	if idLen == 0 || idLen > maxIDLen || len(sealed) < 2+idLen+nonceSize {
+		return "", ErrOpen
+	}
+	id := string(sealed[2 : 2+idLen])
+	if validID(id) != nil {
+		return "", ErrOpen
+	}
+	return id, nil
+}
+
 // Seal encrypts plaintext for userID and purpose under the primary key. The
 // nonce comes from crypto/rand.
 func (r *Ring) Seal(purpose, userID string, plaintext []byte) ([]byte, error) {

@@ -140,6 +140,31 @@ type TOTPStore interface {
 	DeleteTOTP(ctx context.Context, userID string) error
 }
 
+// MaxTOTPBatch bounds the records one [TOTPLister.TOTPRecords] call
+// returns, so that a walk over every user holds one batch in memory.
+const MaxTOTPBatch = 1000
+
+// TOTPLister walks every user's TOTP record, for work over all users
+// such as sealing every secret again under a new key. A walk is a series
+// of calls, each starting after the last user ID the previous one
+// returned (keyset pagination): it can stop and resume at any point, and
+// a record written, added or deleted meanwhile is seen as it is when its
+// batch is read, or not at all if it was deleted.
+type TOTPLister interface {
+	// TOTPRecords returns up to limit records whose user IDs come after
+	// afterUserID in byte order (as Go compares strings), in that order;
+	// "" starts at the first. Fewer than limit records, none included,
+	// means the walk has reached the end. A limit below 1 or above
+	// MaxTOTPBatch is ErrInvalidArgument; a non-empty afterUserID that
+	// fails CheckUserID is ErrInvalidUserID.
+	TOTPRecords(ctx context.Context, afterUserID string, limit int) ([]TOTPRecord, error)
+
+	// CountTOTP returns how many TOTP records there are, for the total of
+	// a walk's progress; records come and go, so it is a hint, not a
+	// promise of how many the walk will see.
+	CountTOTP(ctx context.Context) (int, error)
+}
+
 // ThrottleState counts a user's consecutive failed second-factor attempts.
 // The zero value means no failures.
 type ThrottleState struct {
@@ -495,6 +520,7 @@ func CheckLogEntry(e LogEntry) error {
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore
+	TOTPLister
 	ThrottleStore
 	BackupStore
 	EmailStore

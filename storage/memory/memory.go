@@ -8,6 +8,7 @@ package memory
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/twofa-go/twofa/storage"
@@ -165,6 +166,44 @@ func (s *Store) DeleteTOTP(_ context.Context, userID string) error {
 	defer s.mu.Unlock()
 	delete(s.totp, userID)
 	return nil
+}
+
+// TOTPRecords implements [storage.TOTPLister]. It looks at every record
+// for each batch, as the map keeps no order: a walk over n records costs
+// n/limit passes over all of them, fine for the numbers a process keeps.
+func (s *Store) TOTPRecords(_ context.Context, afterUserID string, limit int) ([]storage.TOTPRecord, error) {
+	if afterUserID != "" {
+		if err := checkUser(afterUserID); err != nil {
+			return nil, err
+		}
+	}
+	if limit < 1 || limit > storage.MaxTOTPBatch {
+		return nil, storage.ErrInvalidArgument
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for id := range s.totp {
+		if id > afterUserID {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) > limit {
+		ids = ids[:limit]
+	}
+	out := make([]storage.TOTPRecord, len(ids))
+	for i, id := range ids {
+		out[i] = copyTOTP(s.totp[id])
+	}
+	return out, nil
+}
+
+// CountTOTP implements [storage.TOTPLister].
+func (s *Store) CountTOTP(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.totp), nil
 }
 
 // Throttle implements [storage.ThrottleStore].

@@ -333,6 +333,7 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 // queries holds every statement, rebound once for the dialect.
 type queries struct {
 	totpGet, totpInsert, totpUpdate, totpAdvance, totpExists, totpDelete string
+	totpList, totpCount                                                  string
 
 	throttleGet, throttleExists, throttleInsert, throttleUpdate, throttleDelete, throttleDeleteIf string
 
@@ -364,6 +365,8 @@ func newQueries(d Dialect) queries {
 		totpAdvance: d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
 		totpExists:  d.rebind(`SELECT 1 FROM twofa_totp WHERE user_id = ?`),
 		totpDelete:  d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
+		totpList:    totpList(d),
+		totpCount:   `SELECT COUNT(*) FROM twofa_totp`,
 
 		throttleGet:    d.rebind(`SELECT failures, last_ns FROM twofa_throttle WHERE user_id = ?`),
 		throttleExists: d.rebind(`SELECT 1 FROM twofa_throttle WHERE user_id = ?`),
@@ -379,6 +382,20 @@ func newQueries(d Dialect) queries {
 			ON CONFLICT (id) DO NOTHING`),
 		ceremonyTrim: ceremonyTrim(d),
 	}
+}
+
+// totpList reads the next batch of a walk over twofa_totp, in user ID
+// byte order, as Go compares strings: SQLite's BINARY collation of the
+// primary key is that order; on PostgreSQL user_id COLLATE "C" is, and
+// twofa_totp_walk (0009) is an index in it, whatever the database's own
+// collation, so a batch is one range scan of limit index entries.
+func totpList(d Dialect) string {
+	id := "user_id"
+	if d == PostgreSQL {
+		id = `user_id COLLATE "C"`
+	}
+	return d.rebind(`SELECT user_id, ` + totpColumns + `, last_step, version
+		FROM twofa_totp WHERE ` + id + ` > ? ORDER BY ` + id + ` LIMIT ?`)
 }
 
 // ceremonyExpire deletes every ceremony that expired at or before ?. On
@@ -512,6 +529,60 @@ func (s *Store) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, er
 	}
 	rec.Active, rec.Pending, rec.Disabled = active.secret(), pending.secret(), disabled != 0
 	return rec, nil
+}
+
+// scanTOTP reads one row of totpList.
+func scanTOTP(rows *sql.Rows) (storage.TOTPRecord, error) {
+	var rec storage.TOTPRecord
+	var active, pending secretColumns
+	var disabled int
+	dest := []any{&rec.UserID, &rec.Account}
+	dest = append(dest, active.dest()...)
+	dest = append(dest, pending.dest()...)
+	dest = append(dest, &disabled, &rec.LastStep, &rec.Version)
+	if err := rows.Scan(dest...); err != nil {
+		return storage.TOTPRecord{}, err
+	}
+	rec.Active, rec.Pending, rec.Disabled = active.secret(), pending.secret(), disabled != 0
+	return rec, nil
+}
+
+// TOTPRecords implements [storage.TOTPLister].
+func (s *Store) TOTPRecords(ctx context.Context, afterUserID string, limit int) ([]storage.TOTPRecord, error) {
+	if afterUserID != "" {
+		if err := checkUser(afterUserID); err != nil {
+			return nil, err
+		}
+	}
+	if limit < 1 || limit > storage.MaxTOTPBatch {
+		return nil, storage.ErrInvalidArgument
+	}
+	rows, err := s.db.QueryContext(ctx, s.q.totpList, afterUserID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list totp records: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.TOTPRecord
+	for rows.Next() {
+		rec, err := scanTOTP(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list totp records: %w", err)
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list totp records: %w", err)
+	}
+	return out, nil
+}
+
+// CountTOTP implements [storage.TOTPLister].
+func (s *Store) CountTOTP(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.q.totpCount).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count totp records: %w", err)
+	}
+	return n, nil
 }
 
 // firstVersion returns the version of a new record: random, and far below
