@@ -9,10 +9,14 @@
 // The commands:
 //
 //	migrate       create or upgrade twofa's tables
-//	status        users per method and users with failed attempts
+//	status        users per method, users with failed attempts, secrets per key ID
 //	reset USER    remove every method, backup code and remembered browser of USER
 //	unlock USER   clear USER's failed attempts and any lock
 //	log [-n N] USER  USER's security log, newest first (50 entries unless -n)
+//	rotate-keys [-batch N] [-after USER]
+//	              seal every authenticator secret again under the primary key
+//	import [-replace] [-check] FILE
+//	              import authenticator secrets from FILE ("-": standard input)
 //
 // The database is -db, or the environment variable TWOFA_DB: a PostgreSQL
 // URL (postgres://...) or the path of a SQLite file. The key ring is
@@ -49,10 +53,16 @@ const usageText = usageLine + `
 
 Commands:
   migrate       create or upgrade twofa's tables
-  status        users per method, and users with failed attempts
+  status        users per method, users with failed attempts, secrets per key ID
   reset USER    remove every method, backup code and remembered browser of USER
   unlock USER   clear USER's failed attempts and any lock
   log [-n N] USER  USER's security log, newest first (50 entries unless -n)
+  rotate-keys [-batch N] [-after USER]
+                seal every authenticator secret again under the primary key
+  import [-replace] [-check] FILE
+                import authenticator secrets from FILE ("-": standard input),
+                a line each: an otpauth:// URL (the user is its account name),
+                USER,otpauth://..., or USER,SECRET,ALGORITHM,DIGITS,PERIOD
 
 The database is -db or TWOFA_DB: a postgres:// URL or a SQLite file path.
 Keys come from -keys-file or TWOFA_KEYS.
@@ -152,6 +162,10 @@ func (e *env) dispatch(args []string) error {
 		return e.unlock(args[0])
 	case "log":
 		return e.log(args)
+	case "rotate-keys":
+		return e.rotateKeys(args)
+	case "import":
+		return e.importFile(args)
 	}
 	return usageError("unknown command %q", cmd)
 }
@@ -241,6 +255,11 @@ func (e *env) service() (*twofa.Service, error) {
 		}
 		ring = r
 	}
+	return e.serviceWith(ring)
+}
+
+// serviceWith returns a twofa.Service on the store with ring.
+func (e *env) serviceWith(ring *keyring.Ring) (*twofa.Service, error) {
 	return twofa.New(twofa.Config{Issuer: "twofa", Store: e.store, Keys: ring})
 }
 

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"os"
+	"slices"
 	"text/tabwriter"
+
+	"github.com/twofa-go/twofa/keyring"
 )
 
 // methodCount is how many users have one method in each state.
@@ -73,5 +79,61 @@ func (e *env) status() error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nusers with failed attempts counted: %d\n", failing)
+	return e.keyReport()
+}
+
+// keyReport prints the authenticator secrets per key ID. The IDs are
+// read in the clear from the sealed values, so no key is needed; with the
+// ring, each ID is marked primary, in the ring, or missing from it.
+func (e *env) keyReport() error {
+	var ring *keyring.Ring
+	if e.keyFile != "" || os.Getenv("TWOFA_KEYS") != "" {
+		r, err := e.keys()
+		if err != nil {
+			return err
+		}
+		ring = r
+	}
+	tf, err := e.serviceWith(cmp.Or(ring, keyring.Random()))
+	if err != nil {
+		return err
+	}
+	rep, err := tf.TOTP.KeyReport(e.ctx)
+	if err != nil {
+		return fmt.Errorf("count records per key ID: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "\nauthenticator secrets per key ID (%d records):\n", rep.Records)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  key ID\tsecrets\tring")
+	for _, id := range slices.Sorted(maps.Keys(rep.Secrets)) {
+		name, where := id, "(no keys given)"
+		if name == "" {
+			name = "(damaged)"
+		}
+		switch {
+		case ring == nil:
+		case id == rep.Primary:
+			where = "primary"
+		case slices.Contains(rep.NotInRing, id):
+			where = "MISSING from the ring"
+		default:
+			where = "old key"
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", name, rep.Secrets[id], where)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if ring != nil && len(rep.Secrets) > 0 && rep.Secrets[rep.Primary] == sum(rep.Secrets) {
+		fmt.Fprintf(e.stdout, "every secret is under the primary key %q: the ring's other keys can be dropped\n", rep.Primary)
+	}
 	return nil
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
