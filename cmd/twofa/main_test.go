@@ -434,3 +434,13 @@ func TestLog(t *testing.T) {
 		}
 	})
 }
+
+// mustStore is a store on d.
+func mustStore(t *testing.T, d database) storage.Store {
+	t.Helper()
+	s, err := sqlstore.New(d.db, d.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
