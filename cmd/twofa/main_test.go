@@ -117,8 +117,9 @@ func (d database) migrate(t *testing.T) {
 	}
 }
 
-// confirmTOTP sets up an authenticator app for user, confirmed.
-func confirmTOTP(t *testing.T, tf *twofa.Service, user string) {
+// confirmTOTP sets up an authenticator app for user, confirmed, and
+// returns its secret.
+func confirmTOTP(t *testing.T, tf *twofa.Service, user string) string {
 	t.Helper()
 	ctx := context.Background()
 	enr, err := tf.TOTP.Begin(ctx, user, user+"@example.com", "session")
@@ -132,6 +133,7 @@ func confirmTOTP(t *testing.T, tf *twofa.Service, user string) {
 	if err := tf.TOTP.Confirm(ctx, user, "session", code); err != nil {
 		t.Fatal(err)
 	}
+	return enr.Secret
 }
 
 // rowsOf counts user's rows in every table that keeps something per user.
