@@ -51,12 +51,17 @@ type result struct {
 }
 
 // twofaCmd runs the built command with args and the environment env
-// (besides PATH and HOME only: nothing of the test's own, such as
-// TWOFA_KEYS, leaks in), its output going to pipes.
+// added to the test's without its TWOFA_ variables (so no TWOFA_KEYS or
+// TWOFA_DB of the test's leaks in), its output going to pipes.
 func twofaCmd(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TWOFA_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
