@@ -72,3 +72,55 @@ func ExampleParseURL() {
 	// Acme jane@example.com SHA1 6 30s
 	// JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP
 }
+
+// A secret another system made moves over with its phone: enabled at once,
+// and the code the user typed into the old system a moment ago is refused.
+func ExampleService_Import() {
+	ctx := context.Background()
+	ring, _ := keyring.New(must(keyring.NewKey("2026-11")))
+	now := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
+	otp, _ := totp.New(totp.Config{Issuer: "Acme Photos", Store: memory.New(), Keys: ring, Now: func() time.Time { return now }})
+
+	// As the old system kept it: base32, lower case, in groups.
+	im, err := totp.ParseSecret("jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp", totp.SHA1, 6, 30*time.Second)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(im) // never the key
+	phone := func() string {
+		c, _ := totp.GenerateCode(im.Algorithm, im.Key, im.Digits, uint64(now.Unix()/30))
+		return c
+	}
+	usedBefore := phone()
+
+	fmt.Println("import:", otp.Import(ctx, "user-42", "jane@example.com", im, totp.ImportOptions{}))
+	fmt.Println("code used before:", errors.Is(otp.Verify(ctx, "user-42", usedBefore), totp.ErrReplay))
+	now = now.Add(time.Minute)
+	fmt.Println("login:", otp.Verify(ctx, "user-42", phone()))
+	err = otp.Import(ctx, "user-42", "jane@example.com", im, totp.ImportOptions{})
+	fmt.Println("again:", errors.Is(err, totp.ErrAlreadySetUp))
+	// Output:
+	// totp.Imported{SHA1, 6 digits, 30s, 160-bit key}
+	// import: <nil>
+	// code used before: true
+	// login: <nil>
+	// again: true
+}
+
+func ExampleParseImportURL() {
+	// An 80-bit secret, which a set-up would not make but an import takes.
+	im, account, err := totp.ParseImportURL("otpauth://totp/Old:jane@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Old")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(account, im)
+	// Output:
+	// jane@example.com totp.Imported{SHA1, 6 digits, 30s, 80-bit key}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

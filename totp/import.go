@@ -101,8 +101,10 @@ func decodeSecret(text string) ([]byte, error) {
 	if text == "" {
 		return nil, fmt.Errorf("%w: empty", ErrBadSecret)
 	}
+	// Lengths of 1, 3 or 6 characters past a multiple of 8 hold no whole
+	// byte; the decoder would drop them silently.
 	key, err := b32.DecodeString(text)
-	if err != nil {
+	if n := len(text) % 8; err != nil || n == 1 || n == 3 || n == 6 {
 		return nil, fmt.Errorf("%w: not base32", ErrBadSecret)
 	}
 	if len(key) < minImportKey {

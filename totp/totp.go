@@ -16,6 +16,16 @@
 // once it has expired, it is as if there were none. So a password alone,
 // used in another browser, never reads the secret a user is setting up.
 //
+// # Import
+//
+// [Service.Import] carries over a secret that another system made, read by
+// [ParseSecret] (base32 with its algorithm, digits and period) or
+// [ParseImportURL] (an otpauth URL), so that users keep their phones: it is
+// sealed and enabled at once, and the codes of the time steps around the
+// import are refused, so a code just used in the old system is not used
+// again here. Secrets down to 80 bits are taken (MinImportBits), since
+// older systems made them. docs/migration.md is the guide.
+//
 // # Verification
 //
 // [Service.Verify] refuses input that is not exactly the record's number of
