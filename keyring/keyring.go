@@ -13,7 +13,12 @@
 // Build the ring with the new key first and the old ones after it. Values
 // sealed under an old key still open; [Ring.Open] reports that they are not
 // under the primary key so the caller can seal them again (lazily, as they
-// are used). Once no value is left under an old key, drop it from the ring.
+// are used). Values nobody uses stay under the old key until a walk over
+// all of them seals them again: totp.Service.RotateKeys is that walk for
+// the secrets of authenticator apps, the only values twofa seals. [KeyID]
+// reads which key a value is under without opening it, so a report of
+// values per key (totp.Service.KeyReport) says when none is left under an
+// old key; then drop it from the ring.
 //
 // # Where keys come from
 //

@@ -262,3 +262,78 @@ func TestRandom(t *testing.T) {
 		t.Error("two Random rings derive the same key")
 	}
 }
+
+func TestKeyIDAndHas(t *testing.T) {
+	old, cur := key(t, "old-2025"), key(t, "k"+strings.Repeat("x", 63))
+	r, err := keyring.New(cur, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldRing, err := keyring.New(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ring *keyring.Ring
+		want string
+	}{{r, cur.ID}, {oldRing, old.ID}} {
+		sealed, err := tc.ring.Seal("totp/secret", "alice", []byte("secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, err := keyring.KeyID(sealed); id != tc.want || err != nil {
+			t.Errorf("KeyID = %q, %v; want %q", id, err, tc.want)
+		}
+	}
+	for _, id := range []string{cur.ID, old.ID} {
+		if !r.Has(id) {
+			t.Errorf("Has(%q) = false for a key of the ring", id)
+		}
+	}
+	for _, id := range []string{"", "k", "old-2026", "OLD-2025"} {
+		if r.Has(id) {
+			t.Errorf("Has(%q) = true for a key not in the ring", id)
+		}
+	}
+
+	good, _ := r.Seal("totp/secret", "alice", []byte("secret"))
+	for name, v := range map[string][]byte{
+		"nil":          nil,
+		"one byte":     {1},
+		"version 2":    append([]byte{2}, good[1:]...),
+		"no ID":        append([]byte{1, 0}, good[2:]...),
+		"ID too long":  append([]byte{1, 65}, bytes.Repeat([]byte{'a'}, 65+12)...),
+		"cut in nonce": good[:2+len(cur.ID)+11],
+		"space in ID":  append([]byte{1, 3, 'a', ' ', 'b'}, make([]byte, 12)...),
+	} {
+		if id, err := keyring.KeyID(v); !errors.Is(err, keyring.ErrOpen) || id != "" {
+			t.Errorf("KeyID(%s) = %q, %v; want ErrOpen", name, id, err)
+		}
+	}
+}
+
+func FuzzKeyID(f *testing.F) {
+	r, err := keyring.New(keyring.Key{ID: "k1", Secret: make([]byte, keyring.KeySize)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := r.Seal("p", "u", []byte("x"))
+	f.Add(good)
+	f.Add([]byte{1, 2, 'k'})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		id, err := keyring.KeyID(v)
+		if err != nil {
+			return
+		}
+		// A value that names a key names one the ring could hold, and
+		// Open agrees on which: a ring without it says ErrUnknownKey.
+		if _, err := keyring.New(keyring.Key{ID: id, Secret: make([]byte, keyring.KeySize)}); err != nil {
+			t.Fatalf("KeyID returned %q, which no key can have: %v", id, err)
+		}
+		if id != "k1" {
+			if _, _, err := r.Open("p", "u", v); !errors.Is(err, keyring.ErrUnknownKey) {
+				t.Fatalf("KeyID says %q, Open of a ring without it says %v", id, err)
+			}
+		}
+	})
+}

@@ -39,7 +39,9 @@
 // [LogStore.AppendLog] keeps each user's newest log entries within a
 // retention period. The caller chooses the bound. The other records are one per user (one
 // TOTP record, throttle state, e-mail state and backup set each); a user's
-// security keys are bounded by the factor that adds them, not here.
+// security keys are bounded by the factor that adds them, not here. A walk
+// over every TOTP record ([TOTPLister]) reads at most [MaxTOTPBatch]
+// records a call.
 //
 // # Backends
 //

@@ -124,3 +124,49 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// Rotating keys to the end: the ring gets a new primary key, RotateKeys
+// seals every secret again under it (idle users and pending set-ups
+// included), and KeyReport then says the old key can go.
+func ExampleService_RotateKeys() {
+	ctx := context.Background()
+	store := memory.New()
+	oldKey, _ := keyring.NewKey("2025-01")
+	oldRing, _ := keyring.New(oldKey)
+	before, _ := totp.New(totp.Config{Issuer: "Acme Photos", Store: store, Keys: oldRing})
+	for _, user := range []string{"alice", "bob", "carol"} {
+		if _, err := before.Begin(ctx, user, "", "session-"+user); err != nil {
+			panic(err)
+		}
+	}
+
+	// The new key first; the old one still opens what it sealed.
+	newKey, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(newKey, oldKey)
+	otp, _ := totp.New(totp.Config{Issuer: "Acme Photos", Store: store, Keys: ring})
+
+	rep, err := otp.RotateKeys(ctx, totp.RotateOptions{
+		BatchSize: 2,
+		Progress: func(p totp.RotateProgress) {
+			fmt.Printf("%d of %d records, up to %s\n", p.Records, p.Total, p.Cursor)
+		},
+	})
+	if err != nil {
+		// Run again with RotateOptions{After: rep.Cursor} to go on.
+		panic(err)
+	}
+	fmt.Println("re-sealed:", rep.Resealed, "done:", rep.Done())
+
+	status, err := otp.KeyReport(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("secrets per key:", status.Secrets)
+	fmt.Println("can drop 2025-01:", status.Unused("2025-01"))
+	// Output:
+	// 2 of 3 records, up to bob
+	// 3 of 3 records, up to carol
+	// re-sealed: 3 done: true
+	// secrets per key: map[2026-11:3]
+	// can drop 2025-01: true
+}

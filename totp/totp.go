@@ -40,7 +40,11 @@
 //
 // Secrets are sealed with a [keyring.Ring] (AES-256-GCM, bound to the user
 // and to this purpose). Values under an old key are sealed again with the
-// primary key when next used.
+// primary key when next used. That leaves an idle user's secret, and any
+// pending set-up, under the old key for ever: [Service.RotateKeys] seals
+// every one of them again, in batches by user ID, resumable from a
+// cursor, and [Service.KeyReport] counts the secrets under each key, so an
+// operator knows when an old key can leave the ring.
 package totp
 
 import (

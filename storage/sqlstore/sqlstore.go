@@ -64,6 +64,9 @@
 // trim in a statement after the insert, not in a transaction around it,
 // so that no put waits for another: n puts for one user under way at once
 // may leave up to keep+n rows, and the next put trims them.
+// [Store.TOTPRecords] reads a walk's batch as one range scan in user ID
+// byte order (on PostgreSQL the index of migration 0009), never the
+// whole table.
 //
 // # Input
 //
