@@ -46,6 +46,7 @@
 package twofa
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -176,6 +177,16 @@ type Config struct {
 	// built-in ones.
 	Notices Notices
 
+	// LogKeep is how many security-log entries each user keeps (see
+	// Service.Activity); an append beyond it drops the oldest. Zero means
+	// DefaultLogKeep (200); New refuses a negative value or one past
+	// MaxLogKeep.
+	LogKeep int
+	// LogRetention is how long security-log entries are kept; each append
+	// drops the user's entries older than that. Zero means
+	// DefaultLogRetention (90 days); New refuses a negative value.
+	LogRetention time.Duration
+
 	// Events receives every security-relevant event; see event.Slog.
 	Events event.Hook
 	// Now is the clock; nil means time.Now.
@@ -208,6 +219,8 @@ type Service struct {
 	now     func() time.Time
 	address func(ctx context.Context, userID string) (string, error)
 	notify  *notifier
+	logKeep int
+	logFor  time.Duration
 }
 
 // New validates cfg, fills in defaults and returns a Service.
@@ -225,7 +238,14 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{issuer: cfg.Issuer, limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address}
+	s := &Service{issuer: cfg.Issuer, limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address,
+		logKeep: cmp.Or(cfg.LogKeep, DefaultLogKeep), logFor: cmp.Or(cfg.LogRetention, DefaultLogRetention)}
+	if cfg.LogKeep < 0 || cfg.LogKeep > MaxLogKeep {
+		return nil, fmt.Errorf("twofa: Config.LogKeep %d is outside 0 to %d", cfg.LogKeep, MaxLogKeep)
+	}
+	if cfg.LogRetention < 0 {
+		return nil, fmt.Errorf("twofa: Config.LogRetention %v is negative", cfg.LogRetention)
+	}
 	if cfg.Address == nil {
 		s.address = func(context.Context, string) (string, error) { return "", nil }
 	}
@@ -238,7 +258,8 @@ func New(cfg Config) (*Service, error) {
 		s.notify = n
 		s.events = n.hook
 	}
-	s.events = s.watchLocks(s.events)
+	// The log sees each event, Locked included, before the notices.
+	s.events = s.watchLocks(s.logHook(s.events))
 	tc := cfg.TOTP
 	tc.Issuer, tc.Store, tc.Keys, tc.Throttle, tc.Events, tc.Now, tc.Rand = cfg.Issuer, cfg.Store, cfg.Keys, limiter, s.events, cfg.Now, cfg.Rand
 	if s.TOTP, err = totp.New(tc); err != nil {
@@ -656,7 +677,9 @@ func (s *Service) SendCode(ctx context.Context, userID, login string) error {
 
 // Reset removes every second factor, backup code, unfinished security-key
 // ceremony and remembered browser of a user and clears their failure
-// count, for an administrator helping a user who lost everything. It reads no secret. The user then logs in with the password
+// count, for an administrator helping a user who lost everything. It reads
+// no secret. It keeps the user's security log (Service.Activity), which
+// records the reset: the log is the record of what happened. The user then logs in with the password
 // alone until they set up a method again.
 func (s *Service) Reset(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {

@@ -33,6 +33,7 @@ const (
 	Reset           Kind = "reset"              // an administrator removed every method of a user
 	CodeSent        Kind = "code_sent"          // a one-time code was mailed
 	NoticeFailed    Kind = "notice_failed"      // a security notice could not be mailed
+	LogFailed       Kind = "log_failed"         // an event could not be written to the security log
 	Renamed         Kind = "renamed"            // a security key was renamed
 	CloneWarning    Kind = "clone_warning"      // a security key's sign count did not increase
 	ThrottleUnlock  Kind = "throttle_unlock"    // an administrator cleared a user's failures

@@ -243,6 +243,9 @@ type Page struct {
 	// The settings page.
 	SetUpRequired bool   // Config.RequireSetUp sent the user here
 	ThisBrowser   string // the ID of this browser in State.Browsers, if remembered
+	// Activity is the user's recent security activity, newest first, at
+	// most ActivityShown entries (twofa.Service.Activity).
+	Activity []twofa.Activity
 
 	// Confirm is the action the "confirm" page asks about.
 	Confirm *Confirm
@@ -734,8 +737,16 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	if p.Activity, err = m.tf.Activity(r.Context(), userID, ActivityShown); err != nil {
+		m.fail(w, r, err)
+		return
+	}
 	m.render(w, http.StatusOK, "settings", p)
 }
+
+// ActivityShown is how many entries of the user's security log the
+// settings page lists under "Recent security activity".
+const ActivityShown = 10
 
 // thisBrowser returns the ID of r's browser among userID's remembered
 // browsers, or "" if it is not one of them.
@@ -775,6 +786,10 @@ func (m *Middleware) refuseOnSettings(w http.ResponseWriter, r *http.Request, us
 		if !m.clockRefusal(w, r, err) {
 			m.fail(w, r, err)
 		}
+		return
+	}
+	if p.Activity, err = m.tf.Activity(r.Context(), userID, ActivityShown); err != nil {
+		m.fail(w, r, err)
 		return
 	}
 	p.Error = msg

@@ -97,6 +97,45 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "admin", v)
 }
 
+// adminLogShown is how many of a user's security-log entries the
+// administrator's page for the user lists.
+const adminLogShown = 100
+
+// adminLog is the administrator's view of one user's security log.
+type adminLog struct {
+	User    user
+	Entries []twofa.Activity
+}
+
+// adminLogPage shows one user's security log, newest first: what the user
+// or an administrator did to their second factor, each sign-in with it,
+// locks. It answers a GET and changes nothing.
+func (a *app) adminLogPage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("user")
+	if id == "" {
+		// The page without a user, opened by hand: it says where to pick one.
+		a.render(w, http.StatusOK, "admin-log", a.view(r))
+		return
+	}
+	u, err := a.userByID(r.Context(), id)
+	if errors.Is(err, errNoUser) {
+		http.Error(w, "no such user", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	entries, err := a.tf.Activity(r.Context(), u.ID, adminLogShown)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	v := a.view(r)
+	v.Log = &adminLog{User: u, Entries: entries}
+	a.render(w, http.StatusOK, "admin-log", v)
+}
+
 // adminReset removes every second factor, backup code and remembered
 // browser of a user who lost them; nobody can read or set them. It asks
 // first, on a page of its own: the form posts again with confirm=1.

@@ -320,6 +320,7 @@ func (a *app) routeList() []route {
 		{pattern: "GET /{$}", handler: a.mw.Handler(http.HandlerFunc(a.home))},
 		{pattern: "GET /api/me", handler: a.mw.Handler(http.HandlerFunc(a.apiMe))},
 		{pattern: "GET /admin", handler: admin(a.adminPage)},
+		{pattern: "GET /admin/log", handler: admin(a.adminLogPage)},
 		{pattern: "POST /admin/reset", handler: admin(form(a.adminReset))},
 		{pattern: "POST /admin/unlock", handler: admin(form(a.adminUnlock))},
 	}
@@ -453,6 +454,8 @@ type view struct {
 	Email string
 	// Confirm is the user the administrator is asked about before a reset.
 	Confirm *adminRow
+	// Log is the user whose security log the administrator reads.
+	Log *adminLog
 }
 
 func (a *app) view(r *http.Request) view {

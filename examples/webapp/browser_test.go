@@ -486,6 +486,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the reset asked with %q", s)
 	}
 	p.click("confirm", "notice")
+	p.click("log-demo-example-com", "security-log")
+	if s := p.text("security-log"); !strings.Contains(s, "Two-factor authentication reset by an administrator") {
+		t.Fatalf("the security log after the reset: %q", s)
+	}
 	p.logout(false)
 	// A page asked for before the login is where the login goes on to.
 	p.open("/2fa/settings", "login")

@@ -187,6 +187,28 @@ func testWebapp(t *testing.T, srv string) {
 	if got := admin.post("/admin/reset", url.Values{"user": {user}, "confirm": {"1"}}); !strings.Contains(got.body, "Two-factor authentication of demo@example.com is reset") {
 		t.Fatalf("the reset went to %s: %s", got.path, got.body)
 	}
+	// The user's security log, newest first: the reset, then what the
+	// user did, each with its date; the log outlives the reset.
+	if !strings.Contains(page.body, `href="/admin/log?user=`+url.QueryEscape(user)+`" id="log-demo-example-com"`) {
+		t.Fatalf("no link to the demo user's security log: %s", page.body)
+	}
+	log := admin.get("/admin/log?user=" + url.QueryEscape(user))
+	order := []string{"Two-factor authentication reset by an administrator", "Forgot a remembered browser", "Remembered a browser",
+		"Signed in with a code by e-mail", "Added codes by e-mail", "Signed in with the authenticator app", "Added the authenticator app"}
+	last := 0
+	for _, want := range order {
+		i := strings.Index(log.body, "<td data-label=\"What happened\">"+want+"</td>")
+		if i < last {
+			t.Fatalf("the security log lacks %q, or not newest first: %d %s", want, log.status, log.body)
+		}
+		last = i
+	}
+	if log.status != http.StatusOK || !strings.Contains(log.body, "Security log of demo@example.com") || !strings.Contains(log.body, "<code>reset</code>") {
+		t.Fatalf("the security log page: %d %s", log.status, log.body)
+	}
+	if got := admin.get("/admin/log?user=nobody"); got.status != http.StatusNotFound {
+		t.Fatalf("the security log of no user: %d", got.status)
+	}
 
 	// The user logs in with the password alone and sees 2FA off.
 	again := newClient(t, srv)
@@ -206,6 +228,13 @@ func testWebapp(t *testing.T, srv string) {
 	// And a user who is not an administrator does not see the page.
 	if got := again.get("/admin"); got.status != http.StatusForbidden {
 		t.Fatalf("the admin page for a user: %d", got.status)
+	}
+	if got := again.get("/admin/log?user=" + url.QueryEscape(user)); got.status != http.StatusForbidden || strings.Contains(got.body, "Security log of") {
+		t.Fatalf("the security log page for a user: %d", got.status)
+	}
+	// The user's settings list the reset as their recent activity.
+	if got := again.get("/2fa/settings"); !strings.Contains(got.body, "Recent security activity") || !strings.Contains(got.body, "<td>Two-factor authentication reset by an administrator</td>") {
+		t.Fatalf("the settings after the reset: %s", got.body)
 	}
 }
 
