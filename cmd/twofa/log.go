@@ -6,6 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/twofa-go/twofa"
 )
 
 // maxLogLines bounds -n: the store reads that many rows into memory.
@@ -40,14 +42,16 @@ func (e *env) log(args []string) error {
 		fmt.Fprintf(e.stdout, "no security log entries for %q\n", user)
 		return nil
 	}
+	// In words, as the settings page says it, then the identifiers a
+	// script or a search of the logs would use.
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "time\tevent\tmethod\tdetail")
+	fmt.Fprintln(tw, "time\twhat\tevent")
 	for _, l := range entries {
-		method := l.Method
-		if method == "" {
-			method = "-"
+		id := l.Kind
+		if l.Method != "" {
+			id += "/" + l.Method
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), l.Kind, method, l.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Time.UTC().Format(time.RFC3339), twofa.Describe(l), id)
 	}
 	return tw.Flush()
 }

@@ -16,6 +16,7 @@ import (
 	otptotp "github.com/pquerna/otp/totp"
 
 	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
@@ -355,6 +356,11 @@ func TestReset(t *testing.T) {
 		if got := rowsOf(t, d, "bob"); fmt.Sprint(got) != fmt.Sprint(before) {
 			t.Errorf("bob's rows changed: %v, want %v", got, before)
 		}
+		// The security log keeps the reset, for support to read.
+		r = twofaCmd(t, nil, "-db", d.dsn, "log", "-n", "1", "alice")
+		if !strings.Contains(r.stdout, "reset by an administrator") {
+			t.Errorf("the reset is not in alice's log:\n%s", r.stdout)
+		}
 	})
 }
 
@@ -394,45 +400,49 @@ func TestLog(t *testing.T) {
 	databases(t, func(t *testing.T, d database) {
 		ctx := context.Background()
 		d.migrate(t)
-		_, store := d.service(t, keyring.Random())
-		t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		tf, store := d.service(t, keyring.Random())
+		t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 		for i, e := range []storage.LogEntry{
 			{UserID: "alice", Time: t0, Kind: "enrolled", Method: "totp"},
-			{UserID: "alice", Time: t0.Add(time.Hour), Kind: "locked"},
-			{UserID: "alice", Time: t0.Add(2 * time.Hour), Kind: "reset", Detail: "by an administrator"},
-			{UserID: "bob", Time: t0.Add(3 * time.Hour), Kind: "enrolled", Method: "email"},
+			{UserID: "alice", Time: t0.Add(time.Hour), Kind: "locked", Detail: "until unlocked"},
+			{UserID: "bob", Time: t0.Add(time.Hour), Kind: "enrolled", Method: "email"},
 		} {
 			if err := store.AppendLog(ctx, e, 100, t0.Add(-time.Hour)); err != nil {
 				t.Fatalf("entry %d: %v", i, err)
 			}
 		}
+		// What the command itself does is logged too.
+		if r := twofaCmd(t, nil, "-db", d.dsn, "unlock", "alice"); r.code != 0 {
+			t.Fatalf("unlock: %s", r.stderr)
+		}
+		unlocked, err := tf.Activity(ctx, "alice", 1)
+		if err != nil || len(unlocked) != 1 || unlocked[0].Kind != event.ThrottleUnlock {
+			t.Fatalf("the unlock is not in the log: %+v, %v", unlocked, err)
+		}
+		at := func(tm time.Time) string { return tm.UTC().Format(time.RFC3339) }
 		tests := []struct {
 			args []string
 			want []string // the lines after the header, fields joined by one space
 		}{
 			{[]string{"alice"}, []string{
-				"2026-03-01T11:00:00Z reset - by an administrator",
-				"2026-03-01T10:00:00Z locked -",
-				"2026-03-01T09:00:00Z enrolled totp",
+				at(unlocked[0].Time) + " Unlocked by an administrator " + string(unlocked[0].Kind),
+				at(t0.Add(time.Hour)) + " Locked after too many wrong codes (until an administrator unlocks it) locked",
+				at(t0) + " Added the authenticator app enrolled/totp",
 			}},
-			{[]string{"-n", "1", "alice"}, []string{"2026-03-01T11:00:00Z reset - by an administrator"}},
-			{[]string{"bob"}, []string{"2026-03-01T12:00:00Z enrolled email"}},
+			{[]string{"-n", "1", "alice"}, []string{at(unlocked[0].Time) + " Unlocked by an administrator " + string(unlocked[0].Kind)}},
+			{[]string{"bob"}, []string{at(t0.Add(time.Hour)) + " Added codes by e-mail enrolled/email"}},
 		}
 		for _, tt := range tests {
 			r := twofaCmd(t, nil, append([]string{"-db", d.dsn, "log"}, tt.args...)...)
 			if r.code != 0 {
 				t.Fatalf("log %v: exit %d: %s", tt.args, r.code, r.stderr)
 			}
-			lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-			if strings.Join(strings.Fields(lines[0]), " ") != "time event method detail" {
+			lines := strings.Split(strings.TrimSuffix(squeeze(r.stdout), "\n"), "\n")
+			if lines[0] != "time what event" {
 				t.Errorf("log %v: header %q", tt.args, lines[0])
 			}
-			var got []string
-			for _, l := range lines[1:] {
-				got = append(got, strings.Join(strings.Fields(l), " "))
-			}
-			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
-				t.Errorf("log %v:\n%s\nwant\n%s", tt.args, strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			if got := strings.Join(lines[1:], "\n"); got != strings.Join(tt.want, "\n") {
+				t.Errorf("log %v:\n%s\nwant\n%s", tt.args, got, strings.Join(tt.want, "\n"))
 			}
 		}
 		r := twofaCmd(t, nil, "-db", d.dsn, "log", "nobody")
