@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -157,7 +158,7 @@ func (e *env) importFile(args []string) error {
 			imported++
 			continue
 		}
-		switch err := tf.TOTP.Import(e.ctx, l.user, l.account, l.secret, totp.ImportOptions{Replace: *replace}); {
+		switch err := e.importUser(tf.TOTP, l, *replace); {
 		case errors.Is(err, totp.ErrAlreadySetUp):
 			refuse("user %q already has an authenticator app (use -replace to replace it)", l.user)
 		case err != nil:
@@ -188,4 +189,32 @@ func (e *env) importFile(args []string) error {
 		return fmt.Errorf("import: %d lines refused (listed above)", refused)
 	}
 	return nil
+}
+
+// importTries bounds the attempts at one user whose record another writer
+// changes meanwhile (another import, the user's own set-up).
+const importTries = 10
+
+// importUser imports one user, reading the record again when another
+// change landed in between: the next try then sees that change (an import
+// by someone else is ErrAlreadySetUp), never writes over it. Two imports
+// of one user that retry in step would take each other's staged secret
+// away again and again, so each waits a random, growing while first.
+func (e *env) importUser(svc *totp.Service, l importLine, replace bool) error {
+	var err error
+	for try := range importTries {
+		if try > 0 {
+			wait := time.Duration(rand.Int64N(int64(try) * int64(20*time.Millisecond)))
+			select {
+			case <-e.ctx.Done():
+				return e.ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		err = svc.Import(e.ctx, l.user, l.account, l.secret, totp.ImportOptions{Replace: replace})
+		if !errors.Is(err, totp.ErrConcurrentChange) {
+			return err
+		}
+	}
+	return err
 }

@@ -3,9 +3,11 @@ package main_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,4 +178,46 @@ func TestImportNeedsKeys(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "no keys") {
 		t.Errorf("exit %d, stderr %q; want 2 and no keys", r.code, r.stderr)
 	}
+}
+
+// TestImportRace runs several imports of the same users at once, as two
+// operators (or a retried job) might: each user is imported by exactly
+// one of them, and the others are told the user already has an app.
+func TestImportRace(t *testing.T) {
+	databases(t, func(t *testing.T, d database) {
+		d.migrate(t)
+		keys, _ := ringText(t, "k1")
+		const users, runs = 20, 5
+		var lines strings.Builder
+		for i := range users {
+			fmt.Fprintf(&lines, "user%02d,%s,SHA1,6,30\n", i, secret160)
+		}
+		file := filepath.Join(t.TempDir(), "users.csv")
+		if err := os.WriteFile(file, []byte(lines.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		results := make([]result, runs)
+		var wg sync.WaitGroup
+		for i := range runs {
+			wg.Go(func() { results[i] = twofaCmd(t, []string{"TWOFA_KEYS=" + keys}, "-db", d.dsn, "import", file) })
+		}
+		wg.Wait()
+		imported := 0
+		for i, r := range results {
+			var n, refused int
+			if _, err := fmt.Sscanf(r.stdout, "import: imported %d users; %d lines refused", &n, &refused); err != nil {
+				t.Fatalf("run %d: stdout %q, stderr %q", i, r.stdout, r.stderr)
+			}
+			if n+refused != users {
+				t.Errorf("run %d: %d imported + %d refused, want %d lines", i, n, refused, users)
+			}
+			if got := strings.Count(r.stderr, "already has an authenticator app"); got != refused {
+				t.Errorf("run %d: %d lines refused, %d of them as already set up:\n%s", i, refused, got, r.stderr)
+			}
+			imported += n
+		}
+		if imported != users {
+			t.Errorf("%d imports in all, want each of the %d users imported once", imported, users)
+		}
+	})
 }
