@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,7 +16,9 @@ import (
 	otptotp "github.com/pquerna/otp/totp"
 
 	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage/sqlstore"
 )
 
 const secret160 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" // 160 bits
@@ -220,4 +223,38 @@ func TestImportRace(t *testing.T) {
 			t.Errorf("%d imports in all, want each of the %d users imported once", imported, users)
 		}
 	})
+}
+
+// TestImportInput: the file may come on standard input, and a line past
+// the bound stops the import at that line, after the lines before it.
+func TestImportInput(t *testing.T) {
+	d := database{dialect: sqlstore.SQLite}
+	d.db, d.dsn = testdb.SQLite(t)
+	d.migrate(t)
+	keys, ring := ringText(t, "k1")
+	run := func(stdin string, args ...string) result {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"-db", d.dsn, "import"}, args...)...)
+		cmd.Env = append(os.Environ(), "TWOFA_KEYS="+keys)
+		cmd.Stdin = strings.NewReader(stdin)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		_ = cmd.Run()
+		return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	}
+	r := run("alice,"+secret160+",SHA1,6,30\n", "-")
+	if r.code != 0 || r.stdout != "import: imported 1 users; 0 lines refused\n" {
+		t.Errorf("from stdin: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if !verifies(t, d, ring, "alice", otp.AlgorithmSHA1, otp.DigitsSix, 3) {
+		t.Error("alice, imported from stdin, does not verify")
+	}
+	long := "bob," + secret160 + ",SHA1,6,30\ncarol," + strings.Repeat("A", 9000) + ",SHA1,6,30\ndave," + secret160 + ",SHA1,6,30\n"
+	r = run(long, "-")
+	if r.code != 1 || !strings.Contains(r.stderr, "line 2: longer than 8192 bytes; stopped after 1 users imported") {
+		t.Errorf("long line: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if rows := rowsOf(t, d, "dave"); len(rows) != 0 {
+		t.Errorf("dave, after the long line, was imported: %v", rows)
+	}
 }
