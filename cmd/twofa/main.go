@@ -1,6 +1,7 @@
 // Command twofa runs the operator's tasks on twofa's database: bring the
 // schema up to date, see how many users have each method, reset or unlock
-// a user, read their security log.
+// a user, read their security log, import authenticator secrets from
+// another system, re-seal every secret under a new key.
 //
 // Usage:
 //
@@ -8,21 +9,33 @@
 //
 // The commands:
 //
-//	migrate       create or upgrade twofa's tables
-//	status        users per method, users with failed attempts, secrets per key ID
-//	reset USER    remove every method, backup code and remembered browser of USER
-//	unlock USER   clear USER's failed attempts and any lock
-//	log [-n N] USER  USER's security log, newest first (50 entries unless -n)
-//	rotate-keys [-batch N] [-after USER]
-//	              seal every authenticator secret again under the primary key
+//	migrate                 create or upgrade twofa's tables
+//	status                  users per method, users with failed attempts,
+//	                        authenticator secrets per key ID
 //	import [-replace] [-check] FILE
-//	              import authenticator secrets from FILE ("-": standard input)
+//	                        import authenticator secrets, a line each
+//	rotate-keys [-batch N] [-after USER]
+//	                        seal every secret again under the primary key
+//	reset USER              remove every method of USER
+//	unlock USER             clear USER's failed attempts and any lock
+//	log [-n N] USER         USER's security log, newest first
+//
+// An import file has a line per user: an otpauth:// URL, whose account
+// name is the user ID; "USER,otpauth://..."; or
+// "USER,SECRET,ALGORITHM,DIGITS,PERIOD" (period in seconds), after an
+// optional header line "user_id,secret,algorithm,digits,period". A bad
+// line is reported by its number and skipped; each user is imported whole
+// or not at all; the exit status is 1 if any line was refused.
+//
+// rotate-keys shows a progress bar when standard error is a terminal, and
+// none when it goes to a pipe or a file.
 //
 // The database is -db, or the environment variable TWOFA_DB: a PostgreSQL
 // URL (postgres://...) or the path of a SQLite file. The key ring is
 // -keys-file (one key a line, as keyring.Load reads), or the environment
-// variable TWOFA_KEYS (as keyring.Parse reads); reset and unlock read no
-// secret and need none.
+// variable TWOFA_KEYS (as keyring.Parse reads). Only import and
+// rotate-keys need keys; status marks each key ID primary, old or missing
+// when it has them.
 //
 // Every command prints what it did. The exit status is 0 on success, 1 on
 // failure and 2 for a command line it does not understand.
@@ -52,20 +65,27 @@ const usageLine = "usage: twofa [-db DSN] [-keys-file FILE] COMMAND [ARGS]"
 const usageText = usageLine + `
 
 Commands:
-  migrate       create or upgrade twofa's tables
-  status        users per method, users with failed attempts, secrets per key ID
-  reset USER    remove every method, backup code and remembered browser of USER
-  unlock USER   clear USER's failed attempts and any lock
-  log [-n N] USER  USER's security log, newest first (50 entries unless -n)
-  rotate-keys [-batch N] [-after USER]
-                seal every authenticator secret again under the primary key
+  migrate                 create or upgrade twofa's tables
+  status                  users per method, users with failed attempts,
+                          authenticator secrets per key ID
   import [-replace] [-check] FILE
-                import authenticator secrets from FILE ("-": standard input),
-                a line each: an otpauth:// URL (the user is its account name),
-                USER,otpauth://..., or USER,SECRET,ALGORITHM,DIGITS,PERIOD
+                          import authenticator secrets, a line each: an
+                          otpauth:// URL (the user is its account name),
+                          USER,otpauth://..., or
+                          USER,SECRET,ALGORITHM,DIGITS,PERIOD; FILE "-" is
+                          standard input
+  rotate-keys [-batch N] [-after USER]
+                          seal every authenticator secret again under the
+                          ring's primary key, and count secrets per key
+  reset USER              remove every method, backup code, security key
+                          and remembered browser of USER
+  unlock USER             clear USER's failed attempts and any lock
+  log [-n N] USER         USER's security log, newest first (50 unless -n)
 
 The database is -db or TWOFA_DB: a postgres:// URL or a SQLite file path.
-Keys come from -keys-file or TWOFA_KEYS.
+Keys come from -keys-file (one a line) or TWOFA_KEYS ("ID:BASE64,...",
+the primary key first); reset, unlock, log and status need none.
+Exit status: 0 done, 1 failed, 2 a command line not understood.
 `
 
 // errUsage is a command line the command does not understand: exit 2.
