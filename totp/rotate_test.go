@@ -593,3 +593,107 @@ func BenchmarkRotateKeys(b *testing.B) {
 		})
 	}
 }
+
+// TestConfirmAfterRotation: a set-up begun under the old key is confirmed
+// under the new ring. Confirm's check re-seals the pending secret lazily,
+// and its own write must follow that write, not lose to it (which cost the
+// user the code: the retry was refused as a replay).
+func TestConfirmAfterRotation(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		store, _ := b.Open(t)
+		r := newRotation(t, store, 0)
+		ctx := t.Context()
+		e, err := r.service(t, nil, r.keyA).Begin(ctx, "u", "", sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := r.service(t, nil, r.keyB, r.keyA)
+		if err := svc.Confirm(ctx, "u", sess, codeAt(t, e, r.clock.Now())); err != nil {
+			t.Fatalf("Confirm of a set-up under the old key: %v", err)
+		}
+		if id, _ := keyring.KeyID(mustRecord(t, store, "u").Active.Sealed); id != "B" {
+			t.Fatalf("confirmed secret under %q, want B", id)
+		}
+		r.clock.Add(30e9)
+		if err := r.service(t, nil, r.keyB).Verify(ctx, "u", codeAt(t, e, r.clock.Now())); err != nil {
+			t.Fatalf("Verify under B alone: %v", err)
+		}
+	})
+}
+
+// beforeConfirmWrite runs change once, just before the write that makes a
+// pending set-up active.
+type beforeConfirmWrite struct {
+	storage.Store
+	once   *sync.Once
+	change func(ctx context.Context)
+}
+
+func (s beforeConfirmWrite) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, error) {
+	if rec.Active != nil && rec.Pending == nil {
+		s.once.Do(func() { s.change(ctx) })
+	}
+	return s.Store.PutTOTP(ctx, rec)
+}
+
+// TestConfirmRacingAChange: a change that keeps the set-up (another
+// server's re-seal, the method turned off) between Confirm's check and
+// its write does not fail the confirmation; a change of the set-up itself
+// (a new one begun) does, and keeps the new one.
+func TestConfirmRacingAChange(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func(t *testing.T, svc *totp.Service, store storage.Store) func(context.Context)
+		// want is Confirm's answer; kept, whether the first set-up is
+		// the active secret afterwards.
+		want error
+		kept bool
+	}{
+		"record rewritten": {func(t *testing.T, _ *totp.Service, store storage.Store) func(context.Context) {
+			return func(ctx context.Context) {
+				rec := mustRecord(t, store, "u")
+				if _, err := store.PutTOTP(ctx, rec); err != nil {
+					t.Error(err)
+				}
+			}
+		}, nil, true},
+		"set-up replaced": {func(t *testing.T, svc *totp.Service, _ storage.Store) func(context.Context) {
+			return func(ctx context.Context) {
+				if _, err := svc.Begin(ctx, "u", "", sess); err != nil {
+					t.Error(err)
+				}
+			}
+		}, totp.ErrConcurrentChange, false},
+		"other session's set-up": {func(t *testing.T, svc *totp.Service, _ storage.Store) func(context.Context) {
+			return func(ctx context.Context) {
+				if _, err := svc.Begin(ctx, "u", "", "session-b"); err != nil {
+					t.Error(err)
+				}
+			}
+		}, totp.ErrConcurrentChange, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			base := memory.New()
+			r := newRotation(t, base, 0)
+			plain := r.service(t, nil, r.keyA)
+			e, err := plain.Begin(t.Context(), "u", "", sess)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.store = beforeConfirmWrite{base, &sync.Once{}, tc.change(t, plain, base)}
+			svc := r.service(t, nil, r.keyA)
+			if err := svc.Confirm(t.Context(), "u", sess, codeAt(t, e, r.clock.Now())); !errors.Is(err, tc.want) {
+				t.Fatalf("Confirm: %v, want %v", err, tc.want)
+			}
+			rec := mustRecord(t, base, "u")
+			if kept := rec.Active != nil && rec.Pending == nil; kept != tc.kept {
+				t.Fatalf("after Confirm: active %v, pending %v; want the set-up confirmed: %v", rec.Active != nil, rec.Pending != nil, tc.kept)
+			}
+			if tc.kept {
+				r.clock.Add(30e9)
+				if err := svc.Verify(t.Context(), "u", codeAt(t, e, r.clock.Now())); err != nil {
+					t.Fatalf("Verify of the confirmed secret: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -432,7 +432,11 @@ func (s *Service) enrollment(account string, raw []byte, sec *storage.TOTPSecret
 // matches, makes the new secret the active one and enables the method, in
 // one write. The confirming code cannot then be used to log in. Without a
 // live set-up of this session it returns ErrNotSetUp (ErrSetupExpired to
-// the session whose set-up expired), before any attempt is counted.
+// the session whose set-up expired), before any attempt is counted. A
+// change of the record while it runs that keeps this set-up (its secret
+// re-sealed by [Service.RotateKeys] or a login elsewhere, the method
+// turned off) does not fail it; a set-up begun again meanwhile does, with
+// ErrConcurrentChange.
 func (s *Service) Confirm(ctx context.Context, userID, session, code string) error {
 	if err := checkUser(userID); err != nil {
 		return err
@@ -462,14 +466,51 @@ func (s *Service) Confirm(ctx context.Context, userID, session, code string) err
 	if now, err = s.check(ctx, &rec, sec, c); err != nil {
 		return err
 	}
-	// The binding has done its work; the active secret carries none.
-	sec.Binding = nil
-	rec.Active, rec.Pending, rec.Disabled = sec, nil, false
-	if _, err := s.cfg.Store.PutTOTP(ctx, rec); err != nil {
-		return s.storeErr("save confirmed secret", err)
+	// The code is spent now, so a write lost to a change that kept this
+	// very set-up (its secret re-sealed by a key rotation or another
+	// server's lazy re-seal, the method turned off meanwhile) is made
+	// again on the fresh record rather than failing a user whose next
+	// try would be refused as a replay.
+	for try := 1; ; try++ {
+		// The binding has done its work; the active secret carries none.
+		sec.Binding = nil
+		rec.Active, rec.Pending, rec.Disabled = sec, nil, false
+		_, err := s.cfg.Store.PutTOTP(ctx, rec)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrConflict) || try == 3 {
+			return s.storeErr("save confirmed secret", err)
+		}
+		fresh, ferr := s.cfg.Store.TOTP(ctx, userID)
+		if ferr != nil || !s.sameSetup(userID, fresh.Pending, rec.Active, session) {
+			return ErrConcurrentChange
+		}
+		rec, sec = fresh, fresh.Pending
 	}
 	s.emit(ctx, event.Enrolled, userID, now, "")
 	return nil
+}
+
+// sameSetup reports whether pending is still the set-up of session whose
+// secret the confirming code was checked against (confirmed): bound to
+// that session, begun at the same time, with the same parameters, and
+// sealing the same secret, whatever key it is under now.
+func (s *Service) sameSetup(userID string, pending, confirmed *storage.TOTPSecret, session string) bool {
+	if pending == nil || subtle.ConstantTimeCompare(pending.Binding, binding(userID, session)) != 1 ||
+		!pending.Created.Equal(confirmed.Created) || pending.Algorithm != confirmed.Algorithm ||
+		pending.Digits != confirmed.Digits || pending.Period != confirmed.Period {
+		return false
+	}
+	a, _, err := s.cfg.Keys.Open(sealPurpose, userID, pending.Sealed)
+	if err != nil {
+		return false
+	}
+	b, _, err := s.cfg.Keys.Open(sealPurpose, userID, confirmed.Sealed)
+	if err != nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare(a, b) == 1
 }
 
 // Verify checks a login code against the user's active secret. It returns
@@ -606,7 +647,12 @@ func (s *Service) reseal(ctx context.Context, rec *storage.TOTPRecord, sec *stor
 		return fmt.Errorf("totp: re-seal: %w", err)
 	}
 	sec.Sealed = sealed
-	if _, err := s.cfg.Store.PutTOTP(ctx, *rec); err != nil && !errors.Is(err, storage.ErrConflict) {
+	v, err := s.cfg.Store.PutTOTP(ctx, *rec)
+	switch {
+	case err == nil:
+		// The caller may write rec again (Confirm does): from this version.
+		rec.Version = v
+	case !errors.Is(err, storage.ErrConflict):
 		return fmt.Errorf("totp: store re-sealed secret: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,9 @@ func refusals() []refusal {
 		})
 		add("AdvanceTOTPStep", func(s storage.Store) error { _, err := s.AdvanceTOTPStep(ctx, id, 1<<40); return err })
 		add("DeleteTOTP", func(s storage.Store) error { return s.DeleteTOTP(ctx, id) })
+		if id != "" { // "" starts a walk at the first record
+			add("TOTPRecords", func(s storage.Store) error { _, err := s.TOTPRecords(ctx, id, 10); return err })
+		}
 		add("Throttle", func(s storage.Store) error { _, err := s.Throttle(ctx, id); return err })
 		add("SwapThrottle", func(s storage.Store) error {
 			_, err := s.SwapThrottle(ctx, id, storage.ThrottleState{}, storage.ThrottleState{Failures: 1, Last: when})
@@ -258,6 +262,10 @@ func refusals() []refusal {
 			b.Label = "Mozilla/5.0 " + bad
 			return s.AddBrowser(ctx, b, 1)
 		})
+	}
+	for _, limit := range []int{0, -1, storage.MaxTOTPBatch + 1} {
+		list = append(list, refusal{"TOTPRecords with limit " + strconv.Itoa(limit), storage.ErrInvalidArgument,
+			func(s storage.Store) error { _, err := s.TOTPRecords(ctx, "", limit); return err }})
 	}
 	return list
 }
