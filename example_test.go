@@ -91,3 +91,36 @@ func ExampleAccount_Requires() {
 	// with an app: [totp backup] true
 	// a backup code: backup <nil>
 }
+
+// A user's recent security activity, newest first, as the settings page
+// lists it; the log keeps Config.LogKeep entries per user for
+// Config.LogRetention.
+func ExampleService_Activity() {
+	ctx := context.Background()
+	key, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(key)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	tf, err := twofa.New(twofa.Config{
+		Issuer: "Acme Photos", Store: memory.New(), Keys: ring,
+		Now:          func() time.Time { return now },
+		LogRetention: 30 * 24 * time.Hour, // instead of 90 days
+	})
+	if err != nil {
+		panic(err)
+	}
+	enr, _ := tf.TOTP.Begin(ctx, "user-42", "jane@example.com", "session-1")
+	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(enr.Secret)
+	code, _ := totp.GenerateCode(enr.Algorithm, raw, enr.Digits, uint64(now.Unix()/30))
+	_ = tf.TOTP.Confirm(ctx, "user-42", "session-1", code)
+	now = now.Add(time.Hour)
+	_ = tf.Disable(ctx, "user-42", twofa.TOTP)
+
+	activity, _ := tf.Activity(ctx, "user-42", 10)
+	for _, a := range activity {
+		fmt.Println(a.Time.Format("2 Jan 15:04"), a.What)
+	}
+	// Output:
+	// 23 Nov 10:00 No second sign-in step left
+	// 23 Nov 10:00 Turned off the authenticator app
+	// 23 Nov 09:00 Added the authenticator app
+}

@@ -30,6 +30,19 @@
 // [Service.Reset] lifts. With [Config.Notify], the user is mailed at every
 // change to their second factor and when a lock begins.
 //
+// # Security log
+//
+// Each user's security events — a method added, turned off or on,
+// removed; a sign-in with each method; new backup codes and each one used;
+// locks, unlocks and resets; browsers remembered and forgotten; secrets
+// sealed again under a new key — are kept in the store (storage.LogStore),
+// the newest [Config.LogKeep] (200) of the last [Config.LogRetention] (90
+// days), and read with [Service.Activity]. Wrong codes are not logged one
+// by one, so a password alone cannot fill the log; the lock they lead to
+// is. No entry holds a secret, a code or a token. A log that cannot be
+// written changes no outcome and emits event.LogFailed. [Service.Reset]
+// keeps the log.
+//
 // # Errors
 //
 // Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code

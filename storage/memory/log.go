@@ -39,10 +39,9 @@ func (s *Store) AppendLog(_ context.Context, e storage.LogEntry, keep int, befor
 		drop++
 	}
 	drop = max(drop, len(list)-keep)
-	// A fresh slice after a trim, so the dropped entries' memory goes too.
-	if drop > 0 {
-		list = slices.Clone(list[drop:])
-	}
+	// In place: the array never holds more than keep+1 entries, and
+	// Delete clears the tail, so dropped entries' strings are freed.
+	list = slices.Delete(list, 0, drop)
 	if len(list) == 0 {
 		delete(s.logs, e.UserID)
 		return nil

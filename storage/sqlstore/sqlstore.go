@@ -60,7 +60,9 @@
 // the index on expires_ns) and the user's ceremonies past keep (on the index
 // on user_id, expires_ns, id, from migration 0007), so the ceremonies table
 // stays near the number of live ceremonies however many are begun and
-// abandoned. [Store.AddBrowser] drops the user's browsers past keep. Both
+// abandoned. [Store.AddBrowser] drops the user's browsers past keep, and
+// [Store.AppendLog] the user's log entries past keep or older than the
+// retention (on twofa_log_user, from migration 0008). All three
 // trim in a statement after the insert, not in a transaction around it,
 // so that no put waits for another: n puts for one user under way at once
 // may leave up to keep+n rows, and the next put trims them.

@@ -59,4 +59,30 @@ func Bench(b *testing.B, newStore func(b *testing.B) storage.Store) {
 			i++
 		}
 	})
+	// Ten users at their bound of 200 log entries: every append drops
+	// one. Log reads the newest 10 of one of them, as the settings do.
+	b.Run("AppendLog", func(b *testing.B) {
+		s := newStore(b)
+		i := 0
+		for b.Loop() {
+			e := entry(fmt.Sprint("user", i%10), time.Duration(i)*time.Second, i)
+			if err := s.AppendLog(ctx, e, 200, longAgo); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("Log", func(b *testing.B) {
+		s := newStore(b)
+		for i := range 200 {
+			if err := s.AppendLog(ctx, entry("u", time.Duration(i)*time.Second, i), 200, longAgo); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for b.Loop() {
+			if list, err := s.Log(ctx, "u", 10); err != nil || len(list) != 10 {
+				b.Fatal(len(list), err)
+			}
+		}
+	})
 }
