@@ -113,6 +113,8 @@ type env struct {
 	// progress is true when stderr is a terminal: long work then shows a
 	// bar there, and nothing when the output goes to a pipe or a file.
 	progress bool
+	// create lets open make a new SQLite file: migrate sets it.
+	create bool
 
 	db    *sql.DB
 	store *sqlstore.Store
@@ -221,7 +223,13 @@ func (e *env) open() error {
 		// silently lose the settings that keep concurrent writers safe.
 		return usageError("a SQLite path may not contain ? or #")
 	default:
-		db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(strings.TrimPrefix(e.dsn, "sqlite:")))
+		path := strings.TrimPrefix(e.dsn, "sqlite:")
+		// SQLite makes a missing file: only migrate may, so that a typo
+		// in a path is an error instead of a new, empty database.
+		if _, err := os.Stat(path); err != nil && !e.create {
+			return fmt.Errorf("no SQLite database at %s (twofa migrate creates one)", path)
+		}
+		db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(path))
 		d = sqlstore.SQLite
 	}
 	if err != nil {
@@ -284,6 +292,7 @@ func (e *env) serviceWith(ring *keyring.Ring) (*twofa.Service, error) {
 }
 
 func (e *env) migrate() error {
+	e.create = true
 	if err := e.open(); err != nil {
 		return err
 	}

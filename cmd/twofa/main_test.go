@@ -203,8 +203,22 @@ func TestUsage(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	dir := t.TempDir()
+	t.Run("no such file", func(t *testing.T) {
+		path := filepath.Join(dir, "typo.db")
+		r := twofaCmd(t, nil, "-db", path, "status")
+		if r.code != 1 || !strings.Contains(r.stderr, "no SQLite database at") {
+			t.Errorf("exit %d, stderr %q; want 1 and no database", r.code, r.stderr)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Error("status made a database file")
+		}
+	})
 	t.Run("not migrated", func(t *testing.T) {
-		r := twofaCmd(t, nil, "-db", filepath.Join(dir, "new.db"), "status")
+		path := filepath.Join(dir, "empty.db")
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := twofaCmd(t, nil, "-db", path, "status")
 		if r.code != 1 || !strings.Contains(r.stderr, "run twofa migrate first") {
 			t.Errorf("exit %d, stderr %q; want 1 and a hint to migrate", r.code, r.stderr)
 		}
