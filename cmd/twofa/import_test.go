@@ -154,6 +154,14 @@ func TestImport(t *testing.T) {
 		if !verifies(t, d, ring, "alice", otp.AlgorithmSHA1, otp.DigitsSix, 4) {
 			t.Error("a refused re-import changed alice's secret")
 		}
+		// With -replace, the new secret takes the old one's place.
+		r = twofaCmd(t, []string{"TWOFA_KEYS=" + keys}, "-db", d.dsn, "import", "-replace", again)
+		if r.code != 0 || r.stdout != "import: imported 1 users; 0 lines refused\n" {
+			t.Errorf("-replace: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if !verifyCode(t, d, ring, "alice", other, otp.AlgorithmSHA1, otp.DigitsSix, 5) {
+			t.Error("alice does not verify with the replacing secret")
+		}
 
 		// -check reads the file and writes nothing.
 		checkFile := filepath.Join(t.TempDir(), "check.csv")

@@ -179,6 +179,9 @@ func TestUsage(t *testing.T) {
 		{"status with an argument", nil, []string{"-db", db, "status", "x"}, "status takes no arguments"},
 		{"log without user", nil, []string{"-db", db, "log"}, "log takes one user ID"},
 		{"log -n 0", nil, []string{"-db", db, "log", "-n", "0", "bob"}, "-n must be 1 to"},
+		{"rotate-keys without keys", nil, []string{"-db", db, "rotate-keys"}, "no keys"},
+		{"rotate-keys -batch 0", nil, []string{"-db", db, "rotate-keys", "-batch", "0"}, "-batch must be 1 to"},
+		{"import without a file", nil, []string{"-db", db, "import"}, "import takes one file"},
 		{"no database", nil, []string{"status"}, "no database"},
 		{"sqlite path with a query", nil, []string{"-db", db + "?mode=ro", "status"}, "may not contain"},
 	}

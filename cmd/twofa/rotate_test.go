@@ -64,14 +64,24 @@ func TestRotateKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		r := twofaCmd(t, nil, "-db", d.dsn, "-keys-file", keyFile, "rotate-keys", "-batch", "3")
+		// Resumed after user3, as an interrupted run prints: user4 to user6
+		// only ("pending" sorts before "user3").
+		r := twofaCmd(t, nil, "-db", d.dsn, "-keys-file", keyFile, "rotate-keys", "-after", "user3")
+		if r.code != 0 || !strings.Contains(r.stdout, "rotate-keys: 3 records visited, 3 secrets sealed again") {
+			t.Fatalf("resumed run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if got := keyCounts(t, d, newKeys); fmt.Sprint(got) != fmt.Sprintf("map[2025:%d 2026:3]", users+1-3) {
+			t.Errorf("secrets per key after the resumed run: %v", got)
+		}
+
+		r = twofaCmd(t, nil, "-db", d.dsn, "-keys-file", keyFile, "rotate-keys", "-batch", "3")
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		for _, want := range []string{
-			fmt.Sprintf("rotate-keys: %d records visited, %d secrets sealed again under key \"2026\"\n", users+1, users+1),
-			fmt.Sprintf("2025 %d 0", users+1),
-			fmt.Sprintf("2026 (primary) 0 %d", users+1),
+			fmt.Sprintf("rotate-keys: %d records visited, %d secrets sealed again under key \"2026\"\n", users+1, users+1-3),
+			fmt.Sprintf("2025 %d 0", users+1-3),
+			fmt.Sprintf("2026 (primary) 3 %d", users+1),
 			"every secret is under key \"2026\"",
 		} {
 			if !strings.Contains(squeeze(r.stdout), want) {
