@@ -88,13 +88,13 @@ func secretOperand(e ast.Expr) bool {
 	case *ast.SelectorExpr:
 		return secretName.MatchString(e.Sel.Name)
 	case *ast.CallExpr:
-		if id, ok := e.Fun.(*ast.Ident); ok && (id.Name == "len" || id.Name == "cap") {
-			return false // a length is public
-		}
-		if len(e.Args) == 1 {
+		// A conversion (string(mac), []byte(token)) carries the value
+		// through; any other call returns something new (a count, a
+		// length), which is judged by its own name, if any.
+		if len(e.Args) == 1 && isConversion(e.Fun) {
 			return secretOperand(e.Args[0])
 		}
-		return secretOperand(e.Fun)
+		return false
 	case *ast.IndexExpr:
 		return secretOperand(e.X)
 	case *ast.SliceExpr:
@@ -112,4 +112,16 @@ func isStringConv(e ast.Expr) bool {
 	}
 	id, ok := c.Fun.(*ast.Ident)
 	return ok && id.Name == "string"
+}
+
+// isConversion reports a conversion to a string or byte slice.
+func isConversion(fun ast.Expr) bool {
+	switch f := fun.(type) {
+	case *ast.Ident:
+		return f.Name == "string"
+	case *ast.ArrayType:
+		id, ok := f.Elt.(*ast.Ident)
+		return ok && f.Len == nil && id.Name == "byte"
+	}
+	return false
 }
