@@ -28,10 +28,7 @@ func (e *env) log(args []string) error {
 		return usageError("log: -n must be 1 to %d", maxLogLines)
 	}
 	user := fs.Arg(0)
-	if err := e.open(); err != nil {
-		return err
-	}
-	if _, err := e.migrated(); err != nil {
+	if err := e.openMigrated(); err != nil {
 		return err
 	}
 	entries, err := e.store.Log(e.ctx, user, *n)

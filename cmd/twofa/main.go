@@ -271,9 +271,10 @@ func (e *env) keys() (*keyring.Ring, error) {
 	return nil, usageError("no keys: give -keys-file or set TWOFA_KEYS")
 }
 
-// service returns a twofa.Service on the store, for the commands that read
-// no secret: a ring of a throw-away key stands in when none is given, as
-// twofa.New requires one, and nothing is sealed or opened with it.
+// service returns a twofa.Service on the migrated database, for the
+// commands that read no secret: a ring of a throw-away key stands in when
+// none is given, as twofa.New requires one, and nothing is sealed or opened
+// with it.
 func (e *env) service() (*twofa.Service, error) {
 	ring := keyring.Random()
 	if e.keyFile != "" || os.Getenv("TWOFA_KEYS") != "" {
@@ -283,7 +284,26 @@ func (e *env) service() (*twofa.Service, error) {
 		}
 		ring = r
 	}
+	return e.ready(ring)
+}
+
+// ready opens the migrated database and returns a twofa.Service on it with
+// ring.
+func (e *env) ready(ring *keyring.Ring) (*twofa.Service, error) {
+	if err := e.openMigrated(); err != nil {
+		return nil, err
+	}
 	return e.serviceWith(ring)
+}
+
+// openMigrated opens the database and refuses one twofa migrate has not
+// prepared.
+func (e *env) openMigrated() error {
+	if err := e.open(); err != nil {
+		return err
+	}
+	_, err := e.migrated()
+	return err
 }
 
 // serviceWith returns a twofa.Service on the store with ring.
@@ -309,12 +329,6 @@ func (e *env) migrate() error {
 }
 
 func (e *env) reset(user string) error {
-	if err := e.open(); err != nil {
-		return err
-	}
-	if _, err := e.migrated(); err != nil {
-		return err
-	}
 	tf, err := e.service()
 	if err != nil {
 		return err
@@ -327,12 +341,6 @@ func (e *env) reset(user string) error {
 }
 
 func (e *env) unlock(user string) error {
-	if err := e.open(); err != nil {
-		return err
-	}
-	if _, err := e.migrated(); err != nil {
-		return err
-	}
 	tf, err := e.service()
 	if err != nil {
 		return err

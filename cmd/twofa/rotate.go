@@ -34,13 +34,7 @@ func (e *env) rotateKeys(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.open(); err != nil {
-		return err
-	}
-	if _, err := e.migrated(); err != nil {
-		return err
-	}
-	tf, err := e.serviceWith(ring)
+	tf, err := e.ready(ring)
 	if err != nil {
 		return err
 	}
