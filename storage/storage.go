@@ -499,6 +499,31 @@ type LogStore interface {
 	DeleteLog(ctx context.Context, userID string) error
 }
 
+// CheckTOTPRecord returns nil for a record every TOTPStore keeps, and the
+// error PutTOTP reports for any other: a bad user ID, an account or
+// algorithm that is not text a store keeps, or a secret created at a time
+// no store keeps. The stores call it first.
+func CheckTOTPRecord(rec TOTPRecord) error {
+	if err := CheckUserID(rec.UserID); err != nil {
+		return err
+	}
+	if err := CheckText(rec.Account); err != nil {
+		return err
+	}
+	for _, sec := range []*TOTPSecret{rec.Active, rec.Pending} {
+		if sec == nil {
+			continue
+		}
+		if err := CheckTime(sec.Created); err != nil {
+			return err
+		}
+		if err := CheckText(sec.Algorithm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckLogEntry returns nil for an entry every LogStore keeps, and the
 // error AppendLog reports for any other; the stores call it first.
 func CheckLogEntry(e LogEntry) error {

@@ -105,21 +105,8 @@ func (s *Store) TOTP(_ context.Context, userID string) (storage.TOTPRecord, erro
 
 // PutTOTP implements [storage.TOTPStore].
 func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error) {
-	if err := checkUser(rec.UserID); err != nil {
+	if err := storage.CheckTOTPRecord(rec); err != nil {
 		return 0, err
-	}
-	if err := storage.CheckText(rec.Account); err != nil {
-		return 0, err
-	}
-	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
-		if sec != nil {
-			if err := storage.CheckTime(sec.Created); err != nil {
-				return 0, err
-			}
-			if err := storage.CheckText(sec.Algorithm); err != nil {
-				return 0, err
-			}
-		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -613,21 +613,8 @@ func firstVersion() int64 {
 
 // PutTOTP implements [storage.TOTPStore].
 func (s *Store) PutTOTP(ctx context.Context, rec storage.TOTPRecord) (int64, error) {
-	if err := checkUser(rec.UserID); err != nil {
+	if err := storage.CheckTOTPRecord(rec); err != nil {
 		return 0, err
-	}
-	if err := storage.CheckText(rec.Account); err != nil {
-		return 0, err
-	}
-	for _, sec := range []*storage.TOTPSecret{rec.Active, rec.Pending} {
-		if sec != nil {
-			if err := storage.CheckTime(sec.Created); err != nil {
-				return 0, err
-			}
-			if err := storage.CheckText(sec.Algorithm); err != nil {
-				return 0, err
-			}
-		}
 	}
 	cols := []any{rec.Account}
 	cols = append(cols, secretArgs(rec.Active)...)
