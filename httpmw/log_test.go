@@ -1,38 +1,19 @@
 package httpmw_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/internal/fake"
 )
 
-// logBuffer collects log lines written by the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func withLog(l *logBuffer) option {
+func withLog(l *fake.Log) option {
 	return func(_ *twofa.Config, c *httpmw.Config) { c.Logger = slog.New(slog.NewTextHandler(l, nil)) }
 }
 
@@ -56,7 +37,7 @@ func TestSystemErrorLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log logBuffer
+	var log fake.Log
 	f := newApp(t, withLog(&log), func(c *twofa.Config, _ *httpmw.Config) { c.Store = failing{a.store} })
 	b := f.browser()
 	b.login("alice")
@@ -91,7 +72,7 @@ func TestSystemErrorLogged(t *testing.T) {
 // application's RenewSession quoting the session ID) is logged with it
 // blanked out.
 func TestSystemErrorScrubbed(t *testing.T) {
-	var log logBuffer
+	var log fake.Log
 	a := newApp(t, withLog(&log), func(_ *twofa.Config, c *httpmw.Config) {
 		c.RenewSession = func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 			ck, _ := r.Cookie("sid")

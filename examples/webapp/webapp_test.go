@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -275,7 +274,7 @@ func TestRestart(t *testing.T) {
 // reset is logged with the administrator's name.
 func TestConsole(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "webapp.db")
-	var first, second logBuffer
+	var first, second fake.Log
 	serve(t, config{DB: db, Log: &first})
 	_, base := serve(t, config{DB: db, Log: &second})
 	for _, want := range []string{"Created user   demo@example.com with password " + demoPassword, "Created admin  admin@example.com with password " + adminPassword} {
@@ -313,24 +312,6 @@ func TestConsole(t *testing.T) {
 	if line := regexp.MustCompile(`(?m)^.*event=enrolled.*$`).FindString(second.String()); line == "" || strings.Contains(line, "by=") {
 		t.Fatalf("the enrolled event: %q", line)
 	}
-}
-
-// logBuffer keeps the application's console, written from its handlers.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // setUpTOTP sets up an authenticator app through the settings, reading the

@@ -114,3 +114,23 @@ func (r *Events) Kinds() []event.Kind {
 func (r *Events) Count(k event.Kind) int {
 	return len(slices.DeleteFunc(r.Kinds(), func(got event.Kind) bool { return got != k }))
 }
+
+// Log is a writer for a logger that several goroutines (a server's
+// handlers) write to at once, and a test reads afterwards.
+type Log struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
