@@ -241,6 +241,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("twofa: Config.Store is required")
 	}
+	if cfg.Keys != nil && cfg.Keys.Ephemeral() && !storage.IsEphemeral(cfg.Store) {
+		// The trap of a demonstration copied into production: secrets
+		// sealed today would not open after the next restart.
+		return nil, errors.New("twofa: Config.Keys is keyring.Random(), whose key is lost at exit, but Config.Store keeps records: " +
+			"load the keys from your secret store with keyring.Parse or keyring.Load")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

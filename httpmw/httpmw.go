@@ -122,8 +122,9 @@ type Config struct {
 	// the mark to the old ID and send the user back to the challenge after
 	// every correct code: the step is refused instead, with an error that
 	// says so (logged by the default Deny). An error denies the step.
-	// Applications on scs or gorilla/sessions take Session and
-	// RenewSession ready-made from httpmw/scssession or httpmw/gorillasession.
+	// Nil means the Session's own Renew when it has one (a
+	// [SessionRenewer], as the adapters in httpmw/scssession and
+	// httpmw/gorillasession are), else no renewal.
 	//
 	// Requests of one browser can race here: a remembered browser's first
 	// page after the login loads its parts at once, and each of them,
@@ -257,12 +258,35 @@ func New(cfg Config) (*Middleware, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if r, ok := cfg.Session.(SessionRenewer); ok && cfg.RenewSession == nil {
+		cfg.RenewSession = r.Renew
+	}
 	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
 	}
 	m.pages = m.routes()
+	if c, ok := cfg.Session.(CookieRuler); ok {
+		c.UseCookieRules(m)
+	}
 	return m, nil
+}
+
+// SessionRenewer is a [Session] that can give itself a new ID. New uses its
+// Renew as Config.RenewSession when that is nil, so a session adapter
+// brings its renewal with it.
+type SessionRenewer interface {
+	Session
+	Renew(w http.ResponseWriter, r *http.Request) (*http.Request, error)
+}
+
+// CookieRuler is a [Session] that writes its own cookie, such as an
+// adapter over a session library. New calls UseCookieRules once with the
+// new Middleware, for the session cookie to follow the Middleware's rules
+// (see [Middleware.Cookie]): Secure and "__Host-" on an https Origin.
+type CookieRuler interface {
+	Session
+	UseCookieRules(m *Middleware)
 }
 
 type markKey struct{}

@@ -89,6 +89,8 @@ type Ring struct {
 	primary string
 	aeads   map[string]cipher.AEAD
 	derive  []byte // the primary secret, for DeriveKey: a copy the caller cannot change
+	// ephemeral marks a ring of Random: its key is kept nowhere.
+	ephemeral bool
 }
 
 // New returns a ring that seals with primary and opens values sealed with
@@ -150,8 +152,14 @@ func Random() *Ring {
 	if err != nil {
 		panic(err) // a valid ID and KeySize bytes: New cannot refuse them
 	}
+	r.ephemeral = true
 	return r
 }
+
+// Ephemeral reports whether r came from [Random]: its key is kept nowhere,
+// so what it seals opens only in this process. twofa.New refuses such a
+// ring beside a store that outlives the process.
+func (r *Ring) Ephemeral() bool { return r.ephemeral }
 
 // ParseKey reads a key written as ID:BASE64, the form [Key.Encode] gives.
 // It fails with an error matching [ErrKeyText] that does not carry s.

@@ -337,3 +337,17 @@ func FuzzKeyID(f *testing.F) {
 		}
 	})
 }
+
+func TestEphemeral(t *testing.T) {
+	k, err := keyring.NewKey("random-looking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := keyring.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keyring.Random().Ephemeral() || kept.Ephemeral() {
+		t.Errorf("Ephemeral: Random %v, New %v; want true, false", keyring.Random().Ephemeral(), kept.Ephemeral())
+	}
+}

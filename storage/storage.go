@@ -544,6 +544,19 @@ func CheckLogEntry(e LogEntry) error {
 	return CheckText(e.Kind, e.Method, e.Detail)
 }
 
+// Ephemeral is implemented by a store whose records end with the process,
+// such as storage/memory.
+type Ephemeral interface {
+	// Ephemeral reports whether every record is lost at exit.
+	Ephemeral() bool
+}
+
+// IsEphemeral reports whether s says its records end with the process.
+func IsEphemeral(s any) bool {
+	e, ok := s.(Ephemeral)
+	return ok && e.Ephemeral()
+}
+
 // Store is every concern together, as the bundled backends implement it.
 type Store interface {
 	TOTPStore

@@ -276,7 +276,7 @@ func (e *env) keys() (*keyring.Ring, error) {
 // none is given, as twofa.New requires one, and nothing is sealed or opened
 // with it.
 func (e *env) service() (*twofa.Service, error) {
-	ring := keyring.Random()
+	ring := throwaway()
 	if e.keyFile != "" || os.Getenv("TWOFA_KEYS") != "" {
 		r, err := e.keys()
 		if err != nil {
@@ -285,6 +285,20 @@ func (e *env) service() (*twofa.Service, error) {
 		ring = r
 	}
 	return e.ready(ring)
+}
+
+// throwaway returns a ring of a fresh key kept nowhere, for the commands
+// that seal and open nothing. It is not keyring.Random, which twofa.New
+// refuses beside a database, rightly for an application.
+func throwaway() *keyring.Ring {
+	k, err := keyring.NewKey("unused")
+	if err == nil {
+		var r *keyring.Ring
+		if r, err = keyring.New(k); err == nil {
+			return r
+		}
+	}
+	panic(err) // a valid ID and a fresh key: neither call can refuse them
 }
 
 // ready opens the migrated database and returns a twofa.Service on it with

@@ -116,6 +116,14 @@ func (d database) service(t *testing.T, ring *keyring.Ring) (*twofa.Service, sto
 	return tf, store
 }
 
+// testRing is a ring of a fresh key for tests that keep it no longer than
+// the test: keyring.Random, which twofa.New refuses beside a database.
+func testRing(t *testing.T) *keyring.Ring {
+	t.Helper()
+	_, ring := ringText(t, "test")
+	return ring
+}
+
 func (d database) migrate(t *testing.T) {
 	t.Helper()
 	if r := twofaCmd(t, nil, "-db", d.dsn, "migrate"); r.code != 0 {
@@ -300,7 +308,7 @@ func TestStatus(t *testing.T) {
 	databases(t, func(t *testing.T, d database) {
 		ctx := context.Background()
 		d.migrate(t)
-		tf, store := d.service(t, keyring.Random())
+		tf, store := d.service(t, testRing(t))
 		for _, u := range []string{"alice", "bob", "carol"} {
 			confirmTOTP(t, tf, u)
 		}
@@ -341,7 +349,7 @@ func TestReset(t *testing.T) {
 	databases(t, func(t *testing.T, d database) {
 		ctx := context.Background()
 		d.migrate(t)
-		tf, store := d.service(t, keyring.Random())
+		tf, store := d.service(t, testRing(t))
 		for _, u := range []string{"alice", "bob"} {
 			confirmTOTP(t, tf, u)
 			if _, err := tf.Backup.Generate(ctx, u); err != nil {
@@ -385,7 +393,7 @@ func TestUnlock(t *testing.T) {
 	databases(t, func(t *testing.T, d database) {
 		ctx := context.Background()
 		d.migrate(t)
-		tf, store := d.service(t, keyring.Random())
+		tf, store := d.service(t, testRing(t))
 		confirmTOTP(t, tf, "alice")
 		// 100 failures: the lock only an administrator lifts.
 		if _, err := store.SwapThrottle(ctx, "alice", storage.ThrottleState{}, storage.ThrottleState{Failures: 100, Last: time.Now()}); err != nil {
@@ -417,7 +425,7 @@ func TestLog(t *testing.T) {
 	databases(t, func(t *testing.T, d database) {
 		ctx := context.Background()
 		d.migrate(t)
-		tf, store := d.service(t, keyring.Random())
+		tf, store := d.service(t, testRing(t))
 		t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
 		for i, e := range []storage.LogEntry{
 			{UserID: "alice", Time: t0, Kind: "enrolled", Method: "totp"},

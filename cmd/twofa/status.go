@@ -94,7 +94,7 @@ func (e *env) keyReport() error {
 		}
 		ring = r
 	}
-	tf, err := e.serviceWith(cmp.Or(ring, keyring.Random()))
+	tf, err := e.serviceWith(cmp.Or(ring, throwaway()))
 	if err != nil {
 		return err
 	}

@@ -6,17 +6,12 @@
 //
 // log in at http://localhost:8080 with any name and the password "demo",
 // and set up an app at http://localhost:8080/2fa/settings. Its records are
-// kept in memory and lost at exit, and so is the random key that seals the
-// authenticator secrets, unless TWOFA_KEYS gives keys as ID:BASE64 (see
-// package keyring), as a real deployment does from its secret store:
-//
-//	TWOFA_KEYS="1:$(openssl rand -base64 32)" go run ./examples/minimal
+// kept in memory and lost at exit.
 package main
 
 import (
 	"log"
 	"net/http"
-	"os"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -28,53 +23,40 @@ import (
 )
 
 func main() {
-	h, err := newServer(os.Getenv("TWOFA_KEYS"))
+	h, err := newServer()
 	if err != nil {
 		log.Fatal(err)
 	}
 	log.Fatal(http.ListenAndServe("localhost:8080", h))
 }
 
-func newServer(keys string) (http.Handler, error) {
-	// The keys come from your secret store, as ID:BASE64 (see package
-	// keyring), and the store is your database (sqlstore.Open). This demo
-	// forgets its records at exit, so a key forgotten too will do.
-	ring, err := keyring.Parse(keys)
-	if keys == "" {
-		log.Print("TWOFA_KEYS is not set: sealing with a random key, lost at exit as the memory store is")
-		ring, err = keyring.Random(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	tf, err := twofa.New(twofa.Config{Issuer: "Minimal", Store: memory.New(), Keys: ring})
+func newServer() (http.Handler, error) {
+	// The store is your database (sqlstore.Open), and the keys come from
+	// your secret store: keyring.Parse(os.Getenv("TWOFA_KEYS")) or
+	// keyring.Load(file). This demo forgets its records at exit, so a key
+	// forgotten too will do: twofa.New refuses a random key beside a
+	// database, where secrets sealed with it would not open after a restart.
+	tf, err := twofa.New(twofa.Config{Issuer: "Minimal", Store: memory.New(), Keys: keyring.Random()})
 	if err != nil {
 		return nil, err
 	}
 
-	// The application's sessions, which hold the user after the password
-	// and, through the adapter, the second step passed.
+	// The application's sessions hold the user after the password and,
+	// through the adapter, the second step passed; httpmw renews their
+	// token after it and gives their cookie its rules (Secure on https).
 	sessions := scs.New()
 	s := scssession.New(sessions)
 	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
-		// The address browsers use: on https in production, which makes
-		// every cookie Secure.
-		Origin: "http://localhost:8080",
-		User: func(r *http.Request) (string, string, bool) {
-			name := sessions.GetString(r.Context(), "user")
-			return name, name, name != ""
-		},
-		Session: s,
-		// A new session token once the second step is passed.
-		RenewSession: s.Renew,
-		LoginURL:     "/login",
+		// The address browsers use: on https in production.
+		Origin:   "http://localhost:8080",
+		User:     s.User,
+		Session:  s,
+		LoginURL: "/login",
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The session cookie by twofa's rules: Secure and "__Host-session" on https.
-	s.UseCookieRules(mw)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
@@ -89,12 +71,11 @@ func newServer(keys string) (http.Handler, error) {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		// A new session token at login too, against session fixation.
-		if err := sessions.RenewToken(r.Context()); err != nil {
+		// The user, under a new session token against session fixation.
+		if err := s.LogIn(r.Context(), r.FormValue("name")); err != nil {
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return
 		}
-		sessions.Put(r.Context(), "user", r.FormValue("name"))
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	// The second step and the settings.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"html"
 	"io"
 	"mime/multipart"
@@ -16,14 +15,13 @@ import (
 
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/fake"
-	"github.com/twofa-go/twofa/keyring"
 )
 
 // TestMinimal runs the example's server and goes through it as a person
 // would: log in, set up an authenticator app and backup codes, then log in
 // again and pass the second step with each.
 func TestMinimal(t *testing.T) {
-	h, err := newServer("") // as go run starts it, without TWOFA_KEYS
+	h, err := newServer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +88,7 @@ func TestMinimal(t *testing.T) {
 // token planted in it beforehand (session fixation) does not end up
 // logged in as the victim.
 func TestLoginRenews(t *testing.T) {
-	h, err := newServer("")
+	h, err := newServer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,37 +108,6 @@ func TestLoginRenews(t *testing.T) {
 	}
 	if got := mallory.get("/"); got.path != "/login" {
 		t.Errorf("the planted token went to %s after ada's login, want /login", got.path)
-	}
-}
-
-// TestKeys: TWOFA_KEYS is used when set; one that does not read is an
-// error that matches keyring.ErrKeyText and does not carry the key, never
-// a quiet fall back to a random key.
-func TestKeys(t *testing.T) {
-	k, err := keyring.NewKey("1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name, keys string
-		ok         bool
-	}{
-		{"unset", "", true},
-		{"one key", k.Encode(), true},
-		{"two keys", k.Encode() + " 0:" + strings.Repeat("A", 43) + "=", true},
-		{"no ID", strings.Repeat("A", 43) + "=", false},
-		{"short", "1:c2hvcnRzZWNyZXQ=", false},
-		{"spaces only", "  ", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h, err := newServer(tc.keys)
-			if tc.ok != (err == nil) || tc.ok != (h != nil) {
-				t.Fatalf("newServer: %v, %v; want ok %v", h != nil, err, tc.ok)
-			}
-			if err != nil && (!errors.Is(err, keyring.ErrKeyText) || strings.Contains(err.Error(), "c2hvcnRzZWNyZXQ") || strings.Contains(err.Error(), "AAAA")) {
-				t.Errorf("error %q: want keyring.ErrKeyText, without the key", err)
-			}
-		})
 	}
 }
 
@@ -227,7 +194,7 @@ func (b *client) do(req *http.Request) page {
 // TestLoginBodyBound: the login reads a form within its bound, and answers
 // 413 to a larger one, urlencoded or multipart, announced or not.
 func TestLoginBodyBound(t *testing.T) {
-	h, err := newServer("")
+	h, err := newServer()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 // maxLines is the most lines of code main.go may have, comments and blank
 // lines not counted: the smallest integration stays small.
-const maxLines = 74
+const maxLines = 59
 
 // TestSize counts main.go's lines of code as the issue did: every line that
 // is neither blank nor only a comment.

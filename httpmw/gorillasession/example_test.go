@@ -59,9 +59,8 @@ func Example() {
 			user, _ := session(r).Values["user"].(string)
 			return user, user + "@example.com", user != ""
 		},
-		Session:      s,
-		RenewSession: s.Renew,
-		Now:          clock,
+		Session: s, // and its Renew as RenewSession
+		Now:     clock,
 	})
 	if err != nil {
 		log.Fatal(err)

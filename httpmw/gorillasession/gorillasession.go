@@ -6,8 +6,7 @@
 //	s := gorillasession.New(store, "session")
 //	mw, err := httpmw.New(httpmw.Config{
 //		// ...
-//		Session:      s,
-//		RenewSession: s.Renew,
+//		Session: s, // httpmw.New takes Renew from it as the RenewSession
 //	})
 //
 // The mark is three string values in the session named name (under the

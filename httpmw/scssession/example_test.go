@@ -43,27 +43,21 @@ func Example() {
 	mw, err := httpmw.New(httpmw.Config{
 		Service: tf,
 		Origin:  "http://localhost:8080",
-		User: func(r *http.Request) (string, string, bool) {
-			user := sessions.GetString(r.Context(), "user")
-			return user, user + "@example.com", user != ""
-		},
-		Session:      s,
-		RenewSession: s.Renew,
-		Now:          clock,
+		User:    s.User, // the user s.LogIn recorded
+		Session: s,      // and its Renew as RenewSession, and its cookie rules
+		Now:     clock,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	s.UseCookieRules(mw) // on https: Secure, and named "__Host-session"
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// ... the password is checked here ...
-		if err := sessions.RenewToken(r.Context()); err != nil {
+		if err := s.LogIn(r.Context(), "jane"); err != nil { // under a new token
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return
 		}
-		sessions.Put(r.Context(), "user", "jane")
 		fmt.Fprint(w, "password accepted")
 	})
 	mux.Handle("GET /account", mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,12 +6,17 @@
 //	s := scssession.New(sessions)
 //	mw, err := httpmw.New(httpmw.Config{
 //		// ...
-//		Session:      s,
-//		RenewSession: s.Renew,
+//		User:    s.User,
+//		Session: s,
 //	})
-//	// ...
-//	s.UseCookieRules(mw) // Secure, and named "__Host-session", on https
+//	// ... and, once the password is right: s.LogIn(r.Context(), userID)
 //	http.ListenAndServe(addr, sessions.LoadAndSave(mux))
+//
+// httpmw.New takes the renewal (Renew) from the Session, and gives scs's
+// cookie its rules (UseCookieRules: Secure, and named "__Host-session", on
+// https). An application with its own user in the session gives its own
+// Config.User instead of [Session.User], and renews the token at its own
+// login as [Session.LogIn] does.
 //
 // The mark is three string values in the session (under the keys
 // "twofa.user", "twofa.method" and "twofa.at"), so it lives in whatever
@@ -26,6 +31,7 @@
 package scssession
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,11 +45,12 @@ import (
 	"github.com/twofa-go/twofa/httpmw"
 )
 
-// The session keys of the mark.
+// The session keys of the mark, and of the user LogIn records.
 const (
 	keyUser   = "twofa.user"
 	keyMethod = "twofa.method"
 	keyAt     = "twofa.at"
+	keyLogin  = "login.user"
 )
 
 // Session is an [httpmw.Session] over an scs SessionManager, with the
@@ -87,10 +94,11 @@ const hostPrefix = "__Host-"
 // scs would panic.
 var errNoSession = errors.New("scssession: no scs session in the request: serve this route inside SessionManager.LoadAndSave")
 
-// loaded calls f with r's session, or returns errNoSession if r has none:
+// loaded calls f, which uses a request's session, and returns
+// errNoSession if the request has none:
 // scs panics on a context without its session data, and a route left out
 // of LoadAndSave is a mistake to report, not a crash of the request.
-func (s *Session) loaded(r *http.Request, f func()) (err error) {
+func (s *Session) loaded(f func()) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if msg, ok := v.(string); ok && msg == "scs: no session data in context" {
@@ -108,7 +116,7 @@ func (s *Session) loaded(r *http.Request, f func()) (err error) {
 // that does not read (written by something else), has none.
 func (s *Session) Mark(r *http.Request) (m httpmw.Mark, ok bool, err error) {
 	var user, method, at string
-	err = s.loaded(r, func() {
+	err = s.loaded(func() {
 		ctx := r.Context()
 		user, method, at = s.m.GetString(ctx, keyUser), s.m.GetString(ctx, keyMethod), s.m.GetString(ctx, keyAt)
 	})
@@ -128,7 +136,7 @@ func (s *Session) SetMark(w http.ResponseWriter, r *http.Request, m httpmw.Mark)
 	if m.UserID == "" {
 		return errors.New("scssession: a mark needs a user ID")
 	}
-	return s.loaded(r, func() {
+	return s.loaded(func() {
 		ctx := r.Context()
 		s.m.Put(ctx, keyUser, m.UserID)
 		s.m.Put(ctx, keyMethod, string(m.Method))
@@ -138,7 +146,7 @@ func (s *Session) SetMark(w http.ResponseWriter, r *http.Request, m httpmw.Mark)
 
 // ClearMark implements [httpmw.Session].
 func (s *Session) ClearMark(w http.ResponseWriter, r *http.Request) error {
-	return s.loaded(r, func() {
+	return s.loaded(func() {
 		ctx := r.Context()
 		s.m.Remove(ctx, keyUser)
 		s.m.Remove(ctx, keyMethod)
@@ -152,11 +160,43 @@ func (s *Session) ClearMark(w http.ResponseWriter, r *http.Request) error {
 // It returns r itself: scs renews in place.
 func (s *Session) Renew(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 	var err error
-	if lerr := s.loaded(r, func() { err = s.m.RenewToken(r.Context()) }); lerr != nil {
+	if lerr := s.loaded(func() { err = s.m.RenewToken(r.Context()) }); lerr != nil {
 		return r, lerr
 	}
 	if err != nil {
 		return r, fmt.Errorf("scssession: renew token: %w", err)
 	}
 	return r, nil
+}
+
+// LogIn records userID as the session's user once the application's own
+// first step (the password) passed, under a new token, against session
+// fixation: the token a visitor had before logging in no longer works.
+// The second step is still to come; [Session.User] reads the user back.
+func (s *Session) LogIn(ctx context.Context, userID string) error {
+	if userID == "" {
+		return errors.New("scssession: LogIn needs a user ID")
+	}
+	var err error
+	if lerr := s.loaded(func() {
+		if err = s.m.RenewToken(ctx); err == nil {
+			s.m.Put(ctx, keyLogin, userID)
+		}
+	}); lerr != nil {
+		return lerr
+	}
+	if err != nil {
+		return fmt.Errorf("scssession: renew token: %w", err)
+	}
+	return nil
+}
+
+// User returns the user [Session.LogIn] recorded in r's session, as both
+// the user ID and the account name; it fits httpmw.Config.User.
+func (s *Session) User(r *http.Request) (userID, account string, ok bool) {
+	var u string
+	if s.loaded(func() { u = s.m.GetString(r.Context(), keyLogin) }) != nil || u == "" {
+		return "", "", false
+	}
+	return u, u, true
 }

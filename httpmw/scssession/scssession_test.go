@@ -3,6 +3,7 @@ package scssession_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,16 +30,12 @@ func app(store scs.Store) sessiontest.App {
 		CookieName: sessions.Cookie.Name,
 		Wrap:       sessions.LoadAndSave,
 		LogIn: func(w http.ResponseWriter, r *http.Request, userID string) error {
-			if err := sessions.RenewToken(r.Context()); err != nil {
-				return err
-			}
-			sessions.Put(r.Context(), "user", userID)
-			return nil
+			return s.LogIn(r.Context(), userID)
 		},
 		LogOut: func(w http.ResponseWriter, r *http.Request) error { return sessions.Destroy(r.Context()) },
 		User: func(r *http.Request) (string, bool) {
-			u := sessions.GetString(r.Context(), "user")
-			return u, u != ""
+			u, _, ok := s.User(r)
+			return u, ok
 		},
 		ServerSide: true,
 	}
@@ -108,18 +105,73 @@ func TestOutsideLoadAndSave(t *testing.T) {
 		"SetMark":   s.SetMark(w, r, httpmw.Mark{UserID: "alice"}),
 		"ClearMark": s.ClearMark(w, r),
 		"Renew":     renew,
+		"LogIn":     s.LogIn(r.Context(), "alice"),
 	} {
 		if err == nil || !strings.Contains(err.Error(), "LoadAndSave") {
 			t.Errorf("%s: %v, want an error naming LoadAndSave", name, err)
 		}
+	}
+	if u, _, ok := s.User(r); ok {
+		t.Errorf("User outside LoadAndSave: %q, want nobody", u)
+	}
+}
+
+// LogIn records the user under a new token: the token the visitor had
+// before no longer finds the session, and User reads the user back.
+func TestLogIn(t *testing.T) {
+	sessions := scs.New()
+	s := scssession.New(sessions)
+	var users []string
+	h := sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if err := s.LogIn(r.Context(), r.FormValue("user")); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+			}
+			return
+		}
+		u, _, _ := s.User(r)
+		users = append(users, u)
+		sessions.Put(r.Context(), "visited", true) // a session before the login
+	}))
+	do := func(method, body string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	cookie := func(w *httptest.ResponseRecorder) *http.Cookie {
+		for _, c := range w.Result().Cookies() {
+			if c.Name == sessions.Cookie.Name {
+				return c
+			}
+		}
+		t.Fatalf("no session cookie in %v", w.Result().Cookies())
+		return nil
+	}
+	before := cookie(do("GET", "", nil))
+	after := cookie(do("POST", "user=alice", before))
+	if after.Value == before.Value {
+		t.Fatal("LogIn kept the token the visitor had before: session fixation")
+	}
+	do("GET", "", after)
+	do("GET", "", before)
+	if want := []string{"", "alice", ""}; !slices.Equal(users, want) {
+		t.Errorf("users seen: %q, want %q (nobody, alice with the new token, nobody with the old one)", users, want)
+	}
+	if w := do("POST", "user=", after); w.Code != http.StatusBadRequest {
+		t.Errorf("LogIn with no user ID: %d, want an error", w.Code)
 	}
 }
 
 // UseCookieRules gives scs's cookie twofa's rules by the middleware's
 // origin: on https Secure and "__Host-"-prefixed, for path "/" and no
 // domain whatever the application had set; on http://localhost as it was.
-// A second call changes nothing, and the cookie a response sets is the
-// one described.
+// httpmw.New applies them, a second call changes nothing, and the cookie a
+// response sets is the one described.
 func TestUseCookieRules(t *testing.T) {
 	for _, tc := range []struct {
 		origin, path, domain string
@@ -151,11 +203,13 @@ func TestUseCookieRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.UseCookieRules(mw)
-			s.UseCookieRules(mw)
 			c := sessions.Cookie
 			if c.Name != tc.wantName || c.Secure != tc.wantSecure || c.Path != tc.wantPath || c.Domain != tc.wantDomain || !c.HttpOnly {
-				t.Errorf("cookie %+v, want name %q, secure %v, path %q, domain %q, HttpOnly", c, tc.wantName, tc.wantSecure, tc.wantPath, tc.wantDomain)
+				t.Errorf("after httpmw.New: cookie %+v, want name %q, secure %v, path %q, domain %q, HttpOnly", c, tc.wantName, tc.wantSecure, tc.wantPath, tc.wantDomain)
+			}
+			s.UseCookieRules(mw)
+			if sessions.Cookie != c {
+				t.Errorf("a second UseCookieRules changed the cookie to %+v, from %+v", sessions.Cookie, c)
 			}
 			if c.SameSite != http.SameSiteStrictMode {
 				t.Errorf("SameSite %v, want the application's Strict kept", c.SameSite)

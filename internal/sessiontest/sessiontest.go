@@ -77,6 +77,18 @@ func (s *barrierStore) Throttle(ctx context.Context, userID string) (storage.Thr
 	return st, err
 }
 
+// counted is the adapter under test with its renewal counted.
+type counted struct {
+	httpmw.Session
+	renew func(http.ResponseWriter, *http.Request) (*http.Request, error)
+	n     *atomic.Int32
+}
+
+func (c counted) Renew(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+	c.n.Add(1)
+	return c.renew(w, r)
+}
+
 func start(t *testing.T, a App) *world {
 	t.Helper()
 	clock := fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
@@ -95,11 +107,9 @@ func start(t *testing.T, a App) *world {
 			u, ok := a.User(r)
 			return u, u + "@example.com", ok
 		},
-		Session: a.Session,
-		RenewSession: func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
-			renews.Add(1)
-			return a.Renew(w, r)
-		},
+		// No RenewSession: New takes it from the Session, as an
+		// application using the adapter leaves it.
+		Session:  counted{a.Session, a.Renew, renews},
 		LoginURL: "/login",
 		Now:      clock.Now,
 		Logger:   slog.New(slog.DiscardHandler),

@@ -67,6 +67,10 @@ func New() *Store {
 	}
 }
 
+// Ephemeral reports true: the records end with the process. It lets
+// twofa.New accept keyring.Random beside this store, and only beside it.
+func (s *Store) Ephemeral() bool { return true }
+
 // checkUser refuses an ID no store keeps, before anything is read or
 // written, so that the memory store answers as a database does.
 func checkUser(id string) error {
