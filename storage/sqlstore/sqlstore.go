@@ -150,29 +150,15 @@ func (d Dialect) offset() string {
 	return "LIMIT -1 OFFSET ?"
 }
 
-// subquery wraps the subquery of an IN that picks the rows a trim
-// deletes. MySQL refuses a LIMIT in an IN subquery and a subquery on the
-// table a DELETE changes (error 1093), but accepts both in a derived
-// table, which it reads whole before deleting.
-func (d Dialect) subquery(col, q string) string {
-	if d == MySQL {
-		return "(SELECT " + col + " FROM (" + q + ") AS picked)"
-	}
-	return "(" + q + ")"
-}
-
 // skipLocked ends the subquery that picks the rows a trim deletes. On
 // PostgreSQL, two trims of one user that lock the same rows in different
 // orders deadlock; a trim that skips the rows another one holds never
 // waits, and the rows it skips are that one's to delete (or a touch's to
 // keep). A trim may then drop a row more than keep asks, never keep more
 // for long. SQLite runs one writer at a time and has no row locks.
-//
-// MariaDB 10.6 and MySQL 8.0 skip locked rows too; there two trims that
-// still meet fail with a deadlock (error 1213), which the store repeats:
-// a trim is safe to repeat.
+// MySQL trims differently (trimMySQL).
 func (d Dialect) skipLocked() string {
-	if d == PostgreSQL || d == MySQL {
+	if d == PostgreSQL {
 		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
@@ -478,9 +464,6 @@ func ceremonyExpire(d Dialect) string {
 	case PostgreSQL:
 		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN (
 			SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= $1 FOR UPDATE SKIP LOCKED)`
-	case MySQL:
-		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN ` + d.subquery("id",
-			`SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= ? FOR UPDATE SKIP LOCKED`)
 	}
 	return `DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ?`
 }
@@ -497,13 +480,9 @@ func ceremonyTrim(d Dialect) string {
 	if d == PostgreSQL {
 		id = `id COLLATE "C"`
 	}
-	cut := `SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
-		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?`
-	if d == MySQL {
-		// MySQL reads the table a DELETE changes only in a derived table.
-		cut = `SELECT expires_ns, id FROM (` + cut + `) AS cut`
-	}
-	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (` + cut + `)`)
+	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (
+		SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
+		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?)`)
 }
 
 // secretColumns receives one TOTPSecret's group of nullable columns.
