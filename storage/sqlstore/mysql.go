@@ -45,7 +45,8 @@ func MySQLDSN(dsn string) (string, error) {
 	// the parameters after the first '?' that follows it.
 	slash := strings.LastIndexByte(dsn, '/')
 	if slash < 0 {
-		return "", fmt.Errorf("%w: %q is not a DSN of github.com/go-sql-driver/mysql (user:password@tcp(host:port)/dbname)", ErrMySQLSettings, redactDSN(dsn))
+		// Not quoted: it may hold a password.
+		return "", fmt.Errorf("%w: the DSN has no /dbname; the form of github.com/go-sql-driver/mysql is user:password@tcp(host:port)/dbname", ErrMySQLSettings)
 	}
 	params := ""
 	if q := strings.IndexByte(dsn[slash:], '?'); q >= 0 {
@@ -77,15 +78,6 @@ func MySQLDSN(dsn string) (string, error) {
 		sep = ""
 	}
 	return dsn + sep + strings.Join(add, "&"), nil
-}
-
-// redactDSN keeps a password out of an error message: everything before
-// the last '@' goes.
-func redactDSN(dsn string) string {
-	if at := strings.LastIndexByte(dsn, '@'); at >= 0 {
-		return "…" + dsn[at:]
-	}
-	return dsn
 }
 
 // MySQL error numbers the store acts on.
