@@ -86,6 +86,9 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) err
 	if n == 0 {
 		return storage.ErrConflict
 	}
+	if s.d == MySQL {
+		return s.trimBrowsersMySQL(ctx, b.UserID, b.ID, keep)
+	}
 	// The id is COLLATE "C" on PostgreSQL (0006), BINARY on SQLite: both
 	// break ties in byte order, as the memory store does.
 	_, err = s.affected(ctx, "trim browsers",

@@ -31,6 +31,9 @@ func (s *Store) AppendLog(ctx context.Context, e storage.LogEntry, keep int, bef
 		e.UserID, toNanos(e.Time), e.Kind, e.Method, e.Detail); err != nil {
 		return err
 	}
+	if s.d == MySQL {
+		return s.trimLogMySQL(ctx, e.UserID, toNanos(before), keep)
+	}
 	_, err := s.affected(ctx, "trim log",
 		`DELETE FROM twofa_log WHERE user_id = ? AND (at_ns < ? OR seq IN (
 			SELECT seq FROM twofa_log WHERE user_id = ?

@@ -1,5 +1,6 @@
 // Package sqlstore keeps twofa's state in the application's own SQL
-// database through [database/sql], on SQLite or PostgreSQL.
+// database through [database/sql], on SQLite, PostgreSQL, or MariaDB and
+// MySQL.
 //
 // The package imports no database driver: the application opens the
 // database with the driver it already uses and hands over the *sql.DB, which
@@ -34,6 +35,58 @@
 //	store, err := sqlstore.Open(ctx, db, sqlstore.PostgreSQL)
 //	if err != nil { ... }
 //
+// # MySQL and MariaDB
+//
+// With github.com/go-sql-driver/mysql (driver name "mysql"), on MariaDB
+// 10.6 or later, alone or as a Galera cluster, or MySQL 8.0 or later.
+// [MySQLDSN] adds to the application's DSN what the store needs:
+//
+//	import _ "github.com/go-sql-driver/mysql"
+//
+//	dsn, err := sqlstore.MySQLDSN("app:secret@tcp(db.internal:3306)/app")
+//	if err != nil { ... }
+//	db, err := sql.Open("mysql", dsn)
+//	if err != nil { ... }
+//	db.SetMaxOpenConns(50)                 // below the server's max_connections, shared by every server
+//	db.SetMaxIdleConns(50)                 // a login reuses a connection instead of dialling
+//	db.SetConnMaxLifetime(5 * time.Minute) // well below wait_timeout and any proxy's idle timeout
+//	store, err := sqlstore.Open(ctx, db, sqlstore.MySQL)
+//	if err != nil { ... }
+//
+// Pool: every application server holds up to SetMaxOpenConns connections,
+// so keep their sum below the server's max_connections (151 by default).
+// The server closes a connection idle for wait_timeout (8 hours by
+// default, often less behind a proxy or a cloud load balancer); a
+// SetConnMaxLifetime below it retires connections before the server
+// does, instead of handing a dead one to a login.
+//
+// What the store relies on, and [Store.Migrate] checks, failing with
+// [ErrMySQLSettings]: clientFoundRows=true (an UPDATE counts the rows it
+// matched, as on the other engines: a touch that keeps a time is not "not
+// found"), and a strict sql_mode (a value too long for its column is an
+// error, not cut short). Every key and compared column is binary
+// (VARBINARY or BLOB): the default collations of MySQL and MariaDB ignore
+// case and accents and pad with spaces, so "alice", "Alice" and "alice "
+// would be one user. Binary columns compare byte for byte, as Go and the
+// other engines do, whatever the connection's character set.
+//
+// Single use holds as on the other engines: each claim is one
+// conditional UPDATE or DELETE (or a transaction ending in one) that wins
+// only if it affected one row and its COMMIT succeeded. ON CONFLICT DO
+// NOTHING becomes a plain INSERT whose duplicate key error (1062) counts
+// as no row. MySQL has no DELETE ... RETURNING: [Store.TakeCeremony]
+// reads the row under a lock and deletes it in one transaction. A
+// deadlock (1213), which on a Galera cluster is also the error of a
+// transaction that lost certification at COMMIT, means the server rolled
+// the statement or transaction back; the store runs it again, a few
+// times at most, since nothing of it was applied, and the next run reads
+// the rows as they are then: a claim another caller won meanwhile
+// reports false. Nothing else is retried: a lock wait timeout (1205), or
+// a connection lost before the reply, which may hide a commit, is the
+// caller's error, and every caller denies on it. On Galera, add
+// wsrep_sync_wait=1 to the DSN so that a read sees what another node
+// committed just before.
+//
 // # Migrations
 //
 // The schema is created and upgraded by [Store.Migrate] only (which [Open]
@@ -45,11 +98,21 @@
 // again, and from several servers at once: on PostgreSQL an advisory lock
 // serialises them. Every table is prefixed twofa_.
 //
+// MySQL's DDL is not transactional, and GET_LOCK and LOCK TABLES do not
+// hold across a Galera cluster. There the lock is a row of
+// twofa_schema_lock, with a lease another server takes over once a dead
+// holder's has run out; each statement of a migration makes one object
+// whole (a table with its indexes, a column, an index), and a migration
+// that a crash stopped halfway, not recorded, runs again from its first
+// statement, finding done what was done (CREATE TABLE IF NOT EXISTS, and
+// an existing column or index, errors 1060 and 1061, counted as made).
+// Every table has a primary key, which Galera needs.
+//
 // # Concurrency
 //
 // Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
 // NOTHING whose affected-row count says whether it won, so it holds across
-// connections and servers without explicit locking. Where a change spans
+// connections and servers without explicit locking (on MySQL, see above). Where a change spans
 // rows, as replacing a set of backup codes does, that statement comes first
 // in a transaction: it locks the user's row, so a concurrent replacement
 // waits, then finds the set changed and reports false.
@@ -77,7 +140,7 @@
 // SQLite and PostgreSQL answer alike: PostgreSQL would refuse a NUL byte or
 // invalid UTF-8 with a driver error, and SQLite would store them. A lookup
 // by a key that fails CheckText reports not found without a statement.
-// Times are stored as BIGINT Unix nanoseconds.
+// Times are stored as BIGINT Unix nanoseconds on every engine.
 package sqlstore
 
 import (
@@ -89,6 +152,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +169,11 @@ const (
 	SQLite Dialect = iota + 1
 	// PostgreSQL is PostgreSQL 9.5 or later (for ON CONFLICT DO NOTHING).
 	PostgreSQL
+	// MySQL is MariaDB 10.6 or later, alone or in a Galera cluster, or
+	// MySQL 8.0 or later (for FOR UPDATE SKIP LOCKED), with the driver
+	// github.com/go-sql-driver/mysql and the connection settings of
+	// [MySQLDSN]. [Store.Migrate] checks the settings it depends on.
+	MySQL
 )
 
 // String returns the dialect's name, as in "SQLite".
@@ -114,23 +183,32 @@ func (d Dialect) String() string {
 		return "SQLite"
 	case PostgreSQL:
 		return "PostgreSQL"
+	case MySQL:
+		return "mysql"
 	}
 	return "Dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
 // migrationDir is the folder of the dialect's migrations in migrationFS.
 func (d Dialect) migrationDir() string {
-	if d == PostgreSQL {
+	switch d {
+	case PostgreSQL:
 		return "migrations/postgres"
+	case MySQL:
+		return "migrations/mysql"
 	}
 	return "migrations/sqlite"
 }
 
 // offset returns the clause that skips the first ? rows and keeps all
-// the rest: SQLite needs a LIMIT before an OFFSET, PostgreSQL does not.
+// the rest: SQLite needs a LIMIT before an OFFSET, PostgreSQL does not,
+// and MySQL's LIMIT takes no -1 but the largest unsigned 64-bit number.
 func (d Dialect) offset() string {
-	if d == PostgreSQL {
+	switch d {
+	case PostgreSQL:
 		return "OFFSET ?"
+	case MySQL:
+		return "LIMIT 18446744073709551615 OFFSET ?"
 	}
 	return "LIMIT -1 OFFSET ?"
 }
@@ -141,6 +219,7 @@ func (d Dialect) offset() string {
 // waits, and the rows it skips are that one's to delete (or a touch's to
 // keep). A trim may then drop a row more than keep asks, never keep more
 // for long. SQLite runs one writer at a time and has no row locks.
+// MySQL trims differently (trimMySQL).
 func (d Dialect) skipLocked() string {
 	if d == PostgreSQL {
 		return " FOR UPDATE SKIP LOCKED"
@@ -151,7 +230,20 @@ func (d Dialect) skipLocked() string {
 // rebind turns the ? placeholders of q into PostgreSQL's $1, $2, ... so that
 // every statement is written once. No statement here has a literal question
 // mark, in a string or otherwise.
+//
+// On MySQL it rewrites the two forms of ON CONFLICT the statements use:
+// DO NOTHING goes, and the INSERT's duplicate key error (1062) becomes
+// zero affected rows (dbConn.ExecContext): INSERT IGNORE would also turn
+// a value too long for its column into a warning and store it cut short,
+// and ON DUPLICATE KEY UPDATE of nothing counts one row with
+// clientFoundRows. DO UPDATE SET c = excluded.c is ON DUPLICATE KEY
+// UPDATE c = VALUES(c).
 func (d Dialect) rebind(q string) string {
+	if d == MySQL {
+		q = onConflictNothing.ReplaceAllString(q, "")
+		q = onConflictUpdate.ReplaceAllString(q, "ON DUPLICATE KEY UPDATE")
+		return excluded.ReplaceAllString(q, "VALUES($1)")
+	}
 	if d != PostgreSQL {
 		return q
 	}
@@ -169,10 +261,16 @@ func (d Dialect) rebind(q string) string {
 	return b.String()
 }
 
+var (
+	onConflictNothing = regexp.MustCompile(`\s*ON CONFLICT\s*(\([^)]*\))?\s*DO NOTHING`)
+	onConflictUpdate  = regexp.MustCompile(`ON CONFLICT\s*\([^)]*\)\s*DO UPDATE SET`)
+	excluded          = regexp.MustCompile(`excluded\.(\w+)`)
+)
+
 // Store implements [storage.Store] over a *sql.DB. It is safe for concurrent
 // use, as *sql.DB is.
 type Store struct {
-	db *sql.DB
+	db dbConn
 	d  Dialect
 	q  queries
 }
@@ -185,10 +283,10 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
-	if d != SQLite && d != PostgreSQL {
-		return nil, fmt.Errorf("sqlstore: unknown dialect %v (use sqlstore.SQLite or sqlstore.PostgreSQL)", d)
+	if d != SQLite && d != PostgreSQL && d != MySQL {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v (use sqlstore.SQLite, sqlstore.PostgreSQL or sqlstore.MySQL)", d)
 	}
-	return &Store{db: db, d: d, q: newQueries(d)}, nil
+	return &Store{db: dbConn{DB: db, d: d}, d: d, q: newQueries(d)}, nil
 }
 
 // Open returns a store over db with its schema brought up to date: [New],
@@ -267,6 +365,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations(s.d)
 	if err != nil {
 		return err
+	}
+	if s.d == MySQL {
+		return s.migrateMySQL(ctx, ms)
 	}
 	if err := s.createMigrationTable(ctx); err != nil {
 		return fmt.Errorf("sqlstore: migrate: create twofa_schema_migrations: %w", err)
@@ -422,7 +523,8 @@ func totpList(d Dialect) string {
 // them, and never waiting for a lock means no deadlock with a trim that
 // locks the same rows in another order.
 func ceremonyExpire(d Dialect) string {
-	if d == PostgreSQL {
+	switch d {
+	case PostgreSQL:
 		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN (
 			SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= $1 FOR UPDATE SKIP LOCKED)`
 	}
