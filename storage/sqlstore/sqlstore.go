@@ -357,7 +357,7 @@ type queries struct {
 	// totpAdvance and throttleClear.
 	totpAdvanceReset string
 
-	backupGet, backupUse, backupUseReset string
+	backupGet, backupUse, backupUseReset      string
 	emailGet, emailConsume, emailConsumeReset string
 
 	throttleGet, throttleNonZero, throttleFromZero, throttleUpdate, throttleDelete, throttleClear string
@@ -386,9 +386,9 @@ func newQueries(d Dialect) queries {
 			pending_sealed = ?, pending_algorithm = ?, pending_digits = ?, pending_period = ?, pending_created_ns = ?, pending_binding = ?,
 			disabled = ?, version = version + 1
 			WHERE user_id = ? AND version = ?`),
-		totpAdvance: d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
-		totpExists:  d.rebind(`SELECT 1 FROM twofa_totp WHERE user_id = ?`),
-		totpDelete:  d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
+		totpAdvance:      d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
+		totpExists:       d.rebind(`SELECT 1 FROM twofa_totp WHERE user_id = ?`),
+		totpDelete:       d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
 		totpList:         totpList(d),
 		totpCount:        `SELECT COUNT(*) FROM twofa_totp`,
 		totpAdvanceReset: totpAdvanceReset(d),
