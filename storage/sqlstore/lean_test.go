@@ -300,7 +300,7 @@ func TestThrottleRowKept(t *testing.T) {
 					}
 					var n, failures int
 					var last int64
-					if err := c.db.QueryRow(`SELECT COUNT(*), MAX(failures), MAX(last_ns) FROM twofa_throttle WHERE user_id = 'u'`).Scan(&n, &failures, &last); err != nil {
+					if err := c.db.QueryRow(`SELECT COUNT(*), COALESCE(MAX(failures), -1), COALESCE(MAX(last_ns), -1) FROM twofa_throttle WHERE user_id = 'u'`).Scan(&n, &failures, &last); err != nil {
 						t.Fatal(err)
 					}
 					if n != 1 || failures != 0 || last != 0 {
