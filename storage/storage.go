@@ -14,6 +14,15 @@
 // database. A conditional write that loses reports false, or [ErrConflict],
 // never a system error.
 //
+// A login's single-use writes ([TOTPStore.AdvanceTOTPStepAndResetThrottle],
+// [BackupStore.UseBackupCodeAndResetThrottle],
+// [EmailStore.ConsumeEmailCodeAndResetThrottle]) also clear the user's
+// [ThrottleState] in the same atomic operation, and the reads a login
+// starts with return that state with the record (TOTPRecord.Throttle and
+// the like), so that a successful check needs three calls: the read, the
+// throttle's compare-and-set, the write. A store that implements these
+// interfaces keeps the throttle state beside the records for that reason.
+//
 // # Input a store refuses
 //
 // Every method that names a user refuses an ID that fails [CheckUserID]

@@ -7,6 +7,12 @@
 // so a burst of parallel guesses cannot slip past the limit: each one must
 // win its own slot. A success clears the count.
 //
+// The factors of this module read the state with the user's record and
+// count from it with [Limiter.AttemptFrom], and clear it in the same
+// atomic write that accepts the code, when the limiter counts in their
+// store ([Limiter.CountsIn]): a verify then costs the store no call of
+// its own for the throttle but the one compare-and-set.
+//
 // # The policy
 //
 // The count is of consecutive failures. Only a success or an administrator

@@ -512,7 +512,7 @@ func TestCountsIn(t *testing.T) {
 		{"own", s, true},
 		{"other", memory.New(), false},
 		{"nil", nil, false},
-		{"uncomparable", uncomparable{ThrottleStore: s}, false},
+		{"uncomparable", uncomparable{ThrottleStore: s, f: func() {}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := l.CountsIn(tc.store); got != tc.want {
@@ -520,7 +520,7 @@ func TestCountsIn(t *testing.T) {
 			}
 		})
 	}
-	l3, _ := newLimiter(t, uncomparable{ThrottleStore: s}, throttle.Policy{})
+	l3, _ := newLimiter(t, uncomparable{ThrottleStore: s, f: func() {}}, throttle.Policy{})
 	if l3.CountsIn(s) {
 		t.Fatal("a limiter over an uncomparable store counts in another")
 	}

@@ -47,12 +47,29 @@
 //
 // # Concurrency
 //
-// Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
-// NOTHING whose affected-row count says whether it won, so it holds across
+// Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT
+// whose affected-row count says whether it won, so it holds across
 // connections and servers without explicit locking. Where a change spans
 // rows, as replacing a set of backup codes does, that statement comes first
 // in a transaction: it locks the user's row, so a concurrent replacement
 // waits, then finds the set changed and reports false.
+//
+// # A verify's statements
+//
+// A successful check of an app code, a backup code or an e-mailed code
+// sends three statements: the read of the user's record, which brings the
+// user's throttle state along (a LEFT JOIN); the compare-and-set that
+// counts the attempt before the code is checked; and the single-use write
+// that accepts the code and clears the count with it
+// ([Store.AdvanceTOTPStepAndResetThrottle] and its like). On PostgreSQL
+// that write is one statement, a WITH of two UPDATEs, so three round trips
+// in all and no transaction; SQLite has no UPDATE inside a WITH, and there
+// it is one transaction of two statements, two write transactions in all.
+// A user's throttle row is inserted by the first counted attempt and
+// then only updated: a success sets it to zero failures rather than
+// deleting it, so logins leave no dead rows behind on PostgreSQL, and the
+// table holds at most one row per user who ever made an attempt.
+// [Store.ResetThrottle], an administrator's unlock, still deletes it.
 //
 // # Bounds
 //
