@@ -212,7 +212,7 @@ func (s *Store) claimAndReset(ctx context.Context, what, oneQuery, claim, userID
 	err := s.inTx(ctx, what, func(tx *sql.Tx) error {
 		n, err := s.affectedIn(ctx, tx, claim, args...)
 		if err != nil || n != 1 {
-			return err // nil: lost, and the rollback undoes nothing
+			return err // nil: lost, and the commit writes nothing
 		}
 		if _, err := tx.ExecContext(ctx, s.q.throttleClear, userID); err != nil {
 			return err

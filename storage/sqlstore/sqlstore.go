@@ -791,7 +791,7 @@ func (s *Store) AdvanceTOTPStepAndResetThrottle(ctx context.Context, userID stri
 	err := s.inTx(ctx, "advance totp step", func(tx *sql.Tx) error {
 		n, err := s.affectedIn(ctx, tx, s.q.totpAdvance, step, userID, step)
 		if err != nil || n == 0 {
-			return err // nil: not advanced, and the rollback undoes nothing
+			return err // nil: not advanced, and the commit writes nothing
 		}
 		if _, err := tx.ExecContext(ctx, s.q.throttleClear, userID); err != nil {
 			return err
