@@ -220,6 +220,11 @@ type Config struct {
 // and holds no state of its own.
 type Service struct {
 	cfg Config
+	// shared is true when cfg.Throttle counts in cfg.Store: then the
+	// state read with the user's record is the limiter's, and the
+	// single-use write that accepts a code clears it in the same atomic
+	// operation, with no statement of its own.
+	shared bool
 }
 
 // New validates cfg, fills in defaults and returns a Service.
@@ -264,7 +269,7 @@ func New(cfg Config) (*Service, error) {
 		}
 		cfg.Throttle = l
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, shared: cfg.Throttle.CountsIn(cfg.Store)}, nil
 }
 
 // Generate makes a new set of codes for userID, replacing any earlier set
@@ -370,7 +375,14 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
+	attempt := s.cfg.Throttle.Attempt
+	if s.shared {
+		// The state read with the set: no read of its own (see Service).
+		attempt = func(ctx context.Context, userID string) error {
+			return s.cfg.Throttle.AttemptFrom(ctx, userID, set.Throttle)
+		}
+	}
+	if err := attempt(ctx, userID); err != nil {
 		if errors.Is(err, throttle.ErrThrottled) {
 			s.emit(ctx, event.Throttled, userID, now)
 		}
@@ -389,7 +401,11 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 		s.emit(ctx, event.ReplayRefused, userID, now)
 		return ErrUsed
 	}
-	used, err := s.cfg.Store.UseBackupCode(ctx, userID, set.SetID, index, now)
+	use := s.cfg.Store.UseBackupCode
+	if s.shared {
+		use = s.cfg.Store.UseBackupCodeAndResetThrottle
+	}
+	used, err := use(ctx, userID, set.SetID, index, now)
 	if err != nil {
 		return fmt.Errorf("backup: consume code: %w", err)
 	}
@@ -398,8 +414,10 @@ func (s *Service) Verify(ctx context.Context, userID, code string) error {
 		s.emit(ctx, event.ReplayRefused, userID, now)
 		return ErrUsed
 	}
-	if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
-		return err
+	if !s.shared {
+		if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
+			return err
+		}
 	}
 	s.emit(ctx, event.BackupUsed, userID, now)
 	return nil

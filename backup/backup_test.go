@@ -372,6 +372,9 @@ func (failing) ReplaceBackupSet(context.Context, storage.BackupSet, string) (boo
 func (failing) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
 	return false, errDown
 }
+func (failing) UseBackupCodeAndResetThrottle(context.Context, string, string, int, time.Time) (bool, error) {
+	return false, errDown
+}
 func (failing) SetBackupDisabled(context.Context, string, bool) error { return errDown }
 func (failing) DeleteBackupSet(context.Context, string) error         { return errDown }
 func (failing) Throttle(context.Context, string) (storage.ThrottleState, error) {
@@ -386,6 +389,9 @@ func (failing) ResetThrottle(context.Context, string) error { return errDown }
 type partly struct{ storage.Store }
 
 func (partly) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
+	return false, errDown
+}
+func (partly) UseBackupCodeAndResetThrottle(context.Context, string, string, int, time.Time) (bool, error) {
 	return false, errDown
 }
 
@@ -595,6 +601,10 @@ func (w tripwire) ReplaceBackupSet(context.Context, storage.BackupSet, string) (
 }
 func (w tripwire) UseBackupCode(context.Context, string, string, int, time.Time) (bool, error) {
 	w.called("UseBackupCode")
+	return false, errDown
+}
+func (w tripwire) UseBackupCodeAndResetThrottle(context.Context, string, string, int, time.Time) (bool, error) {
+	w.called("UseBackupCodeAndResetThrottle")
 	return false, errDown
 }
 func (w tripwire) SetBackupDisabled(context.Context, string, bool) error {

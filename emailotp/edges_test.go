@@ -41,6 +41,9 @@ func (u untouchable) FailEmailCode(context.Context, string, string) (int, error)
 func (u untouchable) ConsumeEmailCode(context.Context, string, string, int) (bool, error) {
 	return false, u.touched("ConsumeEmailCode")
 }
+func (u untouchable) ConsumeEmailCodeAndResetThrottle(context.Context, string, string, int) (bool, error) {
+	return false, u.touched("ConsumeEmailCodeAndResetThrottle")
+}
 func (u untouchable) Throttle(context.Context, string) (storage.ThrottleState, error) {
 	return storage.ThrottleState{}, u.touched("Throttle")
 }

@@ -153,6 +153,11 @@ type Config struct {
 // holds no state of its own.
 type Service struct {
 	cfg Config
+	// shared is true when cfg.Throttle counts in cfg.Store: then the
+	// state read with the user's record is the limiter's, and the
+	// single-use write that accepts a code clears it in the same atomic
+	// operation, with no statement of its own.
+	shared bool
 }
 
 // New validates cfg, fills in defaults and returns a Service.
@@ -204,7 +209,7 @@ func New(cfg Config) (*Service, error) {
 		}
 		cfg.Throttle = l
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, shared: cfg.Throttle.CountsIn(cfg.Store)}, nil
 }
 
 // MaxLoginLen is the longest login ID Send and Verify take, in bytes.
@@ -618,7 +623,14 @@ func (s *Service) Verify(ctx context.Context, userID, login, code string) error 
 	case c.Failures >= s.cfg.MaxFailures:
 		return ErrTooManyFailures
 	}
-	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
+	attempt := s.cfg.Throttle.Attempt
+	if s.shared {
+		// The state read with the user's: no read of its own (see Service).
+		attempt = func(ctx context.Context, userID string) error {
+			return s.cfg.Throttle.AttemptFrom(ctx, userID, st.Throttle)
+		}
+	}
+	if err := attempt(ctx, userID); err != nil {
 		if errors.Is(err, throttle.ErrThrottled) {
 			s.emit(ctx, event.Throttled, userID, now, "")
 		}
@@ -639,7 +651,11 @@ func (s *Service) Verify(ctx context.Context, userID, login, code string) error 
 		}
 		return ErrInvalidCode
 	}
-	consumed, err := s.cfg.Store.ConsumeEmailCode(ctx, userID, c.ID, s.cfg.MaxFailures)
+	consume := s.cfg.Store.ConsumeEmailCode
+	if s.shared {
+		consume = s.cfg.Store.ConsumeEmailCodeAndResetThrottle
+	}
+	consumed, err := consume(ctx, userID, c.ID, s.cfg.MaxFailures)
 	if err != nil {
 		return fmt.Errorf("emailotp: use code: %w", err)
 	}
@@ -647,8 +663,10 @@ func (s *Service) Verify(ctx context.Context, userID, login, code string) error 
 		s.emit(ctx, event.ReplayRefused, userID, now, "")
 		return ErrInvalidCode
 	}
-	if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
-		return err
+	if !s.shared {
+		if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
+			return err
+		}
 	}
 	s.emit(ctx, event.Verified, userID, now, "")
 	return nil

@@ -348,10 +348,16 @@ func (failing) Email(context.Context, string) (storage.EmailState, error) {
 func (failing) ConsumeEmailCode(context.Context, string, string, int) (bool, error) {
 	return false, errDown
 }
+func (failing) ConsumeEmailCodeAndResetThrottle(context.Context, string, string, int) (bool, error) {
+	return false, errDown
+}
 
 type consumeFails struct{ storage.Store }
 
 func (consumeFails) ConsumeEmailCode(context.Context, string, string, int) (bool, error) {
+	return false, errDown
+}
+func (consumeFails) ConsumeEmailCodeAndResetThrottle(context.Context, string, string, int) (bool, error) {
 	return false, errDown
 }
 

@@ -14,6 +14,15 @@
 // database. A conditional write that loses reports false, or [ErrConflict],
 // never a system error.
 //
+// A login's single-use writes ([TOTPStore.AdvanceTOTPStepAndResetThrottle],
+// [BackupStore.UseBackupCodeAndResetThrottle],
+// [EmailStore.ConsumeEmailCodeAndResetThrottle]) also clear the user's
+// [ThrottleState] in the same atomic operation, and the reads a login
+// starts with return that state with the record (TOTPRecord.Throttle and
+// the like), so that a successful check needs three calls: the read, the
+// throttle's compare-and-set, the write. A store that implements these
+// interfaces keeps the throttle state beside the records for that reason.
+//
 // # Input a store refuses
 //
 // Every method that names a user refuses an ID that fails [CheckUserID]
@@ -116,6 +125,12 @@ type TOTPRecord struct {
 	// holding a version read before a delete can never overwrite the
 	// record made after it.
 	Version int64
+	// Throttle is the user's ThrottleState, read by TOTP together with the
+	// record, so that a verify counts its attempt without a read of its
+	// own (throttle.Limiter.AttemptFrom). It is a snapshot: a store never
+	// writes it from a record (PutTOTP ignores it), and TOTPRecords leaves
+	// it zero.
+	Throttle ThrottleState
 }
 
 // TOTPStore keeps authenticator-app records, one per user.
@@ -136,6 +151,14 @@ type TOTPStore interface {
 	// reports false with a nil error when the stored step is already at or
 	// past step. If the user has no record, err is ErrNotFound.
 	AdvanceTOTPStep(ctx context.Context, userID string, step int64) (advanced bool, err error)
+
+	// AdvanceTOTPStepAndResetThrottle is AdvanceTOTPStep for a code that
+	// passed its check: when, and only when, the step advances, the same
+	// atomic operation also clears the user's throttle state, as
+	// ResetThrottle does. A step that does not advance leaves the throttle
+	// state as it is. A login calls it; anything else that moves the step
+	// (an import marking steps used) calls AdvanceTOTPStep.
+	AdvanceTOTPStepAndResetThrottle(ctx context.Context, userID string, step int64) (advanced bool, err error)
 
 	// DeleteTOTP removes the user's record. Deleting a record that does not
 	// exist is not an error.
@@ -168,7 +191,8 @@ type TOTPLister interface {
 }
 
 // ThrottleState counts a user's consecutive failed second-factor attempts.
-// The zero value means no failures.
+// The zero value means no failures. A store may keep the zero state as no
+// record or as a record of zeros: the two read, and compare, alike.
 type ThrottleState struct {
 	Failures int
 	// Last is the time of the most recent counted attempt; stores keep it
@@ -186,13 +210,16 @@ type ThrottleStore interface {
 
 	// SwapThrottle replaces the user's state with next if the stored state
 	// still equals old — the same Failures and the same instant by
-	// time.Time.Equal; the zero state stands for no record — as one atomic
+	// time.Time.Equal; no record reads as the zero state — as one atomic
 	// operation. It reports false with a nil error when the stored
 	// state differs.
 	SwapThrottle(ctx context.Context, userID string, old, next ThrottleState) (swapped bool, err error)
 
-	// ResetThrottle clears the user's failures. Clearing a user with none is
-	// not an error.
+	// ResetThrottle clears the user's failures, for an administrator or a
+	// factor whose success is not itself a store write; the verifies of
+	// codes clear the state in their single-use write instead
+	// (AdvanceTOTPStepAndResetThrottle and its like). Clearing a user with
+	// none is not an error.
 	ResetThrottle(ctx context.Context, userID string) error
 }
 
@@ -215,6 +242,9 @@ type BackupSet struct {
 	// Disabled is true while the user has turned backup codes off; the set
 	// is kept so they can be turned on again.
 	Disabled bool
+	// Throttle is the user's ThrottleState, read by BackupSet together
+	// with the set (see TOTPRecord.Throttle); ReplaceBackupSet ignores it.
+	Throttle ThrottleState
 }
 
 // BackupStore keeps one set of backup codes per user.
@@ -240,6 +270,12 @@ type BackupStore interface {
 	// code is used, the index is out of range, or the set was replaced or
 	// removed.
 	UseBackupCode(ctx context.Context, userID, setID string, index int, at time.Time) (used bool, err error)
+
+	// UseBackupCodeAndResetThrottle is UseBackupCode for a code that passed
+	// its check: when, and only when, the code is used, the same atomic
+	// operation also clears the user's throttle state, as ResetThrottle
+	// does; otherwise the throttle state stays as it is.
+	UseBackupCodeAndResetThrottle(ctx context.Context, userID, setID string, index int, at time.Time) (used bool, err error)
 
 	// SetBackupDisabled sets the Disabled flag of the user's set. If there is
 	// no set, err is ErrNotFound.
@@ -276,6 +312,9 @@ type EmailState struct {
 	Disabled bool
 	Since    time.Time  // when the user turned e-mail codes on
 	Code     *EmailCode // nil when no code was sent, or after it was used
+	// Throttle is the user's ThrottleState, read by Email together with
+	// the state (see TOTPRecord.Throttle).
+	Throttle ThrottleState
 }
 
 // EmailStore keeps the e-mail method of each user and its one live code.
@@ -308,6 +347,12 @@ type EmailStore interface {
 	// and has fewer than maxFailures failures, as one atomic operation: of
 	// any number of concurrent calls, at most one reports true.
 	ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (consumed bool, err error)
+
+	// ConsumeEmailCodeAndResetThrottle is ConsumeEmailCode for a code that
+	// passed its check: when, and only when, the code is consumed, the same
+	// atomic operation also clears the user's throttle state, as
+	// ResetThrottle does; otherwise the throttle state stays as it is.
+	ConsumeEmailCodeAndResetThrottle(ctx context.Context, userID, id string, maxFailures int) (consumed bool, err error)
 }
 
 // WebAuthnCredential is one security key or passkey of a user.

@@ -7,6 +7,12 @@
 // so a burst of parallel guesses cannot slip past the limit: each one must
 // win its own slot. A success clears the count.
 //
+// The factors of this module read the state with the user's record and
+// count from it with [Limiter.AttemptFrom], and clear it in the same
+// atomic write that accepts the code, when the limiter counts in their
+// store ([Limiter.CountsIn]): a verify then costs the store no call of
+// its own for the throttle but the one compare-and-set.
+//
 // # The policy
 //
 // The count is of consecutive failures. Only a success or an administrator
@@ -45,6 +51,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/twofa-go/twofa/storage"
@@ -248,14 +255,36 @@ const maxSwapTries = 64
 // calls Success, which clears the count; a failed attempt needs no further
 // call, it is already counted.
 func (l *Limiter) Attempt(ctx context.Context, userID string) error {
+	return l.attempt(ctx, userID, storage.ThrottleState{}, false)
+}
+
+// AttemptFrom is Attempt for a caller that has just read userID's state
+// seen from l's store, as the factors do with their own record
+// (storage.TOTPRecord.Throttle and the like): it checks the policy
+// against seen and counts the attempt with one compare-and-set from seen,
+// without a read of its own. Only when the stored state is no longer seen
+// does it read the state again and retry, as Attempt does; so a stale or
+// made-up seen costs a read, never a free attempt. A seen that wrongly
+// says the user must wait refuses this attempt, as the state did a moment
+// ago.
+func (l *Limiter) AttemptFrom(ctx context.Context, userID string, seen storage.ThrottleState) error {
+	return l.attempt(ctx, userID, seen, true)
+}
+
+// attempt counts one attempt, starting from seen if have, else from a
+// read.
+func (l *Limiter) attempt(ctx context.Context, userID string, seen storage.ThrottleState, have bool) error {
+	st := seen
 	for range maxSwapTries {
 		now := l.now()
 		if err := storage.CheckTime(now); err != nil {
 			return fmt.Errorf("throttle: clock: %w", err)
 		}
-		st, err := l.store.Throttle(ctx, userID)
-		if err != nil {
-			return fmt.Errorf("throttle: read state: %w", err)
+		if !have {
+			var err error
+			if st, err = l.store.Throttle(ctx, userID); err != nil {
+				return fmt.Errorf("throttle: read state: %w", err)
+			}
 		}
 		if err := l.policy.refuse(st, now); err != nil {
 			return err
@@ -267,11 +296,26 @@ func (l *Limiter) Attempt(ctx context.Context, userID string) error {
 		if swapped {
 			return nil
 		}
+		have = false // another attempt changed the state: read it
 	}
 	return fmt.Errorf("%w: too much contention", ErrThrottled)
 }
 
-// Success clears userID's count after a passed check.
+// CountsIn reports whether l keeps its counts in store, the very value:
+// then a single-use write of store that also resets the throttle
+// (storage.TOTPStore.AdvanceTOTPStepAndResetThrottle and its like) clears
+// l's count, and a state store reads with a record is the one l counts
+// from. A store of a type that cannot be compared is never l's.
+func (l *Limiter) CountsIn(store any) bool {
+	if store == nil || !reflect.TypeOf(store).Comparable() || !reflect.TypeOf(l.store).Comparable() {
+		return false
+	}
+	return any(l.store) == store
+}
+
+// Success clears userID's count after a passed check. The factors of this
+// module clear it in their single-use write instead, when that write is to
+// l's store (see CountsIn); Success is for the others.
 func (l *Limiter) Success(ctx context.Context, userID string) error {
 	if err := l.store.ResetThrottle(ctx, userID); err != nil {
 		return fmt.Errorf("throttle: clear: %w", err)

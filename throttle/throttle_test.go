@@ -434,3 +434,94 @@ func BenchmarkAttempt(b *testing.B) {
 		}
 	}
 }
+
+// AttemptFrom counts from a state its caller read; 200 parallel attempts
+// that all read the same state still get only the 5 free slots, each won
+// by its own compare-and-set.
+func TestParallelAttemptFromIsBounded(t *testing.T) {
+	s := memory.New()
+	l, _ := newLimiter(t, s, throttle.Policy{})
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			if l.AttemptFrom(ctx, "u", storage.ThrottleState{}) == nil {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := allowed.Load(); n != 5 {
+		t.Fatalf("%d of 200 parallel attempts from one read allowed, want 5", n)
+	}
+	if st, _ := s.Throttle(ctx, "u"); st.Failures != 5 {
+		t.Fatalf("count = %d, want 5", st.Failures)
+	}
+}
+
+// A seen state that is stale or made up costs a read, never a free
+// attempt: from a zero seen while the user is locked, the attempt is
+// refused; from a seen state that says locked while the stored one is
+// clear, the attempt is refused too (the state a moment ago), and counts
+// nothing.
+func TestAttemptFromStale(t *testing.T) {
+	s := memory.New()
+	l, c := newLimiter(t, s, throttle.Policy{})
+	for range 20 {
+		fail(t, l, c)
+	}
+	var te *throttle.Error
+	if err := l.AttemptFrom(ctx, "u", storage.ThrottleState{}); !errors.As(err, &te) || te.Locked || te.RetryAt.IsZero() {
+		t.Fatalf("attempt from a zero seen state while locked: %v", err)
+	}
+	if st, _ := s.Throttle(ctx, "u"); st.Failures != 20 {
+		t.Fatalf("count = %d after a refused attempt, want 20", st.Failures)
+	}
+	clear := memory.New()
+	l2, c2 := newLimiter(t, clear, throttle.Policy{})
+	if err := l2.AttemptFrom(ctx, "u", storage.ThrottleState{Failures: throttle.MaxFailures}); !errors.Is(err, throttle.ErrThrottled) {
+		t.Fatalf("attempt from a seen state at the ceiling: %v", err)
+	}
+	if st, _ := clear.Throttle(ctx, "u"); st.Failures != 0 {
+		t.Fatalf("a refused attempt counted: %d", st.Failures)
+	}
+	// A seen state the store never had: the swap loses, the limiter
+	// reads the real one and counts from it.
+	if err := l2.AttemptFrom(ctx, "u", storage.ThrottleState{Failures: 2, Last: c2.t}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := clear.Throttle(ctx, "u"); st.Failures != 1 {
+		t.Fatalf("count = %d after an attempt from a made-up state, want 1", st.Failures)
+	}
+}
+
+// CountsIn tells the limiter's own store from any other, and never
+// panics on a store of a type that cannot be compared.
+func TestCountsIn(t *testing.T) {
+	s := memory.New()
+	l, _ := newLimiter(t, s, throttle.Policy{})
+	type uncomparable struct {
+		storage.ThrottleStore
+		f func()
+	}
+	for _, tc := range []struct {
+		name  string
+		store any
+		want  bool
+	}{
+		{"own", s, true},
+		{"other", memory.New(), false},
+		{"nil", nil, false},
+		{"uncomparable", uncomparable{ThrottleStore: s, f: func() {}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := l.CountsIn(tc.store); got != tc.want {
+				t.Fatalf("CountsIn = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	l3, _ := newLimiter(t, uncomparable{ThrottleStore: s, f: func() {}}, throttle.Policy{})
+	if l3.CountsIn(s) {
+		t.Fatal("a limiter over an uncomparable store counts in another")
+	}
+}

@@ -239,6 +239,10 @@ func (s refuseAll) AdvanceTOTPStep(context.Context, string, int64) (bool, error)
 	s.fail()
 	return false, errDown
 }
+func (s refuseAll) AdvanceTOTPStepAndResetThrottle(context.Context, string, int64) (bool, error) {
+	s.fail()
+	return false, errDown
+}
 func (s refuseAll) DeleteTOTP(context.Context, string) error { s.fail(); return errDown }
 func (s refuseAll) Throttle(context.Context, string) (storage.ThrottleState, error) {
 	s.fail()

@@ -157,6 +157,11 @@ const maxSetupValidity = 24 * time.Hour
 // keeps no state of its own: several instances over one store behave as one.
 type Service struct {
 	cfg Config
+	// shared is true when cfg.Throttle counts in cfg.Store: then the
+	// state read with the user's record is the limiter's, and the
+	// single-use write that accepts a code clears it in the same atomic
+	// operation, with no statement of its own.
+	shared bool
 }
 
 // New validates cfg, fills in defaults and returns a Service.
@@ -211,7 +216,7 @@ func New(cfg Config) (*Service, error) {
 		}
 		cfg.Throttle = l
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, shared: cfg.Throttle.CountsIn(cfg.Store)}, nil
 }
 
 // Status is where a user stands with this method. It has only the states this
@@ -555,7 +560,7 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 	if err != nil {
 		return now, err
 	}
-	if err := s.cfg.Throttle.Attempt(ctx, userID); err != nil {
+	if err := s.attempt(ctx, userID, rec.Throttle); err != nil {
 		if errors.Is(err, throttle.ErrThrottled) {
 			s.emit(ctx, event.Throttled, userID, now, "")
 		}
@@ -576,7 +581,11 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 		s.emit(ctx, event.Failed, userID, now, "wrong code")
 		return now, ErrInvalidCode
 	}
-	advanced, err := s.cfg.Store.AdvanceTOTPStep(ctx, userID, step)
+	advance := s.cfg.Store.AdvanceTOTPStep
+	if s.shared {
+		advance = s.cfg.Store.AdvanceTOTPStepAndResetThrottle
+	}
+	advanced, err := advance(ctx, userID, step)
 	if err != nil {
 		return now, s.storeErr("record used step", err)
 	}
@@ -584,8 +593,10 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 		s.emit(ctx, event.ReplayRefused, userID, now, "")
 		return now, ErrReplay
 	}
-	if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
-		return now, err
+	if !s.shared {
+		if err := s.cfg.Throttle.Success(ctx, userID); err != nil {
+			return now, err
+		}
 	}
 	if !current {
 		if err := s.reseal(ctx, rec, sec, raw); err != nil {
@@ -594,6 +605,16 @@ func (s *Service) check(ctx context.Context, rec *storage.TOTPRecord, sec *stora
 		s.emit(ctx, event.Resealed, userID, now, "")
 	}
 	return now, nil
+}
+
+// attempt counts one attempt of userID before its code is checked: from
+// seen, the state read with the record, when the limiter counts in the
+// store, and from a read of its own when it counts elsewhere.
+func (s *Service) attempt(ctx context.Context, userID string, seen storage.ThrottleState) error {
+	if s.shared {
+		return s.cfg.Throttle.AttemptFrom(ctx, userID, seen)
+	}
+	return s.cfg.Throttle.Attempt(ctx, userID)
 }
 
 // match reports the start (Unix seconds) of the time step to consume for

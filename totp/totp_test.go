@@ -657,6 +657,9 @@ func (failingStore) PutTOTP(context.Context, storage.TOTPRecord) (int64, error) 
 func (failingStore) AdvanceTOTPStep(context.Context, string, int64) (bool, error) {
 	return false, errDown
 }
+func (failingStore) AdvanceTOTPStepAndResetThrottle(context.Context, string, int64) (bool, error) {
+	return false, errDown
+}
 func (failingStore) DeleteTOTP(context.Context, string) error { return errDown }
 func (failingStore) Throttle(context.Context, string) (storage.ThrottleState, error) {
 	return storage.ThrottleState{}, errDown
@@ -677,6 +680,15 @@ func (s flakyStore) AdvanceTOTPStep(ctx context.Context, u string, step int64) (
 		return false, errDown
 	}
 	return s.Store.AdvanceTOTPStep(ctx, u, step)
+}
+
+// AdvanceTOTPStepAndResetThrottle is the advance and the reset in one:
+// either failing fails it.
+func (s flakyStore) AdvanceTOTPStepAndResetThrottle(ctx context.Context, u string, step int64) (bool, error) {
+	if s.fail == "advance" || s.fail == "reset" {
+		return false, errDown
+	}
+	return s.Store.AdvanceTOTPStepAndResetThrottle(ctx, u, step)
 }
 
 func (s flakyStore) SwapThrottle(ctx context.Context, u string, o, n storage.ThrottleState) (bool, error) {

@@ -32,7 +32,9 @@ func (s *Store) BackupSet(_ context.Context, userID string) (storage.BackupSet, 
 	if !ok {
 		return storage.BackupSet{}, storage.ErrNotFound
 	}
-	return copyBackup(set), nil
+	set = copyBackup(set)
+	set.Throttle = s.throttle[userID]
+	return set, nil
 }
 
 // ReplaceBackupSet implements [storage.BackupStore].
@@ -51,6 +53,7 @@ func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet, prevS
 	}
 	set = copyBackup(set)
 	set.UsedAt = make([]time.Time, len(set.Hashes))
+	set.Throttle = storage.ThrottleState{} // read from s.throttle, never kept here
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.backup[set.UserID].SetID != prevSetID { // "" when there is none
@@ -62,6 +65,17 @@ func (s *Store) ReplaceBackupSet(_ context.Context, set storage.BackupSet, prevS
 
 // UseBackupCode implements [storage.BackupStore].
 func (s *Store) UseBackupCode(_ context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	return s.useBackupCode(userID, setID, index, at, false)
+}
+
+// UseBackupCodeAndResetThrottle implements [storage.BackupStore].
+func (s *Store) UseBackupCodeAndResetThrottle(_ context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	return s.useBackupCode(userID, setID, index, at, true)
+}
+
+// useBackupCode uses the code and, if reset and it was used, clears the
+// throttle state under the same lock.
+func (s *Store) useBackupCode(userID, setID string, index int, at time.Time, reset bool) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
@@ -77,6 +91,9 @@ func (s *Store) UseBackupCode(_ context.Context, userID, setID string, index int
 		return false, nil
 	}
 	set.UsedAt[index] = at
+	if reset {
+		delete(s.throttle, userID)
+	}
 	return true, nil
 }
 

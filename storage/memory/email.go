@@ -34,7 +34,9 @@ func (s *Store) Email(_ context.Context, userID string) (storage.EmailState, err
 	if !ok {
 		return storage.EmailState{}, storage.ErrNotFound
 	}
-	return copyEmail(st), nil
+	st = copyEmail(st)
+	st.Throttle = s.throttle[userID]
+	return st, nil
 }
 
 // PutEmail implements [storage.EmailStore].
@@ -112,6 +114,17 @@ func (s *Store) FailEmailCode(_ context.Context, userID, id string) (int, error)
 
 // ConsumeEmailCode implements [storage.EmailStore].
 func (s *Store) ConsumeEmailCode(_ context.Context, userID, id string, maxFailures int) (bool, error) {
+	return s.consumeEmailCode(userID, id, maxFailures, false)
+}
+
+// ConsumeEmailCodeAndResetThrottle implements [storage.EmailStore].
+func (s *Store) ConsumeEmailCodeAndResetThrottle(_ context.Context, userID, id string, maxFailures int) (bool, error) {
+	return s.consumeEmailCode(userID, id, maxFailures, true)
+}
+
+// consumeEmailCode consumes the code and, if reset and it was consumed,
+// clears the throttle state under the same lock.
+func (s *Store) consumeEmailCode(userID, id string, maxFailures int, reset bool) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
@@ -123,5 +136,8 @@ func (s *Store) ConsumeEmailCode(_ context.Context, userID, id string, maxFailur
 	}
 	st.Code = nil
 	s.email[userID] = st
+	if reset {
+		delete(s.throttle, userID)
+	}
 	return true, nil
 }

@@ -104,7 +104,9 @@ func (s *Store) TOTP(_ context.Context, userID string) (storage.TOTPRecord, erro
 	if !ok {
 		return storage.TOTPRecord{}, storage.ErrNotFound
 	}
-	return copyTOTP(r), nil
+	r = copyTOTP(r)
+	r.Throttle = s.throttle[userID]
+	return r, nil
 }
 
 // PutTOTP implements [storage.TOTPStore].
@@ -124,6 +126,7 @@ func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error
 	s.version++
 	next := copyTOTP(rec)
 	next.LastStep = cur.LastStep
+	next.Throttle = storage.ThrottleState{} // read from s.throttle, never kept here
 	next.Version = s.version
 	s.totp[rec.UserID] = next
 	return next.Version, nil
@@ -131,6 +134,17 @@ func (s *Store) PutTOTP(_ context.Context, rec storage.TOTPRecord) (int64, error
 
 // AdvanceTOTPStep implements [storage.TOTPStore].
 func (s *Store) AdvanceTOTPStep(_ context.Context, userID string, step int64) (bool, error) {
+	return s.advanceTOTPStep(userID, step, false)
+}
+
+// AdvanceTOTPStepAndResetThrottle implements [storage.TOTPStore].
+func (s *Store) AdvanceTOTPStepAndResetThrottle(_ context.Context, userID string, step int64) (bool, error) {
+	return s.advanceTOTPStep(userID, step, true)
+}
+
+// advanceTOTPStep advances the step and, if reset and it advanced, clears
+// the throttle state under the same lock.
+func (s *Store) advanceTOTPStep(userID string, step int64, reset bool) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
@@ -145,6 +159,9 @@ func (s *Store) AdvanceTOTPStep(_ context.Context, userID string, step int64) (b
 	}
 	r.LastStep = step
 	s.totp[userID] = r
+	if reset {
+		delete(s.throttle, userID)
+	}
 	return true, nil
 }
 
@@ -185,7 +202,7 @@ func (s *Store) TOTPRecords(_ context.Context, afterUserID string, limit int) ([
 	}
 	out := make([]storage.TOTPRecord, len(ids))
 	for i, id := range ids {
-		out[i] = copyTOTP(s.totp[id])
+		out[i] = copyTOTP(s.totp[id]) // Throttle zero, as the contract says
 	}
 	return out, nil
 }

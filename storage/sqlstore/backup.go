@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,40 +14,83 @@ func (s *Store) BackupSet(ctx context.Context, userID string) (storage.BackupSet
 	if err := checkUser(userID); err != nil {
 		return storage.BackupSet{}, err
 	}
-	set := storage.BackupSet{UserID: userID}
-	var created int64
-	var disabled int
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT set_id, salt, kdf, created_ns, disabled FROM twofa_backup_sets WHERE user_id = ?`), userID).
-		Scan(&set.SetID, &set.Salt, &set.KDF, &created, &disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return storage.BackupSet{}, storage.ErrNotFound
-	}
+	rows, err := s.db.QueryContext(ctx, s.q.backupGet, userID)
 	if err != nil {
 		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup set: %w", err)
 	}
-	set.Created, set.Disabled = fromNanos(created), disabled != 0
-	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT idx, hash, used_ns FROM twofa_backup_codes WHERE user_id = ? AND set_id = ? ORDER BY idx`), userID, set.SetID)
-	if err != nil {
-		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup codes: %w", err)
-	}
 	defer rows.Close()
+	set := storage.BackupSet{UserID: userID}
+	found := false
 	for rows.Next() {
-		var idx int
-		var hash []byte
-		var used int64
-		if err := rows.Scan(&idx, &hash, &used); err != nil {
-			return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup codes: %w", err)
+		// Every row repeats the set's columns; a set without codes is one
+		// row whose code columns are NULL.
+		var (
+			created, lastNs int64
+			disabled        int
+			idx, used       sql.NullInt64
+			hash            []byte
+		)
+		if err := rows.Scan(&set.SetID, &set.Salt, &set.KDF, &created, &disabled,
+			&set.Throttle.Failures, &lastNs, &idx, &hash, &used); err != nil {
+			return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup set: %w", err)
 		}
-		if idx != len(set.Hashes) {
+		found = true
+		set.Created, set.Disabled, set.Throttle.Last = fromNanos(created), disabled != 0, fromNanos(lastNs)
+		if !idx.Valid {
+			continue
+		}
+		if idx.Int64 != int64(len(set.Hashes)) {
 			return storage.BackupSet{}, fmt.Errorf("sqlstore: backup codes of user's set are not numbered 0..n-1")
 		}
 		set.Hashes = append(set.Hashes, hash)
-		set.UsedAt = append(set.UsedAt, fromNanos(used))
+		set.UsedAt = append(set.UsedAt, fromNanos(used.Int64))
 	}
 	if err := rows.Err(); err != nil {
-		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup codes: %w", err)
+		return storage.BackupSet{}, fmt.Errorf("sqlstore: read backup set: %w", err)
+	}
+	if !found {
+		return storage.BackupSet{}, storage.ErrNotFound
 	}
 	return set, nil
+}
+
+// backupGet reads a user's set, its codes and the user's throttle state
+// as one statement: one round trip, and on PostgreSQL one snapshot, so
+// the codes are always the set's. The codes come in index order, on the
+// primary key (user_id, idx).
+func backupGet(d Dialect) string {
+	switch d {
+	case SQLite, PostgreSQL:
+		return d.rebind(`SELECT s.set_id, s.salt, s.kdf, s.created_ns, s.disabled,
+			COALESCE(h.failures, 0), COALESCE(h.last_ns, 0), c.idx, c.hash, c.used_ns
+			FROM twofa_backup_sets s
+			LEFT JOIN twofa_throttle h ON h.user_id = s.user_id
+			LEFT JOIN twofa_backup_codes c ON c.user_id = s.user_id AND c.set_id = s.set_id
+			WHERE s.user_id = ? ORDER BY c.idx`)
+	}
+	panic("sqlstore: no backupGet for " + d.String())
+}
+
+// backupUse marks one unused code of the current set used.
+const backupUse = `UPDATE twofa_backup_codes SET used_ns = ? WHERE user_id = ? AND set_id = ? AND idx = ? AND used_ns = 0`
+
+// backupUseReset is backupUse and, if it used the code, the clearing of
+// the user's throttle state, as one statement (see totpAdvanceReset); ""
+// for SQLite, where it is a transaction of two.
+func backupUseReset(d Dialect) string {
+	switch d {
+	case PostgreSQL:
+		return `WITH used AS (
+				UPDATE twofa_backup_codes SET used_ns = $1
+				WHERE user_id = $2 AND set_id = $3 AND idx = $4 AND used_ns = 0 RETURNING user_id
+			), clr AS (
+				UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = (SELECT user_id FROM used)
+			)
+			SELECT COUNT(*) FROM used`
+	case SQLite:
+		return ""
+	}
+	panic("sqlstore: no backupUseReset for " + d.String())
 }
 
 // ReplaceBackupSet implements [storage.BackupStore]. The compare-and-set
@@ -111,6 +153,16 @@ func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet, pre
 // UseBackupCode implements [storage.BackupStore]: one conditional UPDATE,
 // whose affected-row count says whether this call consumed the code.
 func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	return s.useBackupCode(ctx, userID, setID, index, at, false)
+}
+
+// UseBackupCodeAndResetThrottle implements [storage.BackupStore]: on
+// PostgreSQL one statement, on SQLite one transaction of two.
+func (s *Store) UseBackupCodeAndResetThrottle(ctx context.Context, userID, setID string, index int, at time.Time) (bool, error) {
+	return s.useBackupCode(ctx, userID, setID, index, at, true)
+}
+
+func (s *Store) useBackupCode(ctx context.Context, userID, setID string, index int, at time.Time, reset bool) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
@@ -121,16 +173,39 @@ func (s *Store) UseBackupCode(ctx context.Context, userID, setID string, index i
 	if !validText(setID) {
 		return false, nil // no set has this ID
 	}
-	res, err := s.db.ExecContext(ctx, s.d.rebind(`UPDATE twofa_backup_codes SET used_ns = ? WHERE user_id = ? AND set_id = ? AND idx = ? AND used_ns = 0`),
-		toNanos(at), userID, setID, index)
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: use backup code: %w", err)
+	args := []any{toNanos(at), userID, setID, index}
+	if !reset {
+		n, err := s.affected(ctx, "use backup code", s.q.backupUse, args...)
+		return n == 1, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlstore: use backup code: %w", err)
+	return s.claimAndReset(ctx, "use backup code", s.q.backupUseReset, s.q.backupUse, userID, args...)
+}
+
+// claimAndReset runs a single-use claim and, if it won, clears userID's
+// throttle state, atomically: the dialect's one statement oneQuery when
+// there is one (it returns the count of claimed rows), or else claim and
+// throttleClear in one transaction.
+func (s *Store) claimAndReset(ctx context.Context, what, oneQuery, claim, userID string, args ...any) (bool, error) {
+	if oneQuery != "" {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, oneQuery, args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("sqlstore: %s: %w", what, err)
+		}
+		return n == 1, nil
 	}
-	return n == 1, nil
+	won := false
+	err := s.inTx(ctx, what, func(tx *sql.Tx) error {
+		n, err := s.affectedIn(ctx, tx, claim, args...)
+		if err != nil || n != 1 {
+			return err // nil: lost, and the commit writes nothing
+		}
+		if _, err := tx.ExecContext(ctx, s.q.throttleClear, userID); err != nil {
+			return err
+		}
+		won = true
+		return nil
+	})
+	return won && err == nil, err
 }
 
 // SetBackupDisabled implements [storage.BackupStore].

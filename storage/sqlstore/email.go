@@ -24,16 +24,16 @@ func (s *Store) Email(ctx context.Context, userID string) (storage.EmailState, e
 		sent, expires sql.NullInt64
 		failures      int
 	)
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT disabled, since_ns, code_id, code_hash, sent_ns, expires_ns, failures, code_binding
-		FROM twofa_email WHERE user_id = ?`), userID).
-		Scan(&disabled, &since, &id, &hash, &sent, &expires, &failures, &binding)
+	var lastNs int64
+	err := s.db.QueryRowContext(ctx, s.q.emailGet, userID).
+		Scan(&disabled, &since, &id, &hash, &sent, &expires, &failures, &binding, &st.Throttle.Failures, &lastNs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.EmailState{}, storage.ErrNotFound
 	}
 	if err != nil {
 		return storage.EmailState{}, fmt.Errorf("sqlstore: read email state: %w", err)
 	}
-	st.Disabled, st.Since = disabled != 0, fromNanos(since)
+	st.Disabled, st.Since, st.Throttle.Last = disabled != 0, fromNanos(since), fromNanos(lastNs)
 	if id.Valid {
 		st.Code = &storage.EmailCode{ID: id.String, Hash: hash, Sent: fromNanos(sent.Int64), Expires: fromNanos(expires.Int64), Failures: failures, Binding: binding}
 	}
@@ -137,18 +137,66 @@ func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, erro
 	return failures, nil
 }
 
+// emailGet reads a user's state and, in the same statement, the user's
+// throttle state (see totpGet).
+func emailGet(d Dialect) string {
+	switch d {
+	case SQLite, PostgreSQL:
+		return d.rebind(`SELECT e.disabled, e.since_ns, e.code_id, e.code_hash, e.sent_ns, e.expires_ns, e.failures, e.code_binding,
+			COALESCE(h.failures, 0), COALESCE(h.last_ns, 0)
+			FROM twofa_email e LEFT JOIN twofa_throttle h ON h.user_id = e.user_id
+			WHERE e.user_id = ?`)
+	}
+	panic("sqlstore: no emailGet for " + d.String())
+}
+
+// emailConsume removes the user's code if it is still code ? and has
+// fewer than ? failures.
+const emailConsume = `UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0, code_binding = NULL
+	WHERE user_id = ? AND code_id = ? AND failures < ?`
+
+// emailConsumeReset is emailConsume and, if it consumed the code, the
+// clearing of the user's throttle state, as one statement (see
+// totpAdvanceReset); "" for SQLite, where it is a transaction of two.
+func emailConsumeReset(d Dialect) string {
+	switch d {
+	case PostgreSQL:
+		return `WITH used AS (
+				UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0, code_binding = NULL
+				WHERE user_id = $1 AND code_id = $2 AND failures < $3 RETURNING user_id
+			), clr AS (
+				UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = (SELECT user_id FROM used)
+			)
+			SELECT COUNT(*) FROM used`
+	case SQLite:
+		return ""
+	}
+	panic("sqlstore: no emailConsumeReset for " + d.String())
+}
+
 // ConsumeEmailCode implements [storage.EmailStore].
 func (s *Store) ConsumeEmailCode(ctx context.Context, userID, id string, maxFailures int) (bool, error) {
+	return s.consumeEmailCode(ctx, userID, id, maxFailures, false)
+}
+
+// ConsumeEmailCodeAndResetThrottle implements [storage.EmailStore]: on
+// PostgreSQL one statement, on SQLite one transaction of two.
+func (s *Store) ConsumeEmailCodeAndResetThrottle(ctx context.Context, userID, id string, maxFailures int) (bool, error) {
+	return s.consumeEmailCode(ctx, userID, id, maxFailures, true)
+}
+
+func (s *Store) consumeEmailCode(ctx context.Context, userID, id string, maxFailures int, reset bool) (bool, error) {
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
 	if !validText(id) {
 		return false, nil
 	}
-	n, err := s.affected(ctx, "consume email code",
-		`UPDATE twofa_email SET code_id = NULL, code_hash = NULL, sent_ns = NULL, expires_ns = NULL, failures = 0, code_binding = NULL
-		WHERE user_id = ? AND code_id = ? AND failures < ?`, userID, id, maxFailures)
-	return n == 1, err
+	if !reset {
+		n, err := s.affected(ctx, "consume email code", s.q.emailConsume, userID, id, maxFailures)
+		return n == 1, err
+	}
+	return s.claimAndReset(ctx, "consume email code", s.q.emailConsumeReset, s.q.emailConsume, userID, userID, id, maxFailures)
 }
 
 // affected runs one statement and returns how many rows it changed.

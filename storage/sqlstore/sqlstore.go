@@ -110,12 +110,30 @@
 //
 // # Concurrency
 //
-// Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
-// NOTHING whose affected-row count says whether it won, so it holds across
-// connections and servers without explicit locking (on MySQL, see above). Where a change spans
+// Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT
+// (on MySQL, ON DUPLICATE KEY UPDATE) whose affected-row count says whether
+// it won, so it holds across connections and servers without explicit
+// locking. Where a change spans
 // rows, as replacing a set of backup codes does, that statement comes first
 // in a transaction: it locks the user's row, so a concurrent replacement
 // waits, then finds the set changed and reports false.
+//
+// # A verify's statements
+//
+// A successful check of an app code, a backup code or an e-mailed code
+// sends three statements: the read of the user's record, which brings the
+// user's throttle state along (a LEFT JOIN); the compare-and-set that
+// counts the attempt before the code is checked; and the single-use write
+// that accepts the code and clears the count with it
+// ([Store.AdvanceTOTPStepAndResetThrottle] and its like). On PostgreSQL
+// that write is one statement, a WITH of two UPDATEs, so three round trips
+// in all and no transaction; SQLite has no UPDATE inside a WITH, and there
+// it is one transaction of two statements, two write transactions in all.
+// A user's throttle row is inserted by the first counted attempt and
+// then only updated: a success sets it to zero failures rather than
+// deleting it, so logins leave no dead rows behind on PostgreSQL, and the
+// table holds at most one row per user who ever made an attempt.
+// [Store.ResetThrottle], an administrator's unlock, still deletes it.
 //
 // # Bounds
 //
@@ -453,8 +471,15 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 type queries struct {
 	totpGet, totpInsert, totpUpdate, totpAdvance, totpExists, totpDelete string
 	totpList, totpCount                                                  string
+	// totpAdvanceReset is "" where the engine takes no data-modifying
+	// CTE: AdvanceTOTPStepAndResetThrottle is then a transaction of
+	// totpAdvance and throttleClear.
+	totpAdvanceReset string
 
-	throttleGet, throttleExists, throttleInsert, throttleUpdate, throttleDelete, throttleDeleteIf string
+	backupGet, backupUse, backupUseReset      string
+	emailGet, emailConsume, emailConsumeReset string
+
+	throttleGet, throttleNonZero, throttleFromZero, throttleUpdate, throttleDelete, throttleClear string
 
 	ceremonyExpire, ceremonyInsert, ceremonyTrim string
 }
@@ -468,8 +493,7 @@ const totpColumns = `account,
 
 func newQueries(d Dialect) queries {
 	return queries{
-		totpGet: d.rebind(`SELECT ` + totpColumns + `, last_step, version
-			FROM twofa_totp WHERE user_id = ?`),
+		totpGet: totpGet(d),
 		// last_step takes its default, 0; ON CONFLICT turns a second insert
 		// into zero affected rows instead of an error to parse per driver.
 		totpInsert: d.rebind(`INSERT INTO twofa_totp (user_id, ` + totpColumns + `, version)
@@ -481,26 +505,91 @@ func newQueries(d Dialect) queries {
 			pending_sealed = ?, pending_algorithm = ?, pending_digits = ?, pending_period = ?, pending_created_ns = ?, pending_binding = ?,
 			disabled = ?, version = version + 1
 			WHERE user_id = ? AND version = ?`),
-		totpAdvance: d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
-		totpExists:  d.rebind(`SELECT 1 FROM twofa_totp WHERE user_id = ?`),
-		totpDelete:  d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
-		totpList:    totpList(d),
-		totpCount:   `SELECT COUNT(*) FROM twofa_totp`,
+		totpAdvance:      d.rebind(`UPDATE twofa_totp SET last_step = ? WHERE user_id = ? AND last_step < ?`),
+		totpExists:       d.rebind(`SELECT 1 FROM twofa_totp WHERE user_id = ?`),
+		totpDelete:       d.rebind(`DELETE FROM twofa_totp WHERE user_id = ?`),
+		totpList:         totpList(d),
+		totpCount:        `SELECT COUNT(*) FROM twofa_totp`,
+		totpAdvanceReset: totpAdvanceReset(d),
 
-		throttleGet:    d.rebind(`SELECT failures, last_ns FROM twofa_throttle WHERE user_id = ?`),
-		throttleExists: d.rebind(`SELECT 1 FROM twofa_throttle WHERE user_id = ?`),
-		throttleInsert: d.rebind(`INSERT INTO twofa_throttle (user_id, failures, last_ns) VALUES (?, ?, ?)
-			ON CONFLICT (user_id) DO NOTHING`),
+		backupGet:         backupGet(d),
+		backupUse:         d.rebind(backupUse),
+		backupUseReset:    backupUseReset(d),
+		emailGet:          emailGet(d),
+		emailConsume:      d.rebind(emailConsume),
+		emailConsumeReset: emailConsumeReset(d),
+
+		throttleGet: d.rebind(`SELECT failures, last_ns FROM twofa_throttle WHERE user_id = ?`),
+		throttleNonZero: d.rebind(`SELECT 1 FROM twofa_throttle WHERE user_id = ?
+			AND (failures <> 0 OR last_ns <> 0)`),
+		throttleFromZero: throttleFromZero(d),
 		throttleUpdate: d.rebind(`UPDATE twofa_throttle SET failures = ?, last_ns = ?
 			WHERE user_id = ? AND failures = ? AND last_ns = ?`),
-		throttleDelete:   d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ?`),
-		throttleDeleteIf: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ? AND failures = ? AND last_ns = ?`),
+		throttleDelete: d.rebind(`DELETE FROM twofa_throttle WHERE user_id = ?`),
+		throttleClear:  d.rebind(throttleClear),
 
 		ceremonyExpire: ceremonyExpire(d),
 		ceremonyInsert: d.rebind(`INSERT INTO twofa_webauthn_ceremonies (id, user_id, kind, data, expires_ns) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`),
 		ceremonyTrim: ceremonyTrim(d),
 	}
+}
+
+// totpGet reads a user's record and, in the same statement, the user's
+// throttle state, which a verify needs next: no row there is the zero
+// state.
+func totpGet(d Dialect) string {
+	switch d {
+	case SQLite, PostgreSQL:
+		return d.rebind(`SELECT ` + totpColumns + `, last_step, version,
+			COALESCE(h.failures, 0), COALESCE(h.last_ns, 0)
+			FROM twofa_totp t LEFT JOIN twofa_throttle h ON h.user_id = t.user_id
+			WHERE t.user_id = ?`)
+	}
+	panic("sqlstore: no totpGet for " + d.String())
+}
+
+// throttleClear sets a user's throttle state to zero and keeps the row:
+// a login clears it every time, and an UPDATE of the one row, unlike a
+// DELETE and the INSERT of the next attempt, leaves no dead row behind on
+// PostgreSQL and no index entry to remove and add again.
+const throttleClear = `UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = ?`
+
+// throttleFromZero counts an attempt from the zero state, which is no
+// row or a row of zeros: it inserts the row, or updates a row of zeros;
+// a row in any other state is left as it is, and no row affected says
+// the swap lost. The primary key lets one of several concurrent inserts
+// in, and the others then find its row not zero.
+func throttleFromZero(d Dialect) string {
+	switch d {
+	case SQLite, PostgreSQL:
+		return d.rebind(`INSERT INTO twofa_throttle (user_id, failures, last_ns) VALUES (?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, last_ns = excluded.last_ns
+			WHERE twofa_throttle.failures = 0 AND twofa_throttle.last_ns = 0`)
+	}
+	panic("sqlstore: no throttleFromZero for " + d.String())
+}
+
+// totpAdvanceReset is AdvanceTOTPStep and, if the step advanced, the
+// clearing of the user's throttle state, as one statement and so one
+// round trip and one commit: the second UPDATE sees the first's RETURNING
+// and clears nothing when it advanced nothing. The statement also tells
+// whether the record exists, from the snapshot it started with, for the
+// ErrNotFound of a step that did not advance. "" for SQLite, which has no
+// UPDATE in a WITH: there it is a transaction of two statements.
+func totpAdvanceReset(d Dialect) string {
+	switch d {
+	case PostgreSQL:
+		return `WITH adv AS (
+				UPDATE twofa_totp SET last_step = $1 WHERE user_id = $2 AND last_step < $1 RETURNING user_id
+			), clr AS (
+				UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = (SELECT user_id FROM adv)
+			)
+			SELECT (SELECT COUNT(*) FROM adv), EXISTS (SELECT 1 FROM twofa_totp WHERE user_id = $2)`
+	case SQLite:
+		return ""
+	}
+	panic("sqlstore: no totpAdvanceReset for " + d.String())
 }
 
 // totpList reads the next batch of a walk over twofa_totp, in user ID
@@ -639,7 +728,8 @@ func (s *Store) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, er
 	dest := []any{&rec.Account}
 	dest = append(dest, active.dest()...)
 	dest = append(dest, pending.dest()...)
-	dest = append(dest, &disabled, &rec.LastStep, &rec.Version)
+	var lastNs int64
+	dest = append(dest, &disabled, &rec.LastStep, &rec.Version, &rec.Throttle.Failures, &lastNs)
 	err := s.db.QueryRowContext(ctx, s.q.totpGet, userID).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.TOTPRecord{}, storage.ErrNotFound
@@ -648,6 +738,7 @@ func (s *Store) TOTP(ctx context.Context, userID string) (storage.TOTPRecord, er
 		return storage.TOTPRecord{}, fmt.Errorf("sqlstore: read totp record: %w", err)
 	}
 	rec.Active, rec.Pending, rec.Disabled = active.secret(), pending.secret(), disabled != 0
+	rec.Throttle.Last = fromNanos(lastNs)
 	return rec, nil
 }
 
@@ -764,17 +855,67 @@ func (s *Store) AdvanceTOTPStep(ctx context.Context, userID string, step int64) 
 	if n > 0 {
 		return true, nil
 	}
-	// Nothing changed: either the step was not later, or there is no
-	// record. The answer is decided already; this only tells which.
+	return false, s.totpMissing(ctx, userID)
+}
+
+// totpMissing tells, after a step that did not advance, whether that is
+// because there is no record: ErrNotFound, or nil when there is one. The
+// answer is decided already; this only tells which.
+func (s *Store) totpMissing(ctx context.Context, userID string) error {
 	var one int
-	err = s.db.QueryRowContext(ctx, s.q.totpExists, userID).Scan(&one)
+	err := s.db.QueryRowContext(ctx, s.q.totpExists, userID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, storage.ErrNotFound
+		return storage.ErrNotFound
 	}
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: advance totp step: %w", err)
+		return fmt.Errorf("sqlstore: advance totp step: %w", err)
 	}
-	return false, nil
+	return nil
+}
+
+// AdvanceTOTPStepAndResetThrottle implements [storage.TOTPStore]: on
+// PostgreSQL one statement, on SQLite one transaction of two.
+func (s *Store) AdvanceTOTPStepAndResetThrottle(ctx context.Context, userID string, step int64) (bool, error) {
+	if err := checkUser(userID); err != nil {
+		return false, err
+	}
+	if s.q.totpAdvanceReset != "" {
+		var n int64
+		var exists bool
+		if err := s.db.QueryRowContext(ctx, s.q.totpAdvanceReset, step, userID).Scan(&n, &exists); err != nil {
+			return false, fmt.Errorf("sqlstore: advance totp step: %w", err)
+		}
+		if n == 0 && !exists {
+			return false, storage.ErrNotFound
+		}
+		return n > 0, nil
+	}
+	advanced := false
+	err := s.inTx(ctx, "advance totp step", func(tx *sql.Tx) error {
+		n, err := s.affectedIn(ctx, tx, s.q.totpAdvance, step, userID, step)
+		if err != nil || n == 0 {
+			return err // nil: not advanced, and the commit writes nothing
+		}
+		if _, err := tx.ExecContext(ctx, s.q.throttleClear, userID); err != nil {
+			return err
+		}
+		advanced = true
+		return nil
+	})
+	if err != nil || advanced {
+		return advanced && err == nil, err
+	}
+	return false, s.totpMissing(ctx, userID)
+}
+
+// affectedIn runs one statement in tx and returns how many rows it
+// changed.
+func (s *Store) affectedIn(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // DeleteTOTP implements [storage.TOTPStore].
@@ -806,9 +947,10 @@ func (s *Store) Throttle(ctx context.Context, userID string) (storage.ThrottleSt
 	return st, nil
 }
 
-// isZero reports whether st is stored as no row at all. It compares what
-// would be stored, so that a state that reads back as the zero state is
-// never kept as a row that a swap from the zero state would not find.
+// isZero reports whether st is stored as the zero state: no row, or a
+// row of zeros. It compares what would be stored, so that a state that
+// reads back as the zero state is always one a swap from the zero state
+// finds.
 func isZero(st storage.ThrottleState) bool {
 	return st.Failures == 0 && toNanos(st.Last) == 0
 }
@@ -830,9 +972,9 @@ func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next stora
 	)
 	switch {
 	case isZero(old) && isZero(next):
-		// Nothing to write: the swap holds if there is indeed no row.
+		// Nothing to write: the swap holds if the state is indeed zero.
 		var one int
-		err := s.db.QueryRowContext(ctx, s.q.throttleExists, userID).Scan(&one)
+		err := s.db.QueryRowContext(ctx, s.q.throttleNonZero, userID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return true, nil
 		}
@@ -841,12 +983,9 @@ func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next stora
 		}
 		return false, nil
 	case isZero(old):
-		// No row stands for the zero state; the primary key lets exactly
-		// one of several concurrent inserts in.
-		res, err = s.db.ExecContext(ctx, s.q.throttleInsert, userID, next.Failures, toNanos(next.Last))
-	case isZero(next):
-		res, err = s.db.ExecContext(ctx, s.q.throttleDeleteIf, userID, old.Failures, toNanos(old.Last))
+		res, err = s.db.ExecContext(ctx, s.q.throttleFromZero, userID, next.Failures, toNanos(next.Last))
 	default:
+		// To the zero state too: the row stays, with zeros.
 		res, err = s.db.ExecContext(ctx, s.q.throttleUpdate, next.Failures, toNanos(next.Last), userID, old.Failures, toNanos(old.Last))
 	}
 	if err != nil {

@@ -77,6 +77,10 @@ func refusals() []refusal {
 			return err
 		})
 		add("AdvanceTOTPStep", func(s storage.Store) error { _, err := s.AdvanceTOTPStep(ctx, id, 1<<40); return err })
+		add("AdvanceTOTPStepAndResetThrottle", func(s storage.Store) error {
+			_, err := s.AdvanceTOTPStepAndResetThrottle(ctx, id, 1<<40)
+			return err
+		})
 		add("DeleteTOTP", func(s storage.Store) error { return s.DeleteTOTP(ctx, id) })
 		if id != "" { // "" starts a walk at the first record
 			add("TOTPRecords", func(s storage.Store) error { _, err := s.TOTPRecords(ctx, id, 10); return err })
@@ -93,6 +97,10 @@ func refusals() []refusal {
 			return err
 		})
 		add("UseBackupCode", func(s storage.Store) error { _, err := s.UseBackupCode(ctx, id, refusalSet, 0, when); return err })
+		add("UseBackupCodeAndResetThrottle", func(s storage.Store) error {
+			_, err := s.UseBackupCodeAndResetThrottle(ctx, id, refusalSet, 0, when)
+			return err
+		})
 		add("SetBackupDisabled", func(s storage.Store) error { return s.SetBackupDisabled(ctx, id, true) })
 		add("DeleteBackupSet", func(s storage.Store) error { return s.DeleteBackupSet(ctx, id) })
 		add("Email", func(s storage.Store) error { _, err := s.Email(ctx, id); return err })
@@ -102,6 +110,10 @@ func refusals() []refusal {
 		add("SwapEmailCode to none", func(s storage.Store) error { _, err := s.SwapEmailCode(ctx, id, code, nil); return err })
 		add("FailEmailCode", func(s storage.Store) error { _, err := s.FailEmailCode(ctx, id, refusalCode); return err })
 		add("ConsumeEmailCode", func(s storage.Store) error { _, err := s.ConsumeEmailCode(ctx, id, refusalCode, 5); return err })
+		add("ConsumeEmailCodeAndResetThrottle", func(s storage.Store) error {
+			_, err := s.ConsumeEmailCodeAndResetThrottle(ctx, id, refusalCode, 5)
+			return err
+		})
 		add("WebAuthnHandle", func(s storage.Store) error { _, err := s.WebAuthnHandle(ctx, id); return err })
 		add("PutWebAuthnHandle", func(s storage.Store) error { return s.PutWebAuthnHandle(ctx, id, []byte("handle 9")) })
 		add("WebAuthnDisabled", func(s storage.Store) error { _, err := s.WebAuthnDisabled(ctx, id); return err })
@@ -158,6 +170,10 @@ func refusals() []refusal {
 		})
 		// A code "used" at the zero time would read back as unused.
 		add("UseBackupCode", func(s storage.Store) error { _, err := s.UseBackupCode(ctx, u, refusalSet, 0, bad); return err })
+		add("UseBackupCodeAndResetThrottle", func(s storage.Store) error {
+			_, err := s.UseBackupCodeAndResetThrottle(ctx, u, refusalSet, 0, bad)
+			return err
+		})
 		add("ReplaceBackupSet created", func(s storage.Store) error {
 			set := backupSet(u, "set9", 2)
 			set.Created = bad
@@ -334,6 +350,9 @@ func runRefusals(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		if ok, err := s.UseBackupCode(ctx, u, bad, 0, when); ok || err != nil {
 			t.Errorf("UseBackupCode of set ID %s: %v, %v; want false, nil", why, ok, err)
 		}
+		if ok, err := s.UseBackupCodeAndResetThrottle(ctx, u, bad, 0, when); ok || err != nil {
+			t.Errorf("UseBackupCodeAndResetThrottle of set ID %s: %v, %v; want false, nil", why, ok, err)
+		}
 		if ok, err := s.ReplaceBackupSet(ctx, backupSet(u, "set9", 2), bad); ok || err != nil {
 			t.Errorf("ReplaceBackupSet from set ID %s: %v, %v; want false, nil", why, ok, err)
 		}
@@ -342,6 +361,9 @@ func runRefusals(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		}
 		if ok, err := s.ConsumeEmailCode(ctx, u, bad, 5); ok || err != nil {
 			t.Errorf("ConsumeEmailCode of code ID %s: %v, %v; want false, nil", why, ok, err)
+		}
+		if ok, err := s.ConsumeEmailCodeAndResetThrottle(ctx, u, bad, 5); ok || err != nil {
+			t.Errorf("ConsumeEmailCodeAndResetThrottle of code ID %s: %v, %v; want false, nil", why, ok, err)
 		}
 		if ok, err := s.SwapEmailCode(ctx, u, emailCode(bad, 0), nil); ok || err != nil {
 			t.Errorf("SwapEmailCode from code ID %s: %v, %v; want false, nil", why, ok, err)

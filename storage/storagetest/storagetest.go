@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("TOTP", func(t *testing.T) { runTOTP(t, newStore) })
 	t.Run("TOTPWalk", func(t *testing.T) { runTOTPWalk(t, newStore) })
 	t.Run("Throttle", func(t *testing.T) { runThrottle(t, newStore) })
+	t.Run("Claims", func(t *testing.T) { runClaims(t, newStore) })
 	t.Run("Backup", func(t *testing.T) { runBackup(t, newStore) })
 	t.Run("BackupReplace", func(t *testing.T) { runBackupReplace(t, newStore) })
 	t.Run("Email", func(t *testing.T) { runEmail(t, newStore) })
