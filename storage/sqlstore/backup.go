@@ -60,7 +60,7 @@ func (s *Store) BackupSet(ctx context.Context, userID string) (storage.BackupSet
 // primary key (user_id, idx).
 func backupGet(d Dialect) string {
 	switch d {
-	case SQLite, PostgreSQL:
+	case SQLite, PostgreSQL, MySQL:
 		return d.rebind(`SELECT s.set_id, s.salt, s.kdf, s.created_ns, s.disabled,
 			COALESCE(h.failures, 0), COALESCE(h.last_ns, 0), c.idx, c.hash, c.used_ns
 			FROM twofa_backup_sets s
@@ -87,6 +87,10 @@ func backupUseReset(d Dialect) string {
 				UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = (SELECT user_id FROM used)
 			)
 			SELECT COUNT(*) FROM used`
+	case MySQL:
+		return `UPDATE twofa_backup_codes c LEFT JOIN twofa_throttle h ON h.user_id = c.user_id
+			SET c.used_ns = ?, h.failures = 0, h.last_ns = 0
+			WHERE c.user_id = ? AND c.set_id = ? AND c.idx = ? AND c.used_ns = 0`
 	case SQLite:
 		return ""
 	}
@@ -186,6 +190,9 @@ func (s *Store) useBackupCode(ctx context.Context, userID, setID string, index i
 // there is one (it returns the count of claimed rows), or else claim and
 // throttleClear in one transaction.
 func (s *Store) claimAndReset(ctx context.Context, what, oneQuery, claim, userID string, args ...any) (bool, error) {
+	if oneQuery != "" && s.d == MySQL {
+		return s.claimResetMySQL(ctx, what, oneQuery, args...)
+	}
 	if oneQuery != "" {
 		var n int64
 		if err := s.db.QueryRowContext(ctx, oneQuery, args...).Scan(&n); err != nil {
@@ -194,7 +201,7 @@ func (s *Store) claimAndReset(ctx context.Context, what, oneQuery, claim, userID
 		return n == 1, nil
 	}
 	won := false
-	err := s.inTx(ctx, what, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, what, func(tx txConn) error {
 		n, err := s.affectedIn(ctx, tx, claim, args...)
 		if err != nil || n != 1 {
 			return err // nil: lost, and the commit writes nothing
@@ -206,6 +213,26 @@ func (s *Store) claimAndReset(ctx context.Context, what, oneQuery, claim, userID
 		return nil
 	})
 	return won && err == nil, err
+}
+
+// claimResetMySQL runs a claim that clears the throttle on MySQL: one
+// UPDATE of two tables, the claimed row joined with the user's throttle
+// row (when there is one), and so one round trip and one commit. The rows
+// it changed are the claimed one and, unless it was zero already, the
+// throttle row; a claim that loses matches no row and changes neither, so
+// any changed row means it won. A deadlock, or a Galera certification
+// failure, runs it again (dbConn): it was not applied, and the next run
+// finds the row claimed if another won meanwhile.
+func (s *Store) claimResetMySQL(ctx context.Context, what, query string, args ...any) (bool, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return n >= 1, nil
 }
 
 // SetBackupDisabled implements [storage.BackupStore].

@@ -141,7 +141,7 @@ func (s *Store) FailEmailCode(ctx context.Context, userID, id string) (int, erro
 // throttle state (see totpGet).
 func emailGet(d Dialect) string {
 	switch d {
-	case SQLite, PostgreSQL:
+	case SQLite, PostgreSQL, MySQL:
 		return d.rebind(`SELECT e.disabled, e.since_ns, e.code_id, e.code_hash, e.sent_ns, e.expires_ns, e.failures, e.code_binding,
 			COALESCE(h.failures, 0), COALESCE(h.last_ns, 0)
 			FROM twofa_email e LEFT JOIN twofa_throttle h ON h.user_id = e.user_id
@@ -168,6 +168,11 @@ func emailConsumeReset(d Dialect) string {
 				UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = (SELECT user_id FROM used)
 			)
 			SELECT COUNT(*) FROM used`
+	case MySQL:
+		return `UPDATE twofa_email e LEFT JOIN twofa_throttle h ON h.user_id = e.user_id
+			SET e.code_id = NULL, e.code_hash = NULL, e.sent_ns = NULL, e.expires_ns = NULL, e.failures = 0, e.code_binding = NULL,
+				h.failures = 0, h.last_ns = 0
+			WHERE e.user_id = ? AND e.code_id = ? AND e.failures < ?`
 	case SQLite:
 		return ""
 	}

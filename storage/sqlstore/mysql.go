@@ -542,3 +542,34 @@ func (s *Store) putCeremonyMySQL(ctx context.Context, c storage.Ceremony, now ti
 		`DELETE FROM twofa_webauthn_ceremonies WHERE id IN`, nil, false)
 	return err == nil, err
 }
+
+// swapFromZeroMySQL counts an attempt from the zero state on MySQL: an
+// UPDATE of a row of zeros, the row a cleared state keeps, and where no
+// row changed, an INSERT for a user with no row yet. The INSERT of a user
+// whose row exists is a duplicate key, which dbConn reports as no row: the
+// state was not zero, and the swap lost. A row cleared between the two
+// statements makes the swap lose when it could have won; the limiter then
+// reads the state again and retries, so that costs a round trip, never a
+// free attempt.
+func (s *Store) swapFromZeroMySQL(ctx context.Context, userID string, next storage.ThrottleState) (bool, error) {
+	for _, q := range []struct {
+		query string
+		args  []any
+	}{
+		{s.q.throttleFromZero, []any{next.Failures, toNanos(next.Last), userID}},
+		{`INSERT INTO twofa_throttle (user_id, failures, last_ns) VALUES (?, ?, ?)`, []any{userID, next.Failures, toNanos(next.Last)}},
+	} {
+		res, err := s.db.ExecContext(ctx, q.query, q.args...)
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: swap throttle: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, fmt.Errorf("sqlstore: swap throttle: %w", err)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -540,7 +540,7 @@ func newQueries(d Dialect) queries {
 // state.
 func totpGet(d Dialect) string {
 	switch d {
-	case SQLite, PostgreSQL:
+	case SQLite, PostgreSQL, MySQL:
 		return d.rebind(`SELECT ` + totpColumns + `, last_step, version,
 			COALESCE(h.failures, 0), COALESCE(h.last_ns, 0)
 			FROM twofa_totp t LEFT JOIN twofa_throttle h ON h.user_id = t.user_id
@@ -566,6 +566,12 @@ func throttleFromZero(d Dialect) string {
 		return d.rebind(`INSERT INTO twofa_throttle (user_id, failures, last_ns) VALUES (?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, last_ns = excluded.last_ns
 			WHERE twofa_throttle.failures = 0 AND twofa_throttle.last_ns = 0`)
+	case MySQL:
+		// No conditional ON DUPLICATE KEY UPDATE: whether its assignments
+		// see each other's new values depends on the server's sql_mode.
+		// swapFromZeroMySQL sends this, then an INSERT when no row
+		// changed.
+		return `UPDATE twofa_throttle SET failures = ?, last_ns = ? WHERE user_id = ? AND failures = 0 AND last_ns = 0`
 	}
 	panic("sqlstore: no throttleFromZero for " + d.String())
 }
@@ -586,6 +592,12 @@ func totpAdvanceReset(d Dialect) string {
 				UPDATE twofa_throttle SET failures = 0, last_ns = 0 WHERE user_id = (SELECT user_id FROM adv)
 			)
 			SELECT (SELECT COUNT(*) FROM adv), EXISTS (SELECT 1 FROM twofa_totp WHERE user_id = $2)`
+	case MySQL:
+		// A multi-table UPDATE (see claimAndReset): the totp row is the
+		// claim, and the throttle row of the same user changes with it.
+		return `UPDATE twofa_totp t LEFT JOIN twofa_throttle h ON h.user_id = t.user_id
+			SET t.last_step = ?, h.failures = 0, h.last_ns = 0
+			WHERE t.user_id = ? AND t.last_step < ?`
 	case SQLite:
 		return ""
 	}
@@ -879,6 +891,13 @@ func (s *Store) AdvanceTOTPStepAndResetThrottle(ctx context.Context, userID stri
 	if err := checkUser(userID); err != nil {
 		return false, err
 	}
+	if s.d == MySQL {
+		advanced, err := s.claimResetMySQL(ctx, "advance totp step", s.q.totpAdvanceReset, step, userID, step)
+		if err != nil || advanced {
+			return advanced, err
+		}
+		return false, s.totpMissing(ctx, userID)
+	}
 	if s.q.totpAdvanceReset != "" {
 		var n int64
 		var exists bool
@@ -891,7 +910,7 @@ func (s *Store) AdvanceTOTPStepAndResetThrottle(ctx context.Context, userID stri
 		return n > 0, nil
 	}
 	advanced := false
-	err := s.inTx(ctx, "advance totp step", func(tx *sql.Tx) error {
+	err := s.inTx(ctx, "advance totp step", func(tx txConn) error {
 		n, err := s.affectedIn(ctx, tx, s.q.totpAdvance, step, userID, step)
 		if err != nil || n == 0 {
 			return err // nil: not advanced, and the commit writes nothing
@@ -910,7 +929,7 @@ func (s *Store) AdvanceTOTPStepAndResetThrottle(ctx context.Context, userID stri
 
 // affectedIn runs one statement in tx and returns how many rows it
 // changed.
-func (s *Store) affectedIn(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+func (s *Store) affectedIn(ctx context.Context, tx txConn, query string, args ...any) (int64, error) {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -982,6 +1001,8 @@ func (s *Store) SwapThrottle(ctx context.Context, userID string, old, next stora
 			return false, fmt.Errorf("sqlstore: swap throttle: %w", err)
 		}
 		return false, nil
+	case isZero(old) && s.d == MySQL:
+		return s.swapFromZeroMySQL(ctx, userID, next)
 	case isZero(old):
 		res, err = s.db.ExecContext(ctx, s.q.throttleFromZero, userID, next.Failures, toNanos(next.Last))
 	default:
