@@ -444,12 +444,18 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 // Requires reports whether the user has any method to pass at login, as
 // Account(...).Requires() does, without reading the throttle or the
 // remembered browsers: the question a request of a user with no method asks
-// each time.
+// each time. With an error it reports true: an application that looks
+// only at the answer during a database outage still asks for the second
+// step, which then denies, instead of letting everyone through.
 func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
 	if err := checkUser(userID); err != nil {
-		return false, err
+		return true, err
 	}
-	return s.hasPrimary(ctx, userID)
+	required, err := s.hasPrimary(ctx, userID)
+	if err != nil {
+		return true, err
+	}
+	return required, nil
 }
 
 // hasPrimary reports whether userID has a primary method offered, as

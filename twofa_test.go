@@ -327,6 +327,16 @@ func TestStoreFailureDenies(t *testing.T) {
 	if _, err := g.tf.Account(ctx, "u"); !errors.Is(err, errDown) {
 		t.Errorf("Account: %v", err)
 	}
+	// An application that reads only the answer still asks for the
+	// second step, of a user with a method and of one without.
+	for _, user := range []string{"u", "other"} {
+		if r, err := g.tf.Requires(ctx, user); !r || !errors.Is(err, errDown) {
+			t.Errorf("Requires(%q) with a failing store: %v, %v; want true and the store error", user, r, err)
+		}
+	}
+	if r, err := g.tf.Requires(ctx, "bad\x00id"); !r || !errors.Is(err, twofa.ErrInvalidUserID) {
+		t.Errorf("Requires of an invalid ID: %v, %v; want true and ErrInvalidUserID", r, err)
+	}
 	if err := g.tf.Reset(ctx, "u"); !errors.Is(err, errDown) {
 		t.Errorf("Reset: %v", err)
 	}
