@@ -1,0 +1,521 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/internal/fake"
+	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/storage/sqlstore"
+	"github.com/twofa-go/twofa/throttle"
+	"github.com/twofa-go/twofa/totp"
+)
+
+// restartPort is this test's own PostgreSQL port: it stops and restarts
+// the server, so it cannot share the one TWOFA_POSTGRES_DSN names.
+const restartPort = 55415
+
+// TestPostgresRestart runs two application servers (two twofa.Service,
+// each on a *sql.DB of its own) against a PostgreSQL server that is
+// killed under them, and checks what issue 14 asks of a restart:
+//
+//   - while the server is down every call denies with an error that no
+//     application can take for "this user has no second factor"
+//     (ErrNoMethod, a method not enabled, not found) or for a wrong code;
+//   - once it is back every call succeeds again, with the same *sql.DB
+//     handles and Services: database/sql drops the dead connections
+//     (pgx's stdlib driver reports them bad) and dials new ones;
+//   - no code is accepted twice: every code is tried by both servers at
+//     once, several times each, before, during and after the restart, and
+//     acceptances are counted per (user, time step);
+//   - no enrolled user is lost.
+//
+// The server is stopped with `pg_ctl -m immediate`, which kills every
+// backend with no shutdown checkpoint, as a crash would, so that it comes
+// back through crash recovery. A commit can reach PostgreSQL and its reply
+// be lost with the connection (the UPDATE that consumes a time step, or
+// the throttle's clear after it): the client sees an error and denies, and
+// the step stays consumed, so that code never passes later. That is the
+// fail-closed answer, and the test allows it: a step tried during the
+// restart is accepted at most once, possibly never.
+func TestPostgresRestart(t *testing.T) {
+	pg := startPostgres(t, restartPort)
+	ctx := t.Context()
+
+	// Two servers, pools of different sizes: B's is smaller than a round's
+	// concurrency, so its calls also queue inside database/sql.
+	dbA, dbB := openPool(t, pg.dsn, 16), openPool(t, pg.dsn, 8)
+	storeA, err := sqlstore.Open(ctx, dbA, sqlstore.PostgreSQL)
+	if err != nil {
+		t.Fatalf("Open A: %v", err)
+	}
+	storeB, err := sqlstore.Open(ctx, dbB, sqlstore.PostgreSQL)
+	if err != nil {
+		t.Fatalf("Open B: %v", err)
+	}
+	h := &restartHarness{
+		t:        t,
+		clock:    fake.NewClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)),
+		accepted: map[stepKey]int{},
+	}
+	ring := keyring.Random() // one key for both servers, as in production
+	for _, s := range []struct {
+		name  string
+		store *sqlstore.Store
+	}{{"A", storeA}, {"B", storeB}} {
+		tf, err := twofa.New(twofa.Config{
+			Issuer: "Restart", Store: s.store, Keys: ring, Now: h.clock.Now,
+			// Every code is tried 2*tries times and only one try can pass,
+			// so each round leaves up to 2*tries-1 failures; with the
+			// default policy those would soon throttle the right code too.
+			// The throttle is not what this test is about.
+			Throttle: throttle.Policy{FreeFailures: 60, LockAfter: 80},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.servers = append(h.servers, server{s.name, tf})
+	}
+	h.enroll(12)
+	n, err := storeA.CountTOTP(ctx)
+	if err != nil || n != len(h.users) {
+		t.Fatalf("CountTOTP before the restart = %d, %v; want %d", n, err, len(h.users))
+	}
+
+	// Before: the plain case, for contrast.
+	for range 2 {
+		h.expectHealthy("before", h.round(true))
+	}
+
+	// Down: killed, not started again yet. Every call denies with a store
+	// error; none consumes the step or counts against the throttle, so the
+	// same code passes once the server is back.
+	if err := pg.ctl("stop", "-m", "immediate"); err != nil {
+		t.Fatalf("pg_ctl stop: %v\n%s", err, pg.log())
+	}
+	down := h.round(true)
+	h.expectDown("down", down)
+	t.Logf("down: %v", down[0].err)
+	h.expectDown("down, again", h.round(false))
+	h.expectDownAccount()
+	if err := pg.ctl("start", "-o", pg.opts); err != nil {
+		t.Fatalf("pg_ctl start: %v\n%s", err, pg.log())
+	}
+	h.expectHealthy("back, the code tried while down", h.round(false))
+	h.expectHealthy("back", h.round(true))
+
+	// Restarted under load: rounds run back to back until pg_ctl restart
+	// has returned (the server accepts connections again).
+	done := make(chan error, 1)
+	go func() { done <- pg.ctl("restart", "-m", "immediate", "-o", pg.opts) }()
+	var during []call
+	rounds := 0
+	for restarted := false; !restarted; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("pg_ctl restart: %v\n%s", err, pg.log())
+			}
+			restarted = true
+		default:
+		}
+		calls := h.round(true)
+		h.expectDuring("restart", calls)
+		during = append(during, calls...)
+		rounds++
+	}
+	failed := slices.IndexFunc(during, func(c call) bool { return c.err != nil && kind(c.err) == storeError })
+	if failed < 0 {
+		t.Fatalf("%d rounds (%d calls) during the restart and not one store error: the restart was not under load", rounds, len(during))
+	}
+	counts := map[outcome]int{}
+	for _, c := range during {
+		counts[kind(c.err)]++
+	}
+	t.Logf("during the restart: %d rounds, %d calls: %d accepted, %d replayed, %d store errors; first: %v",
+		rounds, len(during), counts[accepted], counts[replayed], counts[storeError], during[failed].err)
+
+	// After: the same Services and *sql.DB handles. The last step tried
+	// during the restart first (it may be consumed already, by a commit
+	// whose reply was lost, and then must not pass now), then new steps.
+	h.expectAfter("after, the last code of the restart", h.round(false))
+	for range 3 {
+		h.expectHealthy("after", h.round(true))
+	}
+
+	// No enrolled user is lost: each one above passed after the restart on
+	// both servers' account views too, and the count is whole.
+	for _, s := range h.servers {
+		for _, u := range h.users {
+			a, err := s.tf.Account(ctx, u.id)
+			if err != nil || a.Status(twofa.TOTP) != twofa.Enabled {
+				t.Errorf("server %s, %s: after the restart Account = %v, %v; want TOTP enabled", s.name, u.id, a.Status(twofa.TOTP), err)
+			}
+			if req, err := s.tf.Requires(ctx, u.id); err != nil || !req {
+				t.Errorf("server %s, %s: after the restart Requires = %v, %v", s.name, u.id, req, err)
+			}
+		}
+	}
+	if n, err := storeB.CountTOTP(ctx); err != nil || n != len(h.users) {
+		t.Errorf("CountTOTP after the restart = %d, %v; want %d", n, err, len(h.users))
+	}
+	h.expectSingleUse()
+}
+
+// tries is how many times each server tries each code in a round, all at
+// once.
+const tries = 3
+
+type server struct {
+	name string
+	tf   *twofa.Service
+}
+
+type restartUser struct{ id, secret string }
+
+// stepKey names one code: a user's time step.
+type stepKey struct {
+	user string
+	step int64
+}
+
+// call is one Verify and its answer.
+type call struct {
+	server string
+	key    stepKey
+	method twofa.Method
+	err    error
+}
+
+type restartHarness struct {
+	t       *testing.T
+	clock   *fake.Clock
+	servers []server
+	users   []restartUser
+
+	mu       sync.Mutex
+	accepted map[stepKey]int // every acceptance of the test, per code
+}
+
+// enroll sets up n users with an authenticator app, alternating servers.
+func (h *restartHarness) enroll(n int) {
+	t := h.t
+	for i := range n {
+		s := h.servers[i%len(h.servers)]
+		id := "user-" + strconv.Itoa(i)
+		session := "session-" + id
+		enr, err := s.tf.TOTP.Begin(t.Context(), id, id+"@example.com", session)
+		if err != nil {
+			t.Fatalf("Begin %s: %v", id, err)
+		}
+		if err := s.tf.TOTP.Confirm(t.Context(), id, session, fake.AppCode(t, enr.Secret, h.clock.Now())); err != nil {
+			t.Fatalf("Confirm %s: %v", id, err)
+		}
+		h.users = append(h.users, restartUser{id, enr.Secret})
+	}
+}
+
+// round moves the clock one period on when next is set, so that every user
+// has a code never tried, or keeps it to try the last round's codes again;
+// then each server tries each user's code tries times, all at once.
+func (h *restartHarness) round(next bool) []call {
+	t := h.t
+	if next {
+		h.clock.Add(30 * time.Second)
+	}
+	now := h.clock.Now()
+	step := now.Unix() / 30
+	calls := make([]call, len(h.users)*len(h.servers)*tries)
+	var wg sync.WaitGroup
+	i := 0
+	for _, u := range h.users {
+		code := fake.AppCode(t, u.secret, now)
+		for _, s := range h.servers {
+			for range tries {
+				c := &calls[i]
+				i++
+				c.server, c.key = s.name, stepKey{u.id, step}
+				wg.Go(func() {
+					// A bound, so that a call that hangs fails the test
+					// instead of stalling it; none is expected to come near.
+					ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+					defer cancel()
+					c.method, c.err = s.tf.Verify(ctx, u.id, "login-"+u.id, code)
+				})
+			}
+		}
+	}
+	wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range calls {
+		if c.err == nil {
+			h.accepted[c.key]++
+			if c.method != twofa.TOTP {
+				t.Errorf("%s accepted by server %s as %q, want %q", c.key.user, c.server, c.method, twofa.TOTP)
+			}
+		}
+	}
+	return calls
+}
+
+// outcome sorts Verify's answers.
+type outcome int
+
+const (
+	accepted   outcome = iota
+	replayed           // the code's step was used already: the loser of a race
+	storeError         // the database failed: deny, and nothing else
+	// Below, answers that a database failure must never produce.
+	noMethod  // ErrNoMethod: the application's policy may let the user in
+	notFound  // a method not enabled or set up, or a record not found
+	wrongCode // a right code called wrong
+	throttled // the generous policy above never throttles
+)
+
+var outcomeNames = [...]string{"accepted", "replayed", "store error", "ErrNoMethod", "not enabled/not found", "wrong code", "throttled"}
+
+func (o outcome) String() string { return outcomeNames[o] }
+
+// kind sorts err, nil included, by what an application makes of it.
+func kind(err error) outcome {
+	switch {
+	case err == nil:
+		return accepted
+	case errors.Is(err, twofa.ErrNoMethod):
+		return noMethod
+	case errors.Is(err, totp.ErrNotEnabled), errors.Is(err, totp.ErrNotSetUp), errors.Is(err, storage.ErrNotFound),
+		errors.Is(err, emailotp.ErrNotEnabled):
+		return notFound
+	case errors.Is(err, totp.ErrReplay) && errors.Is(err, twofa.ErrInvalidCode):
+		return replayed
+	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode):
+		return wrongCode
+	case errors.Is(err, twofa.ErrThrottled):
+		return throttled
+	}
+	return storeError
+}
+
+// expectHealthy checks a round against a working database: each code
+// passes exactly once, and every other try is refused as a replay.
+func (h *restartHarness) expectHealthy(phase string, calls []call) {
+	h.t.Helper()
+	per := map[stepKey]int{}
+	for _, c := range calls {
+		switch k := kind(c.err); k {
+		case accepted:
+			per[c.key]++
+		case replayed:
+		default:
+			h.t.Errorf("%s: %s on server %s: %s: %v", phase, c.key.user, c.server, k, c.err)
+		}
+	}
+	for _, u := range h.users {
+		key := calls[0].key
+		key.user = u.id
+		if per[key] != 1 {
+			h.t.Errorf("%s: %s's code accepted %d times in the round, want 1", phase, u.id, per[key])
+		}
+	}
+}
+
+// expectDown checks a round against a database that is down: every call
+// denies with a store error.
+func (h *restartHarness) expectDown(phase string, calls []call) {
+	h.t.Helper()
+	for _, c := range calls {
+		if k := kind(c.err); k != storeError {
+			h.t.Errorf("%s: %s on server %s: %s (%v), want a store error", phase, c.key.user, c.server, k, c.err)
+		}
+	}
+}
+
+// expectDownAccount checks the other questions an application asks at
+// login while the database is down: Requires and Account must fail, not
+// answer "no second factor".
+func (h *restartHarness) expectDownAccount() {
+	t := h.t
+	for _, s := range h.servers {
+		for _, u := range h.users {
+			// Requires answers false with its error; the error is what an
+			// application must look at (as httpmw does), and it is no
+			// ErrNoMethod.
+			if _, err := s.tf.Requires(t.Context(), u.id); kind(err) != storeError {
+				t.Errorf("down: server %s: Requires(%s) = %s (%v), want a store error", s.name, u.id, kind(err), err)
+			}
+			if _, err := s.tf.Account(t.Context(), u.id); kind(err) != storeError {
+				t.Errorf("down: server %s: Account(%s) = %s (%v), want a store error", s.name, u.id, kind(err), err)
+			}
+		}
+	}
+}
+
+// expectDuring checks a round that ran while the server restarted: a call
+// passes, loses a race, or fails with a store error; nothing else.
+func (h *restartHarness) expectDuring(phase string, calls []call) {
+	h.t.Helper()
+	for _, c := range calls {
+		switch k := kind(c.err); k {
+		case accepted, replayed, storeError:
+		default:
+			h.t.Errorf("%s: %s on server %s: %s: %v", phase, c.key.user, c.server, k, c.err)
+		}
+	}
+}
+
+// expectAfter checks the retry, once the server is back, of codes tried
+// during the restart: no error but a replay, and each code accepted once
+// in all (during the restart or now) unless a lost reply consumed it.
+func (h *restartHarness) expectAfter(phase string, calls []call) {
+	h.t.Helper()
+	for _, c := range calls {
+		if k := kind(c.err); k != accepted && k != replayed {
+			h.t.Errorf("%s: %s on server %s: %s: %v", phase, c.key.user, c.server, k, c.err)
+		}
+	}
+}
+
+// expectSingleUse checks every acceptance of the test: no code twice.
+func (h *restartHarness) expectSingleUse() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for key, n := range h.accepted {
+		if n > 1 {
+			h.t.Errorf("%s's code of step %d accepted %d times", key.user, key.step, n)
+		}
+	}
+}
+
+// openPool opens one application server's pool as the storage docs
+// advise for PostgreSQL: a fixed size, connections kept idle rather than
+// dialled per request, and recycled now and then. None of these is what
+// recovers from the restart; database/sql and pgx do that on their own.
+func openPool(t *testing.T, dsn string, size int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// pgServer is a PostgreSQL server of the test's own, in a folder under
+// /tmp.
+type pgServer struct {
+	t    *testing.T
+	bin  string // folder of initdb and pg_ctl
+	dir  string
+	opts string // the postgres options for pg_ctl -o
+	dsn  string
+}
+
+// startPostgres initdb's and starts a server on port, stopped and removed
+// when the test ends, whatever happens. Without the binaries the test is
+// skipped on a developer's machine and fails in CI, which installs them.
+func startPostgres(t *testing.T, port int) *pgServer {
+	t.Helper()
+	bin := postgresBin()
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin or on PATH; CI must install them (.ci/run)")
+		}
+		t.Skip("no PostgreSQL server binaries (initdb, pg_ctl)")
+	}
+	// mktemp -d under /tmp, not t.TempDir(): the server runs as postgres
+	// when the test runs as root, and t.TempDir's parents are 0700.
+	dir, err := os.MkdirTemp("", "twofa-restart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pgServer{t: t, bin: bin, dir: dir,
+		// -F: no fsync. A killed server loses nothing written to the
+		// kernel, and this test kills only the server, never the machine.
+		opts: fmt.Sprintf("-k %s -h 127.0.0.1 -p %d -F -c max_connections=500", dir, port),
+		dsn:  fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port),
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		if out, err := exec.Command("chown", "postgres", dir).CombinedOutput(); err != nil {
+			t.Fatalf("chown postgres %s: %v: %s", dir, err, out)
+		}
+	}
+	if out, err := p.command("initdb", "-D", p.data(), "-A", "trust", "-U", "postgres", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	// Registered before the start, so that a start that half worked is
+	// stopped too. Immediate: the data is thrown away.
+	t.Cleanup(func() { p.ctl("stop", "-m", "immediate") })
+	if err := p.ctl("start", "-o", p.opts); err != nil {
+		t.Fatalf("pg_ctl start on port %d: %v\n%s", port, err, p.log())
+	}
+	return p
+}
+
+// postgresBin returns the folder of initdb and pg_ctl: Debian's, newest
+// version first, else the one on PATH; "" if there is none.
+func postgresBin() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(dirs, func(a, b string) int { return versionOf(b) - versionOf(a) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {
+			return d
+		}
+	}
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		return filepath.Dir(p)
+	}
+	return ""
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+func (p *pgServer) data() string { return filepath.Join(p.dir, "data") }
+
+// command runs a server program, as postgres when the test runs as root.
+func (p *pgServer) command(prog string, args ...string) *exec.Cmd {
+	path := filepath.Join(p.bin, prog)
+	if os.Geteuid() == 0 {
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	}
+	return exec.Command(path, args...)
+}
+
+// ctl runs pg_ctl on the server and waits for it to finish its job.
+func (p *pgServer) ctl(args ...string) error {
+	args = append(args, "-D", p.data(), "-l", filepath.Join(p.dir, "log"), "-w", "-t", "60")
+	out, err := p.command("pg_ctl", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// log returns the server's log, for a failure message.
+func (p *pgServer) log() string {
+	b, _ := os.ReadFile(filepath.Join(p.dir, "log"))
+	return string(b)
+}
