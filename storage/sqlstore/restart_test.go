@@ -473,11 +473,11 @@ func (h *restartHarness) expectDownAccount(users []restartUser) {
 			// Requires answers false with its error; the error is what an
 			// application must look at (as httpmw does), and it is no
 			// ErrNoMethod.
-			if _, err := s.tf.Requires(t.Context(), u.id); kind(err) != storeError {
-				t.Errorf("down: server %s: Requires(%s) = %s (%v), want a store error", s.name, u.id, kind(err), err)
+			if req, err := s.tf.Requires(t.Context(), u.id); kind(err) != storeError {
+				t.Errorf("down: server %s: Requires(%s) = %v, %v; want a store error", s.name, u.id, req, err)
 			}
-			if _, err := s.tf.Account(t.Context(), u.id); kind(err) != storeError {
-				t.Errorf("down: server %s: Account(%s) = %s (%v), want a store error", s.name, u.id, kind(err), err)
+			if a, err := s.tf.Account(t.Context(), u.id); kind(err) != storeError {
+				t.Errorf("down: server %s: Account(%s) = TOTP %v, %v; want a store error", s.name, u.id, a.Status(twofa.TOTP), err)
 			}
 		}
 	}
