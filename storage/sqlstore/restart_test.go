@@ -58,18 +58,18 @@ const restartPort = 55415
 // on an error, could accept a code twice), and the test allows it: a code
 // tried during the restart is accepted at most once, possibly never.
 func TestPostgresRestart(t *testing.T) {
-	pg := startPostgres(t, restartPort)
+	pg := startOwnPostgres(t, restartPort)
 	t.Run("UnderLoad", func(t *testing.T) { restartUnderLoad(t, pg) })
 	t.Run("Quiet", func(t *testing.T) { restartQuiet(t, pg) })
 }
 
 // restartUnderLoad is the restart with calls in flight all the time.
-func restartUnderLoad(t *testing.T, pg *pgServer) {
+func restartUnderLoad(t *testing.T, pg *ownPostgres) {
 	ctx := t.Context()
 	// Two servers, pools of different sizes: B's is smaller than a round's
 	// concurrency, so its calls also queue inside database/sql.
 	h := newRestartHarness(t, pg.createDB(t, "under_load"), 16, 8)
-	const group = 12 // users a round tries, each by both servers, tries times
+	const group = 12 // users a round tries, each by both servers, triesPerServer times
 	base := h.enroll(group)
 	var groups [][]restartUser // the restart's users, a group a round
 	for range 6 {
@@ -112,7 +112,7 @@ func restartUnderLoad(t *testing.T, pg *pgServer) {
 	h.clock.Add(30 * time.Second)
 	done := make(chan error, 1)
 	go func() { done <- pg.ctl("restart", "-m", "immediate", "-o", pg.opts) }()
-	var during []call
+	var during []verifyCall
 	rounds := 0
 	for restarted := false; !restarted; rounds++ {
 		select {
@@ -127,16 +127,16 @@ func restartUnderLoad(t *testing.T, pg *pgServer) {
 		h.expectDuring("restart", calls)
 		during = append(during, calls...)
 	}
-	counts := map[outcome]int{}
+	counts := map[restartOutcome]int{}
 	for _, c := range during {
-		counts[kind(c.err)]++
+		counts[outcomeOf(c.err)]++
 	}
-	if counts[storeError] == 0 {
+	if counts[gotStoreError] == 0 {
 		t.Fatalf("%d rounds (%d calls) during the restart and not one store error: the restart was not under load", rounds, len(during))
 	}
-	first := during[slices.IndexFunc(during, func(c call) bool { return kind(c.err) == storeError })].err
+	first := during[slices.IndexFunc(during, func(c verifyCall) bool { return outcomeOf(c.err) == gotStoreError })].err
 	t.Logf("during the restart: %d rounds, %d calls: %d accepted, %d replayed, %d store errors; first: %v",
-		rounds, len(during), counts[accepted], counts[replayed], counts[storeError], first)
+		rounds, len(during), counts[gotAccepted], counts[gotReplayed], counts[gotStoreError], first)
 
 	// After: the same Services and *sql.DB handles. Every code tried
 	// during the restart first, at the same time step, then new steps for
@@ -154,7 +154,7 @@ func restartUnderLoad(t *testing.T, pg *pgServer) {
 	// silently.
 	failedFor := map[string]bool{}
 	for _, c := range during {
-		if kind(c.err) == storeError {
+		if outcomeOf(c.err) == gotStoreError {
 			failedFor[c.key.user] = true
 		}
 	}
@@ -200,7 +200,7 @@ func restartUnderLoad(t *testing.T, pg *pgServer) {
 // fails with a store error (deny), and database/sql drops the connection
 // at its next hand-out. So at most one call per pooled connection fails,
 // and every other call passes.
-func restartQuiet(t *testing.T, pg *pgServer) {
+func restartQuiet(t *testing.T, pg *ownPostgres) {
 	h := newRestartHarness(t, pg.createDB(t, "quiet"), 4, 4)
 	users := h.enroll(4)
 	h.expectHealthy("before", h.round(users, true)) // every pooled connection in use
@@ -222,12 +222,12 @@ func restartQuiet(t *testing.T, pg *pgServer) {
 			h.clock.Add(30 * time.Second)
 		}
 		u, s := users[i%len(users)], h.servers[i%len(h.servers)]
-		c := call{server: s.name, key: stepKey{u.id, h.clock.Now().Unix() / 30}}
+		c := verifyCall{server: s.name, key: stepKey{u.id, h.clock.Now().Unix() / 30}}
 		c.method, c.err = s.tf.Verify(t.Context(), u.id, "login-"+u.id, fake.AppCode(t, u.secret, h.clock.Now()))
-		h.record([]call{c})
-		switch k := kind(c.err); k {
-		case accepted:
-		case storeError:
+		h.record([]verifyCall{c})
+		switch k := outcomeOf(c.err); k {
+		case gotAccepted:
+		case gotStoreError:
 			failed = append(failed, i)
 		default:
 			t.Errorf("call %d after a quiet restart: %s on server %s: %s (%v)", i, u.id, s.name, k, c.err)
@@ -241,11 +241,11 @@ func restartQuiet(t *testing.T, pg *pgServer) {
 	h.expectSingleUse()
 }
 
-// tries is how many times each server tries each code in a round, all at
+// triesPerServer is how many times each server tries each code in a round, all at
 // once.
-const tries = 3
+const triesPerServer = 3
 
-type server struct {
+type appServer struct {
 	name  string
 	tf    *twofa.Service
 	db    *sql.DB
@@ -260,8 +260,8 @@ type stepKey struct {
 	step int64
 }
 
-// call is one Verify and its answer.
-type call struct {
+// verifyCall is one Verify and its answer.
+type verifyCall struct {
 	server string
 	key    stepKey
 	method twofa.Method
@@ -271,7 +271,7 @@ type call struct {
 type restartHarness struct {
 	t       *testing.T
 	clock   *fake.Clock
-	servers []server
+	servers []appServer
 	users   []restartUser
 
 	mu       sync.Mutex
@@ -289,14 +289,14 @@ func newRestartHarness(t *testing.T, dsn string, poolSizes ...int) *restartHarne
 	}
 	ring := keyring.Random() // one key for every server, as in production
 	for i, size := range poolSizes {
-		db := openPool(t, dsn, size)
+		db := openRestartPool(t, dsn, size)
 		store, err := sqlstore.Open(t.Context(), db, sqlstore.PostgreSQL)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
 		tf, err := twofa.New(twofa.Config{
 			Issuer: "Restart", Store: store, Keys: ring, Now: h.clock.Now,
-			// Every code is tried 2*tries times a round and only one try
+			// Every code is tried 2*triesPerServer times a round and only one try
 			// can pass, and the codes of the restart are tried in several
 			// rounds: with the default policy those failures would soon
 			// throttle the right code too. The throttle is not what this
@@ -306,7 +306,7 @@ func newRestartHarness(t *testing.T, dsn string, poolSizes ...int) *restartHarne
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.servers = append(h.servers, server{string(rune('A' + i)), tf, db, store})
+		h.servers = append(h.servers, appServer{string(rune('A' + i)), tf, db, store})
 	}
 	return h
 }
@@ -335,21 +335,21 @@ func (h *restartHarness) enroll(n int) []restartUser {
 
 // round moves the clock one period on when next is set, so that every user
 // has a code never tried, or keeps it to try codes again; then each server
-// tries each user's code tries times, all at once.
-func (h *restartHarness) round(users []restartUser, next bool) []call {
+// tries each user's code triesPerServer times, all at once.
+func (h *restartHarness) round(users []restartUser, next bool) []verifyCall {
 	t := h.t
 	if next {
 		h.clock.Add(30 * time.Second)
 	}
 	now := h.clock.Now()
 	step := now.Unix() / 30
-	calls := make([]call, len(users)*len(h.servers)*tries)
+	calls := make([]verifyCall, len(users)*len(h.servers)*triesPerServer)
 	var wg sync.WaitGroup
 	i := 0
 	for _, u := range users {
 		code := fake.AppCode(t, u.secret, now)
 		for _, s := range h.servers {
-			for range tries {
+			for range triesPerServer {
 				c := &calls[i]
 				i++
 				c.server, c.key = s.name, stepKey{u.id, step}
@@ -372,7 +372,7 @@ func (h *restartHarness) round(users []restartUser, next bool) []call {
 }
 
 // record counts the acceptances among calls.
-func (h *restartHarness) record(calls []call) {
+func (h *restartHarness) record(calls []verifyCall) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range calls {
@@ -392,51 +392,51 @@ func (h *restartHarness) acceptances(key stepKey) int {
 	return h.accepted[key]
 }
 
-// outcome sorts Verify's answers.
-type outcome int
+// restartOutcome sorts Verify's answers.
+type restartOutcome int
 
 const (
-	accepted   outcome = iota
-	replayed           // the code's step was used already: the loser of a race
-	storeError         // the database failed: deny, and nothing else
+	gotAccepted   restartOutcome = iota
+	gotReplayed                  // the code's step was used already: the loser of a race
+	gotStoreError                // the database failed: deny, and nothing else
 	// Below, answers that a database failure must never produce.
-	noMethod  // ErrNoMethod: the application's policy may let the user in
-	notFound  // a method not enabled or set up, or a record not found
-	wrongCode // a right code called wrong
-	throttled // the generous policy above never throttles
+	gotNoMethod  // ErrNoMethod: the application's policy may let the user in
+	gotNotFound  // a method not enabled or set up, or a record not found
+	gotWrongCode // a right code called wrong
+	gotThrottled // the generous policy above never throttles
 )
 
 var outcomeNames = [...]string{"accepted", "replayed", "store error", "ErrNoMethod", "not enabled/not found", "wrong code", "throttled"}
 
-func (o outcome) String() string { return outcomeNames[o] }
+func (o restartOutcome) String() string { return outcomeNames[o] }
 
-// kind sorts err, nil included, by what an application makes of it.
-func kind(err error) outcome {
+// outcomeOf sorts err, nil included, by what an application makes of it.
+func outcomeOf(err error) restartOutcome {
 	switch {
 	case err == nil:
-		return accepted
+		return gotAccepted
 	case errors.Is(err, twofa.ErrNoMethod):
-		return noMethod
+		return gotNoMethod
 	case errors.Is(err, totp.ErrNotEnabled), errors.Is(err, totp.ErrNotSetUp), errors.Is(err, storage.ErrNotFound),
 		errors.Is(err, emailotp.ErrNotEnabled):
-		return notFound
+		return gotNotFound
 	case errors.Is(err, totp.ErrReplay) && errors.Is(err, twofa.ErrInvalidCode):
-		return replayed
+		return gotReplayed
 	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode):
-		return wrongCode
+		return gotWrongCode
 	case errors.Is(err, twofa.ErrThrottled):
-		return throttled
+		return gotThrottled
 	}
-	return storeError
+	return gotStoreError
 }
 
 // check reports every call of a phase whose outcome is not among want, the
 // first few in full: a broken store fails every call alike.
-func (h *restartHarness) check(phase string, calls []call, want ...outcome) {
+func (h *restartHarness) check(phase string, calls []verifyCall, want ...restartOutcome) {
 	h.t.Helper()
 	bad := 0
 	for _, c := range calls {
-		if k := kind(c.err); !slices.Contains(want, k) {
+		if k := outcomeOf(c.err); !slices.Contains(want, k) {
 			if bad < 5 {
 				h.t.Errorf("%s: %s on server %s: %s (%v), want one of %v", phase, c.key.user, c.server, k, c.err, want)
 			}
@@ -450,9 +450,9 @@ func (h *restartHarness) check(phase string, calls []call, want ...outcome) {
 
 // expectHealthy checks a round against a working database: each code
 // passes exactly once, and every other try is refused as a replay.
-func (h *restartHarness) expectHealthy(phase string, calls []call) {
+func (h *restartHarness) expectHealthy(phase string, calls []verifyCall) {
 	h.t.Helper()
-	h.check(phase, calls, accepted, replayed)
+	h.check(phase, calls, gotAccepted, gotReplayed)
 	per := map[stepKey]int{}
 	for _, c := range calls {
 		if c.err == nil {
@@ -470,9 +470,9 @@ func (h *restartHarness) expectHealthy(phase string, calls []call) {
 
 // expectDown checks a round against a database that is down: every call
 // denies with a store error.
-func (h *restartHarness) expectDown(phase string, calls []call) {
+func (h *restartHarness) expectDown(phase string, calls []verifyCall) {
 	h.t.Helper()
-	h.check(phase, calls, storeError)
+	h.check(phase, calls, gotStoreError)
 }
 
 // expectDownAccount checks the other questions an application asks at
@@ -485,10 +485,10 @@ func (h *restartHarness) expectDownAccount(users []restartUser) {
 			// Requires answers false with its error; the error is what an
 			// application must look at (as httpmw does), and it is no
 			// ErrNoMethod.
-			if req, err := s.tf.Requires(t.Context(), u.id); kind(err) != storeError {
+			if req, err := s.tf.Requires(t.Context(), u.id); outcomeOf(err) != gotStoreError {
 				t.Errorf("down: server %s: Requires(%s) = %v, %v; want a store error", s.name, u.id, req, err)
 			}
-			if a, err := s.tf.Account(t.Context(), u.id); kind(err) != storeError {
+			if a, err := s.tf.Account(t.Context(), u.id); outcomeOf(err) != gotStoreError {
 				t.Errorf("down: server %s: Account(%s) = TOTP %v, %v; want a store error", s.name, u.id, a.Status(twofa.TOTP), err)
 			}
 		}
@@ -497,9 +497,9 @@ func (h *restartHarness) expectDownAccount(users []restartUser) {
 
 // expectDuring checks a round that ran while the server restarted: a call
 // passes, loses a race, or fails with a store error; nothing else.
-func (h *restartHarness) expectDuring(phase string, calls []call) {
+func (h *restartHarness) expectDuring(phase string, calls []verifyCall) {
 	h.t.Helper()
-	h.check(phase, calls, accepted, replayed, storeError)
+	h.check(phase, calls, gotAccepted, gotReplayed, gotStoreError)
 }
 
 // expectAfter checks the retry, once the server is back, of the codes
@@ -508,9 +508,9 @@ func (h *restartHarness) expectDuring(phase string, calls []call) {
 // consumed it without an acceptance (expectSingleUse checks the "once").
 // A code no try of which passed during the restart and which is not
 // consumed passes now: exactly one acceptance in this round.
-func (h *restartHarness) expectAfter(phase string, calls []call) {
+func (h *restartHarness) expectAfter(phase string, calls []verifyCall) {
 	h.t.Helper()
-	h.check(phase, calls, accepted, replayed)
+	h.check(phase, calls, gotAccepted, gotReplayed)
 }
 
 // expectSingleUse checks every acceptance of the test: no code twice.
@@ -524,11 +524,11 @@ func (h *restartHarness) expectSingleUse() {
 	}
 }
 
-// openPool opens one application server's pool as the storage docs
-// advise for PostgreSQL: a fixed size, connections kept idle rather than
+// openRestartPool opens one application server's pool the way we advise
+// for PostgreSQL: a fixed size, connections kept idle rather than
 // dialled per request, and recycled now and then. None of these is what
 // recovers from the restart; database/sql and pgx do that on their own.
-func openPool(t *testing.T, dsn string, size int) *sql.DB {
+func openRestartPool(t *testing.T, dsn string, size int) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -542,9 +542,9 @@ func openPool(t *testing.T, dsn string, size int) *sql.DB {
 	return db
 }
 
-// pgServer is a PostgreSQL server of the test's own, in a folder under
+// ownPostgres is a PostgreSQL server of the test's own, in a folder under
 // /tmp.
-type pgServer struct {
+type ownPostgres struct {
 	t    *testing.T
 	bin  string // folder of initdb and pg_ctl
 	dir  string
@@ -552,10 +552,10 @@ type pgServer struct {
 	dsn  string
 }
 
-// startPostgres initdb's and starts a server on port, stopped and removed
+// startOwnPostgres initdb's and starts a server on port, stopped and removed
 // when the test ends, whatever happens. Without the binaries the test is
 // skipped on a developer's machine and fails in CI, which installs them.
-func startPostgres(t *testing.T, port int) *pgServer {
+func startOwnPostgres(t *testing.T, port int) *ownPostgres {
 	t.Helper()
 	bin := postgresBin()
 	if bin == "" {
@@ -570,7 +570,7 @@ func startPostgres(t *testing.T, port int) *pgServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pgServer{t: t, bin: bin, dir: dir,
+	p := &ownPostgres{t: t, bin: bin, dir: dir,
 		// -F: no fsync. A killed server loses nothing written to the
 		// kernel, and this test kills only the server, never the machine.
 		opts: fmt.Sprintf("-k %s -h 127.0.0.1 -p %d -F -c max_connections=500", dir, port),
@@ -618,7 +618,7 @@ func versionOf(binDir string) int {
 
 // createDB creates a database on the server and returns its DSN. The
 // server is thrown away at the end, and the database with it.
-func (p *pgServer) createDB(t *testing.T, name string) string {
+func (p *ownPostgres) createDB(t *testing.T, name string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", p.dsn)
 	if err != nil {
@@ -631,10 +631,10 @@ func (p *pgServer) createDB(t *testing.T, name string) string {
 	return strings.Replace(p.dsn, "/postgres?", "/"+name+"?", 1)
 }
 
-func (p *pgServer) data() string { return filepath.Join(p.dir, "data") }
+func (p *ownPostgres) data() string { return filepath.Join(p.dir, "data") }
 
 // command runs a server program, as postgres when the test runs as root.
-func (p *pgServer) command(prog string, args ...string) *exec.Cmd {
+func (p *ownPostgres) command(prog string, args ...string) *exec.Cmd {
 	path := filepath.Join(p.bin, prog)
 	if os.Geteuid() == 0 {
 		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
@@ -643,7 +643,7 @@ func (p *pgServer) command(prog string, args ...string) *exec.Cmd {
 }
 
 // ctl runs pg_ctl on the server and waits for it to finish its job.
-func (p *pgServer) ctl(args ...string) error {
+func (p *ownPostgres) ctl(args ...string) error {
 	args = append(args, "-D", p.data(), "-l", filepath.Join(p.dir, "log"), "-w", "-t", "60")
 	out, err := p.command("pg_ctl", args...).CombinedOutput()
 	if err != nil {
@@ -653,7 +653,7 @@ func (p *pgServer) ctl(args ...string) error {
 }
 
 // log returns the server's log, for a failure message.
-func (p *pgServer) log() string {
+func (p *ownPostgres) log() string {
 	b, _ := os.ReadFile(filepath.Join(p.dir, "log"))
 	return string(b)
 }
