@@ -545,7 +545,6 @@ func openRestartPool(t *testing.T, dsn string, size int) *sql.DB {
 // ownPostgres is a PostgreSQL server of the test's own, in a folder under
 // /tmp.
 type ownPostgres struct {
-	t    *testing.T
 	bin  string // folder of initdb and pg_ctl
 	dir  string
 	opts string // the postgres options for pg_ctl -o
@@ -570,7 +569,7 @@ func startOwnPostgres(t *testing.T, port int) *ownPostgres {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &ownPostgres{t: t, bin: bin, dir: dir,
+	p := &ownPostgres{bin: bin, dir: dir,
 		// -F: no fsync. A killed server loses nothing written to the
 		// kernel, and this test kills only the server, never the machine.
 		opts: fmt.Sprintf("-k %s -h 127.0.0.1 -p %d -F -c max_connections=500", dir, port),
