@@ -546,6 +546,8 @@ func oneSession(ctx context.Context, s *loadBrowser, u loadUser, code string, at
 		return failed, took, fmt.Errorf("code: %w", err)
 	case status == http.StatusUnauthorized && strings.Contains(body, "already used"):
 		return refused, took, nil
+	case status == http.StatusUnauthorized:
+		return failed, took, errors.New("code: 401, refused but not as used")
 	case status != http.StatusSeeOther:
 		return failed, took, fmt.Errorf("code: %d", status)
 	}
