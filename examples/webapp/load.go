@@ -77,10 +77,12 @@ type loadConfig struct {
 }
 
 // Bounds of the flags: enough for a large machine, not enough to exhaust a
-// small one by a typo.
+// small one by a typo. Every latency is kept until the end, for exact
+// percentiles: three a login, 24 bytes; an hour at 1,000 logins a second is
+// 86 MB.
 const (
 	maxLoadUsers    = 10000
-	maxLoadDuration = 24 * time.Hour
+	maxLoadDuration = time.Hour
 )
 
 // loadMain runs the load subcommand with its arguments (after "load").
@@ -132,6 +134,9 @@ type loadResult struct {
 	// Double counts the logins whose code got both sessions past the
 	// challenge.
 	Double int
+	// Waited is the time the users spent waiting for the clock to move on
+	// (summed over users).
+	Waited time.Duration
 	// LoginTimes and CodeTimes are every recorded latency, sorted.
 	LoginTimes, CodeTimes []time.Duration
 }
@@ -141,6 +146,9 @@ func (r loadResult) print(w io.Writer) {
 	fmt.Fprintf(w, "logins              %d in %s: %.1f/s\n", r.Logins, r.Elapsed.Round(time.Millisecond), float64(r.Logins)/r.Elapsed.Seconds())
 	fmt.Fprintf(w, "login latency       p50 %s  p99 %s  max %s\n", pct(r.LoginTimes, 50), pct(r.LoginTimes, 99), pct(r.LoginTimes, 100))
 	fmt.Fprintf(w, "code latency        p50 %s  p99 %s  max %s\n", pct(r.CodeTimes, 50), pct(r.CodeTimes, 99), pct(r.CodeTimes, 100))
+	if r.Elapsed > 0 {
+		fmt.Fprintf(w, "waiting for others  %.0f%% of the users' time\n", 100*r.Waited.Seconds()/(float64(r.Users)*r.Elapsed.Seconds()))
+	}
 	fmt.Fprintf(w, "errors              %d\n", r.Errors)
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error         %s\n", r.FirstError)
@@ -385,13 +393,16 @@ func drive(ctx context.Context, base string, users []loadUser, clock *stepClock,
 	for i, u := range users {
 		wg.Go(func() {
 			for {
+				t0 := time.Now()
 				step, ok := clock.acquire(i)
+				waited := time.Since(t0)
 				if !ok || ctx.Err() != nil {
 					return
 				}
 				o := loginTwice(ctx, base, transport, u, step)
 				clock.release(i, step)
 				mu.Lock()
+				res.Waited += waited
 				switch {
 				case o.double:
 					res.Double++

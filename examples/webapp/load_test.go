@@ -243,6 +243,7 @@ func TestLoadFlags(t *testing.T) {
 		{"too many users", []string{"-users", "10001"}, "-users must be"},
 		{"no duration", []string{"-duration", "0s"}, "-duration must be"},
 		{"negative duration", []string{"-duration", "-1s"}, "-duration must be"},
+		{"duration over an hour", []string{"-duration", "61m"}, "-duration must be"},
 		{"password cost too low", []string{"-password-cost", "3"}, "-password-cost must be"},
 		{"an argument", []string{"extra"}, `unexpected argument "extra"`},
 		{"unknown flag", []string{"-user", "3"}, "flag provided but not defined"},
