@@ -50,10 +50,12 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -107,7 +109,13 @@ func loadMain(args []string, out, errOut io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("load: unexpected argument %q", fs.Arg(0))
 	}
-	res, err := runLoad(context.Background(), cfg)
+	// An interrupt ends the run early, as the end of -duration does: the
+	// logins under way finish and the report is printed. A second one
+	// stops the program.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	res, err := runLoad(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -124,6 +132,8 @@ type loadResult struct {
 	Users    int
 	Duration time.Duration // the -duration asked for
 	Elapsed  time.Duration // from the first login to the end of the last
+	// Interrupted is set when the run was ended before Duration.
+	Interrupted bool
 	// Logins counts the logins that ended as expected: one session past
 	// the challenge, the other refused.
 	Logins int
@@ -142,7 +152,11 @@ type loadResult struct {
 }
 
 func (r loadResult) print(w io.Writer) {
-	fmt.Fprintf(w, "%d users for %s on %s\n", r.Users, r.Duration, r.Engine)
+	fmt.Fprintf(w, "%d users for %s on %s", r.Users, r.Duration, r.Engine)
+	if r.Interrupted {
+		fmt.Fprint(w, ", interrupted")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "logins              %d in %s: %.1f/s\n", r.Logins, r.Elapsed.Round(time.Millisecond), float64(r.Logins)/r.Elapsed.Seconds())
 	fmt.Fprintf(w, "login latency       p50 %s  p99 %s  max %s\n", pct(r.LoginTimes, 50), pct(r.LoginTimes, 99), pct(r.LoginTimes, 100))
 	fmt.Fprintf(w, "code latency        p50 %s  p99 %s  max %s\n", pct(r.CodeTimes, 50), pct(r.CodeTimes, 99), pct(r.CodeTimes, 100))
@@ -389,6 +403,10 @@ func drive(ctx context.Context, base string, users []loadUser, clock *stepClock,
 	start := time.Now()
 	timer := time.AfterFunc(d, clock.stop)
 	defer timer.Stop()
+	defer context.AfterFunc(ctx, clock.stop)()
+	// A login under way when ctx ends finishes: cut off, it would count
+	// as an error.
+	finish := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
 	for i, u := range users {
 		wg.Go(func() {
@@ -396,10 +414,10 @@ func drive(ctx context.Context, base string, users []loadUser, clock *stepClock,
 				t0 := time.Now()
 				step, ok := clock.acquire(i)
 				waited := time.Since(t0)
-				if !ok || ctx.Err() != nil {
+				if !ok {
 					return
 				}
-				o := loginTwice(ctx, base, transport, u, step)
+				o := loginTwice(finish, base, transport, u, step)
 				clock.release(i, step)
 				mu.Lock()
 				res.Waited += waited
@@ -422,6 +440,7 @@ func drive(ctx context.Context, base string, users []loadUser, clock *stepClock,
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	res.Interrupted = ctx.Err() != nil
 	slices.Sort(res.LoginTimes)
 	slices.Sort(res.CodeTimes)
 	return res

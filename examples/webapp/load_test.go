@@ -116,6 +116,23 @@ func TestLoadDetector(t *testing.T) {
 	}
 }
 
+// TestLoadInterrupt: a run ended early (an interrupt) stops starting
+// logins, lets those under way finish rather than count them as errors, and
+// says it was interrupted.
+func TestLoadInterrupt(t *testing.T) {
+	users := []loadUser{{email: "u@example.com", password: rand.Text(), secret: []byte(rand.Text()[:20])}}
+	clock := newStepClock(len(users), time.Now())
+	clock.begin()
+	srv := httptest.NewServer(newStandIn(users, clock, acceptOnce))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	res := drive(ctx, srv.URL, users, clock, time.Hour)
+	if !res.Interrupted || res.Logins == 0 || res.Errors != 0 || res.Double != 0 {
+		t.Fatalf("interrupted %v, logins %d, errors %d (%s), double acceptances %d", res.Interrupted, res.Logins, res.Errors, res.FirstError, res.Double)
+	}
+}
+
 // acceptance is how a stand-in keeps codes to one use.
 type acceptance int
 
