@@ -96,7 +96,7 @@ func loadMain(args []string, out, errOut io.Writer) error {
 	cfg := loadConfig{Out: out, ServerLog: errOut}
 	fs.IntVar(&cfg.Users, "users", 32, "concurrent users, each logging in over and over")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to start new logins (those under way then finish)")
-	fs.StringVar(&cfg.DB, "db", "", "SQLite file, or a server's DSN as the application's -db; default a new SQLite file in a temporary folder")
+	fs.StringVar(&cfg.DB, "db", "", "SQLite file, or a postgres:// or mysql:// DSN, as the application's -db; default a new SQLite file in a temporary folder")
 	fs.IntVar(&cfg.PasswordCost, "password-cost", bcrypt.DefaultCost, "bcrypt cost of the load users' passwords (the application's is the default)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: webapp load [-users N] [-duration T] [-db DATABASE] [-password-cost C]")
@@ -182,8 +182,11 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 
 // engine names the database engine of a -db setting, as openDB reads it.
 func engine(db string) string {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+	switch {
+	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
 		return "PostgreSQL"
+	case strings.HasPrefix(db, "mysql://"):
+		return "MariaDB"
 	}
 	return "SQLite"
 }

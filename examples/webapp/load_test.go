@@ -20,7 +20,8 @@ import (
 )
 
 // TestLoad runs the load subcommand as `webapp load` runs it, briefly, on
-// each engine: the application logs users in, each code gets exactly one
+// each engine (PostgreSQL and MariaDB when TWOFA_POSTGRES_DSN and
+// TWOFA_MYSQL_DSN name a server): the application logs users in, each code gets exactly one
 // of its two sessions past the challenge, and nothing else happens.
 func TestLoad(t *testing.T) {
 	for _, engine := range []struct {
@@ -29,6 +30,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{"SQLite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "load.db") }},
 		{"PostgreSQL", func(t *testing.T) string { _, dsn := testdb.Postgres(t); return dsn }},
+		{"MariaDB", func(t *testing.T) string { _, dsn := testdb.MySQL(t); return "mysql://" + dsn }},
 	} {
 		t.Run(engine.name, func(t *testing.T) {
 			db := engine.db(t)
