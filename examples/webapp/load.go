@@ -7,7 +7,9 @@ package main
 // real HTTP for -duration: the password form, the authenticator-app code at
 // the challenge, the protected home page. Then it prints logins per second,
 // the 50th and 99th percentiles of the login's and of the code's latency,
-// the errors, and the double acceptances.
+// how long users waited for each other (see stepClock), the errors and the
+// double acceptances; it fails if either of the last two is above 0. An
+// interrupt ends the run early, as the end of -duration does.
 //
 // Why a subcommand of the example, not a command of its own: the load test
 // drives the application's clock (see stepClock), which only an in-process
