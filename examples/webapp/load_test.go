@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,6 +133,58 @@ func TestLoadInterrupt(t *testing.T) {
 	res := drive(ctx, srv.URL, users, clock, time.Hour)
 	if !res.Interrupted || res.Logins == 0 || res.Errors != 0 || res.Double != 0 {
 		t.Fatalf("interrupted %v, logins %d, errors %d (%s), double acceptances %d", res.Interrupted, res.Logins, res.Errors, res.FirstError, res.Double)
+	}
+}
+
+// TestStepClock: 16 users taking and releasing steps at once, at uneven
+// speeds. Every step a user takes is one it has not used, and it stays
+// within the application's skew (the clock's step, or the one before or
+// after) from the moment it is taken until it is released, so the clock
+// never makes a code stale in flight; and the clock moves on.
+func TestStepClock(t *testing.T) {
+	const users, rounds = 16, 200
+	clock := newStepClock(users, time.Now())
+	clock.begin()
+	first := clock.now().Unix() / int64(stepPeriod/time.Second)
+	inSkew := func(step int64) bool {
+		now := clock.now().Unix() / int64(stepPeriod/time.Second)
+		return step >= now-1 && step <= now+1
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, users)
+	for i := range users {
+		wg.Go(func() {
+			last := int64(0)
+			for range rounds {
+				step, ok := clock.acquire(i)
+				if !ok {
+					errs <- fmt.Errorf("user %d: stopped", i)
+					return
+				}
+				if step <= last || !inSkew(step) {
+					errs <- fmt.Errorf("user %d: step %d after %d, clock at %d", i, step, last, clock.now().Unix()/int64(stepPeriod/time.Second))
+					return
+				}
+				// Users of uneven speed: some yield often, as a slow login.
+				for range i % 4 * 10 {
+					runtime.Gosched()
+				}
+				if !inSkew(step) {
+					errs <- fmt.Errorf("user %d: step %d went stale in flight, clock at %d", i, step, clock.now().Unix()/int64(stepPeriod/time.Second))
+					return
+				}
+				clock.release(i, step)
+				last = step
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if moved := clock.now().Unix()/int64(stepPeriod/time.Second) - first; moved < rounds-2 {
+		t.Errorf("the clock moved %d steps in %d rounds", moved, rounds)
 	}
 }
 
