@@ -23,13 +23,19 @@
 //	-smtp-password  SMTP_PASSWORD  (better in the environment than on the command line)
 //	-smtp-from      SMTP_FROM      sender, as "Example <otp@example.com>"
 //
+// The load test runs as a subcommand, with flags of its own (load.go):
+//
+//	go run ./examples/webapp load -users 32 -duration 30s -db DATABASE
+//
 // The code is in small files: app.go wires twofa and its pages into the
 // application, users.go and session.go are the application's own login and
-// sessions, admin.go the administrator page, mail.go the development mailer.
+// sessions, admin.go the administrator page, mail.go the development mailer,
+// load.go the load test.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -45,6 +51,15 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "load" {
+		switch err := loadMain(os.Args[2:], os.Stdout, os.Stderr); {
+		case errors.Is(err, flag.ErrHelp):
+			return
+		case err != nil:
+			log.Fatal(err)
+		}
+		return
+	}
 	addr := flag.String("addr", env("ADDR", "localhost:8080"), "address to listen on")
 	db := flag.String("db", env("DATABASE_URL", "twofa-webapp.db"), "SQLite file, a postgres:// DSN, or mysql://user:pass@tcp(host:3306)/dbname for MariaDB")
 	origin := flag.String("origin", env("ORIGIN", ""), "the site's public origin, as browsers see it: https makes every cookie Secure; default http://localhost:PORT")
