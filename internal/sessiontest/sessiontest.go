@@ -60,21 +60,32 @@ type world struct {
 	store  *barrierStore
 }
 
-// barrierStore holds racing requests, once armed, at their first read of
-// the throttle's state, which a code's check makes after it has read the
-// code's record: every racer has then read the same last used step, and
-// only the store's atomic step keeps the code single-use.
+// barrierStore holds racing requests, once armed, at their first call on
+// the throttle: the compare-and-set that counts the attempt from the state
+// read with the code's record (or, for a limiter that reads the state
+// itself, that read), which a code's check makes after it has read the
+// record: every racer has then read the same last used step, and only the
+// store's atomic step keeps the code single-use.
 type barrierStore struct {
 	storage.Store
 	b atomic.Pointer[testdb.Barrier]
 }
 
-func (s *barrierStore) Throttle(ctx context.Context, userID string) (storage.ThrottleState, error) {
-	st, err := s.Store.Throttle(ctx, userID)
+func (s *barrierStore) arrive() {
 	if b := s.b.Load(); b != nil {
 		b.Arrive()
 	}
+}
+
+func (s *barrierStore) Throttle(ctx context.Context, userID string) (storage.ThrottleState, error) {
+	st, err := s.Store.Throttle(ctx, userID)
+	s.arrive()
 	return st, err
+}
+
+func (s *barrierStore) SwapThrottle(ctx context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
+	s.arrive()
+	return s.Store.SwapThrottle(ctx, userID, old, next)
 }
 
 // counted is the adapter under test with its renewal counted.
