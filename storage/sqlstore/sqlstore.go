@@ -207,13 +207,23 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 }
 
 // SQLiteDSN returns the data source name of the SQLite file at path for
-// the driver modernc.org/sqlite: write-ahead logging, a busy timeout of 5
-// seconds, foreign keys, and transactions that take the write lock when
-// they begin, so that concurrent writers wait for each other instead of
-// failing with SQLITE_BUSY. path is used as it is: a file name, or a path
-// without "?" or "#".
+// the driver modernc.org/sqlite: write-ahead logging, synchronous FULL (a
+// commit is on disk before it returns, see the package doc), a busy timeout
+// of 5 seconds, foreign keys, and transactions that take the write lock
+// when they begin, so that concurrent writers wait for each other instead
+// of failing with SQLITE_BUSY. path is used as it is: a file name, or a
+// path without "?" or "#".
+//
+// A *sql.DB opened on it with sql.Open is correct under any load, but its
+// connections race for SQLite's one write lock, and SQLite's busy handler
+// makes the losers sleep in growing steps (up to 100 ms at a time): under
+// many concurrent logins a few wait for seconds. [OpenSQLite] avoids that.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	return sqliteDSN(path, 5000)
+}
+
+func sqliteDSN(path string, busyMillis int) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + strconv.Itoa(busyMillis) + ")&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 //go:embed migrations
