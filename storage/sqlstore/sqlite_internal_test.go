@@ -165,6 +165,39 @@ func TestSQLiteBatchErrorStaysOwn(t *testing.T) {
 	if want := n - (n+2)/3; rows != want {
 		t.Errorf("%d rows committed, want %d", rows, want)
 	}
+	// Compare-and-sets in one batch, half of which find their row
+	// changed: each reports its own count of rows.
+	if err := c.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	handed := int(c.handed.Load())
+	affected := make([]int64, n)
+	for i := range n {
+		wg.Go(func() {
+			old := 1 // what the valid inserts wrote
+			if i%2 == 1 {
+				old = 5 // a stale read
+			}
+			res, err := db.ExecContext(ctx, "UPDATE counter SET n = 2 WHERE id = ? AND n = ?", i, old)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			affected[i], errs[i] = res.RowsAffected()
+		})
+	}
+	waitQueued(t, c, handed+n)
+	c.release()
+	wg.Wait()
+	for i := range n {
+		want := int64(1)
+		if i%2 == 1 || i%3 == 0 {
+			want = 0
+		}
+		if errs[i] != nil || affected[i] != want {
+			t.Errorf("compare-and-set %d: %d rows, %v; want %d", i, affected[i], errs[i], want)
+		}
+	}
 	if c.batched.Load() == 0 {
 		t.Error("the writes did not meet in a batch")
 	}
