@@ -116,7 +116,10 @@ type writeReq struct {
 	done  chan struct{}
 }
 
-var errClosed = errors.New("sqlstore: sqlite handle closed")
+var (
+	errClosed     = errors.New("sqlstore: sqlite handle closed")
+	errWriterLost = errors.New("sqlstore: sqlite writer connection lost")
+)
 
 func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.drv.Open(c.dsn)
@@ -177,6 +180,12 @@ func (c *sqliteConnector) write(ctx context.Context, query string, args []driver
 	}
 	select {
 	case <-r.done:
+		if errors.Is(r.err, driver.ErrBadConn) {
+			// database/sql would run the write again on another
+			// connection, but a batch that failed at its commit may have
+			// been committed: the caller decides, and denies.
+			return nil, errWriterLost
+		}
 		return r.res, r.err
 	case <-ctx.Done():
 		// The write may still commit: like any statement cut off by its
