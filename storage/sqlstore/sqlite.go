@@ -20,7 +20,8 @@ import (
 // descriptors each and memory only for the pages they cache.
 const SQLiteConns = 64
 
-// OpenSQLite opens the SQLite file at path (made if missing) with the
+// OpenSQLite opens the SQLite file at path (made if missing; a plain
+// path, without "?" or "#", else ErrSQLitePath) with the
 // driver registered as "sqlite", which is modernc.org/sqlite: the
 // application imports it, as with sql.Open. The settings are
 // [SQLiteDSN]'s, and the handle queues this process's writers itself
@@ -49,8 +50,17 @@ const SQLiteConns = 64
 // holds a transaction on the handle must not write through the handle
 // outside that transaction: the write would wait for the transaction's end.
 func OpenSQLite(path string) (*sql.DB, error) {
+	// A "?" or "#" would end the file name and let the rest of path
+	// change the settings (say, synchronous(OFF)).
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w: %q is not a plain file path", ErrSQLitePath, path)
+	}
 	return openSQLite(SQLiteDSN(path))
 }
+
+// ErrSQLitePath reports a path that [OpenSQLite] refuses: empty, or with
+// a "?" or "#".
+var ErrSQLitePath = errors.New("sqlstore: not a SQLite file path")
 
 func openSQLite(dsn string) (*sql.DB, error) {
 	db, _, err := openSQLiteConnector(dsn)

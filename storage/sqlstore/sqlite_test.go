@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -159,5 +160,20 @@ func TestOpenSQLiteClose(t *testing.T) {
 	}
 	if _, err := db.ExecContext(t.Context(), "INSERT INTO t VALUES (2)"); err == nil {
 		t.Error("a write on a closed handle succeeded")
+	}
+}
+
+// A path that would carry settings of its own into the DSN is refused
+// before anything is opened.
+func TestOpenSQLiteRefusesPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{"", filepath.Join(dir, "a.db?_pragma=synchronous(OFF)"), filepath.Join(dir, "a.db#x")} {
+		db, err := sqlstore.OpenSQLite(path)
+		if !errors.Is(err, sqlstore.ErrSQLitePath) || db != nil {
+			t.Errorf("OpenSQLite(%q) = %v, %v; want ErrSQLitePath", path, db, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files made: %v", entries)
 	}
 }
