@@ -111,6 +111,8 @@ type sqliteConnector struct {
 	stopped chan struct{}
 	close   sync.Once
 
+	// queued counts the writes given to the writer and not yet answered.
+	queued atomic.Int64
 	// For the tests: handed counts the writes given to the writer,
 	// batched those it ran in batches of more than one.
 	handed, batched atomic.Int64
@@ -171,6 +173,8 @@ func (c *sqliteConnector) release() { <-c.lock }
 func (c *sqliteConnector) write(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.start.Do(func() { go c.writer() })
 	c.handed.Add(1)
+	c.queued.Add(1)
+	defer c.queued.Add(-1)
 	// The writer may run the statement after this call has given up; it
 	// must not read memory the caller reuses.
 	own := make([]driver.NamedValue, len(args))
@@ -463,15 +467,19 @@ func (s *sqliteConn) ExecContext(ctx context.Context, query string, args []drive
 	}
 	switch kindOf(query) {
 	case kindWrite:
-		// With no other write under way, waking the writer would only
-		// add a hand-over: the write runs here, under the lock.
-		select {
-		case s.c.lock <- struct{}{}:
-			defer s.c.release()
-			return s.stmts.exec(ctx, s.in, query, args)
-		default:
-			return s.c.write(ctx, query, args)
+		// With no other write under way or queued, waking the writer
+		// would only add a hand-over: the write runs here, under the
+		// lock. With writes queued it joins them, so that it does not
+		// cost a sync of its own between two batches.
+		if s.c.queued.Load() == 0 {
+			select {
+			case s.c.lock <- struct{}{}:
+				defer s.c.release()
+				return s.stmts.exec(ctx, s.in, query, args)
+			default:
+			}
 		}
+		return s.c.write(ctx, query, args)
 	case kindRead:
 		return s.stmts.exec(ctx, s.in, query, args)
 	}
