@@ -144,7 +144,10 @@ func watchStalls() (stop func() time.Duration) {
 			case <-done:
 				result <- longest
 				return
-			case now := <-tick.C:
+			case <-tick.C:
+				// Not the tick's own time: after a stall, that is
+				// when the tick fired, not when this goroutine woke.
+				now := time.Now()
 				longest = max(longest, now.Sub(last))
 				last = now
 			}
