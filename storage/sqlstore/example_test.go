@@ -19,8 +19,9 @@ import (
 )
 
 // twofa's state in the application's SQLite file: the database opened with
-// the settings that let concurrent requests wait for each other, and the
-// store opened on it with its tables brought up to date, in one call.
+// the settings and the write queue that let concurrent requests wait for
+// each other in turn, and the store opened on it with its tables brought
+// up to date, in one call.
 func Example() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "twofa-example")
@@ -29,7 +30,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "app.db")))
+	db, err := sqlstore.OpenSQLite(filepath.Join(dir, "app.db"))
 	if err != nil {
 		log.Fatal(err)
 	}

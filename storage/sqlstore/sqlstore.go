@@ -3,25 +3,54 @@
 // MySQL.
 //
 // The package imports no database driver: the application opens the
-// database with the driver it already uses and hands over the *sql.DB, which
-// it keeps owning (a Store never closes it).
+// database with the driver it already uses (for SQLite, [OpenSQLite] opens
+// it with the driver the application imports) and hands over the *sql.DB,
+// which it keeps owning (a Store never closes it).
 //
 // # SQLite
 //
-// With the pure-Go driver modernc.org/sqlite (driver name "sqlite"). WAL
-// mode, a busy timeout and immediate transactions make concurrent writers
-// queue instead of failing with SQLITE_BUSY:
+// With the pure-Go driver modernc.org/sqlite (driver name "sqlite"), opened
+// with [OpenSQLite]:
 //
 //	import _ "modernc.org/sqlite"
 //
-//	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("app.db"))
+//	db, err := sqlstore.OpenSQLite("app.db")
 //	if err != nil { ... }
 //	store, err := sqlstore.Open(ctx, db, sqlstore.SQLite)
 //	if err != nil { ... }
 //
-// [SQLiteDSN] writes those settings for a file. [Open] is [New] and
-// [Store.Migrate] in one call, for an application that brings its schema
-// up to date at start-up.
+// [Open] is [New] and [Store.Migrate] in one call, for an application that
+// brings its schema up to date at start-up.
+//
+// SQLite lets one transaction write at a time. A *sql.DB from sql.Open
+// with [SQLiteDSN] is correct under load, but its connections race for
+// that lock, and the losers sleep in SQLite's busy handler in growing
+// steps of up to 100 ms: with 32 logins at once, one in a hundred took
+// seconds and some reached the 5-second busy timeout, which denies the
+// login (BENCHMARKS.md). The handle from OpenSQLite queues the process's
+// writes instead, and commits the writes that wait together as one
+// transaction: see OpenSQLite for how, and for its pool of [SQLiteConns]
+// connections. Keep the pool at least as large as the number of requests
+// that may write at once; each connection costs three file descriptors.
+// Open one handle per file in a process: the writers of two handles race
+// each other as two processes' do.
+//
+// Durability. Every connection runs in write-ahead-log mode (readers never
+// wait for the writer) with synchronous=FULL: a commit returns once the
+// log is synced to disk. With synchronous=NORMAL, commits would skip that
+// sync and only checkpoints would sync; a crash of the application loses
+// nothing, but a power loss or an operating-system crash may roll back
+// the last commits. For a 2FA store a rolled-back commit is a used code
+// made usable again: a backup code for good, an e-mailed code until it
+// expires, an app code while its time step is still accepted (about a
+// minute), and failed attempts uncounted. A library whose promise is
+// single use keeps FULL, as PostgreSQL's default synchronous_commit=on
+// does; the group commit is what makes FULL cheap under load, as one sync
+// covers every write of a batch.
+//
+// Several processes may share one file; between them SQLite's lock and
+// the busy timeout of 5 s decide, and single use holds as within one
+// process. For several application servers, use PostgreSQL.
 //
 // # PostgreSQL
 //
@@ -324,13 +353,23 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 }
 
 // SQLiteDSN returns the data source name of the SQLite file at path for
-// the driver modernc.org/sqlite: write-ahead logging, a busy timeout of 5
-// seconds, foreign keys, and transactions that take the write lock when
-// they begin, so that concurrent writers wait for each other instead of
-// failing with SQLITE_BUSY. path is used as it is: a file name, or a path
-// without "?" or "#".
+// the driver modernc.org/sqlite: write-ahead logging, synchronous FULL (a
+// commit is on disk before it returns, see the package doc), a busy timeout
+// of 5 seconds, foreign keys, and transactions that take the write lock
+// when they begin, so that concurrent writers wait for each other instead
+// of failing with SQLITE_BUSY. path is used as it is: a file name, or a
+// path without "?" or "#".
+//
+// A *sql.DB opened on it with sql.Open is correct under any load, but its
+// connections race for SQLite's one write lock, and SQLite's busy handler
+// makes the losers sleep in growing steps (up to 100 ms at a time): under
+// many concurrent logins a few wait for seconds. [OpenSQLite] avoids that.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	return sqliteDSN(path, 5000)
+}
+
+func sqliteDSN(path string, busyMillis int) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + strconv.Itoa(busyMillis) + ")&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 //go:embed migrations
