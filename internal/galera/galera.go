@@ -720,9 +720,18 @@ func (c *Cluster) Database(t testing.TB, params ...string) [Nodes]string {
 			t.Errorf("galera: drop database: %v", err)
 		}
 	})
+	// Each node runs the CREATE in the cluster's order, but at its own
+	// pace: a connection to a node that has not yet would find no such
+	// database. A read with wsrep_sync_wait waits until the node has
+	// applied everything committed before it began.
 	var dsns [Nodes]string
 	for i := range dsns {
 		dsns[i] = c.DSN(i, name, params...)
+		var n int
+		if err := c.Open(t, c.DSN(i, "", "wsrep_sync_wait=1")).QueryRow(
+			"SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("galera: database %s on node %d: %d, %v", name, i+1, n, err)
+		}
 	}
 	return dsns
 }
