@@ -405,8 +405,11 @@ func TestResetLeavesNothing(t *testing.T) {
 func assertNoRows(t *testing.T, db *sql.DB, dialect, user string) {
 	t.Helper()
 	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'twofa_%'`
-	if dialect == "postgres" {
+	switch dialect {
+	case "postgres":
 		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 'twofa_%'`
+	case "mariadb":
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'twofa_%'`
 	}
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
@@ -422,7 +425,8 @@ func assertNoRows(t *testing.T, db *sql.DB, dialect, user string) {
 	checked := 0
 	for _, table := range tables {
 		// The security log outlives a reset, which it records.
-		if table == "twofa_schema_migrations" || table == "twofa_log" {
+		// The migration lock (MySQL) holds no user's rows.
+		if table == "twofa_schema_migrations" || table == "twofa_schema_lock" || table == "twofa_log" {
 			continue
 		}
 		ph := "?"

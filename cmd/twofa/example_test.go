@@ -34,7 +34,8 @@ func Example() {
 	//   unlock USER             clear USER's failed attempts and any lock
 	//   log [-n N] USER         USER's security log, newest first (50 unless -n)
 	//
-	// The database is -db or TWOFA_DB: a postgres:// URL or a SQLite file path.
+	// The database is -db or TWOFA_DB: a postgres:// URL, a MariaDB/MySQL DSN
+	// as mysql://user:pass@tcp(host:3306)/dbname, or a SQLite file path.
 	// Keys come from -keys-file (one a line) or TWOFA_KEYS ("ID:BASE64,...",
 	// the primary key first); reset, unlock, log and status need none.
 	// Exit status: 0 done, 1 failed, 2 a command line not understood.

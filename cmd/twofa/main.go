@@ -31,7 +31,9 @@
 // none when it goes to a pipe or a file.
 //
 // The database is -db, or the environment variable TWOFA_DB: a PostgreSQL
-// URL (postgres://...) or the path of a SQLite file. The key ring is
+// URL (postgres://...), mysql:// followed by a go-sql-driver/mysql DSN for
+// MariaDB or MySQL (mysql://user:pass@tcp(127.0.0.1:3306)/twofa), or the
+// path of a SQLite file. The key ring is
 // -keys-file (one key a line, as keyring.Load reads), or the environment
 // variable TWOFA_KEYS (as keyring.Parse reads). Only import and
 // rotate-keys need keys; status marks each key ID primary, old or missing
@@ -52,6 +54,7 @@ import (
 	"os/signal"
 	"strings"
 
+	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
@@ -82,7 +85,8 @@ Commands:
   unlock USER             clear USER's failed attempts and any lock
   log [-n N] USER         USER's security log, newest first (50 unless -n)
 
-The database is -db or TWOFA_DB: a postgres:// URL or a SQLite file path.
+The database is -db or TWOFA_DB: a postgres:// URL, a MariaDB/MySQL DSN
+as mysql://user:pass@tcp(host:3306)/dbname, or a SQLite file path.
 Keys come from -keys-file (one a line) or TWOFA_KEYS ("ID:BASE64,...",
 the primary key first); reset, unlock, log and status need none.
 Exit status: 0 done, 1 failed, 2 a command line not understood.
@@ -125,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, progress: isTerminal(stderr)}
 	fs := flag.NewFlagSet("twofa", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.dsn, "db", os.Getenv("TWOFA_DB"), "the database: a postgres:// URL or a SQLite file path (default $TWOFA_DB)")
+	fs.StringVar(&e.dsn, "db", os.Getenv("TWOFA_DB"), "the database: a postgres:// URL, mysql://user:pass@tcp(host:3306)/dbname or a SQLite file path (default $TWOFA_DB)")
 	fs.StringVar(&e.keyFile, "keys-file", "", "a file of keys, one a line (default: $TWOFA_KEYS)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -200,7 +204,9 @@ func noArgs(cmd string, args []string) error {
 }
 
 // open connects to the database: a postgres:// or postgresql:// URL with
-// pgx, anything else as the path of a SQLite file. It does not migrate:
+// pgx, mysql:// and a go-sql-driver/mysql DSN
+// (mysql://user:pass@tcp(host:3306)/dbname) on MariaDB or MySQL, anything
+// else as the path of a SQLite file. It does not migrate:
 // only the migrate command changes the schema, so that an operator looking
 // at a database never upgrades it by surprise.
 func (e *env) open() error {
@@ -217,7 +223,14 @@ func (e *env) open() error {
 		db, err = sql.Open("pgx", e.dsn)
 		d = sqlstore.PostgreSQL
 	case strings.HasPrefix(e.dsn, "mysql://"):
-		return errors.New("MySQL is not supported by storage/sqlstore yet")
+		// mysql:// and then go-sql-driver/mysql's own DSN, completed with
+		// the settings the store needs.
+		dsn, derr := sqlstore.MySQLDSN(strings.TrimPrefix(e.dsn, "mysql://"))
+		if derr != nil {
+			return usageError("%v", derr)
+		}
+		db, err = sql.Open("mysql", dsn)
+		d = sqlstore.MySQL
 	case strings.ContainsAny(e.dsn, "?#"):
 		// sqlstore.SQLiteDSN takes a plain path; one with a query would
 		// silently lose the settings that keep concurrent writers safe.

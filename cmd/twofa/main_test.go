@@ -88,8 +88,9 @@ type database struct {
 	dialect sqlstore.Dialect
 }
 
-// databases runs f on an empty SQLite file and an empty PostgreSQL schema
-// (skipped without TWOFA_POSTGRES_DSN, failing in CI).
+// databases runs f on an empty SQLite file, an empty PostgreSQL schema
+// (skipped without TWOFA_POSTGRES_DSN, failing in CI) and an empty MariaDB
+// database (the same without TWOFA_MYSQL_DSN).
 func databases(t *testing.T, f func(t *testing.T, d database)) {
 	t.Run("sqlite", func(t *testing.T) {
 		db, path := testdb.SQLite(t)
@@ -98,6 +99,10 @@ func databases(t *testing.T, f func(t *testing.T, d database)) {
 	t.Run("postgres", func(t *testing.T) {
 		db, dsn := testdb.Postgres(t)
 		f(t, database{dsn, db, sqlstore.PostgreSQL})
+	})
+	t.Run("mariadb", func(t *testing.T) {
+		db, dsn := testdb.MySQL(t)
+		f(t, database{"mysql://" + dsn, db, sqlstore.MySQL})
 	})
 }
 
@@ -235,10 +240,19 @@ func TestFailures(t *testing.T) {
 			t.Errorf("the password is in the output: %q", r.stderr)
 		}
 	})
-	t.Run("mysql", func(t *testing.T) {
-		r := twofaCmd(t, nil, "-db", "mysql://u@h/db", "status")
-		if r.code != 1 || !strings.Contains(r.stderr, "MySQL is not supported") {
-			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	t.Run("unreachable mysql keeps the password out", func(t *testing.T) {
+		r := twofaCmd(t, nil, "-db", "mysql://op:hunter2secret@tcp(127.0.0.1:1)/x?timeout=5s", "status")
+		if r.code != 1 || !strings.Contains(r.stderr, "connect to the mysql database") {
+			t.Errorf("exit %d, stderr %q; want 1 and a connection error", r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr+r.stdout, "hunter2secret") {
+			t.Errorf("the password is in the output: %q", r.stderr)
+		}
+	})
+	t.Run("mysql DSN the store cannot use", func(t *testing.T) {
+		r := twofaCmd(t, nil, "-db", "mysql://op:hunter2secret@tcp(127.0.0.1:1)/x?clientFoundRows=false", "status")
+		if r.code != 2 || !strings.Contains(r.stderr, "clientFoundRows") || strings.Contains(r.stderr, "hunter2secret") {
+			t.Errorf("exit %d, stderr %q; want 2 and the setting named, without the password", r.code, r.stderr)
 		}
 	})
 	t.Run("invalid user ID", func(t *testing.T) {

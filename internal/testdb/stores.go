@@ -19,8 +19,9 @@ type Backend struct {
 	Open func(t testing.TB) (store storage.Store, second func(t testing.TB) storage.Store)
 }
 
-// Backends are every store the library ships: memory, SQLite and
-// PostgreSQL (skipped without TWOFA_POSTGRES_DSN, failing in CI).
+// Backends are every store the library ships: memory, SQLite,
+// PostgreSQL (skipped without TWOFA_POSTGRES_DSN, failing in CI) and
+// MariaDB (skipped without TWOFA_MYSQL_DSN, failing in CI).
 var Backends = []Backend{
 	{"memory", func(testing.TB) (storage.Store, func(testing.TB) storage.Store) {
 		m := memory.New()
@@ -36,6 +37,12 @@ var Backends = []Backend{
 		db, dsn := Postgres(t)
 		return Migrated(t, db, sqlstore.PostgreSQL), func(t testing.TB) storage.Store {
 			return SQLStore(t, OpenPostgres(t, dsn), sqlstore.PostgreSQL)
+		}
+	}},
+	{"mariadb", func(t testing.TB) (storage.Store, func(testing.TB) storage.Store) {
+		db, dsn := MySQL(t)
+		return Migrated(t, db, sqlstore.MySQL), func(t testing.TB) storage.Store {
+			return SQLStore(t, OpenMySQL(t, dsn), sqlstore.MySQL)
 		}
 	}},
 }

@@ -1,5 +1,7 @@
-// Package testdb opens real databases for tests: a fresh SQLite file, or a
-// fresh schema in the PostgreSQL server named by TWOFA_POSTGRES_DSN.
+// Package testdb opens real databases for tests: a fresh SQLite file, a
+// fresh schema in the PostgreSQL server named by TWOFA_POSTGRES_DSN, or a
+// fresh database in the MariaDB (or MySQL) server named by
+// TWOFA_MYSQL_DSN.
 //
 // It imports the database drivers so that the library's own packages need
 // not; only tests import it.
@@ -16,12 +18,21 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"   // driver "mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
 	_ "modernc.org/sqlite"             // driver "sqlite"
+
+	"github.com/twofa-go/twofa/storage/sqlstore"
 )
 
 // PostgresEnv names the environment variable holding the PostgreSQL DSN.
 const PostgresEnv = "TWOFA_POSTGRES_DSN"
+
+// MySQLEnv names the environment variable holding the DSN of a MariaDB or
+// MySQL server, in the form of github.com/go-sql-driver/mysql
+// (user:password@tcp(127.0.0.1:3306)/dbname). The user must be allowed to
+// create and drop databases: each test gets one of its own.
+const MySQLEnv = "TWOFA_MYSQL_DSN"
 
 // SQLiteDSN returns the DSN used for a SQLite file at path: WAL, a busy
 // timeout and immediate transactions, which hold 50 racing writers.
@@ -105,6 +116,69 @@ func OpenPostgres(t testing.TB, dsn string) *sql.DB {
 	}
 	// Racing tests run dozens of goroutines; without idle connections each
 	// would dial a new backend.
+	db.SetMaxIdleConns(64)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// MySQLDSN returns the MariaDB server's DSN. Without one the test is
+// skipped on a developer's machine, and fails when CI=true.
+func MySQLDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(MySQLEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set; CI must test MariaDB", MySQLEnv)
+		}
+		t.Skipf("%s is not set; skipping MariaDB", MySQLEnv)
+	}
+	return dsn
+}
+
+// MySQL creates a database of its own in the MariaDB server and returns a
+// handle on it, with the DSN (completed by sqlstore.MySQLDSN) that opens
+// more handles on the same database (a second application server). The
+// database is dropped when the test ends.
+func MySQL(t testing.TB) (*sql.DB, string) {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(MySQLDSN(t))
+	if err != nil {
+		t.Fatalf("parse %s: %v", MySQLEnv, err)
+	}
+	cfg.DBName = ""
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open mysql: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var b [8]byte
+	rand.Read(b[:])
+	name := "twofa_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE "+name); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+	})
+	cfg.DBName = name
+	dsn, err := sqlstore.MySQLDSN(cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return OpenMySQL(t, dsn), dsn
+}
+
+// OpenMySQL opens a handle on dsn, closed when the test ends.
+func OpenMySQL(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatalf("open mysql: %v", err)
+	}
+	// As for PostgreSQL: racing tests would otherwise dial a connection
+	// per goroutine, and close it again.
 	db.SetMaxIdleConns(64)
 	t.Cleanup(func() { db.Close() })
 	return db

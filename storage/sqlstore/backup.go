@@ -74,7 +74,8 @@ func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet, pre
 		return false, nil // no set has this ID
 	}
 	replaced := false
-	err := s.inTx(ctx, "replace backup set", func(tx *sql.Tx) error {
+	err := s.inTx(ctx, "replace backup set", func(tx txConn) error {
+		replaced = false // a MySQL deadlock runs this again
 		var res sql.Result
 		var err error
 		if prevSetID == "" {
@@ -105,22 +106,6 @@ func (s *Store) ReplaceBackupSet(ctx context.Context, set storage.BackupSet, pre
 		return nil
 	})
 	return replaced && err == nil, err
-}
-
-// inTx runs f in a transaction, committed if f returns nil.
-func (s *Store) inTx(ctx context.Context, what string, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", what, err)
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", what, err)
-	}
-	return nil
 }
 
 // UseBackupCode implements [storage.BackupStore]: one conditional UPDATE,
@@ -172,7 +157,7 @@ func (s *Store) DeleteBackupSet(ctx context.Context, userID string) error {
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	return s.inTx(ctx, "delete backup set", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "delete backup set", func(tx txConn) error {
 		for _, q := range []string{`DELETE FROM twofa_backup_codes WHERE user_id = ?`, `DELETE FROM twofa_backup_sets WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, s.d.rebind(q), userID); err != nil {
 				return err

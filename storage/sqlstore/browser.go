@@ -89,9 +89,9 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) err
 	// The id is COLLATE "C" on PostgreSQL (0006), BINARY on SQLite: both
 	// break ties in byte order, as the memory store does.
 	_, err = s.affected(ctx, "trim browsers",
-		`DELETE FROM twofa_browsers WHERE id IN (
+		`DELETE FROM twofa_browsers WHERE id IN `+s.d.subquery("id", `
 			SELECT id FROM twofa_browsers WHERE user_id = ? AND id <> ?
-			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+s.d.skipLocked()+`)`,
+			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+s.d.skipLocked()),
 		b.UserID, b.ID, keep-1)
 	return err
 }

@@ -31,10 +31,13 @@ func (s *Store) AppendLog(ctx context.Context, e storage.LogEntry, keep int, bef
 		e.UserID, toNanos(e.Time), e.Kind, e.Method, e.Detail); err != nil {
 		return err
 	}
+	if s.d == MySQL {
+		return s.trimLogMySQL(ctx, e.UserID, toNanos(before), keep)
+	}
 	_, err := s.affected(ctx, "trim log",
-		`DELETE FROM twofa_log WHERE user_id = ? AND (at_ns < ? OR seq IN (
+		`DELETE FROM twofa_log WHERE user_id = ? AND (at_ns < ? OR seq IN `+s.d.subquery("seq", `
 			SELECT seq FROM twofa_log WHERE user_id = ?
-			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+s.d.skipLocked()+`))`,
+			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+s.d.skipLocked())+`)`,
 		e.UserID, toNanos(before), e.UserID, keep)
 	return err
 }

@@ -89,6 +89,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,6 +106,11 @@ const (
 	SQLite Dialect = iota + 1
 	// PostgreSQL is PostgreSQL 9.5 or later (for ON CONFLICT DO NOTHING).
 	PostgreSQL
+	// MySQL is MariaDB 10.6 or later, alone or in a Galera cluster, or
+	// MySQL 8.0 or later (for FOR UPDATE SKIP LOCKED), with the driver
+	// github.com/go-sql-driver/mysql and the connection settings of
+	// [MySQLDSN]. [Store.Migrate] checks the settings it depends on.
+	MySQL
 )
 
 // String returns the dialect's name, as in "SQLite".
@@ -114,25 +120,45 @@ func (d Dialect) String() string {
 		return "SQLite"
 	case PostgreSQL:
 		return "PostgreSQL"
+	case MySQL:
+		return "mysql"
 	}
 	return "Dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
 // migrationDir is the folder of the dialect's migrations in migrationFS.
 func (d Dialect) migrationDir() string {
-	if d == PostgreSQL {
+	switch d {
+	case PostgreSQL:
 		return "migrations/postgres"
+	case MySQL:
+		return "migrations/mysql"
 	}
 	return "migrations/sqlite"
 }
 
 // offset returns the clause that skips the first ? rows and keeps all
-// the rest: SQLite needs a LIMIT before an OFFSET, PostgreSQL does not.
+// the rest: SQLite needs a LIMIT before an OFFSET, PostgreSQL does not,
+// and MySQL's LIMIT takes no -1 but the largest unsigned 64-bit number.
 func (d Dialect) offset() string {
-	if d == PostgreSQL {
+	switch d {
+	case PostgreSQL:
 		return "OFFSET ?"
+	case MySQL:
+		return "LIMIT 18446744073709551615 OFFSET ?"
 	}
 	return "LIMIT -1 OFFSET ?"
+}
+
+// subquery wraps the subquery of an IN that picks the rows a trim
+// deletes. MySQL refuses a LIMIT in an IN subquery and a subquery on the
+// table a DELETE changes (error 1093), but accepts both in a derived
+// table, which it reads whole before deleting.
+func (d Dialect) subquery(col, q string) string {
+	if d == MySQL {
+		return "(SELECT " + col + " FROM (" + q + ") AS picked)"
+	}
+	return "(" + q + ")"
 }
 
 // skipLocked ends the subquery that picks the rows a trim deletes. On
@@ -141,8 +167,12 @@ func (d Dialect) offset() string {
 // waits, and the rows it skips are that one's to delete (or a touch's to
 // keep). A trim may then drop a row more than keep asks, never keep more
 // for long. SQLite runs one writer at a time and has no row locks.
+//
+// MariaDB 10.6 and MySQL 8.0 skip locked rows too; there two trims that
+// still meet fail with a deadlock (error 1213), which the store repeats:
+// a trim is safe to repeat.
 func (d Dialect) skipLocked() string {
-	if d == PostgreSQL {
+	if d == PostgreSQL || d == MySQL {
 		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
@@ -151,7 +181,20 @@ func (d Dialect) skipLocked() string {
 // rebind turns the ? placeholders of q into PostgreSQL's $1, $2, ... so that
 // every statement is written once. No statement here has a literal question
 // mark, in a string or otherwise.
+//
+// On MySQL it rewrites the two forms of ON CONFLICT the statements use:
+// DO NOTHING goes, and the INSERT's duplicate key error (1062) becomes
+// zero affected rows (dbConn.ExecContext): INSERT IGNORE would also turn
+// a value too long for its column into a warning and store it cut short,
+// and ON DUPLICATE KEY UPDATE of nothing counts one row with
+// clientFoundRows. DO UPDATE SET c = excluded.c is ON DUPLICATE KEY
+// UPDATE c = VALUES(c).
 func (d Dialect) rebind(q string) string {
+	if d == MySQL {
+		q = onConflictNothing.ReplaceAllString(q, "")
+		q = onConflictUpdate.ReplaceAllString(q, "ON DUPLICATE KEY UPDATE")
+		return excluded.ReplaceAllString(q, "VALUES($1)")
+	}
 	if d != PostgreSQL {
 		return q
 	}
@@ -169,10 +212,16 @@ func (d Dialect) rebind(q string) string {
 	return b.String()
 }
 
+var (
+	onConflictNothing = regexp.MustCompile(`\s*ON CONFLICT\s*(\([^)]*\))?\s*DO NOTHING`)
+	onConflictUpdate  = regexp.MustCompile(`ON CONFLICT\s*\([^)]*\)\s*DO UPDATE SET`)
+	excluded          = regexp.MustCompile(`excluded\.(\w+)`)
+)
+
 // Store implements [storage.Store] over a *sql.DB. It is safe for concurrent
 // use, as *sql.DB is.
 type Store struct {
-	db *sql.DB
+	db dbConn
 	d  Dialect
 	q  queries
 }
@@ -185,10 +234,10 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
-	if d != SQLite && d != PostgreSQL {
-		return nil, fmt.Errorf("sqlstore: unknown dialect %v (use sqlstore.SQLite or sqlstore.PostgreSQL)", d)
+	if d != SQLite && d != PostgreSQL && d != MySQL {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v (use sqlstore.SQLite, sqlstore.PostgreSQL or sqlstore.MySQL)", d)
 	}
-	return &Store{db: db, d: d, q: newQueries(d)}, nil
+	return &Store{db: dbConn{DB: db, d: d}, d: d, q: newQueries(d)}, nil
 }
 
 // Open returns a store over db with its schema brought up to date: [New],
@@ -267,6 +316,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations(s.d)
 	if err != nil {
 		return err
+	}
+	if s.d == MySQL {
+		return s.migrateMySQL(ctx, ms)
 	}
 	if err := s.createMigrationTable(ctx); err != nil {
 		return fmt.Errorf("sqlstore: migrate: create twofa_schema_migrations: %w", err)
@@ -422,9 +474,13 @@ func totpList(d Dialect) string {
 // them, and never waiting for a lock means no deadlock with a trim that
 // locks the same rows in another order.
 func ceremonyExpire(d Dialect) string {
-	if d == PostgreSQL {
+	switch d {
+	case PostgreSQL:
 		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN (
 			SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= $1 FOR UPDATE SKIP LOCKED)`
+	case MySQL:
+		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN ` + d.subquery("id",
+			`SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= ? FOR UPDATE SKIP LOCKED`)
 	}
 	return `DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ?`
 }
@@ -441,9 +497,13 @@ func ceremonyTrim(d Dialect) string {
 	if d == PostgreSQL {
 		id = `id COLLATE "C"`
 	}
-	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (
-		SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
-		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?)`)
+	cut := `SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
+		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?`
+	if d == MySQL {
+		// MySQL reads the table a DELETE changes only in a derived table.
+		cut = `SELECT expires_ns, id FROM (` + cut + `) AS cut`
+	}
+	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (` + cut + `)`)
 }
 
 // secretColumns receives one TOTPSecret's group of nullable columns.

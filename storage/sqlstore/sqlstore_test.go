@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql" // driver "mysql", for the tests only
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx", for the tests only
 	_ "modernc.org/sqlite"             // driver "sqlite", for the tests only
 
@@ -25,7 +26,7 @@ import (
 )
 
 // backend opens a fresh, empty database of one dialect. Without a
-// PostgreSQL server, the PostgreSQL one skips the test, or fails it in CI.
+// PostgreSQL or MariaDB server, that one skips the test, or fails it in CI.
 type backend struct {
 	name    string
 	dialect sqlstore.Dialect
@@ -41,6 +42,32 @@ var backends = []backend{
 		db, _ := testdb.Postgres(t) // a schema of its own, dropped at the end
 		return db
 	}},
+	{"MariaDB", sqlstore.MySQL, func(t testing.TB) *sql.DB {
+		db, _ := testdb.MySQL(t) // a database of its own, dropped at the end
+		return db
+	}},
+}
+
+// migrationDir is where the dialect's migrations are, from this folder.
+func migrationDir(d sqlstore.Dialect) string {
+	switch d {
+	case sqlstore.PostgreSQL:
+		return "migrations/postgres"
+	case sqlstore.MySQL:
+		return "migrations/mysql"
+	}
+	return "migrations/sqlite"
+}
+
+// needServer skips the test, or fails it in CI, once rather than per
+// subtest when the dialect's server is not configured.
+func needServer(t testing.TB, d sqlstore.Dialect) {
+	switch d {
+	case sqlstore.PostgreSQL:
+		testdb.PostgresDSN(t)
+	case sqlstore.MySQL:
+		testdb.MySQLDSN(t)
+	}
 }
 
 func newStore(t testing.TB, db *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
@@ -70,9 +97,7 @@ func (b backend) conformance(t *testing.T) storage.Store {
 func TestConformance(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			if b.dialect == sqlstore.PostgreSQL {
-				testdb.PostgresDSN(t) // skip, or fail in CI, once rather than per subtest
-			}
+			needServer(t, b.dialect)
 			storagetest.Run(t, b.conformance)
 		})
 	}
@@ -100,10 +125,7 @@ func TestMigrateAgain(t *testing.T) {
 			if err := newStore(t, db, b.dialect).Migrate(t.Context()); err != nil {
 				t.Fatalf("Migrate from a new Store: %v", err)
 			}
-			dir := "migrations/sqlite"
-			if b.dialect == sqlstore.PostgreSQL {
-				dir = "migrations/postgres"
-			}
+			dir := migrationDir(b.dialect)
 			embedded, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 			if err != nil || len(embedded) == 0 {
 				t.Fatalf("no migrations in %s (%v)", dir, err)
@@ -168,6 +190,10 @@ func TestMigrateConcurrently(t *testing.T) {
 			_, dsn := testdb.Postgres(t) // a fresh schema
 			return func() *sql.DB { return testdb.OpenPostgres(t, dsn) }
 		}},
+		{"MariaDB", sqlstore.MySQL, func(t *testing.T) func() *sql.DB {
+			_, dsn := testdb.MySQL(t) // a fresh database
+			return func() *sql.DB { return testdb.OpenMySQL(t, dsn) }
+		}},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			open := b.open(t)
@@ -218,7 +244,7 @@ func TestNewRefuses(t *testing.T) {
 	if _, err := sqlstore.New(nil, sqlstore.SQLite); err == nil {
 		t.Error("nil db accepted")
 	}
-	for _, d := range []sqlstore.Dialect{0, sqlstore.PostgreSQL + 1, -1} {
+	for _, d := range []sqlstore.Dialect{0, sqlstore.MySQL + 1, -1} {
 		if _, err := sqlstore.New(db, d); err == nil || !strings.HasPrefix(err.Error(), "sqlstore: ") {
 			t.Errorf("New with %v: %v, want an sqlstore error", d, err)
 		}
@@ -231,8 +257,11 @@ func TestTablesPrefixed(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			_, db := b.migrated(t)
 			q := "SELECT name FROM sqlite_master WHERE type = 'table'"
-			if b.dialect == sqlstore.PostgreSQL {
+			switch b.dialect {
+			case sqlstore.PostgreSQL:
 				q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+			case sqlstore.MySQL:
+				q = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
 			}
 			rows, err := db.QueryContext(t.Context(), q)
 			if err != nil {
@@ -304,10 +333,7 @@ func TestUpgradeTo0007(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			db := b.open(t)
 			ctx := t.Context()
-			dir := "migrations/sqlite"
-			if b.dialect == sqlstore.PostgreSQL {
-				dir = "migrations/postgres"
-			}
+			dir := migrationDir(b.dialect)
 			// The schema as Migrate left it before 0007 existed.
 			if _, err := db.ExecContext(ctx, `CREATE TABLE twofa_schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 				t.Fatal(err)
@@ -325,8 +351,10 @@ func TestUpgradeTo0007(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := db.ExecContext(ctx, string(body)); err != nil {
-					t.Fatalf("%s: %v", f, err)
+				for _, stmt := range splitStatements(b.dialect, string(body)) {
+					if _, err := db.ExecContext(ctx, stmt); err != nil {
+						t.Fatalf("%s: %v", f, err)
+					}
 				}
 				if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO twofa_schema_migrations VALUES (%d, %d)", v, when.UnixNano())); err != nil {
 					t.Fatal(err)
@@ -545,4 +573,26 @@ func TestSQLiteDSN(t *testing.T) {
 			t.Errorf("PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
 		}
 	}
+}
+
+// splitStatements returns a migration file's statements, one per call on
+// MySQL (whose driver runs one statement per call), and the whole file on
+// the others.
+func splitStatements(d sqlstore.Dialect, body string) []string {
+	if d != sqlstore.MySQL {
+		return []string{body}
+	}
+	var out []string
+	for _, s := range strings.Split(body, ";\n") {
+		var lines []string
+		for _, l := range strings.Split(s, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+				lines = append(lines, l)
+			}
+		}
+		if s := strings.TrimSpace(strings.Join(lines, "\n")); s != "" {
+			out = append(out, strings.TrimSuffix(s, ";"))
+		}
+	}
+	return out
 }

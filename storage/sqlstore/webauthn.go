@@ -207,7 +207,7 @@ func (s *Store) DeleteWebAuthnCredentials(ctx context.Context, userID string) er
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	return s.inTx(ctx, "delete webauthn credentials", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "delete webauthn credentials", func(tx txConn) error {
 		for _, q := range []string{`DELETE FROM twofa_webauthn_credentials WHERE user_id = ?`, `DELETE FROM twofa_webauthn_handles WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, s.d.rebind(q), userID); err != nil {
 				return err
@@ -267,7 +267,7 @@ func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Ti
 	var stored bool
 	var err error
 	if s.d == SQLite {
-		err = s.inTx(ctx, "put webauthn ceremony", func(tx *sql.Tx) error {
+		err = s.inTx(ctx, "put webauthn ceremony", func(tx txConn) error {
 			stored, err = put(tx)
 			return err
 		})
@@ -301,6 +301,9 @@ func (s *Store) DeleteCeremonies(ctx context.Context, userID string) error {
 func (s *Store) TakeCeremony(ctx context.Context, id string) (storage.Ceremony, error) {
 	if !validText(id) {
 		return storage.Ceremony{}, storage.ErrNotFound
+	}
+	if s.d == MySQL {
+		return s.takeCeremonyMySQL(ctx, id)
 	}
 	c := storage.Ceremony{ID: id}
 	var expires int64

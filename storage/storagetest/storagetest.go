@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("BrowserCap", func(t *testing.T) { runBrowserCap(t, newStore) })
 	t.Run("Log", func(t *testing.T) { runLog(t, newStore) })
 	t.Run("Refusals", func(t *testing.T) { runRefusals(t, newStore) })
+	t.Run("UserIDs", func(t *testing.T) { runUserIDs(t, newStore) })
 }
 
 // when has nanoseconds and a location other than UTC, both of which a store
