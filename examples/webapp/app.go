@@ -74,7 +74,7 @@ type config struct {
 
 // app is the application: its database, its second factor and its pages.
 type app struct {
-	db    *sql.DB
+	db    appDB
 	tf    *twofa.Service
 	mw    *httpmw.Middleware
 	pages *template.Template
@@ -130,7 +130,7 @@ func newApp(cfg config) (*app, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a.db = db
+	a.db = appDB{DB: db, mysql: dialect == sqlstore.MySQL}
 	fail := func(err error) (*app, func(), error) {
 		db.Close()
 		return nil, nil, err
@@ -405,9 +405,33 @@ func tooLarge(w http.ResponseWriter) {
 	http.Error(w, "The request is too large.", http.StatusRequestEntityTooLarge)
 }
 
-// openDB opens a PostgreSQL database for a postgres:// DSN, else the SQLite
-// file at dsn, creating it if need be.
+// openDB opens a PostgreSQL database for a postgres:// DSN, MariaDB (or
+// MySQL) for mysql:// followed by a DSN of go-sql-driver/mysql
+// (mysql://user:pass@tcp(127.0.0.1:3306)/twofa), else the SQLite file at
+// dsn, creating it if need be.
 func openDB(dsn string) (*sql.DB, sqlstore.Dialect, error) {
+	if rest, ok := strings.CutPrefix(dsn, "mysql://"); ok {
+		// The settings twofa's store needs (clientFoundRows), and one
+		// round trip a statement (interpolateParams).
+		full, err := sqlstore.MySQLDSN(rest)
+		if err != nil {
+			return nil, 0, err
+		}
+		db, err := sql.Open("mysql", full)
+		if err != nil {
+			return nil, 0, err
+		}
+		// The server closes a connection idle for wait_timeout (8 hours
+		// by default, often less behind a proxy): the pool drops its own
+		// well before, instead of handing a dead one to a login.
+		db.SetConnMaxLifetime(5 * time.Minute)
+		db.SetMaxIdleConns(10)
+		if err := db.Ping(); err != nil {
+			db.Close()
+			return nil, 0, fmt.Errorf("database: %w", err)
+		}
+		return db, sqlstore.MySQL, nil
+	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {

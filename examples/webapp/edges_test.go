@@ -758,12 +758,16 @@ func TestEscaping(t *testing.T) {
 // writes the new session cookie. The old ID names the session for the
 // grace, and not after it.
 func TestParallelRenewal(t *testing.T) {
-	for _, db := range []string{"SQLite", "PostgreSQL"} {
+	for _, db := range []string{"SQLite", "PostgreSQL", "MariaDB"} {
 		t.Run(db, func(t *testing.T) {
 			clock := fake.NewClock(time.Now())
 			cfg := config{Now: clock.Now}
-			if db == "PostgreSQL" {
+			switch db {
+			case "PostgreSQL":
 				_, cfg.DB = testdb.Postgres(t)
+			case "MariaDB":
+				_, dsn := testdb.MySQL(t)
+				cfg.DB = "mysql://" + dsn
 			}
 			a, base := serve(t, cfg)
 			testParallelRenewal(t, a, base, clock)

@@ -12,7 +12,8 @@
 // also be set in the environment:
 //
 //	-addr           ADDR           address to listen on (localhost:8080)
-//	-db             DATABASE_URL   SQLite file, or a postgres:// DSN
+//	-db             DATABASE_URL   SQLite file, a postgres:// DSN, or mysql://
+//	                               and a MariaDB DSN: mysql://user:pass@tcp(127.0.0.1:3306)/twofa
 //	-origin         ORIGIN         the site's public origin: cookies, security keys (http://localhost:PORT)
 //	-dev-mail       DEV_MAIL       auto, on or off: the development mailer (auto: on for http://localhost)
 //	-smtp-host      SMTP_HOST      SMTP server; without one, the development mailer
@@ -45,7 +46,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", env("ADDR", "localhost:8080"), "address to listen on")
-	db := flag.String("db", env("DATABASE_URL", "twofa-webapp.db"), "SQLite file, or a postgres:// DSN")
+	db := flag.String("db", env("DATABASE_URL", "twofa-webapp.db"), "SQLite file, a postgres:// DSN, or mysql://user:pass@tcp(host:3306)/dbname for MariaDB")
 	origin := flag.String("origin", env("ORIGIN", ""), "the site's public origin, as browsers see it: https makes every cookie Secure; default http://localhost:PORT")
 	devMail := flag.String("dev-mail", env("DEV_MAIL", "auto"), "the development mailer, which shows every code at /dev/mail: auto (on only with no SMTP server and an http://localhost origin), on or off")
 	smtpHost := flag.String("smtp-host", env("SMTP_HOST", ""), "SMTP server; without one, the development mailer if on, else no mail")

@@ -18,7 +18,8 @@ import (
 
 // The application's own tables: twofa keeps nothing of users, passwords or
 // sessions. The statements read the same on SQLite and PostgreSQL ($1 is a
-// parameter in both).
+// parameter in both); MariaDB has tables of its own (mysqlSchema) and reads
+// the statements through appDB.bind.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS app_users (
 		id            TEXT PRIMARY KEY,
@@ -49,7 +50,11 @@ var schema = []string{
 }
 
 func (a *app) migrate(ctx context.Context) error {
-	for _, q := range schema {
+	tables := schema
+	if a.db.mysql {
+		tables = mysqlSchema
+	}
+	for _, q := range tables {
 		if _, err := a.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create the application's tables: %w", err)
 		}
@@ -138,6 +143,9 @@ func (a *app) demoUsers(ctx context.Context, db, demoPassword, adminPassword str
 func startOver(db string) string {
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
 		return "To start over with new passwords, stop the server and drop the tables of that PostgreSQL database (app_users and twofa's)."
+	}
+	if strings.HasPrefix(db, "mysql://") {
+		return "To start over with new passwords, stop the server and drop the tables of that MariaDB database (app_users and twofa's)."
 	}
 	return fmt.Sprintf("To start over with new passwords, stop the server and delete the database file %s (with %s-wal and %s-shm if there).", db, db, db)
 }

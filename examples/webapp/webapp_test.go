@@ -81,6 +81,10 @@ func TestWebapp(t *testing.T) {
 		_, dsn := testdb.Postgres(t)
 		testWebapp(t, startApp(t, dsn))
 	})
+	t.Run("MariaDB", func(t *testing.T) {
+		_, dsn := testdb.MySQL(t)
+		testWebapp(t, startApp(t, "mysql://"+dsn))
+	})
 }
 
 func testWebapp(t *testing.T, srv string) {

@@ -86,12 +86,15 @@ func (s *Store) AddBrowser(ctx context.Context, b storage.Browser, keep int) err
 	if n == 0 {
 		return storage.ErrConflict
 	}
+	if s.d == MySQL {
+		return s.trimBrowsersMySQL(ctx, b.UserID, b.ID, keep)
+	}
 	// The id is COLLATE "C" on PostgreSQL (0006), BINARY on SQLite: both
 	// break ties in byte order, as the memory store does.
 	_, err = s.affected(ctx, "trim browsers",
-		`DELETE FROM twofa_browsers WHERE id IN `+s.d.subquery("id", `
+		`DELETE FROM twofa_browsers WHERE id IN (
 			SELECT id FROM twofa_browsers WHERE user_id = ? AND id <> ?
-			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+s.d.skipLocked()),
+			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+s.d.skipLocked()+`)`,
 		b.UserID, b.ID, keep-1)
 	return err
 }

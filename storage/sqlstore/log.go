@@ -35,9 +35,9 @@ func (s *Store) AppendLog(ctx context.Context, e storage.LogEntry, keep int, bef
 		return s.trimLogMySQL(ctx, e.UserID, toNanos(before), keep)
 	}
 	_, err := s.affected(ctx, "trim log",
-		`DELETE FROM twofa_log WHERE user_id = ? AND (at_ns < ? OR seq IN `+s.d.subquery("seq", `
+		`DELETE FROM twofa_log WHERE user_id = ? AND (at_ns < ? OR seq IN (
 			SELECT seq FROM twofa_log WHERE user_id = ?
-			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+s.d.skipLocked())+`)`,
+			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+s.d.skipLocked()+`))`,
 		e.UserID, toNanos(before), e.UserID, keep)
 	return err
 }

@@ -45,7 +45,8 @@ func MySQLDSN(dsn string) (string, error) {
 	// the parameters after the first '?' that follows it.
 	slash := strings.LastIndexByte(dsn, '/')
 	if slash < 0 {
-		return "", fmt.Errorf("%w: %q is not a DSN of github.com/go-sql-driver/mysql (user:password@tcp(host:port)/dbname)", ErrMySQLSettings, redactDSN(dsn))
+		// Not quoted: it may hold a password.
+		return "", fmt.Errorf("%w: the DSN has no /dbname; the form of github.com/go-sql-driver/mysql is user:password@tcp(host:port)/dbname", ErrMySQLSettings)
 	}
 	params := ""
 	if q := strings.IndexByte(dsn[slash:], '?'); q >= 0 {
@@ -77,15 +78,6 @@ func MySQLDSN(dsn string) (string, error) {
 		sep = ""
 	}
 	return dsn + sep + strings.Join(add, "&"), nil
-}
-
-// redactDSN keeps a password out of an error message: everything before
-// the last '@' goes.
-func redactDSN(dsn string) string {
-	if at := strings.LastIndexByte(dsn, '@'); at >= 0 {
-		return "…" + dsn[at:]
-	}
-	return dsn
 }
 
 // MySQL error numbers the store acts on.
@@ -458,38 +450,95 @@ func (s *Store) checkMySQLFoundRows(ctx context.Context) error {
 	return nil
 }
 
-// trimLogMySQL is AppendLog's trim on MySQL: a plain read of the seqs to
-// delete, then a DELETE of those by primary key, if there are any. A
-// DELETE that scanned the user's range of twofa_log_user itself would
-// lock the gaps between the entries (REPEATABLE READ, InnoDB's default),
-// where the inserts of concurrent appends wait, and 50 appends at once
-// deadlock again and again. By primary key it locks only the rows it
-// removes, in ascending order; a row another trim removed first is not
-// there any more, which is what both wanted.
-func (s *Store) trimLogMySQL(ctx context.Context, userID string, before int64, keep int) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq FROM twofa_log WHERE user_id = ? AND at_ns < ?
-		UNION SELECT seq FROM (SELECT seq FROM twofa_log WHERE user_id = ?
-			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+`) AS old
-		ORDER BY seq`, userID, before, userID, keep)
+// On MySQL the trims of AddBrowser, AppendLog and PutCeremony are a plain
+// read of the keys to delete, then a DELETE of those by primary key, if
+// there are any (trimMySQL). A DELETE that scanned the user's range of
+// an index itself would lock the gaps between the rows (REPEATABLE READ,
+// InnoDB's default), where the inserts of concurrent puts wait, and 50
+// puts for one user at once deadlock again and again. By primary key it
+// locks only the rows it removes, in ascending order; a row another trim
+// removed first is not there any more, which is what both wanted. As
+// with SKIP LOCKED on PostgreSQL, a trim may then drop a row more than
+// keep asks (one a concurrent touch made recent meanwhile), never keep
+// more for long: the next put trims again.
+
+// trimMySQL reads the keys pick returns (one column: an integer if
+// intKey, else bytes), in ascending order so that two trims lock their
+// rows in one order, and deletes them with del, a statement ending in
+// "IN", followed by the list of keys; delArgs come before the keys.
+func (s *Store) trimMySQL(ctx context.Context, what, pick string, pickArgs []any, del string, delArgs []any, intKey bool) error {
+	rows, err := s.db.QueryContext(ctx, pick, pickArgs...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: trim log: %w", err)
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
-	var seqs []any
+	keys := append([]any(nil), delArgs...)
 	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
-			return fmt.Errorf("sqlstore: trim log: %w", err)
+		var n int64
+		var b []byte
+		dest := any(&b)
+		if intKey {
+			dest = &n
 		}
-		seqs = append(seqs, seq)
+		if err := rows.Scan(dest); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlstore: %s: %w", what, err)
+		}
+		if intKey {
+			keys = append(keys, n)
+		} else {
+			keys = append(keys, b)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlstore: trim log: %w", err)
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
-	if len(seqs) == 0 {
+	if len(keys) == len(delArgs) {
 		return nil
 	}
-	_, err = s.affected(ctx, "trim log", `DELETE FROM twofa_log WHERE seq IN (?`+strings.Repeat(", ?", len(seqs)-1)+`)`, seqs...)
+	_, err = s.affected(ctx, what, del+` (?`+strings.Repeat(", ?", len(keys)-len(delArgs)-1)+`)`, keys...)
 	return err
+}
+
+// trimLogMySQL drops the user's entries older than before, and those past
+// the newest keep.
+func (s *Store) trimLogMySQL(ctx context.Context, userID string, before int64, keep int) error {
+	return s.trimMySQL(ctx, "trim log",
+		`SELECT seq FROM twofa_log WHERE user_id = ? AND at_ns < ?
+		UNION SELECT seq FROM (SELECT seq FROM twofa_log WHERE user_id = ?
+			ORDER BY at_ns DESC, seq DESC `+s.d.offset()+`) AS old
+		ORDER BY seq`, []any{userID, before, userID, keep},
+		`DELETE FROM twofa_log WHERE seq IN`, nil, true)
+}
+
+// trimBrowsersMySQL drops the user's browsers other than id past the
+// keep-1 most recently used, ties broken by ID in byte order (id is
+// VARBINARY).
+func (s *Store) trimBrowsersMySQL(ctx context.Context, userID, id string, keep int) error {
+	return s.trimMySQL(ctx, "trim browsers",
+		`SELECT id FROM (SELECT id FROM twofa_browsers WHERE user_id = ? AND id <> ?
+			ORDER BY last_used_ns DESC, created_ns DESC, id DESC `+s.d.offset()+`) AS old ORDER BY id`, []any{userID, id, keep - 1},
+		`DELETE FROM twofa_browsers WHERE id IN`, nil, false)
+}
+
+// putCeremonyMySQL is PutCeremony on MySQL: the expired ceremonies of
+// every user go (still expired when deleted: a ceremony's expiry never
+// changes, and the condition is in the DELETE too), c goes in, and the
+// user's ceremonies past the keep that expire last go, ties broken by ID
+// in byte order.
+func (s *Store) putCeremonyMySQL(ctx context.Context, c storage.Ceremony, now time.Time, keep int) (bool, error) {
+	if err := s.trimMySQL(ctx, "put webauthn ceremony: delete expired",
+		`SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= ? ORDER BY id`, []any{toNanos(now)},
+		`DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ? AND id IN`, []any{toNanos(now)}, false); err != nil {
+		return false, err
+	}
+	n, err := s.affected(ctx, "put webauthn ceremony", s.q.ceremonyInsert, c.ID, c.UserID, c.Kind, blob(c.Data), toNanos(c.Expires))
+	if err != nil || n == 0 {
+		return false, err // n == 0: the ID is taken, and nothing is to trim
+	}
+	err = s.trimMySQL(ctx, "put webauthn ceremony: trim",
+		`SELECT id FROM (SELECT id FROM twofa_webauthn_ceremonies WHERE user_id = ?
+			ORDER BY expires_ns DESC, id DESC `+s.d.offset()+`) AS old ORDER BY id`, []any{c.UserID, keep},
+		`DELETE FROM twofa_webauthn_ceremonies WHERE id IN`, nil, false)
+	return err == nil, err
 }

@@ -1,5 +1,6 @@
 // Package sqlstore keeps twofa's state in the application's own SQL
-// database through [database/sql], on SQLite or PostgreSQL.
+// database through [database/sql], on SQLite, PostgreSQL, or MariaDB and
+// MySQL.
 //
 // The package imports no database driver: the application opens the
 // database with the driver it already uses and hands over the *sql.DB, which
@@ -34,6 +35,58 @@
 //	store, err := sqlstore.Open(ctx, db, sqlstore.PostgreSQL)
 //	if err != nil { ... }
 //
+// # MySQL and MariaDB
+//
+// With github.com/go-sql-driver/mysql (driver name "mysql"), on MariaDB
+// 10.6 or later, alone or as a Galera cluster, or MySQL 8.0 or later.
+// [MySQLDSN] adds to the application's DSN what the store needs:
+//
+//	import _ "github.com/go-sql-driver/mysql"
+//
+//	dsn, err := sqlstore.MySQLDSN("app:secret@tcp(db.internal:3306)/app")
+//	if err != nil { ... }
+//	db, err := sql.Open("mysql", dsn)
+//	if err != nil { ... }
+//	db.SetMaxOpenConns(50)                 // below the server's max_connections, shared by every server
+//	db.SetMaxIdleConns(50)                 // a login reuses a connection instead of dialling
+//	db.SetConnMaxLifetime(5 * time.Minute) // well below wait_timeout and any proxy's idle timeout
+//	store, err := sqlstore.Open(ctx, db, sqlstore.MySQL)
+//	if err != nil { ... }
+//
+// Pool: every application server holds up to SetMaxOpenConns connections,
+// so keep their sum below the server's max_connections (151 by default).
+// The server closes a connection idle for wait_timeout (8 hours by
+// default, often less behind a proxy or a cloud load balancer); a
+// SetConnMaxLifetime below it retires connections before the server
+// does, instead of handing a dead one to a login.
+//
+// What the store relies on, and [Store.Migrate] checks, failing with
+// [ErrMySQLSettings]: clientFoundRows=true (an UPDATE counts the rows it
+// matched, as on the other engines: a touch that keeps a time is not "not
+// found"), and a strict sql_mode (a value too long for its column is an
+// error, not cut short). Every key and compared column is binary
+// (VARBINARY or BLOB): the default collations of MySQL and MariaDB ignore
+// case and accents and pad with spaces, so "alice", "Alice" and "alice "
+// would be one user. Binary columns compare byte for byte, as Go and the
+// other engines do, whatever the connection's character set.
+//
+// Single use holds as on the other engines: each claim is one
+// conditional UPDATE or DELETE (or a transaction ending in one) that wins
+// only if it affected one row and its COMMIT succeeded. ON CONFLICT DO
+// NOTHING becomes a plain INSERT whose duplicate key error (1062) counts
+// as no row. MySQL has no DELETE ... RETURNING: [Store.TakeCeremony]
+// reads the row under a lock and deletes it in one transaction. A
+// deadlock (1213), which on a Galera cluster is also the error of a
+// transaction that lost certification at COMMIT, means the server rolled
+// the statement or transaction back; the store runs it again, a few
+// times at most, since nothing of it was applied, and the next run reads
+// the rows as they are then: a claim another caller won meanwhile
+// reports false. Nothing else is retried: a lock wait timeout (1205), or
+// a connection lost before the reply, which may hide a commit, is the
+// caller's error, and every caller denies on it. On Galera, add
+// wsrep_sync_wait=1 to the DSN so that a read sees what another node
+// committed just before.
+//
 // # Migrations
 //
 // The schema is created and upgraded by [Store.Migrate] only (which [Open]
@@ -45,11 +98,21 @@
 // again, and from several servers at once: on PostgreSQL an advisory lock
 // serialises them. Every table is prefixed twofa_.
 //
+// MySQL's DDL is not transactional, and GET_LOCK and LOCK TABLES do not
+// hold across a Galera cluster. There the lock is a row of
+// twofa_schema_lock, with a lease another server takes over once a dead
+// holder's has run out; each statement of a migration makes one object
+// whole (a table with its indexes, a column, an index), and a migration
+// that a crash stopped halfway, not recorded, runs again from its first
+// statement, finding done what was done (CREATE TABLE IF NOT EXISTS, and
+// an existing column or index, errors 1060 and 1061, counted as made).
+// Every table has a primary key, which Galera needs.
+//
 // # Concurrency
 //
 // Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
 // NOTHING whose affected-row count says whether it won, so it holds across
-// connections and servers without explicit locking. Where a change spans
+// connections and servers without explicit locking (on MySQL, see above). Where a change spans
 // rows, as replacing a set of backup codes does, that statement comes first
 // in a transaction: it locks the user's row, so a concurrent replacement
 // waits, then finds the set changed and reports false.
@@ -77,7 +140,7 @@
 // SQLite and PostgreSQL answer alike: PostgreSQL would refuse a NUL byte or
 // invalid UTF-8 with a driver error, and SQLite would store them. A lookup
 // by a key that fails CheckText reports not found without a statement.
-// Times are stored as BIGINT Unix nanoseconds.
+// Times are stored as BIGINT Unix nanoseconds on every engine.
 package sqlstore
 
 import (
@@ -150,29 +213,15 @@ func (d Dialect) offset() string {
 	return "LIMIT -1 OFFSET ?"
 }
 
-// subquery wraps the subquery of an IN that picks the rows a trim
-// deletes. MySQL refuses a LIMIT in an IN subquery and a subquery on the
-// table a DELETE changes (error 1093), but accepts both in a derived
-// table, which it reads whole before deleting.
-func (d Dialect) subquery(col, q string) string {
-	if d == MySQL {
-		return "(SELECT " + col + " FROM (" + q + ") AS picked)"
-	}
-	return "(" + q + ")"
-}
-
 // skipLocked ends the subquery that picks the rows a trim deletes. On
 // PostgreSQL, two trims of one user that lock the same rows in different
 // orders deadlock; a trim that skips the rows another one holds never
 // waits, and the rows it skips are that one's to delete (or a touch's to
 // keep). A trim may then drop a row more than keep asks, never keep more
 // for long. SQLite runs one writer at a time and has no row locks.
-//
-// MariaDB 10.6 and MySQL 8.0 skip locked rows too; there two trims that
-// still meet fail with a deadlock (error 1213), which the store repeats:
-// a trim is safe to repeat.
+// MySQL trims differently (trimMySQL).
 func (d Dialect) skipLocked() string {
-	if d == PostgreSQL || d == MySQL {
+	if d == PostgreSQL {
 		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
@@ -478,9 +527,6 @@ func ceremonyExpire(d Dialect) string {
 	case PostgreSQL:
 		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN (
 			SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= $1 FOR UPDATE SKIP LOCKED)`
-	case MySQL:
-		return `DELETE FROM twofa_webauthn_ceremonies WHERE id IN ` + d.subquery("id",
-			`SELECT id FROM twofa_webauthn_ceremonies WHERE expires_ns <= ? FOR UPDATE SKIP LOCKED`)
 	}
 	return `DELETE FROM twofa_webauthn_ceremonies WHERE expires_ns <= ?`
 }
@@ -497,13 +543,9 @@ func ceremonyTrim(d Dialect) string {
 	if d == PostgreSQL {
 		id = `id COLLATE "C"`
 	}
-	cut := `SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
-		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?`
-	if d == MySQL {
-		// MySQL reads the table a DELETE changes only in a derived table.
-		cut = `SELECT expires_ns, id FROM (` + cut + `) AS cut`
-	}
-	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (` + cut + `)`)
+	return d.rebind(`DELETE FROM twofa_webauthn_ceremonies WHERE user_id = ? AND (expires_ns, ` + id + `) < (
+		SELECT expires_ns, ` + id + ` FROM twofa_webauthn_ceremonies WHERE user_id = ?
+		ORDER BY expires_ns DESC, ` + id + ` DESC LIMIT 1 OFFSET ?)`)
 }
 
 // secretColumns receives one TOTPSecret's group of nullable columns.

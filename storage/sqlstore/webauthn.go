@@ -266,7 +266,9 @@ func (s *Store) PutCeremony(ctx context.Context, c storage.Ceremony, now time.Ti
 	}
 	var stored bool
 	var err error
-	if s.d == SQLite {
+	if s.d == MySQL {
+		stored, err = s.putCeremonyMySQL(ctx, c, now, keep)
+	} else if s.d == SQLite {
 		err = s.inTx(ctx, "put webauthn ceremony", func(tx txConn) error {
 			stored, err = put(tx)
 			return err
