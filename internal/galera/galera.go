@@ -171,7 +171,7 @@ func Start(t testing.TB) *Cluster {
 	t.Helper()
 	tl := need(t)
 	stopOnSignal()
-	c, err := start(tl)
+	c, err := startAgain(tl)
 	if c != nil {
 		t.Cleanup(func() {
 			if err := c.Stop(); err != nil {
@@ -200,7 +200,7 @@ func Shared(t testing.TB) *Cluster {
 	tl := need(t)
 	shared.once.Do(func() {
 		stopOnSignal()
-		shared.c, shared.err = start(tl)
+		shared.c, shared.err = startAgain(tl)
 	})
 	if shared.err != nil {
 		t.Fatalf("galera: %v", shared.err)
@@ -250,6 +250,22 @@ var stopOnSignal = sync.OnceFunc(func() {
 		os.Exit(2)
 	}()
 })
+
+// startAgain is start, tried once more if it fails: a node may lose one
+// of its ports to another program's connection between portsFree and its
+// own bind (see portsFree).
+func startAgain(tl tools) (*Cluster, error) {
+	c, err := start(tl)
+	if err == nil {
+		return c, nil
+	}
+	fmt.Fprintf(os.Stderr, "galera: start failed, trying once more: %v\n", err)
+	c, err2 := start(tl)
+	if err2 != nil {
+		return nil, errors.Join(err, err2)
+	}
+	return c, nil
+}
 
 // start makes the data folders and starts the three nodes one after the
 // other, each joining once the one before is in sync. On error it stops
@@ -383,17 +399,29 @@ func removeStale() {
 	}
 }
 
-// portsFree fails when a port the cluster needs is taken, as by a cluster
-// another test binary is running: before anything starts, with a message
-// that says which.
+// portsWait bounds the wait for a taken port to come free.
+const portsWait = 30 * time.Second
+
+// portsFree fails when a port the cluster needs stays taken, as by a
+// cluster another test binary is running: before anything starts, with a
+// message that says which. The ports are in Linux's range of ephemeral
+// ports, so a short-lived connection of anything on the machine may hold
+// one for a moment: it waits up to portsWait for each.
 func portsFree() error {
+	deadline := time.Now().Add(portsWait)
 	for i := range Nodes {
 		for _, p := range []int{SQLPort + i, GcommPort + i, ISTPort + i, SSTPort + i} {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				return fmt.Errorf("port %d is taken (another cluster running?): %w", p, err)
+			for {
+				l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+				if err == nil {
+					l.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("port %d is taken (another cluster running?): %w", p, err)
+				}
+				time.Sleep(200 * time.Millisecond)
 			}
-			l.Close()
 		}
 	}
 	return nil
