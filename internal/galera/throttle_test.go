@@ -132,3 +132,81 @@ func TestParallelGuessesBoundedAcrossNodes(t *testing.T) {
 		t.Logf("rounds by guesses checked (0 to %d): %v; 1213s from the nodes: %d", free, hist, f.faults.deadlocks.Load())
 	})
 }
+
+// With stale reads allowed, node 3 may not yet have applied the failure
+// that began a lock when the right code reaches it. The test holds node 3
+// behind on purpose (FLUSH TABLES WITH READ LOCK pauses its applier and
+// its writes): node 2 counts the 20th failure, node 3 reads the count of
+// 19, finds an attempt allowed, and its compare-and-set waits; then the
+// lock is lifted. Whichever of the two writes node 3 runs first, the
+// cluster refuses the stale one, by certification (Error 1213) or by its
+// condition, and the store counts again from the fresh state: the lock.
+// Never is the user let in.
+func TestLockHoldsOnANodeBehind(t *testing.T) {
+	// No wait before the 19th failure, a second before the 20th.
+	const lockAfter = 20
+	c := galera.Shared(t)
+	f := newFleet(t, false, throttle.Policy{FreeFailures: lockAfter - 1, LockAfter: lockAfter})
+	watch := c.Open(t, c.DSN(2, ""))
+	for round := range rounds / 2 {
+		user := fmt.Sprintf("behind-%d", round)
+		secret := f.enrol(t, 0, user)
+		for failures := 0; failures < lockAfter-1; failures++ {
+			if _, err := f.apps[failures%2].Verify(ctx, user, login, wrongCode(fake.AppCode(t, secret, f.clock.Now()))); !errors.Is(err, twofa.ErrInvalidCode) {
+				t.Fatalf("round %d: failure %d: %v", round, failures+1, err)
+			}
+		}
+		f.clock.Add(time.Second)
+		// Node 3 has the 19 failures, and nothing after.
+		if st, err := f.check[2].Throttle(ctx, user); err != nil || st.Failures != lockAfter-1 {
+			t.Fatalf("round %d: node 3 counts %d, %v", round, st.Failures, err)
+		}
+		hold, err := watch.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hold.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+			t.Fatal(err)
+		}
+		right := fake.AppCode(t, secret, f.clock.Now())
+		if _, err := f.apps[1].Verify(ctx, user, login, wrongCode(right)); !errors.Is(err, twofa.ErrInvalidCode) {
+			t.Fatalf("round %d: the 20th failure: %v", round, err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.apps[2].Verify(ctx, user, login, right)
+			done <- err
+		}()
+		// Until node 3's write waits for the lock (or the call is over).
+		waiting := false
+		for polls := 0; !waiting; polls++ {
+			if polls == 10000 {
+				t.Fatalf("round %d: node 3's write never waited for the lock", round)
+			}
+			select {
+			case err := <-done:
+				done <- err
+				waiting = true
+				continue
+			default:
+			}
+			var n int
+			if err := watch.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE IN ('Waiting for backup lock', 'Waiting for global read lock')").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			waiting = n > 0
+		}
+		if _, err := hold.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+			t.Fatal(err)
+		}
+		hold.Close()
+		if err := <-done; err == nil {
+			t.Fatalf("round %d: node 3, behind, let the locked user in", round)
+		}
+		var te *twofa.ThrottledError
+		if _, err := f.apps[2].Verify(ctx, user, login, right); !errors.As(err, &te) || te.RetryAfter(f.clock.Now()) != time.Hour {
+			t.Fatalf("round %d: node 3, once in sync: %v, want a lock of an hour", round, err)
+		}
+	}
+	t.Logf("1213s from the nodes: %d", f.faults.deadlocks.Load())
+}
