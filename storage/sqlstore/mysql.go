@@ -128,6 +128,17 @@ func retryWait(ctx context.Context, attempt int) error {
 	}
 }
 
+// doNothing marks, on MySQL, an INSERT written with ON CONFLICT DO
+// NOTHING (see rebind): its duplicate key error is zero rows. Any other
+// statement's duplicate key error is an error.
+const doNothing = "/* on conflict do nothing */"
+
+// dupIsNoRow reports whether err is a duplicate key that query, written
+// with ON CONFLICT DO NOTHING, takes for no row inserted.
+func dupIsNoRow(query string, err error) bool {
+	return mysqlErrno(err) == errDupEntry && strings.Contains(query, doNothing)
+}
+
 // noRows is the result of an INSERT that MySQL refused as a duplicate key:
 // zero affected rows, as ON CONFLICT DO NOTHING reports on the others.
 type noRows struct{}
@@ -139,8 +150,9 @@ func (noRows) RowsAffected() (int64, error) { return 0, nil }
 // write outside a transaction goes through, does two things the other
 // engines do in SQL:
 //
-//   - a duplicate key (1062) is zero affected rows: the statements are
-//     written with ON CONFLICT DO NOTHING, which rebind removes on MySQL.
+//   - a duplicate key (1062) of a statement written with ON CONFLICT DO
+//     NOTHING, which rebind turns into the comment doNothing, is zero
+//     affected rows.
 //   - a deadlock (1213) runs the statement again, up to mysqlAttempts
 //     times. The error means the server rolled the statement back, and on
 //     a Galera cluster that it lost certification and was not applied on
@@ -165,21 +177,19 @@ func (c dbConn) ExecContext(ctx context.Context, query string, args ...any) (sql
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := c.DB.ExecContext(ctx, query, args...)
-		switch mysqlErrno(err) {
-		case errDupEntry:
+		if dupIsNoRow(query, err) {
 			return noRows{}, nil
-		case errDeadlock:
-			if attempt < mysqlAttempts && retryWait(ctx, attempt) == nil {
-				continue
-			}
+		}
+		if mysqlErrno(err) == errDeadlock && attempt < mysqlAttempts && retryWait(ctx, attempt) == nil {
+			continue
 		}
 		return res, err
 	}
 }
 
-// txConn is a transaction of the store. On MySQL a duplicate key is zero
-// affected rows, as in dbConn; the statement alone is rolled back, not
-// the transaction. A deadlock rolls back the whole transaction, which
+// txConn is a transaction of the store. On MySQL a duplicate key of a
+// statement written with ON CONFLICT DO NOTHING is zero affected rows, as
+// in dbConn; the statement alone is rolled back, not the transaction. A deadlock rolls back the whole transaction, which
 // [Store.inTx] runs again.
 type txConn struct {
 	*sql.Tx
@@ -189,7 +199,7 @@ type txConn struct {
 // ExecContext runs one statement of the transaction; see txConn.
 func (t txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := t.Tx.ExecContext(ctx, query, args...)
-	if t.d == MySQL && mysqlErrno(err) == errDupEntry {
+	if t.d == MySQL && dupIsNoRow(query, err) {
 		return noRows{}, nil
 	}
 	return res, err
@@ -378,7 +388,8 @@ func (s *Store) lockMySQL(ctx context.Context) (string, error) {
 		now := time.Now().UnixNano()
 		expires := now + int64(mysqlLockLease)
 		// A duplicate key is zero rows (dbConn): someone holds it.
-		res, err := s.db.ExecContext(ctx, `INSERT INTO twofa_schema_lock (id, holder, expires_ns) VALUES (1, ?, ?)`, holder, expires)
+		res, err := s.db.ExecContext(ctx, s.d.rebind(`INSERT INTO twofa_schema_lock (id, holder, expires_ns) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO NOTHING`), holder, expires)
 		if err != nil {
 			return "", err
 		}

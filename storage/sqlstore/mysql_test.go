@@ -293,3 +293,85 @@ func migrationFile(t *testing.T, d sqlstore.Dialect, v int) string {
 	}
 	return string(body)
 }
+
+// A transaction the server picks as a deadlock's victim (1213; on Galera
+// also a lost certification) was rolled back whole, and the store runs it
+// again: here DeleteBackupSet, caught between another transaction's locks,
+// is the victim (it changed fewer rows), and its second run, once the
+// other has committed, deletes the set. Nothing counts the lost run as
+// done, and nothing is applied twice.
+func TestMySQLDeadlockRetried(t *testing.T) {
+	db, _ := testdb.MySQL(t)
+	ctx := t.Context()
+	s := newStore(t, db, sqlstore.MySQL)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	set := storage.BackupSet{UserID: "u", SetID: "s1", KDF: "k", Salt: []byte{1}, Hashes: [][]byte{{1}, {2}, {3}}, Created: time.Now()}
+	if ok, err := s.ReplaceBackupSet(ctx, set, ""); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE ballast (id INTEGER NOT NULL PRIMARY KEY, v INTEGER NOT NULL) ENGINE = InnoDB`,
+		`INSERT INTO ballast (id, v) WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) SELECT i, 0 FROM n`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadlocks := func() (n int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, `SELECT VARIABLE_VALUE FROM information_schema.global_status WHERE VARIABLE_NAME = 'INNODB_DEADLOCKS'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := deadlocks()
+	other, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	// The other transaction weighs 300 changed rows, and holds the set.
+	if _, err := other.ExecContext(ctx, `UPDATE ballast SET v = v + 1`); err != nil {
+		t.Fatal(err)
+	}
+	var one int
+	if err := other.QueryRowContext(ctx, `SELECT 1 FROM twofa_backup_sets WHERE user_id = 'u' FOR UPDATE`).Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.DeleteBackupSet(ctx, "u") }()
+	// DeleteBackupSet deletes the codes, then waits for the set.
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("DeleteBackupSet never waited for the set's lock")
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("DeleteBackupSet ended while the set was locked: %v", err)
+		default:
+		}
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'DELETE FROM twofa_backup_sets%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Now the other wants the codes: a deadlock, whose victim is the
+	// lighter DeleteBackupSet.
+	if _, err := other.ExecContext(ctx, `DELETE FROM twofa_backup_codes WHERE user_id = 'u' AND idx = 0`); err != nil {
+		t.Fatalf("the heavier transaction lost the deadlock: %v", err)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("DeleteBackupSet, a deadlock's victim: %v; want it run again and done", err)
+	}
+	if _, err := s.BackupSet(ctx, "u"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the set after DeleteBackupSet: %v, want ErrNotFound", err)
+	}
+	if after := deadlocks(); after == before {
+		t.Fatalf("the server counts %d deadlocks before and after: the test made none", after)
+	}
+}

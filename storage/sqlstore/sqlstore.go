@@ -38,7 +38,8 @@
 // # MySQL and MariaDB
 //
 // With github.com/go-sql-driver/mysql (driver name "mysql"), on MariaDB
-// 10.6 or later, alone or as a Galera cluster, or MySQL 8.0 or later.
+// 10.6 or later (tested on 10.11), alone or as a Galera cluster, or MySQL
+// 8.0 or later.
 // [MySQLDSN] adds to the application's DSN what the store needs:
 //
 //	import _ "github.com/go-sql-driver/mysql"
@@ -112,8 +113,8 @@
 //
 // Every conditional write is one UPDATE, DELETE or INSERT ... ON CONFLICT DO
 // NOTHING whose affected-row count says whether it won, so it holds across
-// connections and servers without explicit locking (on MySQL, see above). Where a change spans
-// rows, as replacing a set of backup codes does, that statement comes first
+// connections and servers without explicit locking (on MySQL, see above).
+// Where a change spans rows, as replacing a set of backup codes does, that statement comes first
 // in a transaction: it locks the user's row, so a concurrent replacement
 // waits, then finds the set changed and reports false.
 //
@@ -169,8 +170,8 @@ const (
 	SQLite Dialect = iota + 1
 	// PostgreSQL is PostgreSQL 9.5 or later (for ON CONFLICT DO NOTHING).
 	PostgreSQL
-	// MySQL is MariaDB 10.6 or later, alone or in a Galera cluster, or
-	// MySQL 8.0 or later (for FOR UPDATE SKIP LOCKED), with the driver
+	// MySQL is MariaDB 10.6 or later (tested on 10.11), alone or in a
+	// Galera cluster, or MySQL 8.0 or later, with the driver
 	// github.com/go-sql-driver/mysql and the connection settings of
 	// [MySQLDSN]. [Store.Migrate] checks the settings it depends on.
 	MySQL
@@ -232,15 +233,15 @@ func (d Dialect) skipLocked() string {
 // mark, in a string or otherwise.
 //
 // On MySQL it rewrites the two forms of ON CONFLICT the statements use:
-// DO NOTHING goes, and the INSERT's duplicate key error (1062) becomes
-// zero affected rows (dbConn.ExecContext): INSERT IGNORE would also turn
-// a value too long for its column into a warning and store it cut short,
-// and ON DUPLICATE KEY UPDATE of nothing counts one row with
-// clientFoundRows. DO UPDATE SET c = excluded.c is ON DUPLICATE KEY
-// UPDATE c = VALUES(c).
+// DO NOTHING becomes the comment doNothing, and the INSERT's duplicate key
+// error (1062), for a statement with that comment only, zero affected rows
+// (dbConn.ExecContext): INSERT IGNORE would also turn a value too long for
+// its column into a warning and store it cut short, and ON DUPLICATE KEY
+// UPDATE of nothing counts one row with clientFoundRows. DO UPDATE SET c =
+// excluded.c is ON DUPLICATE KEY UPDATE c = VALUES(c).
 func (d Dialect) rebind(q string) string {
 	if d == MySQL {
-		q = onConflictNothing.ReplaceAllString(q, "")
+		q = onConflictNothing.ReplaceAllString(q, " "+doNothing)
 		q = onConflictUpdate.ReplaceAllString(q, "ON DUPLICATE KEY UPDATE")
 		return excluded.ReplaceAllString(q, "VALUES($1)")
 	}
