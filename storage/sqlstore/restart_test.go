@@ -287,7 +287,16 @@ func newRestartHarness(t *testing.T, dsn string, poolSizes ...int) *restartHarne
 		clock:    fake.NewClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)),
 		accepted: map[stepKey]int{},
 	}
-	ring := keyring.Random() // one key for every server, as in production
+	// One key for every server, as in production (not keyring.Random,
+	// which twofa.New refuses beside a database).
+	key, err := keyring.NewKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, size := range poolSizes {
 		db := openRestartPool(t, dsn, size)
 		store, err := sqlstore.Open(t.Context(), db, sqlstore.PostgreSQL)
