@@ -29,14 +29,14 @@ type claim struct {
 }
 
 var claims = []claim{
-	{"totp step", "UPDATE twofa_totp SET last_step", false, func(t *testing.T, f *fleet, node int, user string) func(*twofa.Service) error {
+	{"totp step", "SET t.last_step = ?", false, func(t *testing.T, f *fleet, node int, user string) func(*twofa.Service) error {
 		code := f.nextCode(t, f.enrol(t, node, user))
 		return func(app *twofa.Service) error {
 			_, err := app.Verify(ctx, user, login, code)
 			return err
 		}
 	}},
-	{"backup code", "UPDATE twofa_backup_codes SET used_ns", false, func(t *testing.T, f *fleet, node int, user string) func(*twofa.Service) error {
+	{"backup code", "SET c.used_ns = ?", false, func(t *testing.T, f *fleet, node int, user string) func(*twofa.Service) error {
 		f.enrol(t, node, user)
 		codes, err := f.app(node).Backup.Generate(ctx, user)
 		if err != nil {
@@ -47,7 +47,7 @@ var claims = []claim{
 			return err
 		}
 	}},
-	{"e-mailed code", "AND failures < ?", false, func(t *testing.T, f *fleet, node int, user string) func(*twofa.Service) error {
+	{"e-mailed code", "AND e.failures < ?", false, func(t *testing.T, f *fleet, node int, user string) func(*twofa.Service) error {
 		if err := f.app(node).Email.Enable(ctx, user); err != nil {
 			t.Fatal(err)
 		}
