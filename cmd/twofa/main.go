@@ -231,10 +231,6 @@ func (e *env) open() error {
 		}
 		db, err = sql.Open("mysql", dsn)
 		d = sqlstore.MySQL
-	case strings.ContainsAny(e.dsn, "?#"):
-		// sqlstore.SQLiteDSN takes a plain path; one with a query would
-		// silently lose the settings that keep concurrent writers safe.
-		return usageError("a SQLite path may not contain ? or #")
 	default:
 		path := strings.TrimPrefix(e.dsn, "sqlite:")
 		// SQLite makes a missing file: only migrate may, so that a typo

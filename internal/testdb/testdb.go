@@ -34,10 +34,11 @@ const PostgresEnv = "TWOFA_POSTGRES_DSN"
 // create and drop databases: each test gets one of its own.
 const MySQLEnv = "TWOFA_MYSQL_DSN"
 
-// SQLiteDSN returns the DSN used for a SQLite file at path: WAL, a busy
-// timeout and immediate transactions, which hold 50 racing writers.
+// SQLiteDSN returns the DSN used for a SQLite file at path: the store's
+// own (sqlstore.SQLiteDSN), on a handle of sql.Open, as an application that
+// does not use sqlstore.OpenSQLite has.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	return sqlstore.SQLiteDSN(path)
 }
 
 // SQLite opens a new SQLite database in a temporary directory and returns it

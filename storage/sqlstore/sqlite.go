@@ -50,16 +50,13 @@ const SQLiteConns = 64
 // holds a transaction on the handle must not write through the handle
 // outside that transaction: the write would wait for the transaction's end.
 func OpenSQLite(path string) (*sql.DB, error) {
-	// A "?" or "#" would end the file name and let the rest of path
-	// change the settings (say, synchronous(OFF)).
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlstore: open sqlite: %w: %q is not a plain file path", ErrSQLitePath, path)
+	if path == "" {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w: no path", ErrSQLitePath)
 	}
 	return openSQLite(SQLiteDSN(path))
 }
 
-// ErrSQLitePath reports a path that [OpenSQLite] refuses: empty, or with
-// a "?" or "#".
+// ErrSQLitePath reports a path that [OpenSQLite] refuses: an empty one.
 var ErrSQLitePath = errors.New("sqlstore: not a SQLite file path")
 
 func openSQLite(dsn string) (*sql.DB, error) {

@@ -163,17 +163,26 @@ func TestOpenSQLiteClose(t *testing.T) {
 	}
 }
 
-// A path that would carry settings of its own into the DSN is refused
-// before anything is opened.
-func TestOpenSQLiteRefusesPath(t *testing.T) {
-	dir := t.TempDir()
-	for _, path := range []string{"", filepath.Join(dir, "a.db?_pragma=synchronous(OFF)"), filepath.Join(dir, "a.db#x")} {
-		db, err := sqlstore.OpenSQLite(path)
-		if !errors.Is(err, sqlstore.ErrSQLitePath) || db != nil {
-			t.Errorf("OpenSQLite(%q) = %v, %v; want ErrSQLitePath", path, db, err)
-		}
+// Every path names that very file, with the handle's settings: a "?" or
+// "#" in it cannot end the name and carry settings of its own (here,
+// synchronous OFF), nor a "%" be read as an escape. An empty path is
+// refused.
+func TestOpenSQLitePath(t *testing.T) {
+	if db, err := sqlstore.OpenSQLite(""); !errors.Is(err, sqlstore.ErrSQLitePath) || db != nil {
+		t.Errorf("OpenSQLite(\"\") = %v, %v; want ErrSQLitePath", db, err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("files made: %v", entries)
+	dir := t.TempDir()
+	for _, name := range []string{"a.db?_pragma=synchronous(OFF)", "b.db#x", "c%41.db", "d e.db"} {
+		db := openSQLite(t, filepath.Join(dir, name))
+		if _, err := db.ExecContext(t.Context(), "CREATE TABLE t (x)"); err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		var sync string
+		if err := db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&sync); err != nil || sync != "2" {
+			t.Errorf("%q: PRAGMA synchronous = %q, %v; want 2 (FULL)", name, sync, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%q: the file is not where the path says: %v", name, err)
+		}
 	}
 }

@@ -357,8 +357,9 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 // commit is on disk before it returns, see the package doc), a busy timeout
 // of 5 seconds, foreign keys, and transactions that take the write lock
 // when they begin, so that concurrent writers wait for each other instead
-// of failing with SQLITE_BUSY. path is used as it is: a file name, or a
-// path without "?" or "#".
+// of failing with SQLITE_BUSY. Any path names that very file: its "%",
+// "?" and "#" are escaped, so none can end the name and carry settings of
+// its own.
 //
 // A *sql.DB opened on it with sql.Open is correct under any load, but its
 // connections race for SQLite's one write lock, and SQLite's busy handler
@@ -368,8 +369,12 @@ func SQLiteDSN(path string) string {
 	return sqliteDSN(path, 5000)
 }
 
+// sqlitePath escapes the characters a "file:" URI gives a meaning to in
+// a name; SQLite decodes them again.
+var sqlitePath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+
 func sqliteDSN(path string, busyMillis int) string {
-	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + strconv.Itoa(busyMillis) + ")&_pragma=foreign_keys(1)&_txlock=immediate"
+	return "file:" + sqlitePath.Replace(path) + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(" + strconv.Itoa(busyMillis) + ")&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 //go:embed migrations
