@@ -397,7 +397,8 @@ type Account struct {
 	// Throttle is nil, or the *ThrottledError the next attempt would get.
 	Throttle error
 	// LockIn is how many more wrong codes start the next lock of the
-	// second step (throttle.Limiter.Left); 0 while locked.
+	// second step (throttle.Limiter.Left): during a lock, the one after
+	// it; 0 at the ceiling, where only an administrator unlocks.
 	LockIn int
 	// Browsers are the browsers that skip the second step, oldest first.
 	Browsers []remember.Browser

@@ -344,8 +344,10 @@ func (l *Limiter) Status(ctx context.Context, userID string) error {
 
 // Left returns how many more failed attempts userID may make before the
 // next lock begins (one that ends by itself, or the Ceiling's): what a
-// challenge page tells a user who just typed a wrong code. It is 0 for a
-// user locked now or at the Ceiling, and counts nothing.
+// challenge page tells a user who just typed a wrong code. During a lock
+// that ends by itself it counts to the lock after that one (10, in the
+// lock at 20 failures, with the default policy): the page shows the lock
+// instead. It is 0 at the Ceiling, and counts nothing.
 func (l *Limiter) Left(ctx context.Context, userID string) (int, error) {
 	st, err := l.store.Throttle(ctx, userID)
 	if err != nil {
