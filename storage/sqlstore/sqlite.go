@@ -20,8 +20,8 @@ import (
 // descriptors each and memory only for the pages they cache.
 const SQLiteConns = 64
 
-// OpenSQLite opens the SQLite file at path (made if missing; a plain
-// path, without "?" or "#", else ErrSQLitePath) with the
+// OpenSQLite opens the SQLite file at path (made if missing; any path
+// but an empty one, which is ErrSQLitePath) with the
 // driver registered as "sqlite", which is modernc.org/sqlite: the
 // application imports it, as with sql.Open. The settings are
 // [SQLiteDSN]'s, and the handle queues this process's writers itself
