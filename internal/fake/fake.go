@@ -1,6 +1,6 @@
 // Package fake has the stand-ins tests share: a clock the test moves by
 // hand, a fast hash in place of argon2id, the phone that reads a secret off
-// a set-up page, and a recorder of events.
+// a set-up page, a recorder of events, and a key ring.
 package fake
 
 import (
@@ -16,8 +16,25 @@ import (
 
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/totp"
 )
+
+// Ring returns a ring of one fresh key named "k1", for a test that keeps
+// it no longer than itself: not keyring.Random, which twofa.New refuses
+// beside a database.
+func Ring(t testing.TB) *keyring.Ring {
+	t.Helper()
+	key, err := keyring.NewKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ring
+}
 
 // Clock is a clock that moves only when the test moves it. It is safe for
 // concurrent use.

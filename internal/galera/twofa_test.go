@@ -20,7 +20,6 @@ import (
 	"github.com/twofa-go/twofa/internal/galera"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/internal/virtualkey"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/throttle"
@@ -68,14 +67,7 @@ func newFleet(t *testing.T, causal bool, policy throttle.Policy) *fleet {
 	t.Helper()
 	c := galera.Shared(t)
 	f := &fleet{clock: fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)), inbox: &mailtest.Inbox{}, faults: &faults{}, causal: causal}
-	key, err := keyring.NewKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := fake.Ring(t)
 	for i, dsn := range c.Database(t) {
 		app := mysqlDSN(t, dsn)
 		if causal {

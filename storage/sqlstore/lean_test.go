@@ -15,10 +15,10 @@ import (
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/internal/sqlcount"
 	"github.com/twofa-go/twofa/internal/testdb"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/throttle"
@@ -73,14 +73,7 @@ func openCounted(t testing.TB, d sqlstore.Dialect) *counted {
 			c.checked.Add(1)
 		}
 	}
-	k, err := keyring.NewKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.New(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := fake.Ring(t)
 	if c.totp, err = totp.New(totp.Config{Issuer: "X", Store: c.store, Keys: ring, Now: clock, Events: events}); err != nil {
 		t.Fatal(err)
 	}

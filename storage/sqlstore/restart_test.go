@@ -18,7 +18,6 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/internal/fake"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/throttle"
@@ -287,16 +286,7 @@ func newRestartHarness(t *testing.T, dsn string, poolSizes ...int) *restartHarne
 		clock:    fake.NewClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)),
 		accepted: map[stepKey]int{},
 	}
-	// One key for every server, as in production (not keyring.Random,
-	// which twofa.New refuses beside a database).
-	key, err := keyring.NewKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := keyring.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := fake.Ring(t) // one key for every server, as in production
 	for i, size := range poolSizes {
 		db := openRestartPool(t, dsn, size)
 		store, err := sqlstore.Open(t.Context(), db, sqlstore.PostgreSQL)

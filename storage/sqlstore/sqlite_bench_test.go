@@ -13,7 +13,6 @@ import (
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/internal/fake"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 )
 
@@ -66,8 +65,7 @@ func benchVerify(b *testing.B, db *sql.DB, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, _ := keyring.NewKey("k1")
-	ring, _ := keyring.New(key)
+	ring := fake.Ring(b)
 	vs := make([]*verifier, n)
 	for i := range vs {
 		v := &verifier{user: fmt.Sprintf("user-%d", i), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}

@@ -14,7 +14,6 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/internal/fake"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 	"github.com/twofa-go/twofa/storage/storagetest"
@@ -76,8 +75,7 @@ func TestOpenSQLiteSettings(t *testing.T) {
 // backup code, spread over both: exactly one of each passes.
 func TestOpenSQLiteTwoProcessesSingleUse(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "twofa.db")
-	key, _ := keyring.NewKey("k1")
-	ring, _ := keyring.New(key)
+	ring := fake.Ring(t)
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	var services []*twofa.Service
 	for range 2 {
