@@ -15,11 +15,13 @@ import (
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 // verifyRig is a middleware over store with alice logged in (session
 // "s1") and her authenticator app set up.
 type verifyRig struct {
+	mw     *httpmw.Middleware
 	h      http.Handler
 	clock  *fake.Clock
 	secret string
@@ -29,7 +31,8 @@ func newVerifyRig(tb testing.TB, store storage.Store) *verifyRig {
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
 	clock := fake.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	tf, err := twofa.New(twofa.Config{Issuer: "Acme", Store: store, Keys: ring, Now: clock.Now})
+	tf, err := twofa.New(twofa.Config{Issuer: "Acme", Store: store, Keys: ring, Now: clock.Now,
+		WebAuthn: webauthn.Config{RPID: "example.com", Origins: []string{"https://example.com"}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func newVerifyRig(tb testing.TB, store storage.Store) *verifyRig {
 	if err := tf.TOTP.Confirm(ctx, "alice", "setup", fake.AppCode(tb, e.Secret, clock.Now())); err != nil {
 		tb.Fatal(err)
 	}
-	return &verifyRig{h: mw.Pages(), clock: clock, secret: e.Secret}
+	return &verifyRig{mw: mw, h: mw.Pages(), clock: clock, secret: e.Secret}
 }
 
 // verify sends code through the form (json false) or the API, and returns
