@@ -161,7 +161,8 @@ func (m *Middleware) serveAPI(w http.ResponseWriter, r *http.Request, rt apiRout
 		}
 	}
 	// No route reads a body but through c: a GET's or DELETE's is not read.
-	r = r.WithContext(r.Context())
+	// The log's scrub finds it in the context.
+	r = r.WithContext(context.WithValue(r.Context(), apiBodyKey{}, c.body))
 	r.Body, r.ContentLength = http.NoBody, 0
 	var ok bool
 	if c.userID, c.account, ok = m.cfg.User(r); !ok || c.userID == "" {

@@ -659,5 +659,31 @@ func scrub(r *http.Request, msg string) string {
 			hide(v)
 		}
 	}
+	if body, ok := r.Context().Value(apiBodyKey{}).([]byte); ok {
+		// The JSON API's body: every string in it, at any depth.
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case string:
+				hide(v)
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			case map[string]any:
+				for _, e := range v {
+					walk(e)
+				}
+			}
+		}
+		var v any
+		if json.Unmarshal(body, &v) == nil {
+			walk(v)
+		}
+	}
 	return msg
 }
+
+// apiBodyKey keys the body of a JSON API request in its context, for
+// scrub.
+type apiBodyKey struct{}
