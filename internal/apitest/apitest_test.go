@@ -83,7 +83,9 @@ type recordTB struct {
 	errs []string
 }
 
-func (r *recordTB) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 // Handler and Transport report a broken exchange on their TB.
 func TestWrappers(t *testing.T) {
