@@ -431,6 +431,11 @@ func TestLoginWalk(t *testing.T) {
 			t.Fatalf("wrong password: %d", a.status)
 		}
 		denied(t, "a token never issued", wd.get(t, "/account", "bm90LWEtdG9rZW4"), "not logged in")
+		denied(t, "a token of 64 KiB", wd.get(t, "/account", strings.Repeat("a", 64<<10)), "not logged in")
+		denied(t, "a malformed token", wd.get(t, "/account", "a b"), "not logged in")
+		if n := wd.tk.calls.Load(); n != 0 {
+			t.Fatalf("the token table was asked %d times about requests with no usable token", n)
+		}
 		t1 := wd.token(t, "alice")
 		denied(t, "password only", wd.get(t, "/account", t1), "second factor required")
 
