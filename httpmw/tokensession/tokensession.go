@@ -157,9 +157,9 @@ func parse(v string) (string, error) {
 	return token, nil
 }
 
-// equalFold compares ASCII s with lower-case ASCII lower, ignoring case;
-// strings.EqualFold would fold non-ASCII letters too ("K" with the Kelvin
-// sign).
+// equalFold compares s with lower-case ASCII lower, folding ASCII letters
+// only: a scheme is ASCII, and no other byte may stand for one of its
+// letters.
 func equalFold(s, lower string) bool {
 	for i := range len(s) {
 		c := s[i]
