@@ -14,7 +14,9 @@
 // application's session ID, and the packages
 // [github.com/twofa-go/twofa/httpmw/scssession] and
 // [github.com/twofa-go/twofa/httpmw/gorillasession] over the sessions of
-// those libraries. A request that passes finds the mark in its
+// those libraries, and [github.com/twofa-go/twofa/httpmw/tokensession]
+// with the bearer token of a client without cookies (a mobile app). A
+// request that passes finds the mark in its
 // context through [FromContext]. [Middleware.Check] tells the same without
 // wrapping.
 //
