@@ -224,7 +224,24 @@ type Session struct {
 	store TokenStore
 }
 
-var _ httpmw.SessionRenewer = (*Session)(nil)
+var (
+	_ httpmw.SessionRenewer = (*Session)(nil)
+	_ httpmw.LoginBinder    = (*Session)(nil)
+)
+
+// LoginID implements [httpmw.LoginBinder]: a mobile app keeps no cookie,
+// so an e-mailed code and a pending authenticator set-up are bound to its
+// token instead. The ID is derived from the token's hash, not the hash
+// itself, so what twofa stores with a code matches nothing in the token
+// table; a new token (Renew) is a new login ID.
+func (s *Session) LoginID(r *http.Request) (string, bool) {
+	h, err := FromRequest(r)
+	if err != nil {
+		return "", false
+	}
+	id := sha256.Sum256(append([]byte("twofa/tokensession/login\x00"), h[:]...))
+	return base64.RawURLEncoding.EncodeToString(id[:]), true
+}
 
 // New returns a Session keeping the mark in store.
 func New(store TokenStore) *Session {

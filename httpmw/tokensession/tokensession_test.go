@@ -875,3 +875,49 @@ func wrongCode(code string) string {
 	}
 	return "000000"
 }
+
+// A mobile app keeps no cookie: with the JSON API alone, its token passes
+// the second step, and a set-up begun with the token it gets then is
+// confirmed with that token, while another login of the same user (another
+// phone, its own token) can neither see nor confirm it. No answer sets a
+// cookie: the set-up is bound to the token (httpmw.LoginBinder).
+func TestAPIWithoutCookies(t *testing.T) {
+	wd := start(t, newMemTokens())
+	api := func(token, path, body string) answer {
+		t.Helper()
+		a := wd.call("POST", "/2fa/api/"+path, token, strings.NewReader(body), "application/json")
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		if c := a.header.Values("Set-Cookie"); len(c) != 0 {
+			t.Fatalf("%s set cookies %q on a client that keeps none", path, c)
+		}
+		return a
+	}
+	passed := func(token string) string {
+		t.Helper()
+		a := api(token, "verify", `{"code":"`+wd.phones["alice"]()+`"}`)
+		if a.status != http.StatusOK || a.rotated == "" {
+			t.Fatalf("verify: %d %s, rotated %q; want 200 and a new token", a.status, a.body, a.rotated)
+		}
+		wd.clock.Add(30 * time.Second)
+		return a.rotated
+	}
+	phone, other := passed(wd.token(t, "alice")), passed(wd.token(t, "alice"))
+
+	a := api(phone, "totp/begin", "")
+	var view struct{ Secret string }
+	if a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &view) != nil || view.Secret == "" {
+		t.Fatalf("totp/begin: %d %s", a.status, a.body)
+	}
+	code := fake.AppCode(t, strings.ReplaceAll(view.Secret, " ", ""), wd.clock.Now())
+	if a := wd.call("GET", "/2fa/api/totp", other, nil, ""); a.status != http.StatusNotFound {
+		t.Fatalf("the other login read the set-up: %d %s", a.status, a.body)
+	}
+	if a := api(other, "totp/confirm", `{"code":"`+code+`"}`); a.status != http.StatusNotFound {
+		t.Fatalf("the other login confirmed the set-up: %d %s", a.status, a.body)
+	}
+	if a := api(phone, "totp/confirm", `{"code":"`+code+`"}`); a.status != http.StatusOK {
+		t.Fatalf("totp/confirm with the token that began it: %d %s", a.status, a.body)
+	}
+}
