@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
 )
@@ -218,16 +219,131 @@ func walk(t *testing.T, width, height int) {
 		return
 	}
 	secondStep(p, clock)
-	if len(p.checked) < 4 && p.axe != "" {
+	if len(p.checked) < 12 && p.axe != "" {
 		t.Fatalf("axe-core ran on only %d views", len(p.checked))
 	}
 	t.Logf("axe-core ran on %d views at %d px, the layout check after every step", len(p.checked), width)
 }
 
-// secondStep is the walk through twofa's JSON API: set-up, codes, a
-// replay, the throttle, a security key.
+// secondStep is the walk through twofa's JSON API: an authenticator app
+// set up from the secret the API sent, backup codes, a replayed code, the
+// throttle's wait, a security key added and used, a step-up.
 func secondStep(p *person, clock *fake.Clock) {
 	t := p.t
-	_ = clock
-	_ = t
+	shown := func(id string) string { return `!document.getElementById("` + id + `").hidden` }
+	codesShown := `[...document.querySelectorAll("#codes code")].map(c => c.textContent)`
+
+	p.login(viewIs("home"))
+	p.click("nav-settings", viewIs("settings"))
+	if s := p.text("totp-state"); s != "Authenticator app: not set up." {
+		t.Fatalf("a new user's app: %q", s)
+	}
+
+	// The set-up: the key as the API sent it, and its QR code drawn.
+	p.click("totp-setup", shown("totp-enroll")+` && document.getElementById("secret").textContent !== "" && document.getElementById("qr").complete`)
+	secret := p.text("secret")
+	if w := eval[int](p, `document.getElementById("qr").naturalWidth`); w < 21 {
+		t.Fatalf("the QR code is not drawn (width %d)", w)
+	}
+	phone := func() string { return fake.AppCode(t, secret, clock.Now()) }
+	p.fill("totp-code", "000000", "totp-confirm", errorShown)
+	if inv := eval[string](p, `document.getElementById("totp-code").getAttribute("aria-invalid")`); inv != "true" {
+		t.Fatalf("a wrong first code: aria-invalid %q, error %q", inv, p.text("error"))
+	}
+	p.fill("totp-code", phone(), "totp-confirm", shown("backup-new"))
+	codes := eval[[]string](p, codesShown)
+	if len(codes) != 10 || p.text("notice") == "" {
+		t.Fatalf("after the set-up: codes %q, notice %q", codes, p.text("notice"))
+	}
+	if s := p.text("totp-state"); s != "Authenticator app: on." {
+		t.Fatalf("after the set-up: %q", s)
+	}
+
+	// A security key, through Chromium's virtual authenticator. Its name
+	// is the user's text: markup stays text.
+	const keyName = `Virtual <img src=x onerror="window.pwned=1">`
+	p.step("name the key", chromedp.SetValue(chromedp.ID("key-name"), keyName))
+	p.click("add-key", `[...document.querySelectorAll("#keys .key-name")].some(e => e.textContent === `+strconv.Quote(keyName)+`)`)
+	if n := eval[int](p, `document.querySelectorAll("img:not(#qr)").length + (window.pwned ? 100 : 0)`); n != 0 {
+		t.Fatalf("the key's name became markup (%d)", n)
+	}
+	p.logout("logout")
+
+	// The second step with the app's code.
+	clock.Add(30 * time.Second)
+	p.login(viewIs("challenge"))
+	if !eval[bool](p, shown("challenge-key")+" && "+shown("verify-form")) {
+		t.Fatal("the challenge does not offer both the key and a code")
+	}
+	code := phone()
+	p.fill("code", code, "verify", viewIs("home"))
+	if s := p.text("passed-with"); s != "an authenticator app" {
+		t.Fatalf("passed with %q", s)
+	}
+
+	// The same code in a new session: refused, with the API's words, on
+	// the field, which has the focus.
+	p.logout("logout")
+	p.login(viewIs("challenge"))
+	p.fill("code", code, "verify", errorShown)
+	if e := p.text("error"); !strings.Contains(e, "already used") {
+		t.Fatalf("a replayed code: %q", e)
+	}
+	if f, _ := browser.Focused(p.tab); f != "code" || eval[string](p, `document.getElementById("code").getAttribute("aria-invalid")`) != "true" {
+		t.Fatalf("after a replayed code the focus is on %q", f)
+	}
+
+	// Wrong codes until the throttle makes the user wait: the wait is shown
+	// in seconds, from Retry-After. A right code is refused until then.
+	var wait int
+	for i := 0; i < 20 && wait == 0; i++ {
+		p.fill("code", "000000", "verify", errorShown)
+		if m := retryIn.FindStringSubmatch(p.text("error")); m != nil {
+			wait, _ = strconv.Atoi(m[1])
+		}
+	}
+	if wait <= 0 || wait > 24*3600 {
+		t.Fatalf("no wait shown after 20 wrong codes: %q", p.text("error"))
+	}
+	clock.Add(30 * time.Second)
+	p.fill("code", phone(), "verify", errorShown)
+	if e := p.text("error"); !retryIn.MatchString(e) {
+		t.Fatalf("a right code while throttled: %q", e)
+	}
+	clock.Add(time.Duration(wait)*time.Second + 30*time.Second)
+	p.fill("code", phone(), "verify", viewIs("home"))
+
+	// A backup code.
+	p.logout("logout")
+	p.login(viewIs("challenge"))
+	p.fill("code", codes[0], "verify", viewIs("home"))
+	if s := p.text("passed-with"); s != "a backup code" {
+		t.Fatalf("passed with %q", s)
+	}
+
+	// The security key.
+	p.logout("logout")
+	p.login(viewIs("challenge"))
+	p.click("use-key", viewIs("home"))
+	if s := p.text("passed-with"); s != "a security key" {
+		t.Fatalf("passed with %q", s)
+	}
+
+	// New backup codes: the old set ends.
+	p.click("nav-settings", viewIs("settings"))
+	if s := p.text("backup-state"); s != "9 unused codes left." {
+		t.Fatalf("backup codes after one used: %q", s)
+	}
+	p.click("backup-generate", shown("backup-new")+` && document.getElementById("backup-state").textContent === "10 unused codes left."`)
+	if fresh := eval[[]string](p, codesShown); len(fresh) != 10 || fresh[0] == codes[0] {
+		t.Fatalf("new backup codes: %q", fresh)
+	}
+
+	// Long after the last step, the settings ask for a new one first, and
+	// come back.
+	clock.Add(httpmw.DefaultStepUpAge + time.Minute)
+	p.click("nav-home", viewIs("home"))
+	p.click("nav-settings", viewIs("challenge"))
+	p.click("use-key", viewIs("settings"))
+	p.logout("logout")
 }
