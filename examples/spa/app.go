@@ -119,7 +119,11 @@ func newApp(cfg config) (*app, error) {
 		Origin:  publicOrigin,
 		User:    a.session.User,
 		Session: a.session,
-		Now:     cfg.Now,
+		// "Remember this browser" on the challenge, and the list of
+		// remembered browsers in the settings. A remembered browser is
+		// outside NIST SP 800-63B AAL2: leave it off where that matters.
+		OfferRemember: true,
+		Now:           cfg.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -345,5 +345,36 @@ func secondStep(p *person, clock *fake.Clock) {
 	p.click("nav-home", viewIs("home"))
 	p.click("nav-settings", viewIs("challenge"))
 	p.click("use-key", viewIs("settings"))
+
+	// The app off, and on again.
+	p.click("totp-disable", shown("totp-enable"))
+	if s := p.text("totp-state"); s != "Authenticator app: off." || p.text("notice") == "" {
+		t.Fatalf("after turning the app off: %q, notice %q", s, p.text("notice"))
+	}
+	p.click("totp-enable", shown("totp-disable"))
+
+	// Remember this browser: the next login asks nothing more, but the
+	// settings still want a fresh step, which a remembered browser is not.
 	p.logout("logout")
+	p.login(viewIs("challenge"))
+	p.step("tick remember", chromedp.Click(chromedp.ID("remember")))
+	p.click("use-key", viewIs("home"))
+	p.logout("logout")
+	p.login(viewIs("home"))
+	if s := p.text("passed-with"); s != "a remembered browser" {
+		t.Fatalf("passed with %q", s)
+	}
+	p.click("nav-settings", viewIs("challenge"))
+	if eval[bool](p, `document.getElementById("remember").checked`) {
+		t.Fatal("remember is ticked already on a new challenge")
+	}
+	p.click("use-key", viewIs("settings"))
+	remembered := `document.querySelectorAll("#browsers li[id^=browser-]").length`
+	if n := eval[int](p, remembered); n != 1 || !strings.Contains(p.text("browsers"), "(this browser)") {
+		t.Fatalf("remembered browsers: %d, %q", n, p.text("browsers"))
+	}
+	p.click("browsers-forget-all", remembered+" === 0")
+	p.logout("logout")
+	p.login(viewIs("challenge"))
+	p.logout("challenge-logout")
 }

@@ -185,6 +185,8 @@ async function showChallenge(next) {
   $("verify-form").hidden = codes.length === 0;
   // Backup codes have letters: the number pad only for app codes alone.
   $("code").inputMode = codes.includes("backup") ? "text" : "numeric";
+  $("remember-row").hidden = !ch.offerRemember;
+  $("remember").checked = false;
   show("challenge", true);
   if (ch.throttle) showWait(ch.detail, ch.throttle.retryAt, null);
 }
@@ -211,7 +213,7 @@ $("verify-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   busy(ev.target, async () => {
     try {
-      await call("POST", TWOFA + "/verify", { code: $("code").value.trim() });
+      await call("POST", TWOFA + "/verify", { code: $("code").value.trim(), remember: $("remember").checked });
     } catch (e) {
       $("code").value = "";
       if (problemIs(e, "throttled")) {
@@ -234,7 +236,7 @@ $("use-key").addEventListener("click", () => {
     try {
       const c = await call("POST", TWOFA + "/key/begin");
       const cred = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(c.options) });
-      await call("POST", TWOFA + "/key/finish", { ceremony: c.ceremony, response: cred.toJSON() });
+      await call("POST", TWOFA + "/key/finish", { ceremony: c.ceremony, response: cred.toJSON(), remember: $("remember").checked });
     } catch (e) {
       showError(keyError(e));
       return;
@@ -275,7 +277,9 @@ function renderAccount(acct) {
   const state = (m) => (acct.methods.find((s) => s.method === m) || { status: "not_set_up" }).status;
   const totp = state("totp");
   $("totp-state").textContent = "Authenticator app: " + statusWords[totp] + ".";
-  $("totp-setup").textContent = totp === "enabled" ? "Move to a different phone" : "Set up an authenticator app";
+  $("totp-setup").textContent = totp === "not_set_up" || totp === "pending" ? "Set up an authenticator app" : "Move to a different phone";
+  $("totp-disable").hidden = totp !== "enabled";
+  $("totp-enable").hidden = totp !== "disabled";
   $("backup-state").textContent = state("backup") === "not_set_up"
     ? "No backup codes yet."
     : acct.backupRemaining + (acct.backupRemaining === 1 ? " unused code left." : " unused codes left.");
@@ -301,6 +305,27 @@ function renderAccount(acct) {
     li.textContent = "No security key yet.";
     list.append(li);
   }
+  const browsers = $("browsers");
+  browsers.replaceChildren();
+  for (const b of acct.browsers) {
+    const li = document.createElement("li");
+    li.id = "browser-" + b.id;
+    li.textContent = b.label + (b.id === acct.thisBrowser ? " (this browser)" : "") + ", until " + new Date(b.expires).toLocaleDateString() + " ";
+    const forget = document.createElement("button");
+    forget.type = "button";
+    forget.className = "secondary";
+    forget.textContent = "Forget";
+    forget.setAttribute("aria-label", "Forget " + b.label);
+    forget.addEventListener("click", () => settingsAction("DELETE", "/browsers/" + encodeURIComponent(b.id)));
+    li.append(forget);
+    browsers.append(li);
+  }
+  if (acct.browsers.length === 0) {
+    const li = document.createElement("li");
+    li.textContent = "No remembered browser.";
+    browsers.append(li);
+  }
+  $("browsers-forget-all").hidden = acct.browsers.length === 0;
 }
 
 // settingsAction runs a change of the settings and shows its notice; a
@@ -371,6 +396,10 @@ $("totp-form").addEventListener("submit", (ev) => {
     if (done.codes) showCodes(done.codes);
   });
 });
+
+$("totp-disable").addEventListener("click", () => settingsAction("POST", "/methods/totp/disable"));
+$("totp-enable").addEventListener("click", () => settingsAction("POST", "/methods/totp/enable"));
+$("browsers-forget-all").addEventListener("click", () => settingsAction("DELETE", "/browsers"));
 
 $("backup-generate").addEventListener("click", async () => {
   const done = await settingsAction("POST", "/backup");
