@@ -154,7 +154,7 @@ func (p *person) keyboard(id, text string) {
 	p.step("type into #"+id, chromedp.KeyEvent(text))
 }
 
-var retryIn = regexp.MustCompile(`try again in (\d+) seconds?`)
+var retryIn = regexp.MustCompile(`Next try at (\d\d):(\d\d):(\d\d)\.`)
 
 // TestBrowser walks the application in Chromium, with its virtual
 // authenticator, at a desktop's width and a phone's.
@@ -295,15 +295,28 @@ func secondStep(p *person, clock *fake.Clock) {
 
 	// Wrong codes until the throttle makes the user wait: the wait is shown
 	// in seconds, from Retry-After. A right code is refused until then.
-	var wait int
+	var wait time.Duration
 	for i := 0; i < 20 && wait == 0; i++ {
 		p.fill("code", "000000", "verify", errorShown)
 		if m := retryIn.FindStringSubmatch(p.text("error")); m != nil {
-			wait, _ = strconv.Atoi(m[1])
+			// The page's time is its clock plus Retry-After: the wait
+			// is that less this machine's time of day, within a minute.
+			h, _ := strconv.Atoi(m[1])
+			mi, _ := strconv.Atoi(m[2])
+			sec, _ := strconv.Atoi(m[3])
+			now := time.Now()
+			at := time.Date(now.Year(), now.Month(), now.Day(), h, mi, sec, 0, time.Local)
+			if at.Before(now.Add(-time.Minute)) {
+				at = at.AddDate(0, 0, 1) // past midnight
+			}
+			wait = max(at.Sub(now), time.Second)
 		}
 	}
-	if wait <= 0 || wait > 24*3600 {
+	if wait <= 0 || wait > 24*time.Hour {
 		t.Fatalf("no wait shown after 20 wrong codes: %q", p.text("error"))
+	}
+	if e := p.text("error"); !strings.Contains(e, "Too many") {
+		t.Fatalf("the throttle's words: %q", e)
 	}
 	// A right code (a backup code: the app's would be the replayed one
 	// until the clock moves) is refused until then.
@@ -311,7 +324,7 @@ func secondStep(p *person, clock *fake.Clock) {
 	if e := p.text("error"); !retryIn.MatchString(e) {
 		t.Fatalf("a right code while throttled: %q", e)
 	}
-	clock.Add(time.Duration(wait)*time.Second + 30*time.Second)
+	clock.Add(wait + 30*time.Second)
 	p.fill("code", phone(), "verify", viewIs("home"))
 
 	// A backup code.

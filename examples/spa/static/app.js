@@ -198,13 +198,16 @@ async function passed() {
 }
 
 // showWait tells how long the throttle makes the user wait: the problem's
-// words, and the time from Retry-After (seconds) or retryAt.
+// words, and the time of the next try, from Retry-After (seconds) or else
+// retryAt. The time is the browser's own clock plus the wait, so a wrong
+// clock on either side does not show a wait that is not.
 function showWait(detail, retryAt, retryAfter) {
   let secs = Number(retryAfter);
   if (!retryAfter && retryAt) secs = Math.max(0, Math.ceil((Date.parse(retryAt) - Date.now()) / 1000));
   let text = detail || "Too many tries.";
   if (secs > 0 && secs < 86400) {
-    text += " You can try again in " + secs + (secs === 1 ? " second" : " seconds") + ".";
+    const at = new Date(Date.now() + secs * 1000);
+    text += " Next try at " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) + ".";
   }
   $("error").textContent = text;
 }
