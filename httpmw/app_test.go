@@ -19,6 +19,7 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/internal/apitest"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/mailtest"
 	"github.com/twofa-go/twofa/keyring"
@@ -46,6 +47,8 @@ type app struct {
 	// renewed holds when each renewed session ID was renewed: it works on
 	// for renewGrace, for the parallel requests that carried it.
 	renewed map[string]time.Time
+	// api checks every exchange with the JSON API against its document.
+	api *apitest.Validator
 }
 
 // renewGrace is how long a renewed session ID keeps working.
@@ -115,6 +118,9 @@ func newApp(t *testing.T, opts ...option) *app {
 		t.Fatal(err)
 	}
 	a.tf, a.mw = tf, mw
+	if a.api, err = apitest.New(mw.OpenAPI()); err != nil {
+		t.Fatal(err)
+	}
 
 	page := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +190,7 @@ type browser struct {
 
 func (a *app) browser() *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{a: a, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &browser{a: a, c: &http.Client{Jar: jar, Transport: a.api.Transport(a.t, nil), CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }

@@ -24,3 +24,13 @@ func Routes(m *Middleware) []Route {
 	}
 	return rs
 }
+
+// APIRoutes lists the routes of m's JSON API, from the table its mux is
+// built from.
+func APIRoutes(m *Middleware) []Route {
+	var rs []Route
+	for _, r := range m.apiTable() {
+		rs = append(rs, Route{Method: r.method, Path: m.cfg.Path + "api/" + r.path, Limit: MaxJSONBody})
+	}
+	return rs
+}

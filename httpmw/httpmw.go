@@ -199,6 +199,8 @@ type Middleware struct {
 	tf    *twofa.Service
 	ck    cookieRules
 	pages http.Handler
+	// apiDoc is the API's OpenAPI document, with its server at the mount.
+	apiDoc []byte
 }
 
 // New validates cfg, fills in defaults and returns a Middleware.
@@ -264,6 +266,9 @@ func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
+	}
+	if m.apiDoc, err = mountDoc(cfg.Path); err != nil {
+		return nil, err
 	}
 	m.pages = m.routes()
 	if c, ok := cfg.Session.(CookieRuler); ok {

@@ -135,7 +135,12 @@ func (m *Middleware) routes() http.Handler {
 		}
 		mux.Handle(rt.method+" "+m.cfg.Path+rt.path, h)
 	}
-	return m.cfg.CrossOrigin.Handler(mux)
+	// The JSON API checks where a request comes from itself, with the
+	// same protection, to answer a problem rather than text.
+	all := http.NewServeMux()
+	all.Handle(m.cfg.Path+"api/", m.apiRoutes())
+	all.Handle("/", m.cfg.CrossOrigin.Handler(mux))
+	return all
 }
 
 // noBody is h with the request's body ignored: no page reads one on GET,
