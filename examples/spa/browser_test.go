@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/httpmw"
+	"github.com/twofa-go/twofa/internal/apitest"
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
 )
@@ -176,10 +178,30 @@ func walk(t *testing.T, width, height int) {
 	}
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	clock := fake.NewClock(time.Now())
-	h, err := newServer(config{Origin: base, DemoPassword: demoPW, Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	a, err := newApp(config{Origin: base, DemoPassword: demoPW, Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every exchange with twofa's JSON API is checked against its OpenAPI
+	// document, and the page must use nothing else of twofa: no page
+	// under /2fa/ outside /2fa/api/.
+	contract, err := apitest.New(a.mw.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := a.routes()
+	checked := contract.Handler(t, routes)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/2fa/api/"):
+			checked.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/2fa/"):
+			t.Errorf("the page asked for twofa's page %s", r.URL.Path)
+			fallthrough
+		default:
+			routes.ServeHTTP(w, r)
+		}
+	})
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -219,6 +241,21 @@ func walk(t *testing.T, width, height int) {
 		return
 	}
 	secondStep(p, clock)
+	// The walk went through each of these operations of the API, with
+	// these answers.
+	seen := contract.Seen()
+	for op, statuses := range map[string][]int{
+		"getChallenge": {200}, "verify": {200, 401, 429}, "beginKeyLogin": {200}, "finishKeyLogin": {200},
+		"getAccount": {200, 401}, "beginTOTP": {200}, "confirmTOTP": {200, 401}, "generateBackupCodes": {200},
+		"beginKeyRegistration": {200}, "finishKeyRegistration": {200}, "revokeAllBrowsers": {200},
+		"disableMethod": {200}, "enableMethod": {200},
+	} {
+		for _, status := range statuses {
+			if seen[op][status] == 0 {
+				t.Errorf("the walk never saw %s answer %d (saw %v)", op, status, seen[op])
+			}
+		}
+	}
 	if len(p.checked) < 12 && p.axe != "" {
 		t.Fatalf("axe-core ran on only %d views", len(p.checked))
 	}
