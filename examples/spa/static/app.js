@@ -7,6 +7,10 @@
 
 const $ = (id) => document.getElementById(id);
 
+// then is where the page goes once the second step is passed: the account,
+// or the settings that asked for a fresh step.
+let then = () => afterPassword(true);
+
 // A problem the server answered with, or a network failure.
 class Problem extends Error {
   constructor(status, body, retryAfter) {
@@ -142,6 +146,7 @@ $("login-form").addEventListener("submit", (ev) => {
 });
 
 async function logout() {
+  then = () => afterPassword(true);
   try {
     await call("POST", "/api/logout");
   } catch (e) {
@@ -162,9 +167,6 @@ const TWOFA = "/2fa/api";
 // A problem's type names its case for good; the last part is enough here.
 const problemIs = (e, kind) => e instanceof Problem && e.type.endsWith(":" + kind);
 
-// then is where the page goes once the second step is passed: the account,
-// or the settings that asked for a fresh step.
-let then = () => afterPassword(true);
 
 // showChallenge asks for the second step with the methods twofa offers.
 async function showChallenge(next) {
