@@ -8,8 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/twofa-go/twofa/internal/fake"
 )
 
 const demo, demoPW = "demo@example.com", "demo-password"
@@ -266,5 +269,39 @@ func TestStatic(t *testing.T) {
 		if res.StatusCode == http.StatusOK {
 			t.Fatalf("%s: %d", path, res.StatusCode)
 		}
+	}
+}
+
+// A new login with the password, in a browser that had passed the second
+// step, starts over: the second step is asked again, never inherited.
+func TestLoginDropsSecondStep(t *testing.T) {
+	base := server(t)
+	c := newClient(t, base)
+	if s, v := c.login(demo, demoPW); s != http.StatusOK {
+		t.Fatalf("login: %d %v", s, v)
+	}
+	// An authenticator app, set up through twofa's API; its confirmation
+	// passes the second step.
+	s, _, setup := c.do("POST", "/2fa/api/totp/begin", "application/json", "{}")
+	if s != http.StatusOK {
+		t.Fatalf("totp/begin: %d %v", s, setup)
+	}
+	secret, _ := setup["secret"].(string)
+	code := fake.AppCode(t, secret, time.Now())
+	if s, _, v := c.do("POST", "/2fa/api/totp/confirm", "application/json", `{"code":"`+code+`"}`); s != http.StatusOK {
+		t.Fatalf("totp/confirm: %d %v", s, v)
+	}
+	if s, _, v := c.do("GET", "/api/account", "", ""); s != http.StatusOK || v["passedWith"] != "totp" {
+		t.Fatalf("after the set-up, /api/account: %d %v", s, v)
+	}
+
+	if s, v := c.login(demo, demoPW); s != http.StatusOK {
+		t.Fatalf("second login: %d %v", s, v)
+	}
+	if s, _, v := c.do("GET", "/api/account", "", ""); s != http.StatusUnauthorized || v["error"] != "second factor required" {
+		t.Fatalf("after a new login, /api/account: %d %v", s, v)
+	}
+	if s, _, v := c.do("GET", "/2fa/api/challenge", "", ""); s != http.StatusOK || v["passed"] != false {
+		t.Fatalf("after a new login, the challenge: %d %v", s, v)
 	}
 }
