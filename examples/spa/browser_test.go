@@ -248,7 +248,7 @@ func walk(t *testing.T, width, height int) {
 		"getChallenge": {200}, "verify": {200, 401, 429}, "beginKeyLogin": {200}, "finishKeyLogin": {200},
 		"getAccount": {200, 401}, "beginTOTP": {200}, "confirmTOTP": {200, 401}, "generateBackupCodes": {200},
 		"beginKeyRegistration": {200}, "finishKeyRegistration": {200}, "revokeAllBrowsers": {200},
-		"disableMethod": {200}, "enableMethod": {200},
+		"disableMethod": {200}, "enableMethod": {200}, "renameKey": {200, 422}, "removeKey": {200},
 	} {
 		for _, status := range statuses {
 			if seen[op][status] == 0 {
@@ -304,6 +304,16 @@ func secondStep(p *person, clock *fake.Clock) {
 	if n := eval[int](p, `document.querySelectorAll("img:not(#qr)").length + (window.pwned ? 100 : 0)`); n != 0 {
 		t.Fatalf("the key's name became markup (%d)", n)
 	}
+	// Renamed: an empty name is refused on its field, a new one shown.
+	p.act("rename the key to nothing", errorShown,
+		chromedp.SetValue(chromedp.ID("key-rename-0"), " "),
+		chromedp.Click(chromedp.CSS(`#keys .key-rename button`)))
+	if inv := eval[string](p, `document.getElementById("key-rename-0").getAttribute("aria-invalid")`); inv != "true" {
+		t.Fatalf("an empty name: aria-invalid %q, error %q", inv, p.text("error"))
+	}
+	p.act("rename the key", `document.querySelector("#keys .key-name").textContent === "Work key"`,
+		chromedp.SetValue(chromedp.ID("key-rename-0"), "Work key"),
+		chromedp.Click(chromedp.CSS(`#keys .key-rename button`)))
 	p.logout("logout")
 
 	// The second step with the app's code.
@@ -438,5 +448,15 @@ func secondStep(p *person, clock *fake.Clock) {
 	p.logout("challenge-logout")
 	p.login(viewIs("challenge"))
 	p.click("use-key", viewIs("home"))
+
+	// The key removed: the challenge no longer offers it.
+	p.click("nav-settings", viewIs("settings"))
+	p.act("remove the key", `document.querySelectorAll("#keys .key-name").length === 0`,
+		chromedp.Click(chromedp.CSS(`#keys .key-remove`)))
 	p.logout("logout")
+	p.login(viewIs("challenge"))
+	if !eval[bool](p, `document.getElementById("challenge-key").hidden`) {
+		t.Fatal("the challenge offers a removed key")
+	}
+	p.logout("challenge-logout")
 }

@@ -209,7 +209,7 @@ function showWait(detail, retryAt, retryAfter) {
   let text = detail || "Too many tries.";
   if (secs > 0 && secs < 86400) {
     const at = new Date(Date.now() + secs * 1000);
-    text += " Next try at " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) + ".";
+    text += " Next try at " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) + ".";
   }
   $("error").textContent = text;
 }
@@ -296,21 +296,41 @@ function renderAccount(acct) {
     : acct.backupRemaining + (acct.backupRemaining === 1 ? " unused code left." : " unused codes left.");
   const list = $("keys");
   list.replaceChildren();
-  for (const k of acct.keys) {
+  acct.keys.forEach((k, i) => {
     const li = document.createElement("li");
-    // textContent: a key's name is the user's text, never markup.
+    // textContent and value: a key's name is the user's text, never markup.
     const name = document.createElement("span");
     name.className = "key-name";
     name.textContent = k.name;
+    // Rename: a field of its own, labelled for the key it renames.
+    const form = document.createElement("form");
+    form.className = "key-rename";
+    const label = document.createElement("label");
+    label.htmlFor = "key-rename-" + i;
+    label.textContent = "New name";
+    const input = document.createElement("input");
+    input.id = "key-rename-" + i;
+    input.maxLength = 64;
+    input.required = true;
+    input.value = k.name;
+    const rename = document.createElement("button");
+    rename.type = "submit";
+    rename.className = "secondary";
+    rename.textContent = "Rename";
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      busy(form, () => settingsAction("PATCH", "/keys/" + encodeURIComponent(k.id), { name: input.value }, input));
+    });
+    form.append(label, input, rename);
     const remove = document.createElement("button");
     remove.type = "button";
-    remove.className = "secondary";
+    remove.className = "secondary key-remove";
     remove.textContent = "Remove";
     remove.setAttribute("aria-label", "Remove " + k.name);
     remove.addEventListener("click", () => settingsAction("DELETE", "/keys/" + encodeURIComponent(k.id)));
-    li.append(name, " ", remove);
+    li.append(name, form, remove);
     list.append(li);
-  }
+  });
   if (acct.keys.length === 0) {
     const li = document.createElement("li");
     li.textContent = "No security key yet.";
@@ -341,7 +361,7 @@ function renderAccount(acct) {
 
 // settingsAction runs a change of the settings and shows its notice; a
 // step-up asked for takes the challenge first, then the settings again.
-async function settingsAction(method, path, body) {
+async function settingsAction(method, path, body, field) {
   let done;
   try {
     done = await call(method, TWOFA + path, body);
@@ -350,7 +370,7 @@ async function settingsAction(method, path, body) {
       await showChallenge(() => showSettings(true));
       return null;
     }
-    showError(e);
+    showError(e, field);
     return null;
   }
   renderAccount(done.account);
