@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"embed"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/httpmw/scssession"
 	"github.com/twofa-go/twofa/keyring"
@@ -53,6 +55,9 @@ type config struct {
 	// PasswordCost is the bcrypt cost of passwords; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
 	PasswordCost int
+	// Mailer sends the codes by e-mail; nil means none, and no codes by
+	// e-mail. main prints them to the console (emailotp.DevMailer).
+	Mailer emailotp.Mailer
 }
 
 // app is the back end: its users, its sessions and its second factor.
@@ -103,7 +108,11 @@ func newApp(cfg config) (*app, error) {
 			RPDisplayName: issuer,
 			Origins:       []string{publicOrigin},
 		},
-		Now: cfg.Now,
+		// Codes by e-mail, to the address the user logs in with, which
+		// is also their user ID here.
+		Mailer:  cfg.Mailer,
+		Address: func(_ context.Context, userID string) (string, error) { return userID, nil },
+		Now:     cfg.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/apitest"
 	"github.com/twofa-go/twofa/internal/browser"
@@ -178,7 +180,8 @@ func walk(t *testing.T, width, height int) {
 	}
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
 	clock := fake.NewClock(time.Now())
-	a, err := newApp(config{Origin: base, DemoPassword: demoPW, Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	mail := &mailbox{}
+	a, err := newApp(config{Origin: base, DemoPassword: demoPW, Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost, Mailer: mail})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +243,7 @@ func walk(t *testing.T, width, height int) {
 	if testing.Short() {
 		return
 	}
-	secondStep(p, clock)
+	secondStep(p, clock, mail)
 	// The walk went through each of these operations of the API, with
 	// these answers.
 	seen := contract.Seen()
@@ -248,7 +251,7 @@ func walk(t *testing.T, width, height int) {
 		"getChallenge": {200}, "verify": {200, 401, 429}, "beginKeyLogin": {200}, "finishKeyLogin": {200},
 		"getAccount": {200, 401}, "beginTOTP": {200}, "confirmTOTP": {200, 401}, "generateBackupCodes": {200},
 		"beginKeyRegistration": {200}, "finishKeyRegistration": {200}, "revokeAllBrowsers": {200},
-		"disableMethod": {200}, "enableMethod": {200}, "renameKey": {200, 422}, "removeKey": {200},
+		"disableMethod": {200}, "enableMethod": {200}, "sendEmailCode": {200}, "renameKey": {200, 422}, "removeKey": {200},
 	} {
 		for _, status := range statuses {
 			if seen[op][status] == 0 {
@@ -265,7 +268,7 @@ func walk(t *testing.T, width, height int) {
 // secondStep is the walk through twofa's JSON API: an authenticator app
 // set up from the secret the API sent, backup codes, a replayed code, the
 // throttle's wait, a security key added and used, a step-up.
-func secondStep(p *person, clock *fake.Clock) {
+func secondStep(p *person, clock *fake.Clock, mail *mailbox) {
 	t := p.t
 	shown := func(id string) string { return `!document.getElementById("` + id + `").hidden` }
 	codesShown := `[...document.querySelectorAll("#codes code")].map(c => c.textContent)`
@@ -416,6 +419,23 @@ func secondStep(p *person, clock *fake.Clock) {
 	}
 	p.click("totp-enable", shown("totp-disable"))
 
+	// Codes by e-mail, turned on, then a login with one.
+	p.click("email-enable", shown("email-disable"))
+	if s := p.text("email-state"); s != "Codes by e-mail: on." {
+		t.Fatalf("after turning e-mail codes on: %q", s)
+	}
+	p.logout("logout")
+	p.login(viewIs("challenge"))
+	p.click("send-email", `document.getElementById("notice").textContent !== ""`)
+	if f, _ := browser.Focused(p.tab); f != "code" {
+		t.Fatalf("after sending a code the focus is on %q", f)
+	}
+	p.fill("code", mail.code(t, demo), "verify", viewIs("home"))
+	if s := p.text("passed-with"); s != "a code by e-mail" {
+		t.Fatalf("passed with %q", s)
+	}
+	p.click("nav-settings", viewIs("settings"))
+
 	// Remember this browser: the next login asks nothing more, but the
 	// settings still want a fresh step, which a remembered browser is not.
 	p.logout("logout")
@@ -459,4 +479,36 @@ func secondStep(p *person, clock *fake.Clock) {
 		t.Fatal("the challenge offers a removed key")
 	}
 	p.logout("challenge-logout")
+}
+
+// mailbox is the back end's mailer in the test: it keeps what it sends.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []emailotp.Message
+}
+
+func (m *mailbox) Send(_ context.Context, msg emailotp.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, msg)
+	return nil
+}
+
+var mailCode = regexp.MustCompile(`\b(\d{6,8})\b`)
+
+// code returns the code in the newest message to to.
+func (m *mailbox) code(t *testing.T, to string) string {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.sent) - 1; i >= 0; i-- {
+		if m.sent[i].To != to {
+			continue
+		}
+		if c := mailCode.FindStringSubmatch(m.sent[i].Text); c != nil {
+			return c[1]
+		}
+	}
+	t.Fatalf("no code mailed to %s among %d messages", to, len(m.sent))
+	return ""
 }

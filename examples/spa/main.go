@@ -7,8 +7,9 @@
 //	go run ./examples/spa
 //
 // then open http://localhost:8080 and log in as demo@example.com with the
-// password it prints (or sets with -demo-password). Everything is kept in
-// memory and lost at exit. Flags:
+// password it prints (or sets with -demo-password). Codes by e-mail are
+// printed to the console, not sent. Everything is kept in memory and lost
+// at exit. Flags:
 //
 //	-addr           address to listen on (localhost:8080)
 //	-origin         the site's public origin, as browsers see it: cookies
@@ -31,6 +32,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/twofa-go/twofa/emailotp"
 )
 
 func main() {
@@ -45,7 +48,9 @@ func main() {
 		}
 		*origin = "http://localhost:" + port
 	}
-	h, err := newServer(config{Origin: *origin, DemoPassword: *demoPassword, Log: os.Stdout})
+	// Codes by e-mail are printed to the console instead of sent: a real
+	// back end sends them (emailotp.NewSMTP).
+	h, err := newServer(config{Origin: *origin, DemoPassword: *demoPassword, Log: os.Stdout, Mailer: &emailotp.DevMailer{W: os.Stdout}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -184,6 +184,7 @@ async function showChallenge(next) {
   }
   const codes = ch.offered.filter((m) => m !== "webauthn");
   $("challenge-key").hidden = !ch.offered.includes("webauthn");
+  $("challenge-email").hidden = !ch.offered.includes("email");
   $("verify-form").hidden = codes.length === 0;
   // Backup codes have letters: the number pad only for app codes alone.
   $("code").inputMode = codes.includes("backup") ? "text" : "numeric";
@@ -231,6 +232,22 @@ $("verify-form").addEventListener("submit", (ev) => {
     }
     $("code").value = "";
     await passed();
+  });
+});
+
+// send-email asks twofa to mail a code for this login; the code is then
+// typed in the same field as the others.
+$("send-email").addEventListener("click", () => {
+  busy($("challenge-email"), async () => {
+    try {
+      await call("POST", TWOFA + "/email");
+    } catch (e) {
+      if (problemIs(e, "throttled")) showWait(e.message, e.body.retryAt, e.retryAfter);
+      else showError(e);
+      return;
+    }
+    showNotice("A code is on its way to your e-mail address.");
+    $("code").focus();
   });
 });
 
@@ -291,6 +308,10 @@ function renderAccount(acct) {
   $("totp-setup").textContent = totp === "not_set_up" || totp === "pending" ? "Set up an authenticator app" : "Move to a different phone";
   $("totp-disable").hidden = totp !== "enabled";
   $("totp-enable").hidden = totp !== "disabled";
+  const email = state("email");
+  $("email-state").textContent = "Codes by e-mail: " + statusWords[email] + ".";
+  $("email-enable").hidden = email === "enabled";
+  $("email-disable").hidden = email !== "enabled";
   $("backup-state").textContent = state("backup") === "not_set_up"
     ? "No backup codes yet."
     : acct.backupRemaining + (acct.backupRemaining === 1 ? " unused code left." : " unused codes left.");
@@ -428,6 +449,8 @@ $("totp-form").addEventListener("submit", (ev) => {
   });
 });
 
+$("email-enable").addEventListener("click", () => settingsAction("POST", "/methods/email/enable"));
+$("email-disable").addEventListener("click", () => settingsAction("POST", "/methods/email/disable"));
 $("totp-disable").addEventListener("click", () => settingsAction("POST", "/methods/totp/disable"));
 $("totp-enable").addEventListener("click", () => settingsAction("POST", "/methods/totp/enable"));
 $("browsers-forget-all").addEventListener("click", () => settingsAction("DELETE", "/browsers"));
