@@ -478,7 +478,25 @@ func secondStep(p *person, clock *fake.Clock, mail *mailbox) {
 	if !eval[bool](p, `document.getElementById("challenge-key").hidden`) {
 		t.Fatal("the challenge offers a removed key")
 	}
-	p.logout("challenge-logout")
+
+	// Moving to a different phone: the new app's codes pass, the old
+	// one's no longer.
+	clock.Add(30 * time.Second)
+	p.fill("code", phone(), "verify", viewIs("home"))
+	p.click("nav-settings", viewIs("settings"))
+	if s := p.text("totp-setup"); s != "Move to a different phone" {
+		t.Fatalf("the app's button once set up: %q", s)
+	}
+	p.click("totp-setup", shown("totp-enroll")+` && document.getElementById("secret").textContent !== `+strconv.Quote(secret))
+	moved := p.text("secret")
+	clock.Add(30 * time.Second)
+	p.fill("totp-code", fake.AppCode(t, moved, clock.Now()), "totp-confirm", `document.getElementById("totp-enroll").hidden`)
+	p.logout("logout")
+	clock.Add(30 * time.Second)
+	p.login(viewIs("challenge"))
+	p.fill("code", phone(), "verify", errorShown)
+	p.fill("code", fake.AppCode(t, moved, clock.Now()), "verify", viewIs("home"))
+	p.logout("logout")
 }
 
 // mailbox is the back end's mailer in the test: it keeps what it sends.
