@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -160,7 +161,8 @@ func (m *Middleware) serveAPI(w http.ResponseWriter, r *http.Request, rt apiRout
 		}
 	}
 	// No route reads a body but through c: a GET's or DELETE's is not read.
-	r = r.WithContext(r.Context())
+	// The log's scrub finds it in the context.
+	r = r.WithContext(context.WithValue(r.Context(), apiBodyKey{}, c.body))
 	r.Body, r.ContentLength = http.NoBody, 0
 	var ok bool
 	if c.userID, c.account, ok = m.cfg.User(r); !ok || c.userID == "" {
@@ -220,6 +222,17 @@ func decodeStrict(body []byte, v any) *Problem {
 	if len(bytes.TrimSpace(body)) == 0 || bytes.TrimSpace(body)[0] != '{' {
 		return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body must be one JSON object.")
 	}
+	// encoding/json matches field names without regard to case; the
+	// document, and a client reading it, do not: "Code" is no "code".
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) == nil {
+		known := jsonFields(v)
+		for k := range fields {
+			if !known[k] {
+				return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body has a field this route does not take.")
+			}
+		}
+	}
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
@@ -235,6 +248,20 @@ func decodeStrict(body []byte, v any) *Problem {
 		return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body must be one JSON object.")
 	}
 	return nil
+}
+
+// jsonFields returns the JSON names of the fields of the struct v points
+// to.
+func jsonFields(v any) map[string]bool {
+	known := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			known[name] = true
+		}
+	}
+	return known
 }
 
 // decode reads c's body into v, or answers a problem and returns false.

@@ -71,6 +71,8 @@ func TestAPIBadInput(t *testing.T) {
 			{"two values", `{}{}`, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},
 			{"value and garbage", `{} x`, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},
 			{"unknown field", `{"zzz": 1}`, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},
+			// encoding/json would take "Code" for "code": the API does not.
+			{"field in another case", `{"Code": "1", "NAME": "k", "Ceremony": "c"}`, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},
 			{"wrong type", wrong, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},
 			{"not an object", `"123456"`, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},
 			{"null", `null`, "application/json", httpmw.ProblemBadRequest, http.StatusBadRequest},

@@ -174,7 +174,6 @@ func TestAPIKeys(t *testing.T) {
 		Options  json.RawMessage `json:"options"`
 	}
 	b.call("POST", "keys/begin", map[string]string{"name": "YubiKey"}).ok(t, "keys/begin", &begin)
-	response := key.Attest(t, virtualkey.RP, begin.Options)
 	b.call("POST", "keys/finish", map[string]any{"ceremony": begin.Ceremony, "response": json.RawMessage("{}")}).
 		problem(t, "no response", httpmw.ProblemKeyRefused, http.StatusForbidden)
 	var d struct {
@@ -185,7 +184,7 @@ func TestAPIKeys(t *testing.T) {
 		} `json:"key"`
 	}
 	b.call("POST", "keys/begin", map[string]string{"name": "YubiKey"}).ok(t, "keys/begin", &begin)
-	response = key.Attest(t, virtualkey.RP, begin.Options)
+	response := key.Attest(t, virtualkey.RP, begin.Options)
 	b.call("POST", "keys/finish", map[string]any{"ceremony": begin.Ceremony, "response": json.RawMessage(response)}).ok(t, "keys/finish", zero(&d))
 	if d.Key.Name != "YubiKey" || len(d.Codes) != 10 || d.Account.status(twofa.WebAuthn) != "enabled" {
 		t.Fatalf("keys/finish: %+v", d)

@@ -2,6 +2,7 @@ package httpmw_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/apitest"
+	"github.com/twofa-go/twofa/internal/fake"
 )
 
 // call sends body to the API as a single-page application's fetch does:
@@ -340,6 +342,36 @@ func TestAPIDocument(t *testing.T) {
 		slices.Sort(served)
 		if !slices.Equal(inDoc, served) {
 			t.Fatalf("the document lists\n%v\nthe API serves\n%v", inDoc, served)
+		}
+	}
+}
+
+// No code reaches a problem or the log: not the code of a refused verify,
+// nor one an application's failing renewal quotes in its error, which the
+// log writes with every string of the JSON body blanked out.
+func TestAPINoSecretLeaks(t *testing.T) {
+	var log fake.Log
+	var quoted string
+	a := newApp(t, withLog(&log), func(_ *twofa.Config, mc *httpmw.Config) {
+		mc.RenewSession = func(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+			return r, fmt.Errorf("renewal refused after code %s", quoted)
+		}
+	})
+	code := a.enroll("alice")
+	b := a.browser()
+	b.login("alice")
+	wrong := "135791"
+	got := b.call("POST", "verify", map[string]any{"code": wrong})
+	got.problem(t, "wrong", httpmw.ProblemInvalidCode, http.StatusUnauthorized)
+	quoted = code()
+	failed := b.call("POST", "verify", map[string]any{"code": quoted})
+	failed.problem(t, "renewal failed", httpmw.ProblemUnavailable, http.StatusInternalServerError)
+	if !strings.Contains(log.String(), "renewal refused after code [redacted]") {
+		t.Fatalf("the failure was not logged, scrubbed: %s", log.String())
+	}
+	for _, s := range []string{got.body, failed.body, log.String()} {
+		if strings.Contains(s, wrong) || strings.Contains(s, quoted) {
+			t.Fatalf("a code leaked: %s", s)
 		}
 	}
 }

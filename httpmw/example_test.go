@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
@@ -208,4 +209,54 @@ func ExampleParseForm() {
 	// Output:
 	// 200 hello jane
 	// 413 The form is too large.
+}
+
+// The JSON API for a single-page or mobile application, served by Pages
+// under the same mount: a user the application logged in asks which
+// methods the second step takes, and a wrong code comes back as a problem
+// (RFC 9457) whose type says what happened.
+func ExampleMiddleware_Pages_json() {
+	key, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(key)
+	now := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	tf, _ := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: ring, Now: func() time.Time { return now }})
+	// Alice is logged in (the application's own session says so) and has an
+	// authenticator app.
+	e, _ := tf.TOTP.Begin(context.Background(), "alice", "alice@example.com", "set-up")
+	code := phoneCode(e, now)
+	tf.TOTP.Confirm(context.Background(), "alice", "set-up", code)
+	mw, err := httpmw.New(httpmw.Config{
+		Service: tf,
+		Origin:  "https://example.com",
+		User:    func(*http.Request) (string, string, bool) { return "alice", "alice@example.com", true },
+		Session: &httpmw.CookieSession{Key: ring.DeriveKey("httpmw/mark"), SessionID: func(*http.Request) string { return "s1" }},
+		Now:     func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/2fa/", mw.Pages()) // the pages, and the API under /2fa/api/
+
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/2fa/api/challenge", nil))
+	var challenge struct {
+		Passed  bool     `json:"passed"`
+		Offered []string `json:"offered"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &challenge)
+	fmt.Println(w.Code, challenge.Passed, challenge.Offered)
+
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/2fa/api/verify", strings.NewReader(`{"code": "000000"}`))
+	r.Header.Set("Content-Type", "application/json")
+	mux.ServeHTTP(w, r)
+	var p httpmw.Problem
+	json.Unmarshal(w.Body.Bytes(), &p)
+	fmt.Println(w.Code, w.Header().Get("Content-Type"), p.Type == httpmw.ProblemInvalidCode)
+	fmt.Println(p.Detail)
+	// Output:
+	// 200 false [totp]
+	// 401 application/problem+json true
+	// That code did not work. Check it and try again.
 }

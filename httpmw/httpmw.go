@@ -36,6 +36,22 @@
 // [Middleware.StepUp] guards the application's own sensitive routes the
 // same way.
 //
+// # JSON API
+//
+// For a single-page or mobile application, [Middleware.Pages] serves every
+// action of the pages as JSON under Config.Path+"api/", with the same
+// session, mark and rules: the challenge, a code, an e-mailed code, a
+// security key, "remember this browser", and behind the step-up window the
+// account view, the authenticator set-up (its QR code as a data: URL),
+// backup codes, e-mail codes, keys, remembered browsers and each method
+// off, on or removed. A body is one JSON object of at most [MaxJSONBody]
+// bytes sent as application/json, with no field the route does not take.
+// Every error is a [Problem] sent as application/problem+json (RFC 9457),
+// its Type one of the Problem… constants, its Detail the pages' message;
+// the API answers its own problems rather than calling Config.Deny. The
+// contract is an OpenAPI 3.1 document served at Config.Path+"api/openapi.json"
+// ([Middleware.OpenAPI]); the tests check every exchange against it.
+//
 // # Remembered browsers
 //
 // With [Config.OfferRemember], the challenge offers to skip the second step
@@ -659,5 +675,31 @@ func scrub(r *http.Request, msg string) string {
 			hide(v)
 		}
 	}
+	if body, ok := r.Context().Value(apiBodyKey{}).([]byte); ok {
+		// The JSON API's body: every string in it, at any depth.
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case string:
+				hide(v)
+			case []any:
+				for _, e := range v {
+					walk(e)
+				}
+			case map[string]any:
+				for _, e := range v {
+					walk(e)
+				}
+			}
+		}
+		var v any
+		if json.Unmarshal(body, &v) == nil {
+			walk(v)
+		}
+	}
 	return msg
 }
+
+// apiBodyKey keys the body of a JSON API request in its context, for
+// scrub.
+type apiBodyKey struct{}
