@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
@@ -238,6 +240,16 @@ func walk(t *testing.T, width, height int) {
 	// A reload keeps the session: the page starts from /api/me.
 	p.step("reload", chromedp.Reload())
 	p.until("the home page after a reload", viewIs("home"))
+	// The session gone (expired, or ended elsewhere): the next request
+	// shows the login, and says why.
+	if _, err := chromedp.Call(tab, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	p.click("nav-home", viewIs("login"))
+	if n := p.text("notice"); n != "Your session has ended. Please log in again." {
+		t.Fatalf("after the session ended: %q", n)
+	}
+	p.login(viewIs("home"))
 	p.logout("logout")
 
 	if testing.Short() {

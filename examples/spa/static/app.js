@@ -121,12 +121,23 @@ async function afterPassword(keepMessages) {
     $("no-second-step").hidden = !!acct.passedWith;
     show("home", keepMessages);
   } catch (e) {
+    if (e.status === 401 && e.body.error === "not logged in") {
+      loggedOut("Your session has ended. Please log in again.");
+      return;
+    }
     if (e.status === 401) {
       await showChallenge();
       return;
     }
     showError(e);
   }
+}
+
+// loggedOut shows the login, with why.
+function loggedOut(why) {
+  then = () => afterPassword(true);
+  show("login");
+  showNotice(why);
 }
 
 $("login-form").addEventListener("submit", (ev) => {
@@ -146,15 +157,13 @@ $("login-form").addEventListener("submit", (ev) => {
 });
 
 async function logout() {
-  then = () => afterPassword(true);
   try {
     await call("POST", "/api/logout");
   } catch (e) {
     showError(e);
     return;
   }
-  show("login");
-  showNotice("You are logged out.");
+  loggedOut("You are logged out.");
 }
 $("logout").addEventListener("click", logout);
 $("challenge-logout").addEventListener("click", logout);
@@ -175,7 +184,8 @@ async function showChallenge(next) {
   try {
     ch = await call("GET", TWOFA + "/challenge");
   } catch (e) {
-    showError(e);
+    if (problemIs(e, "not-logged-in")) loggedOut("Your session has ended. Please log in again.");
+    else showError(e);
     return;
   }
   if (ch.passed && ch.fresh) {
