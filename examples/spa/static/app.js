@@ -7,6 +7,9 @@
 
 const $ = (id) => document.getElementById(id);
 
+// twofa's JSON API, under the mount of its pages.
+const TWOFA = "/2fa/api";
+
 // then is where the page goes once the second step is passed: the account,
 // or the settings that asked for a fresh step.
 let then = () => afterPassword(true);
@@ -21,6 +24,9 @@ class Problem extends Error {
     this.retryAfter = retryAfter;
   }
 }
+
+// A problem's type names its case for good; the last part is enough here.
+const problemIs = (e, kind) => e instanceof Problem && e.type.endsWith(":" + kind);
 
 // call sends a JSON request and returns the parsed answer (null for no
 // content); it throws a Problem for any status that is not 2xx.
@@ -47,6 +53,10 @@ async function call(method, path, body) {
 // Messages. An error names the field it is about (aria-invalid) so that a
 // screen reader says which; the next view or success clears both.
 function showError(err, field) {
+  if (problemIs(err, "not-logged-in")) {
+    loggedOut("Your session has ended. Please log in again.");
+    return;
+  }
   $("notice").textContent = "";
   $("error").textContent = err instanceof Problem ? err.message : String(err && err.message || err);
   if (field) {
@@ -170,13 +180,6 @@ $("challenge-logout").addEventListener("click", logout);
 $("nav-home").addEventListener("click", () => afterPassword());
 $("nav-settings").addEventListener("click", () => showSettings());
 
-// twofa's JSON API, under the mount of its pages.
-const TWOFA = "/2fa/api";
-
-// A problem's type names its case for good; the last part is enough here.
-const problemIs = (e, kind) => e instanceof Problem && e.type.endsWith(":" + kind);
-
-
 // showChallenge asks for the second step with the methods twofa offers.
 async function showChallenge(next) {
   if (next) then = next;
@@ -184,8 +187,7 @@ async function showChallenge(next) {
   try {
     ch = await call("GET", TWOFA + "/challenge");
   } catch (e) {
-    if (problemIs(e, "not-logged-in")) loggedOut("Your session has ended. Please log in again.");
-    else showError(e);
+    showError(e);
     return;
   }
   if (ch.passed && ch.fresh) {
@@ -212,8 +214,8 @@ async function passed() {
 
 // showWait tells how long the throttle makes the user wait: the problem's
 // words, and the time of the next try, from Retry-After (seconds) or else
-// retryAt. The time is the browser's own clock plus the wait, so a wrong
-// clock on either side does not show a wait that is not.
+// retryAt. The time is the browser's clock plus the wait, so that it is
+// right even when the server's clock and the browser's differ.
 function showWait(detail, retryAt, retryAfter) {
   let secs = Number(retryAfter);
   if (!retryAfter && retryAt) secs = Math.max(0, Math.ceil((Date.parse(retryAt) - Date.now()) / 1000));
@@ -222,6 +224,7 @@ function showWait(detail, retryAt, retryAfter) {
     const at = new Date(Date.now() + secs * 1000);
     text += " Next try at " + at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) + ".";
   }
+  $("notice").textContent = "";
   $("error").textContent = text;
 }
 
@@ -261,8 +264,8 @@ $("send-email").addEventListener("click", () => {
   });
 });
 
-// useKey passes the second step with a security key: twofa's options go
-// to navigator.credentials.get as they are, and its answer back as JSON.
+// use-key passes the second step with a security key: twofa's options go
+// to navigator.credentials.get, and the credential back as JSON.
 $("use-key").addEventListener("click", () => {
   busy($("challenge-key"), async () => {
     try {
