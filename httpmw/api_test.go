@@ -306,6 +306,16 @@ func TestAPICrossOrigin(t *testing.T) {
 		problem(t, "other origin", httpmw.ProblemCrossOrigin, http.StatusForbidden)
 	b.asked("/account")
 	b.call("POST", "verify", map[string]any{"code": c}).ok(t, "same origin", nil)
+	// Every method that changes something: DELETE and PATCH too.
+	b.call("POST", "methods/totp/disable", nil, "Sec-Fetch-Site", "cross-site").
+		problem(t, "cross-site disable", httpmw.ProblemCrossOrigin, http.StatusForbidden)
+	b.call("DELETE", "methods/totp", nil, "Sec-Fetch-Site", "cross-site").
+		problem(t, "cross-site remove", httpmw.ProblemCrossOrigin, http.StatusForbidden)
+	b.call("PATCH", "keys/x", map[string]string{"name": "x"}, "Sec-Fetch-Site", "cross-site").
+		problem(t, "cross-site rename", httpmw.ProblemCrossOrigin, http.StatusForbidden)
+	if acc, _ := a.tf.Account(ctx, "alice"); acc.Status(twofa.TOTP) != twofa.Enabled {
+		t.Fatalf("a cross-site request changed the app: %v", acc.Status(twofa.TOTP))
+	}
 }
 
 // The document is served under the mount, with its server there, and it

@@ -121,6 +121,7 @@ func newApp(t *testing.T, opts ...option) *app {
 	if a.api, err = apitest.New(mw.OpenAPI()); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.noteAPI)
 
 	page := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
