@@ -305,3 +305,45 @@ func TestLoginDropsSecondStep(t *testing.T) {
 		t.Fatalf("after a new login, the challenge: %d %v", s, v)
 	}
 }
+
+// FuzzLoginBody: whatever the body, the login answers a problem or, for
+// the right address and password alone, logs in; never a 5xx.
+func FuzzLoginBody(f *testing.F) {
+	h, err := newServer(config{Origin: "http://localhost:8080", DemoPassword: demoPW, Log: io.Discard, PasswordCost: bcrypt.MinCost})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{
+		`{"email":"demo@example.com","password":"demo-password"}`,
+		`{"email":"demo@example.com","password":"x"}`,
+		`{"email":1}`, `[]`, `null`, `{}`, `{"email":"a"}{"email":"b"}`, "\xff", `{"email":"demo@example.com","password":"demo-password","x":1}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/api/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+
+		var want struct {
+			Email    string `json:"email"`
+			Password string `json:"password"`
+		}
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		right := len(body) <= maxBody && dec.Decode(&want) == nil && dec.Decode(&struct{}{}) == io.EOF &&
+			strings.ToLower(strings.TrimSpace(want.Email)) == demo && want.Password == demoPW
+		switch {
+		case rec.Code == http.StatusOK:
+			if !right {
+				t.Fatalf("logged in with %q", body)
+			}
+		case right:
+			t.Fatalf("refused the right login %q: %d", body, rec.Code)
+		case rec.Code >= 500 || rec.Header().Get("Content-Type") != "application/problem+json":
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Header().Get("Content-Type"))
+		}
+	})
+}
