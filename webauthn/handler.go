@@ -23,8 +23,10 @@ const maxBody = MaxResponse + 4096
 //	        answer   {"key": {...}} (registration)
 //	                 {"ok": true, "userVerified": true} (login)
 //
-// The page passes options to PublicKeyCredential.parseCreationOptionsFromJSON
-// (or parseRequestOptionsFromJSON) and posts the credential's toJSON().
+// options is {"publicKey": {...}}, as navigator.credentials takes it: the
+// page passes options.publicKey to
+// PublicKeyCredential.parseCreationOptionsFromJSON (or
+// parseRequestOptionsFromJSON) and posts the credential's toJSON().
 //
 // Errors are answered as {"error": "<message>"}: 400 for a malformed
 // request, a bad key name ([ErrBadName]) or a user ID from [Handlers.User]

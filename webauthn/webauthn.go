@@ -490,8 +490,9 @@ func validName(name string) bool {
 
 // BeginRegistration starts adding a key called name for userID (account is
 // the user name shown by the browser). It returns the ceremony ID and the
-// options JSON for PublicKeyCredential.parseCreationOptionsFromJSON. The
-// user's existing keys are excluded.
+// options JSON, {"publicKey": {...}}, whose publicKey member is for
+// PublicKeyCredential.parseCreationOptionsFromJSON. The user's existing
+// keys are excluded.
 func (s *Service) BeginRegistration(ctx context.Context, userID, account, name string) (ceremony string, options []byte, err error) {
 	if err := checkUser(userID); err != nil {
 		return "", nil, err

@@ -270,7 +270,7 @@ $("use-key").addEventListener("click", () => {
   busy($("challenge-key"), async () => {
     try {
       const c = await call("POST", TWOFA + "/key/begin");
-      const cred = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(publicKey(c.options)) });
+      const cred = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(c.options.publicKey) });
       await call("POST", TWOFA + "/key/finish", { ceremony: c.ceremony, response: cred.toJSON(), remember: $("remember").checked });
     } catch (e) {
       showError(keyError(e));
@@ -279,12 +279,6 @@ $("use-key").addEventListener("click", () => {
     await passed();
   });
 });
-
-// publicKey returns the options for the browser's parse…FromJSON: twofa
-// may send them wrapped as {"publicKey": {...}}, as go-webauthn writes them.
-function publicKey(options) {
-  return options.publicKey || options;
-}
 
 // keyError says what a failed key ceremony means to a person: the browser's
 // own errors (a cancelled prompt) are DOMExceptions, not problems.
@@ -481,7 +475,7 @@ $("key-form").addEventListener("submit", (ev) => {
     let c, cred;
     try {
       c = await call("POST", TWOFA + "/keys/begin", { name: $("key-name").value });
-      cred = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(publicKey(c.options)) });
+      cred = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(c.options.publicKey) });
     } catch (e) {
       if (problemIs(e, "step-up-needed") || problemIs(e, "second-step-needed")) {
         await showChallenge(() => showSettings(true));
