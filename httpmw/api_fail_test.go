@@ -94,7 +94,7 @@ func TestAPIProblemTypes(t *testing.T) {
 		inDoc = append(inDoc, e.(string))
 	}
 	consts := []string{httpmw.ProblemBadRequest, httpmw.ProblemTooLarge, httpmw.ProblemCrossOrigin, httpmw.ProblemNotLoggedIn,
-		httpmw.ProblemSecondStepNeeded, httpmw.ProblemStepUpNeeded, httpmw.ProblemInvalidCode, httpmw.ProblemCodeUsed,
+		httpmw.ProblemSecondStepNeeded, httpmw.ProblemStepUpNeeded, httpmw.ProblemSetUpRequired, httpmw.ProblemInvalidCode, httpmw.ProblemCodeUsed,
 		httpmw.ProblemThrottled, httpmw.ProblemNotSetUp, httpmw.ProblemMethodOff, httpmw.ProblemNeedsPrimary,
 		httpmw.ProblemNotFound, httpmw.ProblemInvalidName, httpmw.ProblemKeyRefused, httpmw.ProblemKeyConflict,
 		httpmw.ProblemBadAccount, httpmw.ProblemEmailNotSent, httpmw.ProblemUnavailable}

@@ -7,7 +7,7 @@
 // the middleware who passed it through [Config.User]. [Middleware.Handler]
 // wraps every protected route: a user with an enabled method who has not
 // passed the second step in this session is sent to the challenge page
-// (HTML) or answered 401 with a JSON body (API clients); a user with no
+// (HTML) or answered 401 with a problem+json body (API clients); a user with no
 // method passes, unless [Config.RequireSetUp]. Passing is recorded as a
 // [Mark] in the application's session through the small [Session]
 // interface; [CookieSession] implements it over a signed cookie bound to the
@@ -185,8 +185,11 @@ type Config struct {
 	// Deny answers a request that may not pass, with the reason: one of the
 	// errors above, or a system error (store, clock), which must deny too.
 	// Nil means the default: a redirect to the challenge page (or LoginURL)
-	// for browsers, 401 with a JSON body for API clients, 500 for system
-	// errors, each of which it logs to Logger.
+	// for browsers, for API clients 401 with an application/problem+json
+	// body of the API's types (ProblemSecondStepNeeded and the like, with
+	// the page in "location" and, for the second step, the API's challenge
+	// in "challenge"), 500 for system errors, each of which it logs to
+	// Logger.
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives the system errors behind the 500s the default Deny
 	// and the pages answer, so an operator sees why users are refused: the
@@ -568,20 +571,25 @@ func wantsHTML(r *http.Request) bool {
 func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Cache-Control", "no-store")
 	var status int
-	var msg, to string
+	var msg, to, typ, detail string
 	switch {
 	case errors.Is(err, ErrNotLoggedIn):
 		status, msg, to = http.StatusUnauthorized, "not logged in", m.loginURL(r)
+		typ, detail = ProblemNotLoggedIn, "Log in first."
 	case errors.Is(err, ErrSecondStep):
 		status, msg, to = http.StatusUnauthorized, "second factor required", m.challengeURL(r, false)
+		typ, detail = ProblemSecondStepNeeded, "Pass the second step first."
 	case errors.Is(err, ErrStepUp):
 		status, msg, to = http.StatusUnauthorized, "recent second factor required", m.challengeURL(r, true)
+		typ, detail = ProblemStepUpNeeded, "Pass the second step again: this needs a recent one."
 	case errors.Is(err, ErrSetUpRequired):
 		status, msg, to = http.StatusUnauthorized, "second factor set-up required", m.cfg.Path+"settings"
+		typ, detail = ProblemSetUpRequired, "Set up a second step first."
 	default:
 		// A store, clock or session failure: deny, say nothing of it to
 		// the user, and tell the operator.
 		status, msg = http.StatusInternalServerError, "temporarily unavailable"
+		typ, detail = ProblemUnavailable, "Temporarily unavailable: try again in a moment."
 		m.logError(r, err)
 	}
 	if wantsHTML(r) {
@@ -592,12 +600,22 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 		http.Error(w, msg, status)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	body := map[string]string{"error": msg}
-	if to != "" && status != http.StatusInternalServerError {
-		body["location"] = to
+	// A problem (RFC 9457) of the JSON API's types, which a client tells
+	// apart by its type; "location" is the page to send a browser to,
+	// "challenge" the API's, and "error" the short message this answer
+	// carried before it was a problem, kept for the clients that read it.
+	p := newProblem(typ, status, detail)
+	if typ == ProblemSecondStepNeeded || typ == ProblemStepUpNeeded {
+		p.Challenge = m.cfg.Path + "api/challenge"
 	}
+	body := struct {
+		*Problem
+		Error    string `json:"error"`
+		Location string `json:"location,omitempty"`
+	}{p, msg, to}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(body)
 }
 

@@ -70,6 +70,7 @@ func TestEveryProtectedRouteNeedsTheSecondStep(t *testing.T) {
 			if got.status != http.StatusUnauthorized || jsonBody(t, got)["error"] != "second factor required" {
 				t.Errorf("%s %s with the password only: %d %q, want 401 JSON", r.method, r.path, got.status, got.body)
 			}
+			guardProblem(t, got, httpmw.ProblemSecondStepNeeded)
 		case got.status != http.StatusSeeOther || !strings.HasPrefix(got.location, "/2fa/"):
 			t.Errorf("%s %s with the password only: %d %q, want a redirect to the challenge", r.method, r.path, got.status, got.location)
 		}
@@ -100,6 +101,8 @@ func TestNotLoggedIn(t *testing.T) {
 	}
 	if got := b.request(route{"GET", "/api/data", true}, nil); got.status != http.StatusUnauthorized {
 		t.Fatalf("anonymous API: %d", got.status)
+	} else {
+		guardProblem(t, got, httpmw.ProblemNotLoggedIn)
 	}
 	for _, p := range []string{"/2fa/", "/2fa/settings"} {
 		if got := b.get(p); got.status != http.StatusSeeOther || got.location != "/login?next="+url.QueryEscape(p) {
@@ -130,6 +133,8 @@ func TestUserWithoutMethod(t *testing.T) {
 	}
 	if got := b.request(route{"GET", "/api/data", true}, nil); got.status != http.StatusUnauthorized || jsonBody(t, got)["error"] != "second factor set-up required" {
 		t.Fatalf("required set-up, API: %d %q", got.status, got.body)
+	} else {
+		guardProblem(t, got, httpmw.ProblemSetUpRequired)
 	}
 	b.passes("/2fa/settings")
 }
@@ -368,6 +373,8 @@ func TestStepUp(t *testing.T) {
 	if got := b.request(route{"POST", "/2fa/keys/begin", true}, nil); got.status != http.StatusUnauthorized ||
 		jsonBody(t, got)["error"] != "recent second factor required" {
 		t.Fatalf("key registration 11 minutes after: %d %q", got.status, got.body)
+	} else {
+		guardProblem(t, got, httpmw.ProblemStepUpNeeded)
 	}
 	page := b.passes("/2fa/?next=%2Fsettings%2Fpassword&stepup=1")
 	if !strings.Contains(page.body, "Confirm it") || strings.Contains(page.body, `name="remember"`) {
@@ -644,5 +651,24 @@ func TestConfigRefused(t *testing.T) {
 		if _, err := httpmw.New(c); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// guardProblem checks that the middleware refused a client that does not
+// ask for HTML with a problem (RFC 9457) of type typ, whose status is the
+// answer's, with the API's challenge to pass when the second step is what
+// is missing.
+func guardProblem(t *testing.T, got answer, typ string) {
+	t.Helper()
+	body := jsonBody(t, got)
+	if ct := got.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("the guard's refusal is %q, want application/problem+json", ct)
+	}
+	if body["type"] != typ || body["status"] != float64(got.status) || body["title"] == "" || body["detail"] == "" {
+		t.Errorf("the guard's refusal %v, want a problem of type %s and status %d", body, typ, got.status)
+	}
+	wantChallenge := typ == httpmw.ProblemSecondStepNeeded || typ == httpmw.ProblemStepUpNeeded
+	if _, has := body["challenge"]; has != wantChallenge {
+		t.Errorf("the guard's refusal %v: challenge present %v, want %v", body, has, wantChallenge)
 	}
 }

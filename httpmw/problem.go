@@ -18,6 +18,7 @@ const (
 	ProblemNotLoggedIn      = problemBase + "not-logged-in"      // 401: no user passed the application's first step
 	ProblemSecondStepNeeded = problemBase + "second-step-needed" // 401: the settings need the second step passed
 	ProblemStepUpNeeded     = problemBase + "step-up-needed"     // 401: the settings need a more recent second step
+	ProblemSetUpRequired    = problemBase + "set-up-required"    // 401: Config.RequireSetUp, and the user has no method yet
 	ProblemInvalidCode      = problemBase + "invalid-code"       // 401: a wrong code, or of no shape a method has
 	ProblemCodeUsed         = problemBase + "code-used"          // 401: a replayed app code, a used backup code
 	ProblemThrottled        = problemBase + "throttled"          // 429: wait until retryAt (Retry-After)
@@ -43,6 +44,7 @@ var problemTitles = map[string]string{
 	ProblemNotLoggedIn:      "Not logged in",
 	ProblemSecondStepNeeded: "Second step needed",
 	ProblemStepUpNeeded:     "Recent second step needed",
+	ProblemSetUpRequired:    "Second step set-up required",
 	ProblemInvalidCode:      "Invalid code",
 	ProblemCodeUsed:         "Code already used",
 	ProblemThrottled:        "Too many attempts",

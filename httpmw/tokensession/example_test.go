@@ -214,8 +214,14 @@ func Example() {
 	res := call("POST", "/login", "", url.Values{"password": {"..."}})
 	json.Unmarshal(res.body, &login)
 	fmt.Println("login:", res.status)
+	// A refusal is a problem (RFC 9457) whose type the app acts on.
+	problem := func(body []byte) string {
+		var p struct{ Type string }
+		json.Unmarshal(body, &p)
+		return p.Type
+	}
 	res = call("GET", "/account", login.Token, nil)
-	fmt.Printf("password only: %d %s", res.status, res.body)
+	fmt.Println("password only:", res.status, problem(res.body))
 
 	res = call("POST", "/2fa/verify", login.Token, url.Values{"code": {phoneCode(e, now)}, "next": {"/account"}})
 	renewed, _ := strings.CutPrefix(res.header.Get(tokensession.RotatedHeader), "Bearer ")
@@ -223,13 +229,13 @@ func Example() {
 	res = call("GET", "/account", renewed, nil)
 	fmt.Println("new token:", res.status, string(res.body))
 	res = call("GET", "/account", login.Token, nil)
-	fmt.Printf("old token: %d %s", res.status, res.body)
+	fmt.Println("old token:", res.status, problem(res.body))
 	// Output:
 	// login: 200
-	// password only: 401 {"error":"second factor required","location":"/2fa/?next=%2Faccount"}
+	// password only: 401 tag:twofa-go.github.io,2026:second-step-needed
 	// second step: 303 to /account with a new token: true
 	// new token: 200 account of jane by totp
-	// old token: 401 {"error":"not logged in"}
+	// old token: 401 tag:twofa-go.github.io,2026:not-logged-in
 }
 
 // phoneCode is the code Jane's phone shows at t for enrollment e.
