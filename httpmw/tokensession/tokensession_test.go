@@ -24,7 +24,6 @@ import (
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
-	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 )
@@ -147,32 +146,6 @@ func forEach(t *testing.T, f func(t *testing.T, tk tokens)) {
 
 const password = "correct horse battery staple"
 
-// barrierStore holds racing requests, once armed, at their first call on
-// the throttle, after each has read the code's record (as in
-// internal/sessiontest): only the store's atomic step can then keep a code
-// single-use.
-type barrierStore struct {
-	storage.Store
-	b atomic.Pointer[testdb.Barrier]
-}
-
-func (s *barrierStore) arrive() {
-	if b := s.b.Load(); b != nil {
-		b.Arrive()
-	}
-}
-
-func (s *barrierStore) Throttle(ctx context.Context, userID string) (storage.ThrottleState, error) {
-	st, err := s.Store.Throttle(ctx, userID)
-	s.arrive()
-	return st, err
-}
-
-func (s *barrierStore) SwapThrottle(ctx context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
-	s.arrive()
-	return s.Store.SwapThrottle(ctx, userID, old, next)
-}
-
 // counting is the TokenStore with its calls counted and its failures
 // injected.
 type counting struct {
@@ -230,7 +203,7 @@ type world struct {
 	clock  *fake.Clock
 	phones map[string]func() string
 	tk     *counting
-	twofa  *barrierStore
+	twofa  *testdb.ThrottleBarrier
 	logs   *bytes.Buffer
 }
 
@@ -239,7 +212,7 @@ func start(t *testing.T, tk tokens) *world {
 	clock := fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
-	store := &barrierStore{Store: memory.New()}
+	store := &testdb.ThrottleBarrier{Store: memory.New()}
 	tf, err := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: store, Keys: ring, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -545,7 +518,7 @@ func TestParallelVerify(t *testing.T) {
 		t1 := wd.token(t, "alice")
 		code := wd.phones["alice"]()
 		const n = 50
-		wd.twofa.b.Store(testdb.NewBarrier(n))
+		wd.twofa.Arm(n)
 		answers := make([]answer, n)
 		var ready, done sync.WaitGroup
 		ready.Add(1)

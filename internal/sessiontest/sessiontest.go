@@ -24,7 +24,6 @@ import (
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/keyring"
-	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
@@ -57,35 +56,7 @@ type world struct {
 	clock  *fake.Clock
 	phone  func() string
 	renews *atomic.Int32
-	store  *barrierStore
-}
-
-// barrierStore holds racing requests, once armed, at their first call on
-// the throttle: the compare-and-set that counts the attempt from the state
-// read with the code's record (or, for a limiter that reads the state
-// itself, that read), which a code's check makes after it has read the
-// record: every racer has then read the same last used step, and only the
-// store's atomic step keeps the code single-use.
-type barrierStore struct {
-	storage.Store
-	b atomic.Pointer[testdb.Barrier]
-}
-
-func (s *barrierStore) arrive() {
-	if b := s.b.Load(); b != nil {
-		b.Arrive()
-	}
-}
-
-func (s *barrierStore) Throttle(ctx context.Context, userID string) (storage.ThrottleState, error) {
-	st, err := s.Store.Throttle(ctx, userID)
-	s.arrive()
-	return st, err
-}
-
-func (s *barrierStore) SwapThrottle(ctx context.Context, userID string, old, next storage.ThrottleState) (bool, error) {
-	s.arrive()
-	return s.Store.SwapThrottle(ctx, userID, old, next)
+	store  *testdb.ThrottleBarrier
 }
 
 // counted is the adapter under test with its renewal counted.
@@ -105,7 +76,7 @@ func start(t *testing.T, a App) *world {
 	clock := fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
 	key, _ := keyring.NewKey("k1")
 	ring, _ := keyring.New(key)
-	store := &barrierStore{Store: memory.New()}
+	store := &testdb.ThrottleBarrier{Store: memory.New()}
 	tf, err := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: store, Keys: ring, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +251,7 @@ func RunParallel(t *testing.T, a App) {
 	cookies := b.jar.Cookies(wd.u)
 	code := wd.phone()
 	const n = 50
-	wd.store.b.Store(testdb.NewBarrier(n))
+	wd.store.Arm(n)
 	answers := make([]answer, n)
 	var ready, done sync.WaitGroup
 	ready.Add(1)
