@@ -385,3 +385,41 @@ func TestAPINoSecretLeaks(t *testing.T) {
 		}
 	}
 }
+
+// A session that passed only the password reaches the second step's own
+// endpoints and nothing of the settings: every settings route of the API
+// answers second-step-needed, and the account is as it was.
+func TestAPIPasswordOnly(t *testing.T) {
+	a := newApp(t)
+	a.enroll("alice")
+	b := a.browser()
+	b.login("alice")
+	before, err := a.tf.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, rt := range httpmw.APIRoutes(a.mw) {
+		if !rt.Settings {
+			continue
+		}
+		n++
+		path := strings.NewReplacer("{method}", "totp", "{id}", "x").Replace(strings.TrimPrefix(rt.Path, "/2fa/api/"))
+		var body any
+		if rt.Input {
+			body = map[string]any{}
+		}
+		b.call(rt.Method, path, body).problem(t, rt.Method+" "+rt.Path, httpmw.ProblemSecondStepNeeded, http.StatusUnauthorized)
+	}
+	if n < 10 {
+		t.Fatalf("%d settings routes, want the whole settings", n)
+	}
+	after, err := a.tf.Account(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(after.Offered) != fmt.Sprint(before.Offered) || after.Status(twofa.TOTP) != before.Status(twofa.TOTP) ||
+		after.Status(twofa.Backup) != before.Status(twofa.Backup) || after.MovingPhone {
+		t.Fatalf("a password-only session changed the account: %+v, was %+v", after, before)
+	}
+}

@@ -5,6 +5,9 @@ type Route struct {
 	Method, Path string
 	// Limit bounds the body of a POST.
 	Limit int64
+	// Settings marks an API route behind the second step and its step-up
+	// window; Input one that reads a JSON body.
+	Settings, Input bool
 }
 
 // Routes lists the routes of m's pages from the table the mux is built
@@ -30,7 +33,7 @@ func Routes(m *Middleware) []Route {
 func APIRoutes(m *Middleware) []Route {
 	var rs []Route
 	for _, r := range m.apiTable() {
-		rs = append(rs, Route{Method: r.method, Path: m.cfg.Path + "api/" + r.path, Limit: MaxJSONBody})
+		rs = append(rs, Route{Method: r.method, Path: m.cfg.Path + "api/" + r.path, Limit: MaxJSONBody, Settings: r.settings, Input: r.input})
 	}
 	return rs
 }
