@@ -23,7 +23,6 @@ import (
 	"github.com/twofa-go/twofa/httpmw/tokensession"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/storage/sqlstore"
 )
@@ -210,8 +209,7 @@ type world struct {
 func start(t *testing.T, tk tokens) *world {
 	t.Helper()
 	clock := fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
-	key, _ := keyring.NewKey("k1")
-	ring, _ := keyring.New(key)
+	ring := fake.Ring(t)
 	store := &testdb.ThrottleBarrier{Store: memory.New()}
 	tf, err := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: store, Keys: ring, Now: clock.Now})
 	if err != nil {

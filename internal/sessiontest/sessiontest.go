@@ -23,7 +23,6 @@ import (
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
-	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/memory"
 )
 
@@ -74,8 +73,7 @@ func (c counted) Renew(w http.ResponseWriter, r *http.Request) (*http.Request, e
 func start(t *testing.T, a App) *world {
 	t.Helper()
 	clock := fake.NewClock(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
-	key, _ := keyring.NewKey("k1")
-	ring, _ := keyring.New(key)
+	ring := fake.Ring(t)
 	store := &testdb.ThrottleBarrier{Store: memory.New()}
 	tf, err := twofa.New(twofa.Config{Issuer: "Acme Photos", Store: store, Keys: ring, Now: clock.Now})
 	if err != nil {
