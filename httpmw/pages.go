@@ -213,7 +213,8 @@ func boundedJSON(h http.Handler) http.Handler {
 	})
 }
 
-// Page is what every page template gets.
+// Page is what every page template gets. Its methods T, Date, DateTime,
+// Number, Lang and Dir speak the request's language (see Templates).
 type Page struct {
 	// Path is where the pages are mounted, with a trailing slash, for links
 	// and forms: {{.Path}}verify.
