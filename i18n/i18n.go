@@ -82,7 +82,8 @@ type Catalogue struct {
 	tags     []language.Tag // English first
 	matcher  language.Matcher
 	ids      map[language.Tag]map[string]*goi18n.Message
-	plain    map[*goi18n.Message]bool // messages whose text is said as it is
+	plain    map[*goi18n.Message]bool   // messages whose text is said as it is
+	fileIDs  map[string]map[string]bool // while loading: the ids of each file
 	printers map[language.Tag]*Printer
 }
 
@@ -103,18 +104,40 @@ func Default() *Catalogue { return defaultCatalogue() }
 // it: a file adds its language, or replaces the messages it has. Each
 // pattern must match at least one file.
 func New(fsys fs.FS, patterns ...string) (*Catalogue, error) {
+	return newCatalogue(shipped, fsys, patterns...)
+}
+
+// newCatalogue is New with the shipped files taken from base.
+func newCatalogue(base, fsys fs.FS, patterns ...string) (*Catalogue, error) {
 	c := &Catalogue{bundle: goi18n.NewBundle(language.English), ids: map[language.Tag]map[string]*goi18n.Message{},
 		plain: map[*goi18n.Message]bool{}}
-	names, err := fs.Glob(shipped, "catalogue/*.json")
+	names, err := fs.Glob(base, "catalogue/*.json")
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
+	// The shipped areas (pages, mail, pdf) are written by different
+	// hands: an id in two of them would be one area's text shown in the
+	// other.
+	from := map[language.Tag]map[string]string{}
 	for _, name := range names {
-		if err := c.load(shipped, name); err != nil {
+		if err := c.load(base, name); err != nil {
 			return nil, err
 		}
 	}
+	for _, name := range names {
+		tag, _ := language.Parse(strings.Split(path.Base(name), ".")[1])
+		if from[tag] == nil {
+			from[tag] = map[string]string{}
+		}
+		for id := range c.fileIDs[name] {
+			if other, ok := from[tag][id]; ok {
+				return nil, fmt.Errorf("%w: %s: message %q is also in %s", ErrBadFile, name, id, other)
+			}
+			from[tag][id] = name
+		}
+	}
+	c.fileIDs = nil
 	if len(patterns) > 0 && fsys == nil {
 		return nil, fmt.Errorf("%w: patterns %q without a file system", ErrNoFiles, patterns)
 	}
@@ -198,7 +221,12 @@ func (c *Catalogue) load(fsys fs.FS, name string) error {
 	if c.ids[tag] == nil {
 		c.ids[tag] = map[string]*goi18n.Message{}
 	}
+	if c.fileIDs == nil {
+		c.fileIDs = map[string]map[string]bool{}
+	}
+	c.fileIDs[name] = map[string]bool{}
 	for _, m := range mf.Messages {
+		c.fileIDs[name][m.ID] = true
 		c.ids[tag][m.ID] = m
 		if m.Zero == "" && m.One == "" && m.Two == "" && m.Few == "" && m.Many == "" && !strings.Contains(m.Other, cmp.Or(m.LeftDelim, "{{")) {
 			c.plain[m] = true

@@ -311,3 +311,21 @@ func BenchmarkT(b *testing.B) {
 		p.T("wait.minutes", "Count", 5)
 	}
 }
+
+// TestShippedIDsOnce: an id in two shipped areas of one language is
+// refused, naming both files; the same id in two languages is the rule.
+func TestShippedIDsOnce(t *testing.T) {
+	base := fstest.MapFS{
+		"catalogue/pages.en.json": {Data: []byte(`{"a": "A", "b": "B"}`)},
+		"catalogue/mail.en.json":  {Data: []byte(`{"mail.a": "A"}`)},
+		"catalogue/pages.de.json": {Data: []byte(`{"a": "A", "b": "B"}`)},
+	}
+	if _, err := i18n.NewFrom(base, nil); err != nil {
+		t.Fatalf("distinct ids: %v", err)
+	}
+	base["catalogue/mail.de.json"] = &fstest.MapFile{Data: []byte(`{"b": "B"}`)}
+	_, err := i18n.NewFrom(base, nil)
+	if !errors.Is(err, i18n.ErrBadFile) || !strings.Contains(err.Error(), "mail.de.json") || !strings.Contains(err.Error(), "pages.de.json") {
+		t.Fatalf("an id in two shipped files: %v", err)
+	}
+}
