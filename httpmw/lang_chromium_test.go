@@ -19,8 +19,12 @@ import (
 // is in German with <html lang="de">, axe-core finds no violation, nothing
 // is drawn over anything else at phone width, and the script's messages
 // are German. A screenshot of each page is kept in the test's artifact
-// directory: go test -artifacts -run TestGermanPagesInChromium ./httpmw
-// keeps them under ./_artifacts (see testing.T.ArtifactDir).
+// directory: go test -v -artifacts -outputdir DIR -run
+// TestGermanPagesInChromium ./httpmw keeps them in DIR/_artifacts/<n>/ (one
+// directory per width, which -v names on its "=== ARTIFACTS" lines):
+// settings.png, totp.png, totp-wrong-code.png, codes.png,
+// settings-done.png, challenge.png, challenge-wrong-code.png. Without
+// -artifacts they go to a temporary directory (testing.T.ArtifactDir).
 func TestGermanPagesInChromium(t *testing.T) {
 	axe := chrome.AxeSource(t)
 	for _, width := range []int{1200, 390} {
