@@ -1,5 +1,9 @@
 package webauthn
 
+// The shipped table of names (providers.go) is refreshed from the
+// community list of passkey providers' AAGUIDs; see internal/aaguidgen.
+//go:generate go run ./internal/aaguidgen -o providers.go
+
 import (
 	"context"
 	"encoding/hex"
