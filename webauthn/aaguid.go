@@ -136,14 +136,16 @@ func (r KeyRules) refusal(a AAGUID, backupEligible bool) string {
 }
 
 // rules asks Config.Rules for userID's rules; nil allows every
-// authenticator. An error is returned, never taken as "no rules".
+// authenticator. An error is returned as it is, wrapped, never taken as
+// "no rules": like a failing store, it fails the registration or sign-in
+// (a server fault, not ErrKeyRefused, which says the rules refused).
 func (s *Service) rules(ctx context.Context, userID string) (KeyRules, error) {
 	if s.cfg.Rules == nil {
 		return KeyRules{}, nil
 	}
 	r, err := s.cfg.Rules(ctx, userID)
 	if err != nil {
-		return KeyRules{}, fmt.Errorf("%w: the rules could not be read: %w", ErrKeyRefused, err)
+		return KeyRules{}, fmt.Errorf("webauthn: key rules: %w", err)
 	}
 	return r, nil
 }
