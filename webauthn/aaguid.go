@@ -22,8 +22,23 @@ type AAGUID [16]byte
 var ErrAAGUID = errors.New("webauthn: an AAGUID is 32 hex digits in groups of 8-4-4-4-12")
 
 // ErrKeyRefused reports an authenticator that the user's KeyRules do not
-// allow. It is wrapped with the rule that refused it.
+// allow. It is wrapped with the rule that refused it: one of ErrModelDenied,
+// ErrModelNotAllowed, ErrSyncedRefused.
 var ErrKeyRefused = errors.New("webauthn: this authenticator is not allowed")
+
+// The rule that refused a key, each matching ErrKeyRefused too.
+var (
+	ErrModelDenied     = fmt.Errorf("%w: %s", ErrKeyRefused, whyDenied)
+	ErrModelNotAllowed = fmt.Errorf("%w: %s", ErrKeyRefused, whyNotAllowed)
+	ErrSyncedRefused   = fmt.Errorf("%w: %s", ErrKeyRefused, whySynced)
+)
+
+// The reasons Key.Refused gives.
+const (
+	whyDenied     = "its model is on the deny list"
+	whyNotAllowed = "its model is not on the allow list"
+	whySynced     = "synced passkeys are not allowed, only keys bound to one device"
+)
 
 // ParseAAGUID reads the canonical form, 8-4-4-4-12 hex digits
 // ("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"), in either case. Anything else
@@ -122,17 +137,17 @@ type KeyRules struct {
 }
 
 // refusal returns why the rules refuse a key of model a, backup-eligible
-// or not; "" when they allow it.
-func (r KeyRules) refusal(a AAGUID, backupEligible bool) string {
+// or not, and the error to answer; "" and nil when they allow it.
+func (r KeyRules) refusal(a AAGUID, backupEligible bool) (string, error) {
 	switch {
 	case slices.Contains(r.Deny, a):
-		return "its model is on the deny list"
+		return whyDenied, ErrModelDenied
 	case len(r.Allow) > 0 && !slices.Contains(r.Allow, a):
-		return "its model is not on the allow list"
+		return whyNotAllowed, ErrModelNotAllowed
 	case r.DeviceBound && backupEligible:
-		return "synced passkeys are not allowed, only keys bound to one device"
+		return whySynced, ErrSyncedRefused
 	}
-	return ""
+	return "", nil
 }
 
 // rules asks Config.Rules for userID's rules; nil allows every

@@ -2,6 +2,7 @@ package webauthn
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -70,10 +71,10 @@ func TestOldRecords(t *testing.T) {
 		if !k.AAGUID.IsZero() || k.Provider != "" || k.Name != "Old" || k.Refused != "" {
 			t.Errorf("old key %+v", k)
 		}
-		if why := (KeyRules{Deny: []AAGUID{{9}}, DeviceBound: true}).refusal(k.AAGUID, k.Synced); why != "" {
+		if why, _ := (KeyRules{Deny: []AAGUID{{9}}, DeviceBound: true}).refusal(k.AAGUID, k.Synced); why != "" {
 			t.Errorf("refused by rules that name no model of it: %s", why)
 		}
-		if why := (KeyRules{Allow: []AAGUID{{9}}}).refusal(k.AAGUID, k.Synced); why == "" {
+		if _, err := (KeyRules{Allow: []AAGUID{{9}}}).refusal(k.AAGUID, k.Synced); !errors.Is(err, ErrModelNotAllowed) {
 			t.Error("an allow list lets a key without a model through")
 		}
 	}

@@ -30,6 +30,42 @@
 //   - Every method taking a user ID applies [storage.CheckUserID] before
 //     any store call, and refuses an ID outside it with an error matching
 //     [storage.ErrInvalidUserID].
+//
+// # Names people recognise
+//
+// Each key keeps the AAGUID its authenticator reported when it was
+// registered: the model ("YubiKey 5 Series with NFC", "Google Password
+// Manager"). [Key.Provider] names it from [Config.Providers], else from
+// the table shipped with the package ([Provider]), taken from the
+// community list github.com/passkeydeveloper/passkey-authenticator-aaguids
+// (see NOTICE; `go generate ./webauthn` refreshes it). The user's own name
+// for a key stays [Key.Name]; a settings page shows the provider beside
+// it. Keys stored before the model was read show no provider.
+//
+// # Which authenticators a user may use
+//
+// [Config.Rules] gives a user's [KeyRules]: models allowed, models denied,
+// and whether synced passkeys (backup eligible, which the provider may copy
+// to other devices) are refused. The rules are read when a registration
+// begins, and enforced when it finishes: a refused key fails with
+// [ErrKeyRefused], wrapped with the rule, and is not stored. They hold at
+// every sign-in too: a key registered before a rule changed stops passing
+// ([ErrKeyRefused]), and [Key.Refused] says why, so the settings can show
+// it. Rules that cannot be read (an error) refuse the registration or the
+// sign-in, as a failing store does.
+//
+// This package asks for attestation "none", so the AAGUID is the
+// authenticator's own claim, not proof: an allow list keeps honest users
+// on the approved models, and does not stop an authenticator built or
+// patched to claim another model. Proving the model needs attestation
+// ("direct" or "enterprise") checked against the FIDO Metadata Service.
+// go-webauthn could do it (its Config.MDS, with a provider from its
+// metadata/providers packages, which must download and refresh the
+// Service's signed list); this package does not use it yet. Backup
+// eligibility is likewise the authenticator's claim. A key whose
+// authenticator names no model (an all-zero AAGUID, as many U2F keys and
+// some platforms send) is refused by any allow list: go-webauthn's own
+// Filtering lets it through, and is one setting for every user.
 package webauthn
 
 import (
@@ -581,8 +617,8 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, err
 	}
-	if why := rules.refusal(aaguidOf(cred.Authenticator.AAGUID), synced(cred.Flags)); why != "" {
-		return Key{}, fmt.Errorf("%w: %s", ErrKeyRefused, why)
+	if _, err := rules.refusal(aaguidOf(cred.Authenticator.AAGUID), synced(cred.Flags)); err != nil {
+		return Key{}, err
 	}
 	// The browser says, through the credProps extension, whether the key
 	// made a discoverable credential (a passkey).
@@ -775,8 +811,8 @@ func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys
 	if err != nil {
 		return Result{}, err
 	}
-	if why := rules.refusal(aaguidOf(k.rec.Credential.Authenticator.AAGUID), synced(k.rec.Credential.Flags)); why != "" {
-		return Result{}, fmt.Errorf("%w: %s", ErrKeyRefused, why)
+	if _, err := rules.refusal(aaguidOf(k.rec.Credential.Authenticator.AAGUID), synced(k.rec.Credential.Flags)); err != nil {
+		return Result{}, err
 	}
 	res := Result{UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(), CloneWarning: cred.Authenticator.CloneWarning}
 	if res.CloneWarning {
@@ -962,7 +998,7 @@ func (s *Service) keyOf(c storage.WebAuthnCredential, rec record, rules *KeyRule
 		AAGUID: a, Provider: s.provider(a),
 	}
 	if rules != nil {
-		k.Refused = rules.refusal(a, k.Synced)
+		k.Refused, _ = rules.refusal(a, k.Synced)
 	}
 	return k
 }
