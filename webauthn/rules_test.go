@@ -381,3 +381,68 @@ func FuzzParseAAGUID(f *testing.F) {
 		}
 	})
 }
+
+// TestDefaultName: a key registered without a name is named after its
+// model; the user's own name always wins, and stays theirs beside the
+// provider.
+func TestDefaultName(t *testing.T) {
+	long := strings.Repeat("Ω", 70) + " key"
+	f := newFixture(t, memory.New(), func(c *webauthn.Config) {
+		c.Providers = map[webauthn.AAGUID]string{inHouse: long}
+	})
+	unknown := mustAAGUID("0badc0de-0000-4000-8000-0000000000ff")
+	for _, tc := range []struct {
+		name, given string
+		model       webauthn.AAGUID
+		synced      bool
+		want        string
+	}{
+		{"shipped model", "", yubiKey5, false, "YubiKey 5 Series with NFC"},
+		{"spaces only", "   ", googlePM, true, "Google Password Manager"},
+		{"the user's name wins", "Work laptop", googlePM, true, "Work laptop"},
+		{"a long name cut to 64", "", inHouse, false, strings.Repeat("Ω", 64)},
+		{"unknown model, bound", "", unknown, false, "Security key"},
+		{"unknown model, synced", "", unknown, true, "Passkey"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "u-" + strings.ReplaceAll(tc.name, " ", "-")
+			k := f.mustRegister(t, user, tc.given, modelDevice(tc.model, tc.synced))
+			if k.Name != tc.want {
+				t.Fatalf("name %q, want %q", k.Name, tc.want)
+			}
+			if keys, _ := f.svc.Keys(ctx, user); len(keys) != 1 || keys[0].Name != tc.want || keys[0].Provider != k.Provider {
+				t.Fatalf("stored %+v", keys)
+			}
+		})
+	}
+}
+
+// TestHandlersRules: the handlers answer a refused key 403 with the
+// rule's message, and a key's JSON carries its model and provider.
+func TestHandlersRules(t *testing.T) {
+	var r rulesOf
+	f := newFixture(t, memory.New(), func(c *webauthn.Config) { c.Rules = r.get })
+	h := &webauthn.Handlers{Service: f.svc, User: sessionUser}
+	br, fr := h.BeginRegistration(), h.FinishRegistration()
+
+	r.set(webauthn.KeyRules{DeviceBound: true}, nil)
+	a := begin(t, br, "u", `{"name": "Phone"}`)
+	rec := serve(t, fr, "POST", "u", finishBody(a.Ceremony, modelDevice(googlePM, true).attest(t, rp, a.Options)))
+	wantError(t, rec, 403)
+	if !strings.Contains(rec.Body.String(), "synced passkeys are not allowed") {
+		t.Fatalf("answer %s", rec.Body)
+	}
+
+	a = begin(t, br, "u", `{}`) // no name: named after the model
+	var k struct {
+		Key map[string]any `json:"key"`
+	}
+	postOK(t, fr, "u", finishBody(a.Ceremony, modelDevice(yubiKey5, false).attest(t, rp, a.Options)), &k)
+	if k.Key["name"] != "YubiKey 5 Series with NFC" || k.Key["provider"] != "YubiKey 5 Series with NFC" ||
+		k.Key["aaguid"] != yubiKey5.String() || k.Key["synced"] != false {
+		t.Fatalf("key %v", k.Key)
+	}
+	if _, ok := k.Key["refused"]; ok {
+		t.Fatalf("an allowed key says refused: %v", k.Key)
+	}
+}

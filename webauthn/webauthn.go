@@ -548,12 +548,14 @@ func validName(name string) bool {
 // the user name shown by the browser). It returns the ceremony ID and the
 // options JSON, {"publicKey": {...}}, whose publicKey member is for
 // PublicKeyCredential.parseCreationOptionsFromJSON. The user's existing
-// keys are excluded.
+// keys are excluded. An empty name (or only spaces) lets the key be named
+// after its model when it finishes (Key.Provider, cut to 64 characters),
+// or "Passkey" or "Security key" when the model is unknown.
 func (s *Service) BeginRegistration(ctx context.Context, userID, account, name string) (ceremony string, options []byte, err error) {
 	if err := checkUser(userID); err != nil {
 		return "", nil, err
 	}
-	if !validName(name) {
+	if strings.TrimSpace(name) != "" && !validName(name) {
 		return "", nil, ErrBadName
 	}
 	now, err := s.now()
@@ -630,12 +632,33 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, fmt.Errorf("webauthn: %w", err)
 	}
-	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: d.Name, Data: data, Created: now}
+	name := d.Name
+	if name == "" {
+		name = s.defaultName(aaguidOf(cred.Authenticator.AAGUID), rec.Passkey || synced(cred.Flags))
+	}
+	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: name, Data: data, Created: now}
 	if err := s.addKey(ctx, c); err != nil {
 		return Key{}, err
 	}
 	s.emit(ctx, event.Enrolled, userID, now, "")
 	return s.keyOf(c, rec, nil), nil
+}
+
+// defaultName names a key the user gave no name: its model's name, fit
+// to the bound on names, else what kind of key it is.
+func (s *Service) defaultName(a AAGUID, passkey bool) string {
+	if p := s.provider(a); p != "" {
+		if r := []rune(p); len(r) > maxNameLen {
+			p = strings.TrimSpace(string(r[:maxNameLen]))
+		}
+		if validName(p) {
+			return p
+		}
+	}
+	if passkey {
+		return "Passkey"
+	}
+	return "Security key"
 }
 
 // stripeSeed places user IDs on the stripes of Service.adding.
