@@ -10,6 +10,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/webauthn"
 )
@@ -176,6 +177,9 @@ func TestRulesReadAtFinish(t *testing.T) {
 	r.set(webauthn.KeyRules{}, fault)
 	if _, _, err := f.svc.BeginRegistration(ctx, "u", "u", "Key"); !errors.Is(err, fault) || errors.Is(err, webauthn.ErrKeyRefused) {
 		t.Fatalf("begin with failing rules: %v", err)
+	}
+	if _, err := f.store.WebAuthnHandle(ctx, "u"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a begin refused by failing rules made a user handle: %v", err)
 	}
 
 	for _, tc := range []struct {

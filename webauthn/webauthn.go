@@ -562,6 +562,13 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	if err != nil {
 		return "", nil, err
 	}
+	// The rules are asked first, so that a user whose rules cannot be
+	// read begins nothing and gets no user handle; nothing of them goes
+	// into the options, which the browser could ignore: the finish
+	// enforces them.
+	if _, err := s.rules(ctx, userID); err != nil {
+		return "", nil, err
+	}
 	if account == "" {
 		account = userID
 	}
@@ -571,12 +578,6 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	}
 	if len(u.creds) >= s.cfg.MaxKeys {
 		return "", nil, ErrTooManyKeys
-	}
-	// The rules are asked now so that a user whose rules cannot be read
-	// does not begin; nothing of them goes into the options, which the
-	// browser could ignore: the finish enforces them.
-	if _, err := s.rules(ctx, userID); err != nil {
-		return "", nil, err
 	}
 	var exclude []protocol.CredentialDescriptor
 	for _, c := range u.creds {
