@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // AAGUID names an authenticator model (WebAuthn §6.5.1): every key of one
@@ -163,4 +166,30 @@ func (s *Service) rules(ctx context.Context, userID string) (KeyRules, error) {
 		return KeyRules{}, fmt.Errorf("webauthn: key rules: %w", err)
 	}
 	return r, nil
+}
+
+// maxProviderName bounds a model's name, as the generator bounds the
+// shipped ones: one line beside the user's own name for the key.
+const maxProviderName = 128
+
+// checkProviders refuses names an application gives models that a page
+// could not show on one line as they are: empty, too long, not UTF-8,
+// control or formatting characters (which can reorder the text around
+// them), spaces around; and the zero AAGUID, which names no model.
+func checkProviders(p map[AAGUID]string) error {
+	for a, name := range p {
+		if a.IsZero() {
+			return errors.New("webauthn: Config.Providers names the zero AAGUID, which no model has")
+		}
+		ok := name != "" && name == strings.TrimSpace(name) && utf8.ValidString(name) && utf8.RuneCountInString(name) <= maxProviderName
+		for _, r := range name {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("webauthn: Config.Providers[%v]: a name is 1 to %d characters of text on one line, without spaces around", a, maxProviderName)
+		}
+	}
+	return nil
 }

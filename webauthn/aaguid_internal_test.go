@@ -46,8 +46,7 @@ func TestShippedTableWellFormed(t *testing.T) {
 func TestOldRecords(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
-	svc, err := New(Config{RPID: "example.com", Origins: []string{"https://example.com"}, Store: store,
-		Providers: map[AAGUID]string{{}: "nothing"}})
+	svc, err := New(Config{RPID: "example.com", Origins: []string{"https://example.com"}, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

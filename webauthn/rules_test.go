@@ -450,3 +450,26 @@ func TestHandlersRules(t *testing.T) {
 		t.Fatalf("an allowed key says refused: %v", k.Key)
 	}
 }
+
+func TestProvidersChecked(t *testing.T) {
+	for name, p := range map[string]map[webauthn.AAGUID]string{
+		"the zero AAGUID":      {{}: "Nothing"},
+		"empty":                {inHouse: ""},
+		"spaces around":        {inHouse: " Acme "},
+		"a line break":         {inHouse: "Acme\nkey"},
+		"a right-to-left mark": {inHouse: "Acme \u202ekey"},
+		"not UTF-8":            {inHouse: "Acme \xff"},
+		"too long":             {inHouse: strings.Repeat("x", 129)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := webauthn.New(webauthn.Config{RPID: rp.ID, Origins: []string{rp.Origin}, Store: memory.New(), Providers: p})
+			if err == nil || !strings.Contains(err.Error(), "Providers") {
+				t.Fatalf("New = %v", err)
+			}
+		})
+	}
+	if _, err := webauthn.New(webauthn.Config{RPID: rp.ID, Origins: []string{rp.Origin}, Store: memory.New(),
+		Providers: map[webauthn.AAGUID]string{inHouse: strings.Repeat("é", 128)}}); err != nil {
+		t.Fatal(err)
+	}
+}

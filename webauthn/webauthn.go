@@ -202,7 +202,9 @@ type Config struct {
 	// became refused stops passing). An error refuses.
 	Rules func(ctx context.Context, userID string) (KeyRules, error)
 	// Providers names authenticator models for this application, over the
-	// shipped table that Provider reads (a company's own keys, say).
+	// shipped table that Provider reads (a company's own keys, say). New
+	// refuses a name that is empty, over 128 characters, or not plain text
+	// on one line, and the zero AAGUID.
 	Providers map[AAGUID]string
 	Events    event.Hook
 	Now       func() time.Time
@@ -242,6 +244,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Timeout < 0 || cfg.PasskeyTimeout < 0 || cfg.MaxCeremonies < 0 || cfg.MaxPasskeyCeremonies < 0 || cfg.MaxKeys < 0 {
 		return nil, errors.New("webauthn: Config timeouts and limits cannot be negative")
+	}
+	if err := checkProviders(cfg.Providers); err != nil {
+		return nil, err
 	}
 	if cfg.MaxKeys > maxMaxKeys {
 		return nil, fmt.Errorf("webauthn: Config.MaxKeys must be at most %d", maxMaxKeys)
