@@ -503,6 +503,8 @@ type apiCeremony struct {
 func (m *Middleware) keyProblem(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	switch {
+	case errors.Is(err, webauthn.ErrKeyRefused):
+		p = newProblem(ProblemKeyNotAllowed, http.StatusForbidden, keyNotAllowed(err))
 	case errors.Is(err, webauthn.ErrNotEnabled):
 		p = newProblem(ProblemMethodOff, http.StatusConflict, "problem.keys-off")
 	case errors.Is(err, webauthn.ErrNoKeys):
@@ -525,6 +527,18 @@ func (m *Middleware) keyProblem(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	m.problem(w, p)
+}
+
+// keyNotAllowed says which of the user's rules refused a key, for the
+// API's problem and the settings page.
+func keyNotAllowed(err error) string {
+	switch {
+	case errors.Is(err, webauthn.ErrSyncedRefused):
+		return "key.refused." + webauthn.RefusedSynced
+	case errors.Is(err, webauthn.ErrModelNotAllowed):
+		return "key.refused." + webauthn.RefusedModelNotAllowed
+	}
+	return "key.refused." + webauthn.RefusedModelDenied
 }
 
 func (m *Middleware) apiKeyBegin(w http.ResponseWriter, r *http.Request, c apiCall) {
@@ -579,6 +593,11 @@ type apiKeyView struct {
 	LastUsed time.Time `json:"lastUsed,omitzero"`
 	Passkey  bool      `json:"passkey"`
 	Synced   bool      `json:"synced"`
+	// AAGUID, Provider and Refused: the model the key said it is, its
+	// name, and why the user's rules now refuse it ("" when they do not).
+	AAGUID   webauthn.AAGUID `json:"aaguid"`
+	Provider string          `json:"provider"`
+	Refused  string          `json:"refused,omitempty"`
 }
 
 type apiBrowserView struct {
@@ -844,11 +863,19 @@ type apiNameRequest struct {
 }
 
 func (m *Middleware) apiKeysBegin(w http.ResponseWriter, r *http.Request, c apiCall) {
-	var req apiNameRequest
+	// name is required, as the document says, and may be empty: the key
+	// is then named after its model.
+	var req struct {
+		Name *string `json:"name"`
+	}
 	if !m.decode(w, c, &req) {
 		return
 	}
-	id, options, err := m.tf.WebAuthn.BeginRegistration(r.Context(), c.userID, c.account, req.Name)
+	if req.Name == nil {
+		m.problem(w, newProblem(ProblemBadRequest, http.StatusBadRequest, "The request needs a name, empty for a key named after its model."))
+		return
+	}
+	id, options, err := m.tf.WebAuthn.BeginRegistration(r.Context(), c.userID, c.account, *req.Name)
 	if err != nil {
 		m.keyProblem(w, r, err)
 		return

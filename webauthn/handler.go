@@ -33,7 +33,9 @@ const maxBody = MaxResponse + 4096
 // outside the rule of [storage.CheckUserID] ([storage.ErrInvalidUserID]),
 // 413 for a request too large, 401 when [Handlers.User] knows no user, 403
 // for a refused ceremony ([ErrCeremony], [ErrResponse], [ErrCloned],
-// [ErrNotEnabled]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey] and
+// [ErrNotEnabled]) or a key the user's rules refuse ([ErrKeyRefused], with
+// the rule's message: [ErrModelDenied], [ErrModelNotAllowed],
+// [ErrSyncedRefused]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey] and
 // [ErrTooManyKeys], and 500 with a generic message for anything else. Messages never repeat what the
 // request sent. Every answer is marked Cache-Control: no-store.
 //
@@ -86,6 +88,9 @@ type keyJSON struct {
 	LastUsed time.Time `json:"lastUsed,omitzero"`
 	Passkey  bool      `json:"passkey"`
 	Synced   bool      `json:"synced"`
+	AAGUID   AAGUID    `json:"aaguid"`
+	Provider string    `json:"provider"`
+	Refused  string    `json:"refused,omitempty"`
 }
 
 type loginAnswer struct {
@@ -116,11 +121,16 @@ func (h *Handlers) BeginRegistration() http.Handler {
 		if err != nil {
 			return err
 		}
-		var body struct {
+		// An object, its name empty or missing for a key named after
+		// its model; null is no request.
+		var body *struct {
 			Name string `json:"name"`
 		}
 		if err := decodeRequest(w, r, &body); err != nil {
 			return err
+		}
+		if body == nil {
+			return errMalformed
 		}
 		id, options, err := c.Service.BeginRegistration(r.Context(), userID, account, body.Name)
 		if err != nil {
@@ -279,12 +289,12 @@ func postOnly(f func(w http.ResponseWriter, r *http.Request) error) http.Handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, http.StatusMethodNotAllowed, "webauthn: method not allowed")
+			writeError(w, http.StatusMethodNotAllowed, "webauthn: method not allowed", "")
 			return
 		}
 		if err := f(w, r); err != nil {
 			status, msg := classify(err)
-			writeError(w, status, msg)
+			writeError(w, status, msg, refusalCode(err))
 		}
 	})
 }
@@ -304,6 +314,10 @@ func classify(err error) (int, string) {
 		{ErrCeremony, http.StatusForbidden},
 		{ErrResponse, http.StatusForbidden},
 		{ErrCloned, http.StatusForbidden},
+		{ErrModelDenied, http.StatusForbidden},
+		{ErrModelNotAllowed, http.StatusForbidden},
+		{ErrSyncedRefused, http.StatusForbidden},
+		{ErrKeyRefused, http.StatusForbidden},
 		{ErrNotEnabled, http.StatusForbidden},
 		{ErrDuplicateKey, http.StatusConflict},
 		{ErrTooManyKeys, http.StatusConflict},
@@ -316,6 +330,20 @@ func classify(err error) (int, string) {
 		}
 	}
 	return http.StatusInternalServerError, "webauthn: internal error"
+}
+
+// refusalCode names the rule that refused a key (Key.Refused's codes), for
+// a page to say it in the user's language; "" for any other error.
+func refusalCode(err error) string {
+	switch {
+	case errors.Is(err, ErrModelDenied):
+		return RefusedModelDenied
+	case errors.Is(err, ErrModelNotAllowed):
+		return RefusedModelNotAllowed
+	case errors.Is(err, ErrSyncedRefused):
+		return RefusedSynced
+	}
+	return ""
 }
 
 // decodeRequest reads the request body, one JSON value of at most
@@ -367,11 +395,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
+func writeError(w http.ResponseWriter, status int, msg, code string) {
 	// The message is a constant of this package, so this cannot fail.
 	b, _ := json.Marshal(struct {
 		Error string `json:"error"`
-	}{msg})
+		Code  string `json:"code,omitempty"`
+	}{msg, code})
 	setHeaders(w.Header())
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))

@@ -70,6 +70,9 @@ type config struct {
 	// PasswordCost is the bcrypt cost of passwords; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
 	PasswordCost int
+	// KeyModels names authenticator models over the library's table
+	// (webauthn.Config.Providers): a company's own keys, say.
+	KeyModels map[webauthn.AAGUID]string
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -198,6 +201,7 @@ func newApp(cfg config) (*app, func(), error) {
 			RPID:          origin.Hostname(),
 			RPDisplayName: issuer,
 			Origins:       []string{publicOrigin},
+			Providers:     cfg.KeyModels,
 		},
 		Mailer:  mailer,
 		Address: a.address,

@@ -18,6 +18,8 @@
 
   // An answer that is not OK names its message by its status; the
   // server's own text is for developers, in English.
+  // A key the user's rules refuse says which rule, by a stable code.
+  const codeMessage = { "model-denied": "ModelDenied", "model-not-allowed": "ModelNotAllowed", "synced-refused": "SyncedRefused" };
   const statusMessage = { 400: "Name", 401: "Login", 403: "Refused", 409: "Conflict", 422: "Name" };
 
   class Failed extends Error {
@@ -36,7 +38,7 @@
     });
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
-      throw new Failed(statusMessage[res.status] || "Failed");
+      throw new Failed(codeMessage[answer.code] || statusMessage[res.status] || "Failed");
     }
     return answer;
   };
