@@ -200,6 +200,15 @@ type Config struct {
 	// DefaultLogRetention (90 days); New refuses a negative value.
 	LogRetention time.Duration
 
+	// Policy, if set, returns what the application asks of the user's
+	// second factor (see Policy): required or not, by when, and whether
+	// only security keys and passkeys pass. It is called on every Account,
+	// Standing, Requires and Verify, so it should be cheap (read from the
+	// user's roles or tenant the application already has, or cached); an
+	// error denies, as a store error does. Nil means the zero Policy for
+	// everyone: optional, any method.
+	Policy func(ctx context.Context, userID string) (Policy, error)
+
 	// Events receives every security-relevant event; see event.Slog.
 	Events event.Hook
 	// Now is the clock; nil means time.Now.
@@ -234,6 +243,8 @@ type Service struct {
 	notify  *notifier
 	logKeep int
 	logFor  time.Duration
+	// policyFn is Config.Policy.
+	policyFn func(ctx context.Context, userID string) (Policy, error)
 }
 
 // New validates cfg, fills in defaults and returns a Service.
@@ -258,7 +269,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{issuer: cfg.Issuer, limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address,
-		logKeep: cmp.Or(cfg.LogKeep, DefaultLogKeep), logFor: cmp.Or(cfg.LogRetention, DefaultLogRetention)}
+		logKeep: cmp.Or(cfg.LogKeep, DefaultLogKeep), logFor: cmp.Or(cfg.LogRetention, DefaultLogRetention), policyFn: cfg.Policy}
 	if cfg.LogKeep < 0 || cfg.LogKeep > MaxLogKeep {
 		return nil, fmt.Errorf("twofa: Config.LogKeep %d is outside 0 to %d", cfg.LogKeep, MaxLogKeep)
 	}
@@ -390,7 +401,12 @@ type Account struct {
 	// usable. Backup codes are a way to recover a primary method (app,
 	// security key, e-mail), not a second factor on their own: they are
 	// offered only while some are left and a primary method is offered.
+	// For a user whose Policy is PhishingResistant and who has a security
+	// key, only the keys are offered.
 	Offered []Method
+	// Standing is where the user stands with their Policy (Config.Policy);
+	// without one, Met.
+	Standing Standing
 	// MovingPhone is true while a new authenticator awaits confirmation and
 	// the old one keeps working.
 	MovingPhone bool
@@ -427,6 +443,9 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
+	if err := s.applyPolicy(ctx, userID, &a); err != nil {
+		return Account{}, err
+	}
 	switch err := s.limiter.Status(ctx, userID); {
 	case errors.Is(err, ErrThrottled):
 		a.Throttle = err
@@ -447,9 +466,15 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 // remembered browsers: the question a request of a user with no method asks
 // each time. With an error it reports true: an application that looks
 // only at the answer during a database outage still asks for the second
-// step, which then denies, instead of letting everyone through.
+// step, which then denies, instead of letting everyone through. With
+// Config.Policy it reads the user's policy too, and a policy error is such
+// an error; whether a user with no method must set one up is
+// Standing's answer (Overdue), not this one.
 func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
 	if err := checkUser(userID); err != nil {
+		return true, err
+	}
+	if _, _, err := s.policy(ctx, userID); err != nil {
 		return true, err
 	}
 	required, err := s.hasPrimary(ctx, userID)
@@ -757,7 +782,10 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // the authenticator app; anything else to the backup codes, so a backup
 // code costs one KDF and nothing else does. It returns ErrInvalidUserID,
 // ErrInvalidTime for a clock that cannot be right, ErrNoMethod for a user
-// with no primary method enabled (backup codes alone do not count), an
+// with no primary method enabled (backup codes alone do not count),
+// ErrMethodNotAllowed for a user whose Policy admits only the security
+// keys they have (nothing is used up or counted), an error matching
+// ErrPolicy when Config.Policy fails, an
 // error matching ErrInvalidCode for a code that does not pass, a
 // *ThrottledError, or a store error; every error denies access.
 //
@@ -803,14 +831,18 @@ func (s *Service) verifiable(ctx context.Context, userID, login string) error {
 	if err := storage.CheckTime(s.now()); err != nil {
 		return fmt.Errorf("twofa: clock: %w", err)
 	}
-	requires, err := s.Requires(ctx, userID)
+	p, _, err := s.policy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	requires, err := s.hasPrimary(ctx, userID)
 	if err != nil {
 		return err
 	}
 	if !requires {
 		return ErrNoMethod
 	}
-	return nil
+	return s.allowed(ctx, userID, p)
 }
 
 // verifyDigits tries an e-mailed code waiting for this login, then the

@@ -1,0 +1,196 @@
+package twofa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twofa-go/twofa/storage"
+)
+
+// ErrMethodNotAllowed reports a code (an authenticator app's, an e-mailed
+// one, a backup code) from a user whose Policy asks for phishing-resistant
+// methods and who has one: only a security key or passkey passes for them.
+// Verify returns it before the code is looked at, so nothing is used up and
+// the throttle counts nothing.
+var ErrMethodNotAllowed = errors.New("twofa: this method is not allowed by the user's policy")
+
+// ErrPolicy wraps every error of Config.Policy: it denies, as a store
+// error does.
+var ErrPolicy = errors.New("twofa: policy")
+
+// passkeyMethod is the method a session passed with a passkey as a whole
+// login (sign-in without a password) is marked with; it is as
+// phishing-resistant as a security key.
+const passkeyMethod Method = "passkey"
+
+// PhishingResistant reports whether a second step passed with method m
+// resists phishing: a security key or passkey, whose signature is bound to
+// the site's origin, so that a look-alike site cannot relay it. Codes (an
+// app's, an e-mailed one, a backup code) and a remembered browser do not.
+func PhishingResistant(m Method) bool { return m == WebAuthn || m == passkeyMethod }
+
+// Policy is what the application asks of one user's second factor
+// (Config.Policy), typically from the user's roles or tenant.
+//
+// The zero Policy is today's behaviour without one: a second factor is
+// optional, any method passes.
+type Policy struct {
+	// Required asks for a second factor: a user without one is sent to
+	// set one up, once Deadline has passed.
+	Required bool
+	// Deadline ends the grace period of a required policy: until then a
+	// user who does not meet the policy still passes (the pages say how
+	// many days remain); from then on (at Deadline itself included) they
+	// are sent to set a method up before anything else. The zero time
+	// means no grace: required at once. A deadline before 1970 is in the
+	// past and means the same; one far in the future is a long grace.
+	Deadline time.Time
+	// PhishingResistant asks for security keys or passkeys only, and
+	// implies Required. A user who has one passes only with one: the
+	// other methods are not offered, and Verify refuses their codes with
+	// ErrMethodNotAllowed. A user who has none yet keeps passing with the
+	// methods they have (weaker, but better than the password alone) and
+	// is asked to add a key: during the grace period by a notice, after
+	// it before anything else. A remembered browser does not skip the
+	// second step for them: its cookie may have been won by relaying a
+	// code to a look-alike site, which is what the policy is to stop.
+	PhishingResistant bool
+}
+
+// required reports whether p asks for a second factor at all.
+func (p Policy) required() bool { return p.Required || p.PhishingResistant }
+
+// Standing is where a user stands with their Policy, at one time.
+type Standing struct {
+	// Policy is the user's policy, as Config.Policy returned it (the zero
+	// Policy without Config.Policy).
+	Policy Policy
+	// Met reports a user who meets the policy: it asks for nothing, or
+	// the user has a method that passes it enabled (any primary method; a
+	// security key or passkey where the policy is PhishingResistant).
+	Met bool
+	// Grace reports a user who does not meet the policy and may still
+	// pass until Policy.Deadline.
+	Grace bool
+	// DaysLeft is the number of days left in the grace period, counted up
+	// (a second left is one day, 24 hours and a second two): the user is
+	// never told less time than they have. It is at least 1 during the
+	// grace period and 0 otherwise, never negative.
+	DaysLeft int
+	// Overdue reports a user who does not meet the policy after its
+	// deadline: they must set a method up (add a key, where the policy is
+	// PhishingResistant) before anything else.
+	Overdue bool
+	// BelowStrength reports a user whose policy is PhishingResistant and
+	// who has a primary method on, but no security key or passkey: during
+	// the grace period and after it.
+	BelowStrength bool
+}
+
+// standing judges the user's methods a (before any filtering) against p at
+// now. now has passed storage.CheckTime.
+func standing(p Policy, a Account, now time.Time) Standing {
+	st := Standing{Policy: p, Met: true}
+	if !p.required() {
+		return st
+	}
+	hasKey := slices.ContainsFunc(a.Offered, PhishingResistant)
+	switch {
+	case p.PhishingResistant:
+		st.Met = hasKey
+		st.BelowStrength = !hasKey && a.Requires()
+	default:
+		st.Met = a.Requires()
+	}
+	if st.Met {
+		return st
+	}
+	// A deadline before 1970 (or the zero time) is in the past of every
+	// clock CheckTime accepts: no grace. time.Time.Sub saturates, so a
+	// deadline centuries away is a long grace, not an overflow.
+	if left := p.Deadline.Sub(now); !p.Deadline.IsZero() && left > 0 {
+		st.Grace = true
+		// Counted up without adding first: left may be the largest
+		// Duration.
+		st.DaysLeft = int(left / day)
+		if left%day != 0 {
+			st.DaysLeft++
+		}
+		return st
+	}
+	st.Overdue = true
+	return st
+}
+
+const day = 24 * time.Hour
+
+// policy returns the user's policy: the zero Policy without Config.Policy.
+func (s *Service) policy(ctx context.Context, userID string) (Policy, bool, error) {
+	if s.policyFn == nil {
+		return Policy{}, false, nil
+	}
+	p, err := s.policyFn(ctx, userID)
+	if err != nil {
+		return Policy{}, true, fmt.Errorf("%w: %w", ErrPolicy, err)
+	}
+	return p, true, nil
+}
+
+// applyPolicy reads the user's policy and, with one, sets a.Standing and
+// narrows a.Offered to security keys and passkeys for a user whose policy
+// asks for them and who has one.
+func (s *Service) applyPolicy(ctx context.Context, userID string, a *Account) error {
+	p, ok, err := s.policy(ctx, userID)
+	if err != nil || !ok {
+		a.Standing = Standing{Met: true}
+		return err
+	}
+	now := s.now()
+	if err := storage.CheckTime(now); err != nil {
+		return fmt.Errorf("twofa: clock: %w", err)
+	}
+	a.Standing = standing(p, *a, now)
+	if p.PhishingResistant && a.Standing.Met {
+		a.Offered = slices.DeleteFunc(a.Offered, func(m Method) bool { return !PhishingResistant(m) })
+	}
+	return nil
+}
+
+// Standing returns where the user stands with their policy now: the same
+// as Account(...).Standing, without reading the throttle or the remembered
+// browsers. Without Config.Policy every user meets the zero Policy. A
+// policy, clock or store error is returned, and denies.
+func (s *Service) Standing(ctx context.Context, userID string) (Standing, error) {
+	if err := checkUser(userID); err != nil {
+		return Standing{}, err
+	}
+	a, err := s.methods(ctx, userID)
+	if err != nil {
+		return Standing{}, err
+	}
+	if err := s.applyPolicy(ctx, userID, &a); err != nil {
+		return Standing{}, err
+	}
+	return a.Standing, nil
+}
+
+// allowed returns ErrMethodNotAllowed when the user's policy admits only
+// security keys and passkeys and the user has one: a typed code is then
+// refused before it is looked at. A user who has none yet passes with
+// what they have (see Policy.PhishingResistant).
+func (s *Service) allowed(ctx context.Context, userID string, p Policy) error {
+	if !p.PhishingResistant || s.WebAuthn == nil {
+		return nil
+	}
+	ws, err := s.WebAuthn.State(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(ws.Keys) > 0 && !ws.Disabled {
+		return ErrMethodNotAllowed
+	}
+	return nil
+}
