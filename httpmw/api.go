@@ -572,6 +572,11 @@ type apiKeyView struct {
 	LastUsed time.Time `json:"lastUsed,omitzero"`
 	Passkey  bool      `json:"passkey"`
 	Synced   bool      `json:"synced"`
+	// AAGUID, Provider and Refused: the model the key said it is, its
+	// name, and why the user's rules now refuse it ("" when they do not).
+	AAGUID   webauthn.AAGUID `json:"aaguid"`
+	Provider string          `json:"provider"`
+	Refused  string          `json:"refused,omitempty"`
 }
 
 type apiBrowserView struct {

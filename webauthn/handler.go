@@ -86,6 +86,9 @@ type keyJSON struct {
 	LastUsed time.Time `json:"lastUsed,omitzero"`
 	Passkey  bool      `json:"passkey"`
 	Synced   bool      `json:"synced"`
+	AAGUID   AAGUID    `json:"aaguid"`
+	Provider string    `json:"provider"`
+	Refused  string    `json:"refused,omitempty"`
 }
 
 type loginAnswer struct {

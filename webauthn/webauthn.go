@@ -160,9 +160,17 @@ type Config struct {
 	// AllowCloneWarning accepts a login whose sign count did not increase,
 	// and only reports it in an event; by default such a login is refused.
 	AllowCloneWarning bool
-	Events            event.Hook
-	Now               func() time.Time
-	Rand              io.Reader
+	// Rules says which authenticators userID may register and sign in
+	// with; nil allows every one. It is asked when a registration begins
+	// and again when it finishes, and at every sign-in (a key whose model
+	// became refused stops passing). An error refuses.
+	Rules func(ctx context.Context, userID string) (KeyRules, error)
+	// Providers names authenticator models for this application, over the
+	// shipped table that Provider reads (a company's own keys, say).
+	Providers map[AAGUID]string
+	Events    event.Hook
+	Now       func() time.Time
+	Rand      io.Reader
 }
 
 // Service registers keys and checks logins. It is safe for concurrent use
@@ -269,9 +277,21 @@ type Key struct {
 	// Passkey is true for a discoverable credential, which can sign in
 	// without a user name.
 	Passkey bool
-	// Synced is true for a passkey that its provider backs up (backup
-	// state flag).
+	// Synced is true for a passkey that its provider may copy to the
+	// user's other devices (the backup-eligible flag, set when it was
+	// registered): a synced passkey rather than one bound to a device.
 	Synced bool
+	// AAGUID is the model the authenticator said it is when it was
+	// registered; zero when it did not say, or for a key stored before
+	// the model was kept.
+	AAGUID AAGUID
+	// Provider names the model: Config.Providers' name, else the shipped
+	// one (Provider), else "".
+	Provider string
+	// Refused says why the user's current KeyRules refuse this key (a
+	// rule changed since it was registered); "" when they allow it. A
+	// refused key does not pass a sign-in.
+	Refused string
 }
 
 // user adapts a user to go-webauthn.
@@ -514,6 +534,12 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	if len(u.creds) >= s.cfg.MaxKeys {
 		return "", nil, ErrTooManyKeys
 	}
+	// The rules are asked now so that a user whose rules cannot be read
+	// does not begin; nothing of them goes into the options, which the
+	// browser could ignore: the finish enforces them.
+	if _, err := s.rules(ctx, userID); err != nil {
+		return "", nil, err
+	}
 	var exclude []protocol.CredentialDescriptor
 	for _, c := range u.creds {
 		exclude = append(exclude, c.Descriptor())
@@ -549,6 +575,15 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, fmt.Errorf("%w: %s", ErrResponse, describe(err))
 	}
+	// The rules are read again, not carried from the begin: a rule
+	// changed meanwhile applies.
+	rules, err := s.rules(ctx, userID)
+	if err != nil {
+		return Key{}, err
+	}
+	if why := rules.refusal(aaguidOf(cred.Authenticator.AAGUID), synced(cred.Flags)); why != "" {
+		return Key{}, fmt.Errorf("%w: %s", ErrKeyRefused, why)
+	}
 	// The browser says, through the credProps extension, whether the key
 	// made a discoverable credential (a passkey).
 	rec := record{Credential: *cred}
@@ -564,7 +599,7 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 		return Key{}, err
 	}
 	s.emit(ctx, event.Enrolled, userID, now, "")
-	return keyOf(c, rec), nil
+	return s.keyOf(c, rec, nil), nil
 }
 
 // stripeSeed places user IDs on the stripes of Service.adding.
@@ -735,6 +770,14 @@ func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys
 	if k == nil {
 		return Result{}, fmt.Errorf("%w: not one of the user's keys", ErrResponse)
 	}
+	// A key registered before a rule changed is held to the rule now.
+	rules, err := s.rules(ctx, userID)
+	if err != nil {
+		return Result{}, err
+	}
+	if why := rules.refusal(aaguidOf(k.rec.Credential.Authenticator.AAGUID), synced(k.rec.Credential.Flags)); why != "" {
+		return Result{}, fmt.Errorf("%w: %s", ErrKeyRefused, why)
+	}
 	res := Result{UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(), CloneWarning: cred.Authenticator.CloneWarning}
 	if res.CloneWarning {
 		s.emit(ctx, event.CloneWarning, userID, now, "sign count did not increase")
@@ -752,7 +795,7 @@ func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys
 		return Result{}, fmt.Errorf("webauthn: update key: %w", err)
 	}
 	s.emit(ctx, event.Verified, userID, now, "")
-	res.Key = keyOf(k.WebAuthnCredential, k.rec)
+	res.Key = s.keyOf(k.WebAuthnCredential, k.rec, nil)
 	return res, nil
 }
 
@@ -771,7 +814,7 @@ func (s *Service) setDisabled(ctx context.Context, userID string, off bool, k ev
 	if err := checkUser(userID); err != nil {
 		return err
 	}
-	keys, err := s.Keys(ctx, userID)
+	keys, err := s.load(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -822,9 +865,13 @@ func (s *Service) Keys(ctx context.Context, userID string) ([]Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	rules, err := s.rules(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	keys := make([]Key, 0, len(loaded))
 	for _, k := range loaded {
-		keys = append(keys, keyOf(k.WebAuthnCredential, k.rec))
+		keys = append(keys, s.keyOf(k.WebAuthnCredential, k.rec, &rules))
 	}
 	return keys, nil
 }
@@ -905,11 +952,26 @@ func (s *Service) find(ctx context.Context, userID, id string) (storage.WebAuthn
 	return storage.WebAuthnCredential{}, ErrNotFound
 }
 
-func keyOf(c storage.WebAuthnCredential, rec record) Key {
-	return Key{
+// keyOf describes a stored key; rules, when not nil, are the user's
+// current KeyRules, which fill in Key.Refused.
+func (s *Service) keyOf(c storage.WebAuthnCredential, rec record, rules *KeyRules) Key {
+	a := aaguidOf(rec.Credential.Authenticator.AAGUID)
+	k := Key{
 		ID: base64.RawURLEncoding.EncodeToString(c.ID), Name: c.Name, Created: c.Created, LastUsed: c.LastUsed,
-		Passkey: rec.Passkey, Synced: rec.Credential.Flags.BackupState,
+		Passkey: rec.Passkey, Synced: synced(rec.Credential.Flags),
+		AAGUID: a, Provider: s.provider(a),
 	}
+	if rules != nil {
+		k.Refused = rules.refusal(a, k.Synced)
+	}
+	return k
+}
+
+// synced reports a credential its provider may copy to other devices: the
+// backup-eligible flag, or the backup-state flag, which an authenticator
+// only sets on a credential that is eligible.
+func synced(f gowebauthn.CredentialFlags) bool {
+	return f.BackupEligible || f.BackupState
 }
 
 // errNotPresent refuses a response whose user-present flag is clear: no
