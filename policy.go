@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/storage"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 // ErrMethodNotAllowed reports a code (an authenticator app's, an e-mailed
@@ -58,6 +59,13 @@ type Policy struct {
 	// second step for them: its cookie may have been won by relaying a
 	// code to a look-alike site, which is what the policy is to stop.
 	PhishingResistant bool
+	// Keys are the user's authenticator rules: allow and deny lists of
+	// models (AAGUIDs) and whether synced passkeys are refused. New hands
+	// them to package webauthn as its Config.Rules when Config.Policy is
+	// set and Config.WebAuthn.Rules is not, so a key they refuse is
+	// refused at registration and no longer passes a sign-in; nor does it
+	// meet a PhishingResistant policy.
+	Keys webauthn.KeyRules
 }
 
 // required reports whether p asks for a second factor at all.
@@ -97,7 +105,9 @@ func standing(p Policy, a Account, now time.Time) Standing {
 	if !p.required() {
 		return st
 	}
-	hasKey := slices.ContainsFunc(a.Offered, PhishingResistant)
+	// A key the user's rules refuse does not pass, so does not count.
+	hasKey := slices.ContainsFunc(a.Offered, PhishingResistant) &&
+		slices.ContainsFunc(a.Keys, func(k KeyInfo) bool { return k.Refused == "" })
 	switch {
 	case p.PhishingResistant:
 		st.Met = hasKey
@@ -189,7 +199,7 @@ func (s *Service) allowed(ctx context.Context, userID string, p Policy) error {
 	if err != nil {
 		return err
 	}
-	if len(ws.Keys) > 0 && !ws.Disabled {
+	if !ws.Disabled && slices.ContainsFunc(ws.Keys, func(k webauthn.Key) bool { return k.Refused == "" }) {
 		return ErrMethodNotAllowed
 	}
 	return nil

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/descope/virtualwebauthn"
+
 	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/internal/virtualkey"
 	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 // policyFixture is a fixture whose Config.Policy answers *pol, or polErr.
@@ -120,7 +125,7 @@ func TestStanding(t *testing.T) {
 			if got != c.want {
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
-			if a.Standing != st {
+			if !reflect.DeepEqual(a.Standing, st) {
 				t.Fatalf("Account's standing %+v, Standing's %+v", a.Standing, st)
 			}
 			if st.DaysLeft < 0 || st.Met && (st.Grace || st.Overdue) || st.Grace == st.Overdue && !st.Met {
@@ -250,7 +255,7 @@ func TestNoPolicy(t *testing.T) {
 	f.setUp(t, "u")
 	f.addKey(t, "u", "YubiKey")
 	st, err := f.tf.Standing(ctx, "u")
-	if err != nil || st != (twofa.Standing{Met: true}) {
+	if err != nil || !reflect.DeepEqual(st, twofa.Standing{Met: true}) {
 		t.Fatalf("standing without a policy: %+v, %v", st, err)
 	}
 	a, _ := f.tf.Account(ctx, "u")
@@ -266,5 +271,46 @@ func TestPhishingResistantMethods(t *testing.T) {
 		if twofa.PhishingResistant(m) != want {
 			t.Errorf("PhishingResistant(%q) = %v", m, !want)
 		}
+	}
+}
+
+// Policy.Keys become the user's authenticator rules (webauthn
+// Config.Rules): a key whose model the policy denies is refused at
+// registration, no longer meets a phishing-resistant policy, and so leaves
+// the user's app offered and accepted.
+func TestPolicyKeyRules(t *testing.T) {
+	pf := newPolicyFixture(t)
+	pf.setUp(t, "u")
+	pf.addKey(t, "u", "YubiKey")
+	a, err := pf.tf.Account(ctx, "u")
+	if err != nil || len(a.Keys) != 1 {
+		t.Fatalf("account: %+v, %v", a, err)
+	}
+	model := a.Keys[0].AAGUID
+	pf.set(twofa.Policy{PhishingResistant: true}, nil)
+	if st, _ := pf.tf.Standing(ctx, "u"); !st.Met {
+		t.Fatalf("allowed key: %+v", st)
+	}
+	pf.set(twofa.Policy{PhishingResistant: true, Keys: webauthn.KeyRules{Deny: []webauthn.AAGUID{model}}}, nil)
+	st, err := pf.tf.Standing(ctx, "u")
+	if err != nil || st.Met || !st.BelowStrength || !st.Overdue {
+		t.Fatalf("denied key: %+v, %v", st, err)
+	}
+	if m, err := pf.tf.Verify(ctx, "u", login, pf.appCode(t)); err != nil || m != twofa.TOTP {
+		t.Fatalf("app code with the only key denied: %v, %v", m, err)
+	}
+	d := virtualkey.New(virtualwebauthn.AuthenticatorOptions{})
+	pf.set(twofa.Policy{PhishingResistant: true, Keys: webauthn.KeyRules{Deny: []webauthn.AAGUID{model, d.Auth.Aaguid}}}, nil)
+	id, options, err := pf.tf.WebAuthn.BeginRegistration(ctx, "u", "u", "Another")
+	if err == nil {
+		_, err = pf.tf.WebAuthn.FinishRegistration(ctx, id, "u", d.Attest(t, virtualkey.RP, options))
+	}
+	if !errors.Is(err, webauthn.ErrKeyRefused) {
+		t.Fatalf("registering a denied model: %v", err)
+	}
+	// An error of the policy is an error of the rules: refused.
+	pf.set(twofa.Policy{}, errors.New("directory down"))
+	if _, err := pf.tf.WebAuthn.Keys(ctx, "u"); !errors.Is(err, twofa.ErrPolicy) {
+		t.Fatalf("keys with the policy down: %v", err)
 	}
 }

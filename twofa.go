@@ -155,8 +155,9 @@ type Config struct {
 	Email emailotp.Config
 	// WebAuthn turns security keys and passkeys on when its RPID is set:
 	// RPID, RPDisplayName, Origins, Timeout, MaxKeys (25 per user),
-	// RequireUserVerification, AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
-	// Config.
+	// RequireUserVerification, AllowCloneWarning, Rules, Providers. Its
+	// Store, Events, Now and Rand are taken from this Config. With Policy
+	// set and Rules nil, Rules are each user's Policy.Keys.
 	WebAuthn webauthn.Config
 	// Throttle is the per-user attempt policy, shared by every method that
 	// takes a typed code; see package throttle for the defaults (locks from
@@ -312,6 +313,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WebAuthn.RPID != "" {
 		wc := cfg.WebAuthn
 		wc.Store, wc.Events, wc.Now, wc.Rand = cfg.Store, s.events, cfg.Now, cfg.Rand
+		if wc.Rules == nil && cfg.Policy != nil {
+			// Each user's authenticator rules come from their policy; an
+			// error of the policy refuses, as package webauthn does with
+			// any error of its Rules.
+			wc.Rules = func(ctx context.Context, userID string) (webauthn.KeyRules, error) {
+				p, _, err := s.policy(ctx, userID)
+				return p.Keys, err
+			}
+		}
 		if s.WebAuthn, err = webauthn.New(wc); err != nil {
 			return nil, err
 		}
