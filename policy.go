@@ -98,22 +98,20 @@ type Standing struct {
 	BelowStrength bool
 }
 
-// standing judges the user's methods a (before any filtering) against p at
-// now. now has passed storage.CheckTime.
-func standing(p Policy, a Account, now time.Time) Standing {
+// judge says where a user stands with p at now: hasKey, whether they have
+// a security key or passkey that passes; primary, whether they have any
+// primary method on. now has passed storage.CheckTime.
+func judge(p Policy, hasKey, primary bool, now time.Time) Standing {
 	st := Standing{Policy: p, Met: true}
 	if !p.required() {
 		return st
 	}
-	// A key the user's rules refuse does not pass, so does not count.
-	hasKey := slices.ContainsFunc(a.Offered, PhishingResistant) &&
-		slices.ContainsFunc(a.Keys, func(k KeyInfo) bool { return k.Refused == "" })
 	switch {
 	case p.PhishingResistant:
 		st.Met = hasKey
-		st.BelowStrength = !hasKey && a.Requires()
+		st.BelowStrength = !hasKey && primary
 	default:
-		st.Met = a.Requires()
+		st.Met = primary
 	}
 	if st.Met {
 		return st
@@ -133,6 +131,12 @@ func standing(p Policy, a Account, now time.Time) Standing {
 	}
 	st.Overdue = true
 	return st
+}
+
+// usableKey reports whether keys holds one that passes: not refused by the
+// user's rules.
+func usableKey(keys []KeyInfo) bool {
+	return slices.ContainsFunc(keys, func(k KeyInfo) bool { return k.Refused == "" })
 }
 
 const day = 24 * time.Hour
@@ -162,7 +166,7 @@ func (s *Service) applyPolicy(ctx context.Context, userID string, a *Account) er
 	if err := storage.CheckTime(now); err != nil {
 		return fmt.Errorf("twofa: clock: %w", err)
 	}
-	a.Standing = standing(p, *a, now)
+	a.Standing = judge(p, slices.Contains(a.Offered, WebAuthn) && usableKey(a.Keys), a.Requires(), now)
 	if p.PhishingResistant && a.Standing.Met {
 		a.Offered = slices.DeleteFunc(a.Offered, func(m Method) bool { return !PhishingResistant(m) })
 	}
@@ -170,21 +174,41 @@ func (s *Service) applyPolicy(ctx context.Context, userID string, a *Account) er
 }
 
 // Standing returns where the user stands with their policy now: the same
-// as Account(...).Standing, without reading the throttle or the remembered
-// browsers. Without Config.Policy every user meets the zero Policy. A
-// policy, clock or store error is returned, and denies.
+// as Account(...).Standing, reading no more than it must (the policy,
+// then the keys or a primary method only if the policy asks for one), as
+// Middleware.Handler asks it on every request. Without Config.Policy every
+// user meets the zero Policy, and nothing is read. A policy, clock or store
+// error is returned, and denies.
 func (s *Service) Standing(ctx context.Context, userID string) (Standing, error) {
 	if err := checkUser(userID); err != nil {
 		return Standing{}, err
 	}
-	a, err := s.methods(ctx, userID)
-	if err != nil {
-		return Standing{}, err
+	p, ok, err := s.policy(ctx, userID)
+	if err != nil || !ok {
+		return Standing{Met: true}, err
 	}
-	if err := s.applyPolicy(ctx, userID, &a); err != nil {
-		return Standing{}, err
+	now := s.now()
+	if err := storage.CheckTime(now); err != nil {
+		return Standing{}, fmt.Errorf("twofa: clock: %w", err)
 	}
-	return a.Standing, nil
+	if !p.required() {
+		return judge(p, false, false, now), nil
+	}
+	hasKey := false
+	if s.WebAuthn != nil {
+		ws, err := s.WebAuthn.State(ctx, userID)
+		if err != nil {
+			return Standing{}, err
+		}
+		hasKey = !ws.Disabled && usableKey(ws.Keys)
+	}
+	primary := hasKey
+	if !primary {
+		if primary, err = s.hasPrimary(ctx, userID); err != nil {
+			return Standing{}, err
+		}
+	}
+	return judge(p, hasKey, primary, now), nil
 }
 
 // allowed returns ErrMethodNotAllowed when the user's policy admits only
@@ -199,7 +223,7 @@ func (s *Service) allowed(ctx context.Context, userID string, p Policy) error {
 	if err != nil {
 		return err
 	}
-	if !ws.Disabled && slices.ContainsFunc(ws.Keys, func(k webauthn.Key) bool { return k.Refused == "" }) {
+	if !ws.Disabled && usableKey(ws.Keys) {
 		return ErrMethodNotAllowed
 	}
 	return nil
