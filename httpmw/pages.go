@@ -523,24 +523,26 @@ func (m *Middleware) showChallenge(w http.ResponseWriter, r *http.Request, userI
 		m.fail(w, r, err)
 		return
 	}
-	passed := ok && mark.UserID == userID
-	if passed && (!p.StepUp || m.fresh(mark, m.cfg.StepUpAge)) {
-		http.Redirect(w, r, p.Next, http.StatusSeeOther)
-		return
-	}
 	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
 		m.fail(w, r, err)
 		return
 	}
+	// A mark that does not count under the user's policy (a code's, where
+	// only a key passes) is asked for again, not sent on to be refused.
+	passed := ok && mark.UserID == userID && counts(mark, p.State.Standing)
+	if passed && (!p.StepUp || m.fresh(mark, m.cfg.StepUpAge)) {
+		http.Redirect(w, r, p.Next, http.StatusSeeOther)
+		return
+	}
 	if !p.State.Requires() {
 		to := p.Next
-		if m.cfg.RequireSetUp {
+		if m.cfg.RequireSetUp || p.State.Standing.Overdue {
 			to = m.cfg.Path + "settings"
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
-	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp
+	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp && !p.State.Standing.Policy.PhishingResistant
 	if p.malformed {
 		p.Error = shapeMessage(p.State.Offered)
 	}
@@ -588,7 +590,7 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 		return
 	}
 	if err == nil && rememberIt && m.cfg.OfferRemember {
-		err = m.remember(w, r, userID)
+		_, err = m.remember(w, r, userID)
 	}
 	if err != nil {
 		m.fail(w, r, err)
@@ -606,7 +608,7 @@ func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID st
 		return
 	}
 	if err == nil && r.URL.Query().Get("remember") == "1" && m.cfg.OfferRemember {
-		err = m.remember(w, r, userID)
+		_, err = m.remember(w, r, userID)
 	}
 	if err != nil {
 		m.logError(r, err)
@@ -659,6 +661,8 @@ func codeMessage(err error, now time.Time) (string, int) {
 		return "That is not a code: a code is digits only, such as 123456.", http.StatusUnauthorized
 	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode):
 		return "That code did not work. Check it and try again.", http.StatusUnauthorized
+	case errors.Is(err, twofa.ErrMethodNotAllowed):
+		return msgKeyOnly + " Use your security key or passkey.", http.StatusConflict
 	}
 	return "", http.StatusInternalServerError
 }
