@@ -70,6 +70,9 @@ type config struct {
 	// PasswordCost is the bcrypt cost of passwords; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
 	PasswordCost int
+	// Policy is who must use a second factor, by when, of what strength
+	// (policy.go); the zero value asks nothing of anyone.
+	Policy policyConfig
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -91,6 +94,8 @@ type app struct {
 	// as long to refuse as a wrong password.
 	passwordCost int
 	dummyHash    []byte
+	// pol is the demonstration policy (policy.go).
+	pol policyConfig
 }
 
 //go:embed templates/*.html
@@ -114,7 +119,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 // its routes.
 func newApp(cfg config) (*app, func(), error) {
 	ctx := context.Background()
-	a := &app{log: cfg.Log, now: cfg.Now}
+	a := &app{log: cfg.Log, now: cfg.Now, pol: cfg.Policy}
 	if a.log == nil {
 		a.log = os.Stdout
 	}
@@ -190,6 +195,10 @@ func newApp(cfg config) (*app, func(), error) {
 	default:
 		fmt.Fprintln(a.log, "No SMTP server set, and the development mailer is off: codes by e-mail are not offered and no notice is sent")
 	}
+	var policy func(context.Context, string) (twofa.Policy, error)
+	if a.pol.on() {
+		policy = a.policy
+	}
 	a.tf, err = twofa.New(twofa.Config{
 		Issuer: issuer,
 		Store:  store,
@@ -202,6 +211,7 @@ func newApp(cfg config) (*app, func(), error) {
 		Mailer:  mailer,
 		Address: a.address,
 		Notify:  true,
+		Policy:  policy,
 		Events:  byAdmin(slog.New(slog.NewTextHandler(a.log, nil))),
 		Now:     cfg.Now,
 	})
@@ -483,6 +493,11 @@ type view struct {
 	State twofa.Account
 	Users []adminRow
 	Mails []sentMail
+	// OutOfPolicy are the users past their deadline or below their
+	// required strength, on the administrator page; PolicyOn says
+	// whether a policy is set at all.
+	OutOfPolicy []adminRow
+	PolicyOn    bool
 
 	// The message page: a title, a sentence, and a link to go on.
 	Title, Message, LinkURL, LinkText string
