@@ -194,6 +194,14 @@ func (s *Service) Standing(ctx context.Context, userID string) (Standing, error)
 	if !p.required() {
 		return judge(p, false, false, now), nil
 	}
+	if !p.PhishingResistant {
+		// Any primary method meets it: the app, read first, costs one read.
+		primary, err := s.hasPrimary(ctx, userID)
+		if err != nil {
+			return Standing{}, err
+		}
+		return judge(p, false, primary, now), nil
+	}
 	hasKey := false
 	if s.WebAuthn != nil {
 		ws, err := s.WebAuthn.State(ctx, userID)
