@@ -193,6 +193,10 @@ func TestVerifyRefusesWeakerMethod(t *testing.T) {
 	if st, _ := pf.store.Throttle(ctx, "u"); st.Failures != 0 {
 		t.Fatalf("refusals counted %d failures", st.Failures)
 	}
+	sent := len(pf.mail.Messages())
+	if err := pf.tf.SendCode(ctx, "u", login); !errors.Is(err, twofa.ErrMethodNotAllowed) || len(pf.mail.Messages()) != sent {
+		t.Fatalf("SendCode with a key and a phishing-resistant policy: %v, %d mails", err, len(pf.mail.Messages())-sent)
+	}
 	if a, _ := pf.tf.Account(ctx, "u"); a.BackupRemaining != 10 {
 		t.Fatalf("a backup code was used up: %d left", a.BackupRemaining)
 	}

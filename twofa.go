@@ -724,9 +724,19 @@ func (s *Service) takeAway(ctx context.Context, userID string, change func() err
 // passes only in that login. It returns the errors of
 // emailotp.Service.Send: emailotp.ErrNotEnabled, emailotp.ErrUnavailable
 // (no mailer, no valid address), emailotp.ErrInvalidLogin, a
-// *emailotp.CooldownError, or one matching emailotp.ErrSend.
+// *emailotp.CooldownError, or one matching emailotp.ErrSend; and, sending
+// nothing, ErrMethodNotAllowed for a user whose Policy admits only the
+// security keys they have, or an error matching ErrPolicy when
+// Config.Policy fails.
 func (s *Service) SendCode(ctx context.Context, userID, login string) error {
 	if err := checkUser(userID); err != nil {
+		return err
+	}
+	p, _, err := s.policy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.allowed(ctx, userID, p); err != nil {
 		return err
 	}
 	addr, err := s.address(ctx, userID)

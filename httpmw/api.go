@@ -483,7 +483,7 @@ func (m *Middleware) apiSendEmail(w http.ResponseWriter, r *http.Request, c apiC
 			fmt.Sprintf("A code was sent moments ago. You can ask for another in %s.", wait(cool.RetryAt, m.cfg.Now())))
 		p.RetryAt = cool.RetryAt
 		m.problem(w, p)
-	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
+	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable), errors.Is(err, twofa.ErrMethodNotAllowed):
 		m.problem(w, newProblem(ProblemMethodOff, http.StatusConflict, "Codes by e-mail are not available for this account."))
 	case errors.Is(err, emailotp.ErrSend):
 		m.logError(r, err)

@@ -637,7 +637,7 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &cool):
 		p.Error = fmt.Sprintf("A code was sent moments ago. You can ask for another in %s.", wait(cool.RetryAt, m.cfg.Now()))
 		m.showChallenge(w, r, userID, p, http.StatusTooManyRequests)
-	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
+	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable), errors.Is(err, twofa.ErrMethodNotAllowed):
 		p.Error = "Codes by e-mail are not available for this account."
 		m.showChallenge(w, r, userID, p, http.StatusConflict)
 	case errors.Is(err, emailotp.ErrSend):
