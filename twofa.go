@@ -22,6 +22,18 @@
 // [Service.Verify] returns [ErrNoMethod]. Turning off or removing the last
 // primary method tells the user so.
 //
+// # Policy
+//
+// [Config.Policy] says, per user, what the application asks: a second
+// factor required or optional, a deadline until which a user without one
+// still passes, security keys and passkeys only ([Policy]), and the user's
+// authenticator rules. [Service.Standing] (and [Account].Standing) says
+// where the user stands: met, in the grace period with the days left,
+// overdue, below strength. For a keys-only user who has a key, only keys
+// are offered and [Service.Verify] refuses every code with
+// [ErrMethodNotAllowed], using nothing up. A policy error denies, as a
+// store error does. Package httpmw sends overdue users to set a method up.
+//
 // # Locks and notices
 //
 // Every code-based method draws on one count of consecutive failures per
@@ -48,7 +60,8 @@
 // Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code
 // that does not pass, [ErrNoMethod] for a user with no primary method,
 // [ErrThrottled] (a [*ThrottledError] carrying the retry time) when the user
-// must wait, [ErrInvalidUserID] for a user ID outside the one rule of every
+// must wait, [ErrMethodNotAllowed] for a code a keys-only policy refuses,
+// [ErrPolicy] when Config.Policy fails, [ErrInvalidUserID] for a user ID outside the one rule of every
 // store, and [ErrInvalidTime] for a clock that cannot be right. Every error
 // denies access; a store or clock failure is an error.
 //

@@ -8,7 +8,11 @@
 // wraps every protected route: a user with an enabled method who has not
 // passed the second step in this session is sent to the challenge page
 // (HTML) or answered 401 with a problem+json body (API clients); a user with no
-// method passes, unless [Config.RequireSetUp]. Passing is recorded as a
+// method passes, unless [Config.RequireSetUp] or the user's policy
+// (twofa.Config.Policy) is past its deadline: then the user is sent to the
+// settings to set one up (after the second step, for a user whose methods
+// are too weak), and the pages show the days left of a grace period.
+// Passing is recorded as a
 // [Mark] in the application's session through the small [Session]
 // interface; [CookieSession] implements it over a signed cookie bound to the
 // application's session ID, and the packages
