@@ -537,7 +537,15 @@ func collect(w *bytes.Buffer, v reflect.Value, depth int) {
 		w.WriteString(v.String())
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
-			w.Write(v.Bytes())
+			if v.Kind() == reflect.Slice || v.CanAddr() {
+				w.Write(v.Bytes())
+				return
+			}
+			// A byte array held by value (webauthn.AAGUID in a Key)
+			// has no address for Bytes.
+			for i := range v.Len() {
+				w.WriteByte(byte(v.Index(i).Uint()))
+			}
 			return
 		}
 		for i := range v.Len() {

@@ -502,6 +502,8 @@ type apiCeremony struct {
 func (m *Middleware) keyProblem(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	switch {
+	case errors.Is(err, webauthn.ErrKeyRefused):
+		p = newProblem(ProblemKeyNotAllowed, http.StatusForbidden, keyNotAllowed(err))
 	case errors.Is(err, webauthn.ErrNotEnabled):
 		p = newProblem(ProblemMethodOff, http.StatusConflict, "Security keys are turned off for this account.")
 	case errors.Is(err, webauthn.ErrNoKeys):
@@ -524,6 +526,18 @@ func (m *Middleware) keyProblem(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	m.problem(w, p)
+}
+
+// keyNotAllowed says which of the user's rules refused a key, for the
+// API's problem and the settings page.
+func keyNotAllowed(err error) string {
+	switch {
+	case errors.Is(err, webauthn.ErrSyncedRefused):
+		return "Your account takes only security keys bound to one device, not passkeys synced by a password manager or a phone's account."
+	case errors.Is(err, webauthn.ErrModelNotAllowed):
+		return "Your account takes only approved models of security key, and this one is not among them."
+	}
+	return "Your account does not take this model of security key."
 }
 
 func (m *Middleware) apiKeyBegin(w http.ResponseWriter, r *http.Request, c apiCall) {
@@ -867,11 +881,19 @@ type apiNameRequest struct {
 }
 
 func (m *Middleware) apiKeysBegin(w http.ResponseWriter, r *http.Request, c apiCall) {
-	var req apiNameRequest
+	// name is required, as the document says, and may be empty: the key
+	// is then named after its model.
+	var req struct {
+		Name *string `json:"name"`
+	}
 	if !m.decode(w, c, &req) {
 		return
 	}
-	id, options, err := m.tf.WebAuthn.BeginRegistration(r.Context(), c.userID, c.account, req.Name)
+	if req.Name == nil {
+		m.problem(w, newProblem(ProblemBadRequest, http.StatusBadRequest, "The request needs a name, empty for a key named after its model."))
+		return
+	}
+	id, options, err := m.tf.WebAuthn.BeginRegistration(r.Context(), c.userID, c.account, *req.Name)
 	if err != nil {
 		m.keyProblem(w, r, err)
 		return

@@ -96,7 +96,7 @@ func TestAPIProblemTypes(t *testing.T) {
 	consts := []string{httpmw.ProblemBadRequest, httpmw.ProblemTooLarge, httpmw.ProblemCrossOrigin, httpmw.ProblemNotLoggedIn,
 		httpmw.ProblemSecondStepNeeded, httpmw.ProblemStepUpNeeded, httpmw.ProblemSetUpRequired, httpmw.ProblemInvalidCode, httpmw.ProblemCodeUsed,
 		httpmw.ProblemThrottled, httpmw.ProblemNotSetUp, httpmw.ProblemMethodOff, httpmw.ProblemNeedsPrimary,
-		httpmw.ProblemNotFound, httpmw.ProblemInvalidName, httpmw.ProblemKeyRefused, httpmw.ProblemKeyConflict,
+		httpmw.ProblemNotFound, httpmw.ProblemInvalidName, httpmw.ProblemKeyRefused, httpmw.ProblemKeyConflict, httpmw.ProblemKeyNotAllowed,
 		httpmw.ProblemBadAccount, httpmw.ProblemEmailNotSent, httpmw.ProblemUnavailable}
 	slices.Sort(inDoc)
 	slices.Sort(consts)

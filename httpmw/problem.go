@@ -29,6 +29,7 @@ const (
 	ProblemInvalidName      = problemBase + "invalid-name"       // 422: a key's name out of bounds
 	ProblemKeyRefused       = problemBase + "key-refused"        // 403: the security key's answer was refused
 	ProblemKeyConflict      = problemBase + "key-conflict"       // 409: the key is registered already, or too many
+	ProblemKeyNotAllowed    = problemBase + "key-not-allowed"    // 403: the user's rules do not allow this authenticator
 	ProblemBadAccount       = problemBase + "bad-account"        // 422: the account name cannot label an app entry
 	ProblemEmailNotSent     = problemBase + "email-not-sent"     // 502: the mailer failed
 	ProblemUnavailable      = problemBase + "unavailable"        // 500, 503: a store, clock or session failure
@@ -55,6 +56,7 @@ var problemTitles = map[string]string{
 	ProblemInvalidName:      "Invalid name",
 	ProblemKeyRefused:       "Security key refused",
 	ProblemKeyConflict:      "Security key conflict",
+	ProblemKeyNotAllowed:    "Security key not allowed",
 	ProblemBadAccount:       "Account name unusable",
 	ProblemEmailNotSent:     "E-mail not sent",
 	ProblemUnavailable:      "Temporarily unavailable",

@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // AAGUID names an authenticator model (WebAuthn §6.5.1): every key of one
@@ -22,8 +25,23 @@ type AAGUID [16]byte
 var ErrAAGUID = errors.New("webauthn: an AAGUID is 32 hex digits in groups of 8-4-4-4-12")
 
 // ErrKeyRefused reports an authenticator that the user's KeyRules do not
-// allow. It is wrapped with the rule that refused it.
+// allow. It is wrapped with the rule that refused it: one of ErrModelDenied,
+// ErrModelNotAllowed, ErrSyncedRefused.
 var ErrKeyRefused = errors.New("webauthn: this authenticator is not allowed")
+
+// The rule that refused a key, each matching ErrKeyRefused too.
+var (
+	ErrModelDenied     = fmt.Errorf("%w: %s", ErrKeyRefused, whyDenied)
+	ErrModelNotAllowed = fmt.Errorf("%w: %s", ErrKeyRefused, whyNotAllowed)
+	ErrSyncedRefused   = fmt.Errorf("%w: %s", ErrKeyRefused, whySynced)
+)
+
+// The reasons Key.Refused gives.
+const (
+	whyDenied     = "its model is on the deny list"
+	whyNotAllowed = "its model is not on the allow list"
+	whySynced     = "synced passkeys are not allowed, only keys bound to one device"
+)
 
 // ParseAAGUID reads the canonical form, 8-4-4-4-12 hex digits
 // ("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"), in either case. Anything else
@@ -122,28 +140,56 @@ type KeyRules struct {
 }
 
 // refusal returns why the rules refuse a key of model a, backup-eligible
-// or not; "" when they allow it.
-func (r KeyRules) refusal(a AAGUID, backupEligible bool) string {
+// or not, and the error to answer; "" and nil when they allow it.
+func (r KeyRules) refusal(a AAGUID, backupEligible bool) (string, error) {
 	switch {
 	case slices.Contains(r.Deny, a):
-		return "its model is on the deny list"
+		return whyDenied, ErrModelDenied
 	case len(r.Allow) > 0 && !slices.Contains(r.Allow, a):
-		return "its model is not on the allow list"
+		return whyNotAllowed, ErrModelNotAllowed
 	case r.DeviceBound && backupEligible:
-		return "synced passkeys are not allowed, only keys bound to one device"
+		return whySynced, ErrSyncedRefused
 	}
-	return ""
+	return "", nil
 }
 
 // rules asks Config.Rules for userID's rules; nil allows every
-// authenticator. An error is returned, never taken as "no rules".
+// authenticator. An error is returned as it is, wrapped, never taken as
+// "no rules": like a failing store, it fails the registration or sign-in
+// (a server fault, not ErrKeyRefused, which says the rules refused).
 func (s *Service) rules(ctx context.Context, userID string) (KeyRules, error) {
 	if s.cfg.Rules == nil {
 		return KeyRules{}, nil
 	}
 	r, err := s.cfg.Rules(ctx, userID)
 	if err != nil {
-		return KeyRules{}, fmt.Errorf("%w: the rules could not be read: %w", ErrKeyRefused, err)
+		return KeyRules{}, fmt.Errorf("webauthn: key rules: %w", err)
 	}
 	return r, nil
+}
+
+// maxProviderName bounds a model's name, as the generator bounds the
+// shipped ones: one line beside the user's own name for the key.
+const maxProviderName = 128
+
+// checkProviders refuses names an application gives models that a page
+// could not show on one line as they are: empty, too long, not UTF-8,
+// control or formatting characters (which can reorder the text around
+// them), spaces around; and the zero AAGUID, which names no model.
+func checkProviders(p map[AAGUID]string) error {
+	for a, name := range p {
+		if a.IsZero() {
+			return errors.New("webauthn: Config.Providers names the zero AAGUID, which no model has")
+		}
+		ok := name != "" && name == strings.TrimSpace(name) && utf8.ValidString(name) && utf8.RuneCountInString(name) <= maxProviderName
+		for _, r := range name {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("webauthn: Config.Providers[%v]: a name is 1 to %d characters of text on one line, without spaces around", a, maxProviderName)
+		}
+	}
+	return nil
 }

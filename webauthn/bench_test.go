@@ -1,6 +1,7 @@
 package webauthn_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/storage/memory"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 // rawUser is a go-webauthn user holding the benchmark's one credential.
@@ -101,6 +103,50 @@ func BenchmarkBeginLogin(b *testing.B) {
 				if _, _, err := f.svc.BeginLogin(ctx, "u"); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkFinishRegistration measures FinishRegistration on the memory
+// store, without rules and with rules of 20 allowed and 20 denied models
+// and DeviceBound, which are read at the finish and checked against the
+// new key. Beginning, making the authenticator's answer and removing the
+// key again (so the user stays under MaxKeys) are outside the timer.
+func BenchmarkFinishRegistration(b *testing.B) {
+	rules := webauthn.KeyRules{DeviceBound: true}
+	for i := range 20 {
+		rules.Allow = append(rules.Allow, webauthn.AAGUID{byte(i), 1})
+		rules.Deny = append(rules.Deny, webauthn.AAGUID{byte(i), 2})
+	}
+	model := rules.Allow[len(rules.Allow)-1] // the last one checked
+	for _, bc := range []struct {
+		name  string
+		rules func(context.Context, string) (webauthn.KeyRules, error)
+	}{
+		{"no-rules", nil},
+		{"rules", func(context.Context, string) (webauthn.KeyRules, error) { return rules, nil }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newFixture(b, memory.New(), func(c *webauthn.Config) { c.Rules = bc.rules })
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				id, options, err := f.svc.BeginRegistration(ctx, "u", "u", "Key")
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp := modelDevice(model, false).attest(b, rp, options)
+				b.StartTimer()
+				k, err := f.svc.FinishRegistration(ctx, id, "u", resp)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := f.svc.Remove(ctx, "u", k.ID); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
 			}
 		})
 	}

@@ -33,7 +33,9 @@ const maxBody = MaxResponse + 4096
 // outside the rule of [storage.CheckUserID] ([storage.ErrInvalidUserID]),
 // 413 for a request too large, 401 when [Handlers.User] knows no user, 403
 // for a refused ceremony ([ErrCeremony], [ErrResponse], [ErrCloned],
-// [ErrNotEnabled]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey] and
+// [ErrNotEnabled]) or a key the user's rules refuse ([ErrKeyRefused], with
+// the rule's message: [ErrModelDenied], [ErrModelNotAllowed],
+// [ErrSyncedRefused]), 404 for [ErrNoKeys], 409 for [ErrDuplicateKey] and
 // [ErrTooManyKeys], and 500 with a generic message for anything else. Messages never repeat what the
 // request sent. Every answer is marked Cache-Control: no-store.
 //
@@ -119,11 +121,16 @@ func (h *Handlers) BeginRegistration() http.Handler {
 		if err != nil {
 			return err
 		}
-		var body struct {
+		// An object, its name empty or missing for a key named after
+		// its model; null is no request.
+		var body *struct {
 			Name string `json:"name"`
 		}
 		if err := decodeRequest(w, r, &body); err != nil {
 			return err
+		}
+		if body == nil {
+			return errMalformed
 		}
 		id, options, err := c.Service.BeginRegistration(r.Context(), userID, account, body.Name)
 		if err != nil {
@@ -307,6 +314,10 @@ func classify(err error) (int, string) {
 		{ErrCeremony, http.StatusForbidden},
 		{ErrResponse, http.StatusForbidden},
 		{ErrCloned, http.StatusForbidden},
+		{ErrModelDenied, http.StatusForbidden},
+		{ErrModelNotAllowed, http.StatusForbidden},
+		{ErrSyncedRefused, http.StatusForbidden},
+		{ErrKeyRefused, http.StatusForbidden},
 		{ErrNotEnabled, http.StatusForbidden},
 		{ErrDuplicateKey, http.StatusConflict},
 		{ErrTooManyKeys, http.StatusConflict},

@@ -30,6 +30,42 @@
 //   - Every method taking a user ID applies [storage.CheckUserID] before
 //     any store call, and refuses an ID outside it with an error matching
 //     [storage.ErrInvalidUserID].
+//
+// # Names people recognise
+//
+// Each key keeps the AAGUID its authenticator reported when it was
+// registered: the model ("YubiKey 5 Series with NFC", "Google Password
+// Manager"). [Key.Provider] names it from [Config.Providers], else from
+// the table shipped with the package ([Provider]), taken from the
+// community list github.com/passkeydeveloper/passkey-authenticator-aaguids
+// (see NOTICE; `go generate ./webauthn` refreshes it). The user's own name
+// for a key stays [Key.Name]; a settings page shows the provider beside
+// it. Keys stored before the model was read show no provider.
+//
+// # Which authenticators a user may use
+//
+// [Config.Rules] gives a user's [KeyRules]: models allowed, models denied,
+// and whether synced passkeys (backup eligible, which the provider may copy
+// to other devices) are refused. The rules are read when a registration
+// begins, and enforced when it finishes: a refused key fails with
+// [ErrKeyRefused], wrapped with the rule, and is not stored. They hold at
+// every sign-in too: a key registered before a rule changed stops passing
+// ([ErrKeyRefused]), and [Key.Refused] says why, so the settings can show
+// it. Rules that cannot be read (an error) refuse the registration or the
+// sign-in, as a failing store does.
+//
+// This package asks for attestation "none", so the AAGUID is the
+// authenticator's own claim, not proof: an allow list keeps honest users
+// on the approved models, and does not stop an authenticator built or
+// patched to claim another model. Proving the model needs attestation
+// ("direct" or "enterprise") checked against the FIDO Metadata Service.
+// go-webauthn could do it (its Config.MDS, with a provider from its
+// metadata/providers packages, which must download and refresh the
+// Service's signed list); this package does not use it yet. Backup
+// eligibility is likewise the authenticator's claim. A key whose
+// authenticator names no model (an all-zero AAGUID, as many U2F keys and
+// some platforms send) is refused by any allow list: go-webauthn's own
+// Filtering lets it through, and is one setting for every user.
 package webauthn
 
 import (
@@ -166,7 +202,9 @@ type Config struct {
 	// became refused stops passing). An error refuses.
 	Rules func(ctx context.Context, userID string) (KeyRules, error)
 	// Providers names authenticator models for this application, over the
-	// shipped table that Provider reads (a company's own keys, say).
+	// shipped table that Provider reads (a company's own keys, say). New
+	// refuses a name that is empty, over 128 characters, or not plain text
+	// on one line, and the zero AAGUID.
 	Providers map[AAGUID]string
 	Events    event.Hook
 	Now       func() time.Time
@@ -206,6 +244,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Timeout < 0 || cfg.PasskeyTimeout < 0 || cfg.MaxCeremonies < 0 || cfg.MaxPasskeyCeremonies < 0 || cfg.MaxKeys < 0 {
 		return nil, errors.New("webauthn: Config timeouts and limits cannot be negative")
+	}
+	if err := checkProviders(cfg.Providers); err != nil {
+		return nil, err
 	}
 	if cfg.MaxKeys > maxMaxKeys {
 		return nil, fmt.Errorf("webauthn: Config.MaxKeys must be at most %d", maxMaxKeys)
@@ -512,16 +553,25 @@ func validName(name string) bool {
 // the user name shown by the browser). It returns the ceremony ID and the
 // options JSON, {"publicKey": {...}}, whose publicKey member is for
 // PublicKeyCredential.parseCreationOptionsFromJSON. The user's existing
-// keys are excluded.
+// keys are excluded. An empty name (or only spaces) lets the key be named
+// after its model when it finishes (Key.Provider, cut to 64 characters),
+// or "Passkey" or "Security key" when the model is unknown.
 func (s *Service) BeginRegistration(ctx context.Context, userID, account, name string) (ceremony string, options []byte, err error) {
 	if err := checkUser(userID); err != nil {
 		return "", nil, err
 	}
-	if !validName(name) {
+	if strings.TrimSpace(name) != "" && !validName(name) {
 		return "", nil, ErrBadName
 	}
 	now, err := s.now()
 	if err != nil {
+		return "", nil, err
+	}
+	// The rules are asked first, so that a user whose rules cannot be
+	// read begins nothing and gets no user handle; nothing of them goes
+	// into the options, which the browser could ignore: the finish
+	// enforces them.
+	if _, err := s.rules(ctx, userID); err != nil {
 		return "", nil, err
 	}
 	if account == "" {
@@ -533,12 +583,6 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, name s
 	}
 	if len(u.creds) >= s.cfg.MaxKeys {
 		return "", nil, ErrTooManyKeys
-	}
-	// The rules are asked now so that a user whose rules cannot be read
-	// does not begin; nothing of them goes into the options, which the
-	// browser could ignore: the finish enforces them.
-	if _, err := s.rules(ctx, userID); err != nil {
-		return "", nil, err
 	}
 	var exclude []protocol.CredentialDescriptor
 	for _, c := range u.creds {
@@ -581,8 +625,8 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, err
 	}
-	if why := rules.refusal(aaguidOf(cred.Authenticator.AAGUID), synced(cred.Flags)); why != "" {
-		return Key{}, fmt.Errorf("%w: %s", ErrKeyRefused, why)
+	if _, err := rules.refusal(aaguidOf(cred.Authenticator.AAGUID), synced(cred.Flags)); err != nil {
+		return Key{}, err
 	}
 	// The browser says, through the credProps extension, whether the key
 	// made a discoverable credential (a passkey).
@@ -594,12 +638,33 @@ func (s *Service) FinishRegistration(ctx context.Context, ceremony, userID strin
 	if err != nil {
 		return Key{}, fmt.Errorf("webauthn: %w", err)
 	}
-	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: d.Name, Data: data, Created: now}
+	name := d.Name
+	if name == "" {
+		name = s.defaultName(aaguidOf(cred.Authenticator.AAGUID), rec.Passkey || synced(cred.Flags))
+	}
+	c := storage.WebAuthnCredential{ID: cred.ID, UserID: userID, Name: name, Data: data, Created: now}
 	if err := s.addKey(ctx, c); err != nil {
 		return Key{}, err
 	}
 	s.emit(ctx, event.Enrolled, userID, now, "")
 	return s.keyOf(c, rec, nil), nil
+}
+
+// defaultName names a key the user gave no name: its model's name, fit
+// to the bound on names, else what kind of key it is.
+func (s *Service) defaultName(a AAGUID, passkey bool) string {
+	if p := s.provider(a); p != "" {
+		if r := []rune(p); len(r) > maxNameLen {
+			p = strings.TrimSpace(string(r[:maxNameLen]))
+		}
+		if validName(p) {
+			return p
+		}
+	}
+	if passkey {
+		return "Passkey"
+	}
+	return "Security key"
 }
 
 // stripeSeed places user IDs on the stripes of Service.adding.
@@ -775,8 +840,8 @@ func (s *Service) finish(ctx context.Context, now time.Time, userID string, keys
 	if err != nil {
 		return Result{}, err
 	}
-	if why := rules.refusal(aaguidOf(k.rec.Credential.Authenticator.AAGUID), synced(k.rec.Credential.Flags)); why != "" {
-		return Result{}, fmt.Errorf("%w: %s", ErrKeyRefused, why)
+	if _, err := rules.refusal(aaguidOf(k.rec.Credential.Authenticator.AAGUID), synced(k.rec.Credential.Flags)); err != nil {
+		return Result{}, err
 	}
 	res := Result{UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(), CloneWarning: cred.Authenticator.CloneWarning}
 	if res.CloneWarning {
@@ -962,7 +1027,7 @@ func (s *Service) keyOf(c storage.WebAuthnCredential, rec record, rules *KeyRule
 		AAGUID: a, Provider: s.provider(a),
 	}
 	if rules != nil {
-		k.Refused = rules.refusal(a, k.Synced)
+		k.Refused, _ = rules.refusal(a, k.Synced)
 	}
 	return k
 }

@@ -73,6 +73,9 @@ type config struct {
 	// Policy is who must use a second factor, by when, of what strength
 	// (policy.go); the zero value asks nothing of anyone.
 	Policy policyConfig
+	// KeyModels names authenticator models over the library's table
+	// (webauthn.Config.Providers): a company's own keys, say.
+	KeyModels map[webauthn.AAGUID]string
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -207,6 +210,7 @@ func newApp(cfg config) (*app, func(), error) {
 			RPID:          origin.Hostname(),
 			RPDisplayName: issuer,
 			Origins:       []string{publicOrigin},
+			Providers:     cfg.KeyModels,
 		},
 		Mailer:  mailer,
 		Address: a.address,

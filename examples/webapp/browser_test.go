@@ -26,6 +26,7 @@ import (
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 // person drives the running example through its pages, as a person at a
@@ -259,6 +260,8 @@ func TestBrowser(t *testing.T) {
 		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
 		DemoPassword: "demo-password", AdminPassword: "admin-password",
 		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
+		// Chromium's virtual authenticator reports this fixed AAGUID.
+		KeyModels: map[webauthn.AAGUID]string{{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}: "Chromium virtual key"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -374,6 +377,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("add-key")))
 	if name := eval[string](p, `document.querySelector("#webauthn input[name=name]").value`); name != "Virtual key" {
 		t.Fatalf("the key's name on the settings: %q", name)
+	}
+	// The user's name, and the model's beside it.
+	if model := eval[string](p, `document.querySelector("#webauthn .provider").textContent`); model != "· Chromium virtual key" {
+		t.Fatalf("the key's model on the settings: %q", model)
 	}
 	p.shot("settings")
 	// A name that is markup shows as text: no element, no script.

@@ -21,7 +21,8 @@
     });
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
-      throw new Error(answer.error || "The request failed (" + res.status + ").");
+      // A problem (RFC 9457) says it in detail; the key handlers in error.
+      throw new Error(answer.detail || answer.error || "The request failed (" + res.status + ").");
     }
     return answer;
   };
