@@ -229,6 +229,7 @@ func newApp(cfg config) (*app, func(), error) {
 		"isAdmin": a.isAdmin,
 		"devMail": func() bool { return a.mail != nil },
 		"slug":    slug,
+		"days":    daysWord,
 		"method":  methodName,
 		"methods": methodNames,
 		"primaries": func(s twofa.Account) string {

@@ -17,7 +17,8 @@ import (
 	"github.com/twofa-go/twofa/internal/fake"
 )
 
-// TestBrowserOutOfPolicy looks at the policy's pages in Chromium: an
+// TestBrowserOutOfPolicy looks at the policy's pages in Chromium: the home
+// page's notice of the days left in the grace period, then an
 // administrator past the deadline of a keys-only policy lands on the
 // settings with the notice as an alert, adds a key with the virtual
 // authenticator, and reads the "Out of policy" list of the administrator
@@ -38,7 +39,7 @@ func TestBrowserOutOfPolicy(t *testing.T) {
 		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
 		DemoPassword: "demo-password", AdminPassword: "admin-password",
 		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
-		Policy: policyConfig{Require: true, Deadline: clock.Now().Add(-time.Hour), AdminKeys: true},
+		Policy: policyConfig{Require: true, Deadline: clock.Now().Add(6 * time.Hour), AdminKeys: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,17 @@ func TestBrowserOutOfPolicy(t *testing.T) {
 	}
 
 	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
+	// In the grace period, the demo user passes, and the home page says
+	// how long is left.
+	p.login("demo@example.com", "demo-password", "policy-grace")
+	if n := p.text("policy-grace"); !strings.Contains(n, "set it up within 1 day") {
+		t.Fatalf("the home page's notice: %q", n)
+	}
+	both()
+	p.logout(false)
+
+	// Past the deadline, an administrator with nothing set up.
+	clock.Add(6 * time.Hour)
 	p.login("admin@example.com", "admin-password", "policy-notice")
 	if !strings.HasSuffix(p.location(), "/2fa/settings") {
 		t.Fatalf("an administrator past the deadline landed at %s", p.location())

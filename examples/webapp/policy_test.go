@@ -56,8 +56,9 @@ func TestAdminOutOfPolicy(t *testing.T) {
 	// The administrator, in the grace period, with nothing set up, passes
 	// to the settings and adds a key.
 	admin := newClient(t, base)
-	if got := admin.login("admin@example.com", adminPassword); got.status != http.StatusOK || got.path != "/" {
-		t.Fatalf("admin login in the grace period: %d at %s", got.status, got.path)
+	if got := admin.login("admin@example.com", adminPassword); got.status != http.StatusOK || got.path != "/" ||
+		!strings.Contains(got.body, `id="policy-grace">Your organisation requires a security key or passkey: set it up within 1 day`) {
+		t.Fatalf("admin login in the grace period: %d at %s: %s", got.status, got.path, got.body)
 	}
 	if got := admin.get("/2fa/settings"); !strings.Contains(got.body, `id="policy-notice"`) || !strings.Contains(got.body, "within 1 day") {
 		t.Fatalf("settings in the grace period: %s", got.body)
