@@ -58,6 +58,15 @@ type Policy struct {
 	// it before anything else. A remembered browser does not skip the
 	// second step for them: its cookie may have been won by relaying a
 	// code to a look-alike site, which is what the policy is to stop.
+	//
+	// A lost key: backup codes are codes, as phishable as the app's, and
+	// are refused too (a backup code that passed would be the very bypass
+	// the policy closes). An administrator removes the lost key
+	// (Service.RemoveKey) or resets the user (Service.Reset); the user
+	// then passes with what is left, or the password alone, and adds a
+	// new key, which after the deadline is all they can do. Users under
+	// this policy should register two keys. Without Config.WebAuthn no
+	// user can meet it.
 	PhishingResistant bool
 	// Keys are the user's authenticator rules: allow and deny lists of
 	// models (AAGUIDs) and whether synced passkeys are refused. New hands
