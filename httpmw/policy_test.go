@@ -202,6 +202,11 @@ func TestPolicyPhishingResistant(t *testing.T) {
 	if got := b.get("/account"); got.status != http.StatusSeeOther || got.location != "/2fa/settings" {
 		t.Fatalf("below strength after the app: %d %q, want the set-up", got.status, got.location)
 	}
+	guardProblem(t, b.request(route{"GET", "/api/data", true}, nil), httpmw.ProblemSetUpRequired)
+	b.call("GET", "challenge", nil).ok(t, "challenge", &ch)
+	if !ch.Passed || !ch.SetUpRequired || !ch.BelowStrength {
+		t.Fatalf("API challenge below strength, the app passed: %+v", ch)
+	}
 	settings := b.passes("/2fa/settings")
 	if !strings.Contains(settings.body, "Your organisation requires a security key or passkey") {
 		t.Fatalf("settings do not say why: %s", settings.body)
