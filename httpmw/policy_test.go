@@ -323,3 +323,23 @@ func TestPolicyPastDeadlineParallel(t *testing.T) {
 		}
 	}
 }
+
+// A clock that cannot be right denies a user with a policy, even one whose
+// session passed: the standing cannot be judged.
+func TestPolicyBrokenClockDenies(t *testing.T) {
+	a, pol := newPolicyApp(t)
+	code := a.enroll("alice")
+	pol.set("alice", twofa.Policy{Required: true, Deadline: a.clock.Now().Add(time.Hour)}, nil)
+	b := a.browser()
+	b.login("alice")
+	b.pass(code)
+	b.passes("/account")
+	a.clock.Add(-70 * 365 * 24 * time.Hour) // before 1970
+	for _, r := range []route{{"GET", "/account", false}, {"GET", "/api/data", true}, {"GET", "/2fa/settings", false}} {
+		if got := b.request(r, nil); got.status < 500 {
+			t.Errorf("%s %s on a clock before 1970: %d, want a denial", r.method, r.path, got.status)
+		}
+	}
+	a.clock.Add(70 * 365 * 24 * time.Hour)
+	b.passes("/account")
+}
