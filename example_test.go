@@ -124,3 +124,42 @@ func ExampleService_Activity() {
 	// 23 Nov 10:00 Turned off the authenticator app
 	// 23 Nov 09:00 Added the authenticator app
 }
+
+// A per-user policy: administrators must use a security key or passkey,
+// everyone else a second factor of any kind, with a grace period of two
+// weeks. Standing says where each user stands.
+func ExampleService_Standing() {
+	ctx := context.Background()
+	key, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(key)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	deadline := now.Add(14 * 24 * time.Hour)
+	admins := map[string]bool{"user-1": true}
+	tf, err := twofa.New(twofa.Config{
+		Issuer: "Acme Photos",
+		Store:  memory.New(),
+		Keys:   ring,
+		Now:    func() time.Time { return now },
+		Policy: func(_ context.Context, userID string) (twofa.Policy, error) {
+			if admins[userID] {
+				return twofa.Policy{PhishingResistant: true, Deadline: deadline}, nil
+			}
+			return twofa.Policy{Required: true, Deadline: deadline}, nil
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, at := range []time.Time{now, deadline} {
+		now = at
+		for _, user := range []string{"user-1", "user-2"} {
+			st, err := tf.Standing(ctx, user)
+			fmt.Printf("%s: met %v, grace %v with %d days left, overdue %v, %v\n", user, st.Met, st.Grace, st.DaysLeft, st.Overdue, err)
+		}
+	}
+	// Output:
+	// user-1: met false, grace true with 14 days left, overdue false, <nil>
+	// user-2: met false, grace true with 14 days left, overdue false, <nil>
+	// user-1: met false, grace false with 0 days left, overdue true, <nil>
+	// user-2: met false, grace false with 0 days left, overdue true, <nil>
+}

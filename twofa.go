@@ -22,6 +22,18 @@
 // [Service.Verify] returns [ErrNoMethod]. Turning off or removing the last
 // primary method tells the user so.
 //
+// # Policy
+//
+// [Config.Policy] says, per user, what the application asks: a second
+// factor required or optional, a deadline until which a user without one
+// still passes, security keys and passkeys only ([Policy]), and the user's
+// authenticator rules. [Service.Standing] (and [Account].Standing) says
+// where the user stands: met, in the grace period with the days left,
+// overdue, below strength. For a keys-only user who has a key, only keys
+// are offered and [Service.Verify] refuses every code with
+// [ErrMethodNotAllowed], using nothing up. A policy error denies, as a
+// store error does. Package httpmw sends overdue users to set a method up.
+//
 // # Locks and notices
 //
 // Every code-based method draws on one count of consecutive failures per
@@ -48,7 +60,8 @@
 // Errors are values compared with [errors.Is]: [ErrInvalidCode] for any code
 // that does not pass, [ErrNoMethod] for a user with no primary method,
 // [ErrThrottled] (a [*ThrottledError] carrying the retry time) when the user
-// must wait, [ErrInvalidUserID] for a user ID outside the one rule of every
+// must wait, [ErrMethodNotAllowed] for a code a keys-only policy refuses,
+// [ErrPolicy] when Config.Policy fails, [ErrInvalidUserID] for a user ID outside the one rule of every
 // store, and [ErrInvalidTime] for a clock that cannot be right. Every error
 // denies access; a store or clock failure is an error.
 //
@@ -156,8 +169,9 @@ type Config struct {
 	Email emailotp.Config
 	// WebAuthn turns security keys and passkeys on when its RPID is set:
 	// RPID, RPDisplayName, Origins, Timeout, MaxKeys (25 per user),
-	// RequireUserVerification, AllowCloneWarning. Its Store, Events, Now and Rand are taken from this
-	// Config.
+	// RequireUserVerification, AllowCloneWarning, Rules, Providers. Its
+	// Store, Events, Now and Rand are taken from this Config. With Policy
+	// set and Rules nil, Rules are each user's Policy.Keys.
 	WebAuthn webauthn.Config
 	// Throttle is the per-user attempt policy, shared by every method that
 	// takes a typed code; see package throttle for the defaults (locks from
@@ -207,6 +221,15 @@ type Config struct {
 	// change a message.
 	Catalogue *i18n.Catalogue
 
+	// Policy, if set, returns what the application asks of the user's
+	// second factor (see Policy): required or not, by when, and whether
+	// only security keys and passkeys pass. It is called on every Account,
+	// Standing, Requires and Verify, so it should be cheap (read from the
+	// user's roles or tenant the application already has, or cached); an
+	// error denies, as a store error does. Nil means the zero Policy for
+	// everyone: optional, any method.
+	Policy func(ctx context.Context, userID string) (Policy, error)
+
 	// Events receives every security-relevant event; see event.Slog.
 	Events event.Hook
 	// Now is the clock; nil means time.Now.
@@ -242,6 +265,8 @@ type Service struct {
 	logKeep int
 	logFor  time.Duration
 	cat     *i18n.Catalogue
+	// policyFn is Config.Policy.
+	policyFn func(ctx context.Context, userID string) (Policy, error)
 }
 
 // Catalogue returns the messages the service and its pages speak:
@@ -270,7 +295,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{issuer: cfg.Issuer, limiter: limiter, store: cfg.Store, now: cfg.Now, address: cfg.Address,
-		logKeep: cmp.Or(cfg.LogKeep, DefaultLogKeep), logFor: cmp.Or(cfg.LogRetention, DefaultLogRetention)}
+		logKeep: cmp.Or(cfg.LogKeep, DefaultLogKeep), logFor: cmp.Or(cfg.LogRetention, DefaultLogRetention), policyFn: cfg.Policy}
 	if cfg.LogKeep < 0 || cfg.LogKeep > MaxLogKeep {
 		return nil, fmt.Errorf("twofa: Config.LogKeep %d is outside 0 to %d", cfg.LogKeep, MaxLogKeep)
 	}
@@ -317,6 +342,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.WebAuthn.RPID != "" {
 		wc := cfg.WebAuthn
 		wc.Store, wc.Events, wc.Now, wc.Rand = cfg.Store, s.events, cfg.Now, cfg.Rand
+		if wc.Rules == nil && cfg.Policy != nil {
+			// Each user's authenticator rules come from their policy; an
+			// error of the policy refuses, as package webauthn does with
+			// any error of its Rules.
+			wc.Rules = func(ctx context.Context, userID string) (webauthn.KeyRules, error) {
+				p, _, err := s.policy(ctx, userID)
+				return p.Keys, err
+			}
+		}
 		if s.WebAuthn, err = webauthn.New(wc); err != nil {
 			return nil, err
 		}
@@ -406,7 +440,12 @@ type Account struct {
 	// usable. Backup codes are a way to recover a primary method (app,
 	// security key, e-mail), not a second factor on their own: they are
 	// offered only while some are left and a primary method is offered.
+	// For a user whose Policy is PhishingResistant and who has a security
+	// key, only the keys are offered.
 	Offered []Method
+	// Standing is where the user stands with their Policy (Config.Policy);
+	// without one, Met.
+	Standing Standing
 	// MovingPhone is true while a new authenticator awaits confirmation and
 	// the old one keeps working.
 	MovingPhone bool
@@ -443,6 +482,9 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
+	if err := s.applyPolicy(ctx, userID, &a); err != nil {
+		return Account{}, err
+	}
 	switch err := s.limiter.Status(ctx, userID); {
 	case errors.Is(err, ErrThrottled):
 		a.Throttle = err
@@ -463,9 +505,15 @@ func (s *Service) Account(ctx context.Context, userID string) (Account, error) {
 // remembered browsers: the question a request of a user with no method asks
 // each time. With an error it reports true: an application that looks
 // only at the answer during a database outage still asks for the second
-// step, which then denies, instead of letting everyone through.
+// step, which then denies, instead of letting everyone through. With
+// Config.Policy it reads the user's policy too, and a policy error is such
+// an error; whether a user with no method must set one up is
+// Standing's answer (Overdue), not this one.
 func (s *Service) Requires(ctx context.Context, userID string) (bool, error) {
 	if err := checkUser(userID); err != nil {
+		return true, err
+	}
+	if _, _, err := s.policy(ctx, userID); err != nil {
 		return true, err
 	}
 	required, err := s.hasPrimary(ctx, userID)
@@ -705,9 +753,19 @@ func (s *Service) takeAway(ctx context.Context, userID string, change func() err
 // passes only in that login. It returns the errors of
 // emailotp.Service.Send: emailotp.ErrNotEnabled, emailotp.ErrUnavailable
 // (no mailer, no valid address), emailotp.ErrInvalidLogin, a
-// *emailotp.CooldownError, or one matching emailotp.ErrSend.
+// *emailotp.CooldownError, or one matching emailotp.ErrSend; and, sending
+// nothing, ErrMethodNotAllowed for a user whose Policy admits only the
+// security keys they have, or an error matching ErrPolicy when
+// Config.Policy fails.
 func (s *Service) SendCode(ctx context.Context, userID, login string) error {
 	if err := checkUser(userID); err != nil {
+		return err
+	}
+	p, _, err := s.policy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.allowed(ctx, userID, p); err != nil {
 		return err
 	}
 	addr, err := s.address(ctx, userID)
@@ -773,7 +831,10 @@ func (s *Service) Unlock(ctx context.Context, userID string) error {
 // the authenticator app; anything else to the backup codes, so a backup
 // code costs one KDF and nothing else does. It returns ErrInvalidUserID,
 // ErrInvalidTime for a clock that cannot be right, ErrNoMethod for a user
-// with no primary method enabled (backup codes alone do not count), an
+// with no primary method enabled (backup codes alone do not count),
+// ErrMethodNotAllowed for a user whose Policy admits only the security
+// keys they have (nothing is used up or counted), an error matching
+// ErrPolicy when Config.Policy fails, an
 // error matching ErrInvalidCode for a code that does not pass, a
 // *ThrottledError, or a store error; every error denies access.
 //
@@ -819,14 +880,18 @@ func (s *Service) verifiable(ctx context.Context, userID, login string) error {
 	if err := storage.CheckTime(s.now()); err != nil {
 		return fmt.Errorf("twofa: clock: %w", err)
 	}
-	requires, err := s.Requires(ctx, userID)
+	p, _, err := s.policy(ctx, userID)
+	if err != nil {
+		return err
+	}
+	requires, err := s.hasPrimary(ctx, userID)
 	if err != nil {
 		return err
 	}
 	if !requires {
 		return ErrNoMethod
 	}
-	return nil
+	return s.allowed(ctx, userID, p)
 }
 
 // verifyDigits tries an e-mailed code waiting for this login, then the

@@ -293,6 +293,8 @@ func (m *Middleware) denyProblem(w http.ResponseWriter, r *http.Request, err err
 	case errors.Is(err, ErrStepUp):
 		p = newProblem(ProblemStepUpNeeded, http.StatusUnauthorized, "problem.step-up")
 		p.Challenge = m.cfg.Path + "api/challenge"
+	case errors.Is(err, ErrSetUpRequired):
+		p = newProblem(ProblemSetUpRequired, http.StatusUnauthorized, "problem.set-up")
 	default:
 		m.apiFail(w, r, err)
 		return
@@ -337,13 +339,17 @@ type apiChallengeView struct {
 	LockIn        int            `json:"lockIn"`
 	Throttle      *apiThrottle   `json:"throttle,omitempty"`
 	Detail        string         `json:"detail,omitempty"`
+
+	apiPolicyView
 }
 
 // apiChallenge says where the user stands: passed or not, with which
 // methods. A remembered browser passes here as through Handler.
 func (m *Middleware) apiChallenge(w http.ResponseWriter, r *http.Request, c apiCall) {
 	mark, r, err := m.pass(w, r)
-	passed := err == nil
+	// A user past a policy's deadline who passed the step with a method
+	// too weak has passed it: what is left is the set-up.
+	passed := err == nil || errors.Is(err, ErrSetUpRequired) && mark.Method != ""
 	if err != nil && !errors.Is(err, ErrSecondStep) && !errors.Is(err, ErrSetUpRequired) {
 		m.apiFail(w, r, err)
 		return
@@ -357,13 +363,14 @@ func (m *Middleware) apiChallenge(w http.ResponseWriter, r *http.Request, c apiC
 		Account:       c.account,
 		Passed:        passed,
 		Required:      state.Requires(),
-		SetUpRequired: m.cfg.RequireSetUp && !state.Requires(),
+		SetUpRequired: m.cfg.RequireSetUp && !state.Requires() || state.Standing.Overdue,
 		Offered:       nonNil(state.Offered),
 		LockIn:        max(state.LockIn, 0),
 		Throttle:      throttleOf(state.Throttle),
+		apiPolicyView: policyView(state.Standing),
 	}
 	v.Fresh = !v.Required || passed && m.fresh(mark, m.cfg.StepUpAge)
-	v.OfferRemember = m.cfg.OfferRemember && !passed
+	v.OfferRemember = m.cfg.OfferRemember && !passed && !state.Standing.Policy.PhishingResistant
 	if state.Throttle != nil {
 		v.Detail = throttleMessage(m.printer(r), state.Throttle, m.cfg.Now())
 	}
@@ -420,6 +427,8 @@ func (m *Middleware) codeProblem(w http.ResponseWriter, r *http.Request, userID 
 		typ = ProblemThrottled
 	case errors.Is(err, backup.ErrUsed), errors.Is(err, totp.ErrReplay):
 		typ = ProblemCodeUsed
+	case errors.Is(err, twofa.ErrMethodNotAllowed):
+		typ = ProblemMethodOff
 	}
 	// The detail is said here, in the request's language, not by msg.
 	p := newProblem(typ, status, "")
@@ -461,8 +470,7 @@ func (m *Middleware) apiPassed(w http.ResponseWriter, r *http.Request, userID st
 	}
 	remembered := false
 	if err == nil && rememberIt && m.cfg.OfferRemember {
-		err = m.remember(w, r, userID)
-		remembered = err == nil
+		remembered, err = m.remember(w, r, userID)
 	}
 	if err != nil {
 		m.apiFail(w, r, err)
@@ -484,7 +492,7 @@ func (m *Middleware) apiSendEmail(w http.ResponseWriter, r *http.Request, c apiC
 			"email.cooldown", "Wait", wait(pr, cool.RetryAt, m.cfg.Now()))
 		p.RetryAt = cool.RetryAt
 		m.problem(w, p)
-	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
+	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable), errors.Is(err, twofa.ErrMethodNotAllowed):
 		m.problem(w, newProblem(ProblemMethodOff, http.StatusConflict, "email.unavailable"))
 	case errors.Is(err, emailotp.ErrSend):
 		m.logError(r, err)
@@ -629,6 +637,24 @@ type apiAccountView struct {
 	Throttle        *apiThrottle      `json:"throttle,omitempty"`
 	SetUpRequired   bool              `json:"setUpRequired"`
 	Activity        []apiActivityView `json:"activity"`
+
+	apiPolicyView
+}
+
+// apiPolicyView is where the user stands with their policy
+// (twofa.Standing), in the challenge's and the account's answers.
+type apiPolicyView struct {
+	// DaysLeft is the days left to meet the policy, counted up; 0 outside
+	// the grace period.
+	DaysLeft int `json:"daysLeft"`
+	// PhishingResistant: only security keys and passkeys meet the policy.
+	PhishingResistant bool `json:"phishingResistant"`
+	// BelowStrength: the user has methods, none of them strong enough.
+	BelowStrength bool `json:"belowStrength"`
+}
+
+func policyView(st twofa.Standing) apiPolicyView {
+	return apiPolicyView{DaysLeft: st.DaysLeft, PhishingResistant: st.Policy.PhishingResistant, BelowStrength: st.BelowStrength}
 }
 
 type apiDone struct {
@@ -672,7 +698,8 @@ func (m *Middleware) accountView(r *http.Request, c apiCall) (apiAccountView, er
 		MovingPhone:     state.MovingPhone,
 		LockIn:          max(state.LockIn, 0),
 		Throttle:        throttleOf(state.Throttle),
-		SetUpRequired:   m.cfg.RequireSetUp && !state.Requires(),
+		SetUpRequired:   m.cfg.RequireSetUp && !state.Requires() || state.Standing.Overdue,
+		apiPolicyView:   policyView(state.Standing),
 	}
 	for _, s := range state.Methods {
 		v.Methods = append(v.Methods, apiMethodView{Method: s.Method, Status: strings.ReplaceAll(s.Status.String(), " ", "_"), Since: s.Since})

@@ -8,7 +8,11 @@
 // wraps every protected route: a user with an enabled method who has not
 // passed the second step in this session is sent to the challenge page
 // (HTML) or answered 401 with a problem+json body (API clients); a user with no
-// method passes, unless [Config.RequireSetUp]. Passing is recorded as a
+// method passes, unless [Config.RequireSetUp] or the user's policy
+// (twofa.Config.Policy) is past its deadline: then the user is sent to the
+// settings to set one up (after the second step, for a user whose methods
+// are too weak), and the pages show the days left of a grace period.
+// Passing is recorded as a
 // [Mark] in the application's session through the small [Session]
 // interface; [CookieSession] implements it over a signed cookie bound to the
 // application's session ID, and the packages
@@ -98,7 +102,9 @@ var (
 	// ErrSecondStep reports a user who must pass the second step.
 	ErrSecondStep = errors.New("httpmw: second factor required")
 	// ErrSetUpRequired reports a user with no method where
-	// Config.RequireSetUp asks for one.
+	// Config.RequireSetUp asks for one, or a user past the deadline of a
+	// policy they do not meet (twofa.Standing.Overdue): no method, or none
+	// strong enough.
 	ErrSetUpRequired = errors.New("httpmw: second factor set-up required")
 	// ErrStepUp reports a route that needs a more recent second step.
 	ErrStepUp = errors.New("httpmw: recent second factor required")
@@ -171,7 +177,9 @@ type Config struct {
 	// path, for the login to go on to); "" answers 401.
 	LoginURL string
 	// RequireSetUp sends users with no method to the settings to set one
-	// up, instead of letting them pass.
+	// up, instead of letting them pass: a policy of Required for everyone,
+	// at once. twofa.Config.Policy says the same per user, with a grace
+	// period and a strength; the two combine (either sends the user).
 	RequireSetUp bool
 	// OfferRemember shows "remember this browser" on the challenge page.
 	// Off by default: a remembered browser is outside NIST SP 800-63B AAL2.
@@ -344,10 +352,23 @@ func (m *Middleware) Check(r *http.Request) error {
 
 // check returns the mark r passes with, and whether it comes from a
 // remembered browser and is not yet in the session.
+//
+// With twofa.Config.Policy, the user's standing decides the rest: a user
+// past the deadline of a policy they do not meet gets ErrSetUpRequired,
+// after the second step if they have a method to pass it with (the mark
+// is returned with the error, for StepUp to let them reach the set-up
+// pages); a user whose policy admits only security keys and passkeys, and
+// who has one, passes only with a mark of one (twofa.PhishingResistant),
+// never with a remembered browser.
 func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 	userID, _, ok := m.cfg.User(r)
 	if !ok || userID == "" {
 		return Mark{}, false, ErrNotLoggedIn
+	}
+	// Without a policy this reads nothing.
+	st, err := m.tf.Standing(r.Context(), userID)
+	if err != nil {
+		return Mark{}, false, err
 	}
 	mark, ok, err := m.cfg.Session.Mark(r)
 	if err != nil {
@@ -355,10 +376,13 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 	}
 	// A mark passes only for the user who made it: a session that changed
 	// hands starts over.
-	if ok && mark.UserID == userID {
+	if ok && mark.UserID == userID && counts(mark, st) {
+		if st.Overdue {
+			return mark, false, ErrSetUpRequired
+		}
 		return mark, false, nil
 	}
-	if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil {
+	if ck, err := r.Cookie(m.ck.name(rememberCookie)); err == nil && !st.Policy.PhishingResistant && !st.Overdue {
 		switch err := m.tf.Browsers.Check(r.Context(), userID, ck.Value); {
 		case err == nil:
 			return Mark{UserID: userID, Method: remember.Method, At: m.cfg.Now()}, true, nil
@@ -373,10 +397,19 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 	if requires {
 		return Mark{}, false, ErrSecondStep
 	}
-	if m.cfg.RequireSetUp {
+	if m.cfg.RequireSetUp || st.Overdue {
 		return Mark{}, false, ErrSetUpRequired
 	}
 	return Mark{UserID: userID}, false, nil
+}
+
+// counts reports whether a mark of the user passes under their standing:
+// any mark, but where the policy admits only security keys and passkeys
+// and the user has one, only a mark of one. A session that passed with a
+// code (before the policy, or before the key was added) is asked for the
+// key.
+func counts(mark Mark, st twofa.Standing) bool {
+	return !st.Policy.PhishingResistant || !st.Met || twofa.PhishingResistant(mark.Method)
 }
 
 // Handler returns next guarded by the second step: a request passes only
@@ -438,9 +471,14 @@ func (m *Middleware) StepUp(maxAge time.Duration, next http.Handler) http.Handle
 func (m *Middleware) stepUp(w http.ResponseWriter, r *http.Request, maxAge time.Duration) (Mark, *http.Request, error) {
 	mark, r, err := m.pass(w, r)
 	if errors.Is(err, ErrSetUpRequired) {
-		// Required to set a method up: the set-up pages are where to.
-		userID, _, _ := m.cfg.User(r)
-		return Mark{UserID: userID}, r, nil
+		// Required to set a method up: the set-up pages are where to. A
+		// user who passed a second step (a policy's deadline found them
+		// with a method too weak) needs it recent, as for any settings.
+		if mark.Method == "" {
+			userID, _, _ := m.cfg.User(r)
+			return Mark{UserID: userID}, r, nil
+		}
+		err = nil
 	}
 	if err != nil || mark.Method == "" || m.fresh(mark, maxAge) {
 		return mark, r, err
@@ -563,14 +601,21 @@ func (m *Middleware) Logout(w http.ResponseWriter, r *http.Request, forgetBrowse
 	return err
 }
 
-// remember makes this browser a remembered one for userID.
-func (m *Middleware) remember(w http.ResponseWriter, r *http.Request, userID string) error {
+// remember makes this browser a remembered one for userID, and reports
+// whether it did: never for a user whose policy admits only security keys
+// and passkeys, whom a remembered browser does not let skip the step (see
+// twofa.Policy.PhishingResistant).
+func (m *Middleware) remember(w http.ResponseWriter, r *http.Request, userID string) (bool, error) {
+	st, err := m.tf.Standing(r.Context(), userID)
+	if err != nil || st.Policy.PhishingResistant {
+		return false, err
+	}
 	token, err := m.tf.Browsers.Remember(r.Context(), userID, remember.Label(r.UserAgent()))
 	if err != nil {
-		return err
+		return false, err
 	}
 	http.SetCookie(w, m.ck.cookie(m.ck.name(rememberCookie), token, int(m.tf.Browsers.Window()/time.Second)))
-	return nil
+	return true, nil
 }
 
 // wantsHTML tells a browser navigating from an API client: browsers ask for

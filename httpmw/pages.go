@@ -514,24 +514,26 @@ func (m *Middleware) showChallenge(w http.ResponseWriter, r *http.Request, userI
 		m.fail(w, r, err)
 		return
 	}
-	passed := ok && mark.UserID == userID
-	if passed && (!p.StepUp || m.fresh(mark, m.cfg.StepUpAge)) {
-		http.Redirect(w, r, p.Next, http.StatusSeeOther)
-		return
-	}
 	if p.State, err = m.tf.Account(r.Context(), userID); err != nil {
 		m.fail(w, r, err)
 		return
 	}
+	// A mark that does not count under the user's policy (a code's, where
+	// only a key passes) is asked for again, not sent on to be refused.
+	passed := ok && mark.UserID == userID && counts(mark, p.State.Standing)
+	if passed && (!p.StepUp || m.fresh(mark, m.cfg.StepUpAge)) {
+		http.Redirect(w, r, p.Next, http.StatusSeeOther)
+		return
+	}
 	if !p.State.Requires() {
 		to := p.Next
-		if m.cfg.RequireSetUp {
+		if m.cfg.RequireSetUp || p.State.Standing.Overdue {
 			to = m.cfg.Path + "settings"
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
-	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp
+	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp && !p.State.Standing.Policy.PhishingResistant
 	if p.malformed {
 		p.Error = shapeMessage(p.pr, p.State.Offered)
 	}
@@ -579,7 +581,7 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 		return
 	}
 	if err == nil && rememberIt && m.cfg.OfferRemember {
-		err = m.remember(w, r, userID)
+		_, err = m.remember(w, r, userID)
 	}
 	if err != nil {
 		m.fail(w, r, err)
@@ -597,7 +599,7 @@ func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID st
 		return
 	}
 	if err == nil && r.URL.Query().Get("remember") == "1" && m.cfg.OfferRemember {
-		err = m.remember(w, r, userID)
+		_, err = m.remember(w, r, userID)
 	}
 	if err != nil {
 		m.logError(r, err)
@@ -626,7 +628,7 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &cool):
 		p.Error = p.T("email.cooldown", "Wait", wait(p.pr, cool.RetryAt, m.cfg.Now()))
 		m.showChallenge(w, r, userID, p, http.StatusTooManyRequests)
-	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
+	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable), errors.Is(err, twofa.ErrMethodNotAllowed):
 		p.Error = p.T("email.unavailable")
 		m.showChallenge(w, r, userID, p, http.StatusConflict)
 	case errors.Is(err, emailotp.ErrSend):
@@ -650,6 +652,8 @@ func codeMessage(pr *i18n.Printer, err error, now time.Time) (string, int) {
 		return pr.T("code.malformed"), http.StatusUnauthorized
 	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode):
 		return pr.T("code.invalid"), http.StatusUnauthorized
+	case errors.Is(err, twofa.ErrMethodNotAllowed):
+		return pr.T("policy.keys-only.use-key"), http.StatusConflict
 	}
 	return "", http.StatusInternalServerError
 }

@@ -81,8 +81,15 @@ func (a *app) adminPage(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, err)
 			return
 		}
-		v.Users = append(v.Users, adminRow{User: u, State: state})
+		row := adminRow{User: u, State: state}
+		v.Users = append(v.Users, row)
+		// Account carries the user's Standing (twofa.Service.Standing),
+		// read with the methods it judges.
+		if row.PolicyProblem() != "" {
+			v.OutOfPolicy = append(v.OutOfPolicy, row)
+		}
 	}
+	v.PolicyOn = a.pol.on()
 	// The notice names the user by ID, so no query string puts its own
 	// words on the page.
 	q := r.URL.Query()

@@ -70,6 +70,9 @@ type config struct {
 	// PasswordCost is the bcrypt cost of passwords; 0 means
 	// bcrypt.DefaultCost. Tests lower it to run faster.
 	PasswordCost int
+	// Policy is who must use a second factor, by when, of what strength
+	// (policy.go); the zero value asks nothing of anyone.
+	Policy policyConfig
 	// KeyModels names authenticator models over the library's table
 	// (webauthn.Config.Providers): a company's own keys, say.
 	KeyModels map[webauthn.AAGUID]string
@@ -94,6 +97,8 @@ type app struct {
 	// as long to refuse as a wrong password.
 	passwordCost int
 	dummyHash    []byte
+	// pol is the demonstration policy (policy.go).
+	pol policyConfig
 }
 
 //go:embed templates/*.html
@@ -117,7 +122,7 @@ func newServer(cfg config) (http.Handler, func(), error) {
 // its routes.
 func newApp(cfg config) (*app, func(), error) {
 	ctx := context.Background()
-	a := &app{log: cfg.Log, now: cfg.Now}
+	a := &app{log: cfg.Log, now: cfg.Now, pol: cfg.Policy}
 	if a.log == nil {
 		a.log = os.Stdout
 	}
@@ -193,6 +198,10 @@ func newApp(cfg config) (*app, func(), error) {
 	default:
 		fmt.Fprintln(a.log, "No SMTP server set, and the development mailer is off: codes by e-mail are not offered and no notice is sent")
 	}
+	var policy func(context.Context, string) (twofa.Policy, error)
+	if a.pol.on() {
+		policy = a.policy
+	}
 	a.tf, err = twofa.New(twofa.Config{
 		Issuer: issuer,
 		Store:  store,
@@ -206,6 +215,7 @@ func newApp(cfg config) (*app, func(), error) {
 		Mailer:  mailer,
 		Address: a.address,
 		Notify:  true,
+		Policy:  policy,
 		Events:  byAdmin(slog.New(slog.NewTextHandler(a.log, nil))),
 		Now:     cfg.Now,
 	})
@@ -219,6 +229,7 @@ func newApp(cfg config) (*app, func(), error) {
 		"isAdmin": a.isAdmin,
 		"devMail": func() bool { return a.mail != nil },
 		"slug":    slug,
+		"days":    daysWord,
 		"method":  methodName,
 		"methods": methodNames,
 		"primaries": func(s twofa.Account) string {
@@ -487,6 +498,11 @@ type view struct {
 	State twofa.Account
 	Users []adminRow
 	Mails []sentMail
+	// OutOfPolicy are the users past their deadline or below their
+	// required strength, on the administrator page; PolicyOn says
+	// whether a policy is set at all.
+	OutOfPolicy []adminRow
+	PolicyOn    bool
 
 	// The message page: a title, a sentence, and a link to go on.
 	Title, Message, LinkURL, LinkText string

@@ -22,6 +22,10 @@
 //	-smtp-user      SMTP_USER
 //	-smtp-password  SMTP_PASSWORD  (better in the environment than on the command line)
 //	-smtp-from      SMTP_FROM      sender, as "Example <otp@example.com>"
+//	-require-by     REQUIRE_BY     a second factor for everyone: now, or by a date
+//	                               such as 2027-01-31 (until then, a grace period)
+//	-admin-keys     ADMIN_KEYS     administrators must use a security key or passkey
+//	                               (by -require-by's date, else at once)
 //
 // The load test runs as a subcommand, with flags of its own (load.go):
 //
@@ -70,7 +74,13 @@ func main() {
 	smtpUser := flag.String("smtp-user", env("SMTP_USER", ""), "SMTP user name")
 	smtpPassword := flag.String("smtp-password", env("SMTP_PASSWORD", ""), "SMTP password (better set in SMTP_PASSWORD)")
 	smtpFrom := flag.String("smtp-from", env("SMTP_FROM", ""), `sender, as "Example <otp@example.com>"`)
+	requireBy := flag.String("require-by", env("REQUIRE_BY", ""), "require a second factor of every user: now, or from a date such as 2027-01-31 (a grace period until then); default optional")
+	adminKeys := flag.Bool("admin-keys", envBool("ADMIN_KEYS", false), "administrators must use a security key or passkey (by -require-by's date, else at once)")
 	flag.Parse()
+	pol, err := parsePolicy(*requireBy, *adminKeys)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	cfg := config{
 		DB:      *db,
@@ -79,7 +89,8 @@ func main() {
 		SMTP: emailotp.SMTPConfig{
 			Host: *smtpHost, Port: *smtpPort, Username: *smtpUser, Password: *smtpPassword, From: *smtpFrom,
 		},
-		Log: os.Stdout,
+		Log:    os.Stdout,
+		Policy: pol,
 	}
 	switch *smtpTLS {
 	case "starttls":
@@ -134,6 +145,18 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+func envBool(name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		log.Fatalf("%s: %v", name, err)
+	}
+	return b
 }
 
 func envInt(name string, def int) int {
