@@ -162,6 +162,33 @@ func walkPages(t *testing.T, lang string) []shown {
 	r.pass(func() string { return appCode(t, secret, a) }, "remember", "1")
 	page("settings, remembered browser", r.get("/2fa/settings"), 200)
 
+	// Where users stand with a policy: days left, past the deadline, keys
+	// only, and a code refused to a user who must use a key.
+	pa, pol := newPolicyApp(t)
+	soon := pa.clock.Now().Add(3 * 24 * time.Hour)
+	pol.set("gina", twofa.Policy{Required: true, Deadline: soon}, nil)
+	pol.set("kai", twofa.Policy{PhishingResistant: true, Deadline: soon}, nil)
+	pol.set("olga", twofa.Policy{Required: true, Deadline: pa.clock.Now().Add(-time.Hour)}, nil)
+	for _, u := range []string{"gina", "kai", "olga"} {
+		pb := pa.speaker(lang)
+		pb.login(u)
+		page("settings, policy for "+u, pb.get("/2fa/settings"), 200)
+	}
+	admCode := pa.enroll("adm")
+	pol.set("adm", twofa.Policy{PhishingResistant: true, Deadline: soon}, nil)
+	ab := pa.speaker(lang)
+	ab.login("adm")
+	page("challenge, keys only, days left", ab.get("/2fa/"), 200)
+	ab.pass(admCode)
+	admKey := ab.register(t)
+	ab.useKey(t, admKey, "")
+	page("settings, keys only, met", ab.get("/2fa/settings"), 200)
+	pa.clock.Add(time.Minute)
+	ab2 := pa.speaker(lang)
+	ab2.login("adm")
+	page("challenge, a code from a user who must use a key", ab2.post("/2fa/verify", url.Values{"code": {admCode()}}), 409)
+	problem("API: a code from a user who must use a key", ab2.call("POST", "verify", map[string]any{"code": admCode()}), 409)
+
 	// The API's problems, and its notices.
 	problem("API: no route", b.call("GET", "nothing", nil), 404)
 	problem("API: method", b.call("PUT", "challenge", nil), 405)
