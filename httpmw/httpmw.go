@@ -212,6 +212,30 @@ type Config struct {
 	CrossOrigin *http.CrossOriginProtection
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// LogIn, if set, turns on passkey sign-in from the application's own
+	// login form (see "Passkey sign-in" in the package doc): a passkey
+	// that verified the user (PIN, fingerprint, face) is both factors, and
+	// signs userID in with no password. LogIn logs userID into the
+	// application's session, as its password login does (for example
+	// scssession.Session.LogIn), and returns the request to go on with:
+	// r, or one carrying the new session; the cookies it sets on w are
+	// seen by the rest of the request, as after RenewSession. The
+	// middleware then checks that Config.User sees userID, renews the
+	// session (RenewSession) and records the second step as passed with
+	// method twofa.Passkey, all in the same answer. An error denies the
+	// sign-in. Nil leaves passkey sign-in off.
+	LogIn func(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error)
+	// InvitePasskey, with LogIn, invites a user who passed the second
+	// step on the challenge page with a code, and has no passkey yet, to
+	// create one on this device for the next sign-in: a page between the
+	// challenge and the next page, which the user can decline ("Not now":
+	// not asked again on this device for InviteLaterFor) and which goes
+	// on at once when the browser cannot make a passkey. Off by default:
+	// it puts a page into a login flow the application may have tested
+	// without it, and the offer only makes sense once LogIn lets a
+	// passkey sign in.
+	InvitePasskey bool
 }
 
 // Middleware enforces the second step. It is safe for concurrent use.
@@ -288,7 +312,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
 	}
-	if m.apiDoc, err = mountDoc(cfg.Path); err != nil {
+	if m.apiDoc, err = mountDoc(cfg.Path, m.passkeySignIn()); err != nil {
 		return nil, err
 	}
 	m.pages = m.routes()

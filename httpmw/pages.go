@@ -89,6 +89,12 @@ func (m *Middleware) table() []pageRoute {
 			pageRoute{method: "POST", path: "keys/remove", h: stepUp(m.keyRemove)},
 		)
 	}
+	if m.passkeySignIn() {
+		rs = append(rs,
+			pageRoute{method: "GET", path: "invite", h: stepUp(m.invite)},
+			pageRoute{method: "POST", path: "invite", h: http.HandlerFunc(m.inviteLater)},
+		)
+	}
 	rs = append(rs, pageRoute{method: "GET", path: "static/", h: http.StripPrefix(m.cfg.Path+"static/", http.FileServerFS(staticFS))})
 	return append(rs, m.getRedirects(rs)...)
 }
@@ -248,6 +254,9 @@ type Page struct {
 	// The settings page.
 	SetUpRequired bool   // Config.RequireSetUp sent the user here
 	ThisBrowser   string // the ID of this browser in State.Browsers, if remembered
+	// SignedInWith is how this session passed the second step (the
+	// mark's Method): twofa.Passkey for a passkey sign-in.
+	SignedInWith twofa.Method
 	// Activity is the user's recent security activity, newest first, at
 	// most ActivityShown entries (twofa.Service.Activity).
 	Activity []twofa.Activity
@@ -594,6 +603,9 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 		m.fail(w, r, err)
 		return
 	}
+	if m.mayInvite(r, userID, method) {
+		next = m.inviteURL(next)
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -745,6 +757,9 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 	if p.Activity, err = m.tf.Activity(r.Context(), userID, ActivityShown); err != nil {
 		m.fail(w, r, err)
 		return
+	}
+	if mark, ok := FromContext(r.Context()); ok {
+		p.SignedInWith = mark.Method
 	}
 	m.render(w, http.StatusOK, "settings", p)
 }
