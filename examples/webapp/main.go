@@ -79,7 +79,8 @@ func main() {
 		SMTP: emailotp.SMTPConfig{
 			Host: *smtpHost, Port: *smtpPort, Username: *smtpUser, Password: *smtpPassword, From: *smtpFrom,
 		},
-		Log: os.Stdout,
+		Log:           os.Stdout,
+		InvitePasskey: true,
 	}
 	switch *smtpTLS {
 	case "starttls":

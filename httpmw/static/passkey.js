@@ -85,6 +85,7 @@
       return;
     }
     for (let tries = 0; tries < 20; tries++) {
+      const started = Date.now();
       try {
         await signIn("conditional", input);
         return;
@@ -92,8 +93,11 @@
         if (err && err.name === "AbortError") {
           return;
         }
+        if (err && err.name === "NotAllowedError" && Date.now() - started > 10000) {
+          continue; // the ceremony timed out unused: offer it again
+        }
         if (err && err.name === "NotAllowedError") {
-          continue; // timed out, or dismissed: offer it again
+          return; // refused at once: no passkey here, or it cannot verify the user
         }
         if (err && err.problem) {
           say(err.message); // refused: the password form is still there
