@@ -54,6 +54,30 @@
 // contract is an OpenAPI 3.1 document served at Config.Path+"api/openapi.json"
 // ([Middleware.OpenAPI]); the tests check every exchange against it.
 //
+// # Passkey sign-in
+//
+// With [Config.LogIn], a passkey signs a user in from the application's
+// own login form with no password: a passkey that verified its user is
+// both factors. The form's user-name field gets
+// autocomplete="username webauthn" and the page loads
+// Config.Path+"static/passkey.js", which asks the browser for the site's
+// passkeys in that field's autofill (conditional mediation) where it can,
+// and does nothing where it cannot. The passkey chosen, the script posts
+// to Config.Path+"api/passkey/begin" and "api/passkey/finish" (JSON
+// routes for visitors not logged in, with the API's rules and problems):
+// the key is checked with user verification required, Config.LogIn logs
+// the user into the application's session, the session is renewed and
+// the second step recorded as passed with method [twofa.Passkey], in one
+// answer, and the script goes on to the next page. The sign-in is
+// refused for a passkey without user verification and for a user whose
+// security keys are turned off; a ceremony signs in once.
+//
+// With [Config.InvitePasskey] as well, a user who passed the challenge
+// page with a code and has no passkey is invited, on a page of its own
+// ("invite"), to create one on this device; "Not now" keeps it away on
+// this device for [InviteLaterFor], and a browser that cannot make one
+// goes on at once.
+//
 // # Remembered browsers
 //
 // With [Config.OfferRemember], the challenge offers to skip the second step
