@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -490,4 +491,40 @@ func TestPasskeyInvitation(t *testing.T) {
 	ob := off.browser()
 	ob.login("alice")
 	ob.pass(offCode)
+}
+
+// BenchmarkPasskeySignIn is one sign-in through the JSON API: begin, the
+// virtual authenticator's assertion (ECDSA P-256, as a real one signs),
+// finish with the application's login, the renewal and the mark.
+func BenchmarkPasskeySignIn(b *testing.B) {
+	rig := newVerifyRig(b, memory.New())
+	id, options, err := rig.tf.WebAuthn.BeginRegistration(ctx, "alice", "alice", "Passkey")
+	if err != nil {
+		b.Fatal(err)
+	}
+	parsed, _ := virtualwebauthn.ParseAttestationOptions(string(options))
+	d := virtualkey.New(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(parsed.UserID)})
+	if _, err := rig.tf.WebAuthn.FinishRegistration(ctx, id, "alice", d.Attest(b, virtualkey.RP, options)); err != nil {
+		b.Fatal(err)
+	}
+	post := func(path, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "https://example.com/2fa/api/"+path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		w := httptest.NewRecorder()
+		rig.h.ServeHTTP(w, r)
+		return w
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := post("passkey/begin", `{}`)
+		var c ceremonyView
+		if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil || w.Code != http.StatusOK {
+			b.Fatalf("begin: %d %s", w.Code, w.Body)
+		}
+		body, _ := json.Marshal(map[string]any{"ceremony": c.Ceremony, "response": json.RawMessage(d.Assert(b, virtualkey.RP, c.Options))})
+		if w := post("passkey/finish", string(body)); w.Code != http.StatusOK {
+			b.Fatalf("finish: %d %s", w.Code, w.Body)
+		}
+	}
 }
