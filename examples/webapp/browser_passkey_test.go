@@ -78,10 +78,13 @@ func TestBrowserPasskey(t *testing.T) {
 	if !eval[bool](p, `PublicKeyCredential.isConditionalMediationAvailable()`) {
 		t.Fatal("headless Chromium no longer offers conditional mediation: drive the modal request instead (window.twofaPasskey.signIn)")
 	}
-	p.navigate("log in with the password", "twofa-status",
-		chromedp.SetValue(chromedp.ID("email"), demo),
-		chromedp.SetValue(chromedp.ID("password"), demoPW),
-		chromedp.Click(chromedp.ID("login")))
+	p.step("desktop width", chromedp.EmulateViewport(1200, 900))
+	p.check()
+	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
+	// With the keyboard, while the page's passkey request waits.
+	p.keyboard("email", demo)
+	p.keyboard("password", demoPW)
+	p.press("login", kb.Enter, "twofa-status")
 
 	// An authenticator app, the classic second step.
 	p.click("settings", "totp-setup")
