@@ -385,6 +385,18 @@ func TestPasskeySignInFailuresDeny(t *testing.T) {
 		t.Fatalf("begin with the clock before 1970: %d %s", got.status, got.body)
 	}
 	a.clock.Add(back.Sub(a.clock.Now()))
+	// A clock that goes wrong between begin and finish signs no one in.
+	for _, jump := range []time.Duration{-time.Duration(back.Unix()+3600) * time.Second, 250 * 365 * 24 * time.Hour} {
+		b := a.browser()
+		c := b.passkeyBegin()
+		response := d.Assert(t, virtualkey.RP, c.Options)
+		a.clock.Add(jump)
+		b.passkeyFinish(c, response, "/").problem(t, "clock gone wrong", httpmw.ProblemUnavailable, http.StatusServiceUnavailable)
+		a.clock.Add(-jump)
+		if got := b.get("/account"); got.status != http.StatusSeeOther {
+			t.Fatalf("signed in on a clock gone wrong: %d", got.status)
+		}
+	}
 	b := a.browser()
 	c := b.passkeyBegin()
 	b.passkeyFinish(c, d.Assert(t, virtualkey.RP, c.Options), "/").ok(t, "all up again", nil)
