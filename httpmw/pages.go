@@ -610,7 +610,7 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 }
 
 // keyPassed is the OnLogin of security-key logins.
-func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, _ webauthn.Result) {
+func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, res webauthn.Result) {
 	r, err := m.complete(w, r, userID, twofa.WebAuthn)
 	if errors.Is(err, ErrSessionRenewed) {
 		// As in passed: the page goes on to the next one, which checks the
@@ -625,6 +625,15 @@ func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID st
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		w.Write([]byte(`{"error":"temporarily unavailable"}`))
+		return
+	}
+	if m.mayInvite(r, userID, twofa.WebAuthn) {
+		// The script goes on to the invitation, then to its next page.
+		writeAPI(w, struct {
+			OK           bool   `json:"ok"`
+			UserVerified bool   `json:"userVerified"`
+			Next         string `json:"next"`
+		}{true, res.UserVerified, m.inviteURL(localPath(r.URL.Query().Get("next"), m.cfg.Home))})
 	}
 }
 

@@ -474,13 +474,28 @@ func TestPasskeyInvitation(t *testing.T) {
 	}
 	// A passkey made, the invitation is gone everywhere; a security key
 	// that is no passkey keeps it.
-	a.addPasskey("alice", virtualwebauthn.AuthenticatorOptions{}, false)
+	key := a.addPasskey("alice", virtualwebauthn.AuthenticatorOptions{}, false)
 	n := a.browser()
 	n.login("alice")
 	if got := n.post("/2fa/verify", url.Values{"code": {code()}, "next": {"/account"}}); !strings.HasPrefix(got.location, "/2fa/invite") {
 		t.Fatalf("with a security key only: %q, want the invitation", got.location)
 	}
 	a.clock.Add(30 * time.Second)
+	// A login with that key on the challenge page: its script is sent to
+	// the invitation too.
+	k := a.browser()
+	k.login("alice")
+	status, begin := k.postJSON("/2fa/key/begin", nil)
+	if status != http.StatusOK {
+		t.Fatalf("key/begin: %d", status)
+	}
+	var ceremony, next string
+	json.Unmarshal(begin["ceremony"], &ceremony)
+	status, done := k.postJSON("/2fa/key/finish?next=%2Faccount", map[string]any{"ceremony": ceremony, "response": json.RawMessage(key.Assert(t, virtualkey.RP, begin["options"]))})
+	json.Unmarshal(done["next"], &next)
+	if status != http.StatusOK || next != "/2fa/invite?next=%2Faccount" {
+		t.Fatalf("key login: %d, next %q, want the invitation", status, next)
+	}
 	a.addPasskey("alice", virtualwebauthn.AuthenticatorOptions{}, true)
 	n = a.browser()
 	n.login("alice")
