@@ -73,7 +73,7 @@
 // security keys are turned off; a ceremony signs in once.
 //
 // With [Config.InvitePasskey] as well, a user who passed the challenge
-// page with a code and has no passkey is invited, on a page of its own
+// page with a code or a security key and has no passkey is invited, on a page of its own
 // ("invite"), to create one on this device; "Not now" keeps it away on
 // this device for [InviteLaterFor], and a browser that cannot make one
 // goes on at once.
@@ -251,7 +251,8 @@ type Config struct {
 	// sign-in. Nil leaves passkey sign-in off.
 	LogIn func(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error)
 	// InvitePasskey, with LogIn, invites a user who passed the second
-	// step on the challenge page with a code, and has no passkey yet, to
+	// step on the challenge page with a code or a security key, and has
+	// no passkey yet, to
 	// create one on this device for the next sign-in: a page between the
 	// challenge and the next page, which the user can decline ("Not now":
 	// not asked again on this device for InviteLaterFor) and which goes
