@@ -46,6 +46,7 @@ var logged = map[event.Kind]bool{
 	event.CloneWarning:    true,
 	event.NoMethodLeft:    true,
 	event.BackupOnly:      true,
+	event.PasskeySignIn:   true,
 }
 
 // logHook records each logged event in the user's security log, then
@@ -53,7 +54,7 @@ var logged = map[event.Kind]bool{
 // caused the event; it emits event.LogFailed to next, so it is seen.
 func (s *Service) logHook(next event.Hook) event.Hook {
 	return func(ctx context.Context, e event.Event) {
-		if logged[e.Kind] {
+		if logged[e.Kind] && !passkeyKeyCheck(ctx, e) {
 			s.record(ctx, next, e)
 		}
 		next.Emit(ctx, e)
@@ -145,6 +146,7 @@ var activityWords = map[event.Kind]string{
 	event.CloneWarning:    "Warning: %s may have been copied",
 	event.NoMethodLeft:    "No second sign-in step left",
 	event.BackupOnly:      "Only backup codes left",
+	event.PasskeySignIn:   "Signed in with a passkey, without a password",
 }
 
 // methodWords name the methods in the log, with their article.
@@ -153,6 +155,7 @@ var methodWords = map[Method]string{
 	WebAuthn: "a security key",
 	Email:    "codes by e-mail",
 	Backup:   "backup codes",
+	Passkey:  "a passkey",
 }
 
 // Describe says in words what a security-log entry records, as the

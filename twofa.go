@@ -138,6 +138,12 @@ const (
 	Backup   Method = backup.Method
 	Email    Method = emailotp.Method
 	WebAuthn Method = webauthn.Method
+	// Passkey is the method of a session passed by a passkey that
+	// verified the user (PIN or biometric): both factors in one, with no
+	// password (see Service.FinishPasskeySignIn). It names how a session
+	// signed in, in marks and events; it is not in Methods, since a
+	// passkey is set up, turned off and removed as a security key.
+	Passkey Method = "passkey"
 )
 
 // Methods lists every method, in the order account views show them.

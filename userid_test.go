@@ -51,6 +51,9 @@ func TestInvalidUserIDs(t *testing.T) {
 		if in.NumIn() < 3 || in.In(1) != reflect.TypeFor[context.Context]() || in.In(2).Kind() != reflect.String {
 			continue
 		}
+		if m.Name == "FinishPasskeySignIn" {
+			continue // its string is a ceremony: the user is not known yet
+		}
 		called = append(called, m.Name)
 		for name, id := range bad {
 			t.Run(m.Name+"/"+name, func(t *testing.T) {

@@ -42,6 +42,7 @@ const (
 	Locked          Kind = "locked"             // failed attempts began a lock: tell the user
 	NoMethodLeft    Kind = "no_method_left"     // the last enabled method was turned off or removed
 	BackupOnly      Kind = "backup_only"        // the last primary method went and backup codes alone remain, which do not count
+	PasskeySignIn   Kind = "passkey_sign_in"    // a passkey that verified the user signed in, as both factors, without a password
 )
 
 // Event is one security-relevant occurrence.

@@ -34,11 +34,16 @@ var openAPIDoc []byte
 // Config.Path+"api/openapi.json": its server is the API's mount.
 func (m *Middleware) OpenAPI() []byte { return bytes.Clone(m.apiDoc) }
 
-// mountDoc returns the document with its server at path+"api".
-func mountDoc(path string) ([]byte, error) {
+// mountDoc returns the document with its server at path+"api", and
+// without the passkey sign-in's operations unless it is on.
+func mountDoc(path string, passkey bool) ([]byte, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
 		return nil, err
+	}
+	if paths, ok := doc["paths"].(map[string]any); ok && !passkey {
+		delete(paths, "/passkey/begin")
+		delete(paths, "/passkey/finish")
 	}
 	doc["servers"] = []any{map[string]any{"url": path + "api"}}
 	return json.MarshalIndent(doc, "", "  ")
@@ -60,7 +65,10 @@ type apiRoute struct {
 	// settings marks a route behind the step-up window, as the settings
 	// pages are.
 	settings bool
-	h        func(w http.ResponseWriter, r *http.Request, c apiCall)
+	// anonymous marks a route for a visitor not logged in yet: passkey
+	// sign-in.
+	anonymous bool
+	h         func(w http.ResponseWriter, r *http.Request, c apiCall)
 }
 
 // apiTable lists every route of the API; the tests walk it.
@@ -74,6 +82,12 @@ func (m *Middleware) apiTable() []apiRoute {
 		rs = append(rs,
 			apiRoute{method: "POST", path: "key/begin", h: m.apiKeyBegin},
 			apiRoute{method: "POST", path: "key/finish", input: true, h: m.apiKeyFinish},
+		)
+	}
+	if m.passkeySignIn() {
+		rs = append(rs,
+			apiRoute{method: "POST", path: "passkey/begin", anonymous: true, h: m.apiPasskeyBegin},
+			apiRoute{method: "POST", path: "passkey/finish", anonymous: true, input: true, h: m.apiPasskeyFinish},
 		)
 	}
 	rs = append(rs,
@@ -167,6 +181,10 @@ func (m *Middleware) serveAPI(w http.ResponseWriter, r *http.Request, rt apiRout
 	// The log's scrub finds it in the context.
 	r = r.WithContext(context.WithValue(r.Context(), apiBodyKey{}, c.body))
 	r.Body, r.ContentLength = http.NoBody, 0
+	if rt.anonymous {
+		rt.h(w, r, c)
+		return
+	}
 	var ok bool
 	if c.userID, c.account, ok = m.cfg.User(r); !ok || c.userID == "" {
 		m.problem(w, newProblem(ProblemNotLoggedIn, http.StatusUnauthorized, "problem.log-in"))
@@ -391,6 +409,9 @@ type apiVerifyRequest struct {
 type apiPassedView struct {
 	Method     twofa.Method `json:"method"`
 	Remembered bool         `json:"remembered"`
+	// InvitePasskey tells the client it may invite the user to create a
+	// passkey on this device (Config.InvitePasskey).
+	InvitePasskey bool `json:"invitePasskey"`
 }
 
 // apiVerify is the challenge form's verify: any code method.
@@ -476,7 +497,7 @@ func (m *Middleware) apiPassed(w http.ResponseWriter, r *http.Request, userID st
 		m.apiFail(w, r, err)
 		return
 	}
-	writeAPI(w, apiPassedView{Method: method, Remembered: remembered})
+	writeAPI(w, apiPassedView{Method: method, Remembered: remembered, InvitePasskey: m.mayInvite(r, userID, method)})
 }
 
 func (m *Middleware) apiSendEmail(w http.ResponseWriter, r *http.Request, c apiCall) {
@@ -637,6 +658,9 @@ type apiAccountView struct {
 	Throttle        *apiThrottle      `json:"throttle,omitempty"`
 	SetUpRequired   bool              `json:"setUpRequired"`
 	Activity        []apiActivityView `json:"activity"`
+	// SignedInWith is how this session passed the second step: "passkey"
+	// for a passkey sign-in.
+	SignedInWith twofa.Method `json:"signedInWith,omitempty"`
 
 	apiPolicyView
 }
@@ -713,6 +737,9 @@ func (m *Middleware) accountView(r *http.Request, c apiCall) (apiAccountView, er
 	acts, err := m.tf.Activity(r.Context(), c.userID, ActivityShown)
 	if err != nil {
 		return apiAccountView{}, err
+	}
+	if mark, ok := FromContext(r.Context()); ok {
+		v.SignedInWith = mark.Method
 	}
 	v.Activity = make([]apiActivityView, 0, len(acts))
 	for _, a := range acts {

@@ -21,6 +21,7 @@ import (
 // verifyRig is a middleware over store with alice logged in (session
 // "s1") and her authenticator app set up.
 type verifyRig struct {
+	tf     *twofa.Service
 	mw     *httpmw.Middleware
 	h      http.Handler
 	clock  *fake.Clock
@@ -54,7 +55,12 @@ func newVerifyRig(tb testing.TB, store storage.Store) *verifyRig {
 			return "", "", false
 		},
 		Session: &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
-		Now:     clock.Now,
+		// A passkey signs alice in to the one session there is.
+		LogIn: func(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error) {
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "s1", Path: "/"})
+			return r, nil
+		},
+		Now: clock.Now,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -66,7 +72,7 @@ func newVerifyRig(tb testing.TB, store storage.Store) *verifyRig {
 	if err := tf.TOTP.Confirm(ctx, "alice", "setup", fake.AppCode(tb, e.Secret, clock.Now())); err != nil {
 		tb.Fatal(err)
 	}
-	return &verifyRig{mw: mw, h: mw.Pages(), clock: clock, secret: e.Secret}
+	return &verifyRig{tf: tf, mw: mw, h: mw.Pages(), clock: clock, secret: e.Secret}
 }
 
 // verify sends code through the form (json false) or the API, and returns

@@ -44,6 +44,7 @@ type app struct {
 	mu     sync.Mutex
 	users  map[string]string // session ID → user ID
 	renews int               // sessions renewed by RenewSession
+	logIns int               // users logged in by LogIn (a passkey sign-in)
 	// renewed holds when each renewed session ID was renewed: it works on
 	// for renewGrace, for the parallel requests that carried it.
 	renewed map[string]time.Time
@@ -96,6 +97,16 @@ func newApp(t *testing.T, opts ...option) *app {
 			a.renewed[old] = a.clock.Now()
 			http.SetCookie(w, &http.Cookie{Name: "sid", Value: sid, Path: "/", HttpOnly: true})
 			return r.WithContext(context.WithValue(r.Context(), sidKey{}, sid)), nil
+		},
+		// A passkey signs in as the password login does: a new session.
+		LogIn: func(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error) {
+			sid := rand.Text()
+			a.mu.Lock()
+			a.users[sid] = userID
+			a.logIns++
+			a.mu.Unlock()
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: sid, Path: "/", HttpOnly: true})
+			return r, nil
 		},
 		OfferRemember: true,
 		LoginURL:      "/login",
@@ -175,6 +186,12 @@ func (a *app) user(sid string) (string, bool) {
 		return "", false
 	}
 	return u, ok && u != ""
+}
+
+func (a *app) logInCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.logIns
 }
 
 func (a *app) renewCount() int {

@@ -20,6 +20,7 @@ import (
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/totp"
+	"github.com/twofa-go/twofa/webauthn"
 )
 
 // The application keeps its own login and sessions; the middleware asks
@@ -259,4 +260,68 @@ func ExampleMiddleware_Pages_json() {
 	// 200 false [totp]
 	// 401 application/problem+json true
 	// That code did not work. Check it and try again.
+}
+
+// Passkey sign-in from the application's own login form: Config.LogIn
+// logs the user a passkey names into the application's session, and the
+// form loads the script and marks its user-name field for the autofill.
+func ExampleConfig_logIn() {
+	key, _ := keyring.NewKey("2026-11")
+	ring, _ := keyring.New(key)
+	tf, err := twofa.New(twofa.Config{Issuer: "Acme", Store: memory.New(), Keys: ring,
+		// Passkeys are security keys: WebAuthn must be configured.
+		WebAuthn: webauthn.Config{RPID: "example.com", Origins: []string{"https://example.com"}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var sessions sync.Map // session ID → user ID
+	mw, err := httpmw.New(httpmw.Config{
+		Service: tf,
+		Origin:  "https://example.com",
+		User: func(r *http.Request) (string, string, bool) {
+			c, err := r.Cookie("session")
+			if err != nil {
+				return "", "", false
+			}
+			u, ok := sessions.Load(c.Value)
+			if !ok {
+				return "", "", false
+			}
+			return u.(string), u.(string), true
+		},
+		Session: &httpmw.CookieSession{Key: ring.DeriveKey("httpmw/mark"), SessionID: func(r *http.Request) string {
+			c, _ := r.Cookie("session")
+			if c == nil {
+				return ""
+			}
+			return c.Value
+		}},
+		// A passkey signed userID in: start its session as the password
+		// login does. The cookie set on w is seen by the rest of the
+		// request.
+		LogIn: func(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error) {
+			id := rand.Text()
+			sessions.Store(id, userID)
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			return r, nil
+		},
+		InvitePasskey: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The login form:
+	//	<input name="email" autocomplete="username webauthn">
+	//	<script src="/2fa/static/passkey.js" defer></script>
+	var doc struct {
+		Paths map[string]any `json:"paths"`
+	}
+	json.Unmarshal(mw.OpenAPI(), &doc)
+	for _, p := range []string{"/passkey/begin", "/passkey/finish"} {
+		_, ok := doc.Paths[p]
+		fmt.Println(p, ok)
+	}
+	// Output:
+	// /passkey/begin true
+	// /passkey/finish true
 }

@@ -58,6 +58,30 @@
 // contract is an OpenAPI 3.1 document served at Config.Path+"api/openapi.json"
 // ([Middleware.OpenAPI]); the tests check every exchange against it.
 //
+// # Passkey sign-in
+//
+// With [Config.LogIn], a passkey signs a user in from the application's
+// own login form with no password: a passkey that verified its user is
+// both factors. The form's user-name field gets
+// autocomplete="username webauthn" and the page loads
+// Config.Path+"static/passkey.js", which asks the browser for the site's
+// passkeys in that field's autofill (conditional mediation) where it can,
+// and does nothing where it cannot. The passkey chosen, the script posts
+// to Config.Path+"api/passkey/begin" and "api/passkey/finish" (JSON
+// routes for visitors not logged in, with the API's rules and problems):
+// the key is checked with user verification required, Config.LogIn logs
+// the user into the application's session, the session is renewed and
+// the second step recorded as passed with method [twofa.Passkey], in one
+// answer, and the script goes on to the next page. The sign-in is
+// refused for a passkey without user verification and for a user whose
+// security keys are turned off; a ceremony signs in once.
+//
+// With [Config.InvitePasskey] as well, a user who passed the challenge
+// page with a code or a security key and has no passkey is invited, on a page of its own
+// ("invite"), to create one on this device; "Not now" keeps it away on
+// this device for [InviteLaterFor], and a browser that cannot make one
+// goes on at once.
+//
 // # Remembered browsers
 //
 // With [Config.OfferRemember], the challenge offers to skip the second step
@@ -229,6 +253,31 @@ type Config struct {
 	CrossOrigin *http.CrossOriginProtection
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// LogIn, if set, turns on passkey sign-in from the application's own
+	// login form (see "Passkey sign-in" in the package doc): a passkey
+	// that verified the user (PIN, fingerprint, face) is both factors, and
+	// signs userID in with no password. LogIn logs userID into the
+	// application's session, as its password login does (for example
+	// scssession.Session.LogIn), and returns the request to go on with:
+	// r, or one carrying the new session; the cookies it sets on w are
+	// seen by the rest of the request, as after RenewSession. The
+	// middleware then checks that Config.User sees userID, renews the
+	// session (RenewSession) and records the second step as passed with
+	// method twofa.Passkey, all in the same answer. An error denies the
+	// sign-in. Nil leaves passkey sign-in off.
+	LogIn func(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error)
+	// InvitePasskey, with LogIn, invites a user who passed the second
+	// step on the challenge page with a code or a security key, and has
+	// no passkey yet, to
+	// create one on this device for the next sign-in: a page between the
+	// challenge and the next page, which the user can decline ("Not now":
+	// not asked again on this device for InviteLaterFor) and which goes
+	// on at once when the browser cannot make a passkey. Off by default:
+	// it puts a page into a login flow the application may have tested
+	// without it, and the offer only makes sense once LogIn lets a
+	// passkey sign in.
+	InvitePasskey bool
 }
 
 // Middleware enforces the second step. It is safe for concurrent use.
@@ -306,7 +355,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
 	}
-	if m.apiDoc, err = mountDoc(cfg.Path); err != nil {
+	if m.apiDoc, err = mountDoc(cfg.Path, m.passkeySignIn()); err != nil {
 		return nil, err
 	}
 	m.pages = m.routes()

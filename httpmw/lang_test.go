@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/descope/virtualwebauthn"
+
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/httpmw"
 	"github.com/twofa-go/twofa/i18n"
+	"github.com/twofa-go/twofa/internal/virtualkey"
 	"golang.org/x/text/language"
 )
 
@@ -188,6 +191,30 @@ func walkPages(t *testing.T, lang string) []shown {
 	ab2.login("adm")
 	page("challenge, a code from a user who must use a key", ab2.post("/2fa/verify", url.Values{"code": {admCode()}}), 409)
 	problem("API: a code from a user who must use a key", ab2.call("POST", "verify", map[string]any{"code": admCode()}), 409)
+
+	// The invitation to make a passkey, a passkey sign-in and its refusals.
+	ia := newApp(t, func(_ *twofa.Config, mc *httpmw.Config) { mc.InvitePasskey = true })
+	inviteCode := ia.enroll("ivy")
+	ib := ia.speaker(lang)
+	ib.login("ivy")
+	page("invitation", ib.get(redirect("verify, on to the invitation", ib.post("/2fa/verify", url.Values{"code": {inviteCode()}, "next": {"/account"}}))), 200)
+	pk := ia.addPasskey("pat", virtualwebauthn.AuthenticatorOptions{}, true)
+	unverified := ia.addPasskey("una", virtualwebauthn.AuthenticatorOptions{UserNotVerified: true}, true)
+	off := ia.addPasskey("otto", virtualwebauthn.AuthenticatorOptions{}, true)
+	if err := ia.tf.Disable(ctx, "otto", twofa.WebAuthn); err != nil {
+		t.Fatal(err)
+	}
+	pb := ia.speaker(lang)
+	problem("API: passkey sign-in, no ceremony", pb.call("POST", "passkey/finish", map[string]any{"ceremony": ""}), 400)
+	pc := pb.passkeyBegin()
+	problem("API: passkey without user verification", pb.passkeyFinish(pc, unverified.Assert(t, virtualkey.RP, pc.Options), ""), 403)
+	pc = pb.passkeyBegin()
+	problem("API: passkey, keys turned off", pb.passkeyFinish(pc, off.Assert(t, virtualkey.RP, pc.Options), ""), 409)
+	pc = pb.passkeyBegin()
+	if got := pb.passkeyFinish(pc, pk.Assert(t, virtualkey.RP, pc.Options), ""); got.status != http.StatusOK {
+		t.Fatalf("passkey sign-in: %d %s", got.status, got.body)
+	}
+	page("settings, signed in with a passkey", pb.get("/2fa/settings"), 200)
 
 	// The API's problems, and its notices.
 	problem("API: no route", b.call("GET", "nothing", nil), 404)

@@ -90,6 +90,12 @@ func (m *Middleware) table() []pageRoute {
 			pageRoute{method: "POST", path: "keys/remove", h: stepUp(m.keyRemove)},
 		)
 	}
+	if m.passkeySignIn() {
+		rs = append(rs,
+			pageRoute{method: "GET", path: "invite", h: stepUp(m.invite)},
+			pageRoute{method: "POST", path: "invite", h: http.HandlerFunc(m.inviteLater)},
+		)
+	}
 	rs = append(rs, pageRoute{method: "GET", path: "static/", h: http.StripPrefix(m.cfg.Path+"static/", http.FileServerFS(staticFS))})
 	return append(rs, m.getRedirects(rs)...)
 }
@@ -250,6 +256,9 @@ type Page struct {
 	// The settings page.
 	SetUpRequired bool   // Config.RequireSetUp sent the user here
 	ThisBrowser   string // the ID of this browser in State.Browsers, if remembered
+	// SignedInWith is how this session passed the second step (the
+	// mark's Method): twofa.Passkey for a passkey sign-in.
+	SignedInWith twofa.Method
 	// Activity is the user's recent security activity, newest first, at
 	// most ActivityShown entries (twofa.Service.Activity).
 	Activity []twofa.Activity
@@ -587,11 +596,14 @@ func (m *Middleware) passed(w http.ResponseWriter, r *http.Request, userID strin
 		m.fail(w, r, err)
 		return
 	}
+	if m.mayInvite(r, userID, method) {
+		next = m.inviteURL(next)
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // keyPassed is the OnLogin of security-key logins.
-func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, _ webauthn.Result) {
+func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID string, res webauthn.Result) {
 	r, err := m.complete(w, r, userID, twofa.WebAuthn)
 	if errors.Is(err, ErrSessionRenewed) {
 		// As in passed: the page goes on to the next one, which checks the
@@ -606,6 +618,15 @@ func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID st
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
 		json.NewEncoder(w).Encode(map[string]string{"error": m.printer(r).T("error.unavailable")})
+		return
+	}
+	if m.mayInvite(r, userID, twofa.WebAuthn) {
+		// The script goes on to the invitation, then to its next page.
+		writeAPI(w, struct {
+			OK           bool   `json:"ok"`
+			UserVerified bool   `json:"userVerified"`
+			Next         string `json:"next"`
+		}{true, res.UserVerified, m.inviteURL(localPath(r.URL.Query().Get("next"), m.cfg.Home))})
 	}
 }
 
@@ -744,6 +765,9 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 	if p.Activity, err = m.tf.Activity(r.Context(), userID, ActivityShown); err != nil {
 		m.fail(w, r, err)
 		return
+	}
+	if mark, ok := FromContext(r.Context()); ok {
+		p.SignedInWith = mark.Method
 	}
 	m.render(w, http.StatusOK, "settings", p)
 }

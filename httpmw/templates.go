@@ -25,7 +25,10 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 //   - "totp": the authenticator set-up under way (QR code, secret, code);
 //   - "codes": new backup codes, shown once;
 //   - "confirm": a destructive action asked about first (Page.Confirm):
-//     removing a method or a key, a new set of backup codes.
+//     removing a method or a key, a new set of backup codes;
+//   - "invite": the invitation to create a passkey after a login with a
+//     code (Config.InvitePasskey), going on to Page.Next; it loads
+//     {{.Path}}static/passkey.js itself.
 //
 // They share "header" and "footer", which an application redefines to put
 // the pages in its own layout:

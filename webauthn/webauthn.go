@@ -775,7 +775,9 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context) (ceremony string, optio
 	if err != nil {
 		return "", nil, err
 	}
-	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(s.uv), s.passkeyTimeout)
+	// A passkey signs in without a password: it must verify the user,
+	// whatever Config.RequireUserVerification asks of second factors.
+	assertion, session, err := s.wa.BeginDiscoverableLogin(gowebauthn.WithUserVerification(protocol.VerificationRequired), s.passkeyTimeout)
 	if err != nil {
 		return "", nil, fmt.Errorf("webauthn: begin passkey login: %w", err)
 	}

@@ -76,6 +76,10 @@ type config struct {
 	// KeyModels names authenticator models over the library's table
 	// (webauthn.Config.Providers): a company's own keys, say.
 	KeyModels map[webauthn.AAGUID]string
+	// InvitePasskey offers a user who logged in with a code, and has no
+	// passkey, to make one (httpmw.Config.InvitePasskey). main turns it
+	// on; the tests of the login flows without it leave it off.
+	InvitePasskey bool
 }
 
 // app is the application: its database, its second factor and its pages.
@@ -248,8 +252,13 @@ func newApp(cfg config) (*app, func(), error) {
 			s, ok := sessionFrom(r)
 			return s.user.ID, s.user.Email, ok
 		},
-		Session:       &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
-		RenewSession:  a.renewSession,
+		Session:      &httpmw.CookieSession{Key: markKey, SessionID: sessionID},
+		RenewSession: a.renewSession,
+		// A passkey chosen in the login form's autofill signs in alone
+		// (templates/login.html), and a login with a code offers to make
+		// one.
+		LogIn:         a.logIn,
+		InvitePasskey: cfg.InvitePasskey,
 		Path:          twofaPath,
 		LoginURL:      "/login",
 		OfferRemember: true,
@@ -610,6 +619,8 @@ func methodName(m twofa.Method) string {
 		return "backup code"
 	case remember.Method:
 		return "remembered browser"
+	case twofa.Passkey:
+		return "passkey (no password needed)"
 	}
 	return string(m)
 }

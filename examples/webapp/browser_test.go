@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"golang.org/x/crypto/bcrypt"
@@ -26,7 +27,7 @@ import (
 	"github.com/twofa-go/twofa/internal/browser"
 	"github.com/twofa-go/twofa/internal/fake"
 	"github.com/twofa-go/twofa/internal/testdb"
-	"github.com/twofa-go/twofa/webauthn"
+	twofawebauthn "github.com/twofa-go/twofa/webauthn"
 )
 
 // person drives the running example through its pages, as a person at a
@@ -244,7 +245,10 @@ var mailCode = regexp.MustCompile(`\b(\d{6,8})\b`)
 
 func TestBrowser(t *testing.T) {
 	tab := browser.New(t)
-	if _, err := browser.VirtualAuthenticator(tab); err != nil {
+	// A security key, which keeps no passkey: with a passkey on it, the
+	// login page's autofill would sign in at once, without the password
+	// this walk types (TestBrowserPasskey walks that).
+	if _, err := authenticator(tab, false); err != nil {
 		t.Fatal(err)
 	}
 
@@ -261,7 +265,7 @@ func TestBrowser(t *testing.T) {
 		DemoPassword: "demo-password", AdminPassword: "admin-password",
 		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
 		// Chromium's virtual authenticator reports this fixed AAGUID.
-		KeyModels: map[webauthn.AAGUID]string{{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}: "Chromium virtual key"},
+		KeyModels: map[twofawebauthn.AAGUID]string{{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}: "Chromium virtual key"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -544,4 +548,32 @@ func renderPDF(t *testing.T, pdf []byte) {
 	if err != nil || img.Bounds().Dx() < 100 {
 		t.Fatalf("rendered page: %v", err)
 	}
+}
+
+// authenticator adds a virtual authenticator to the tab that answers at
+// once, as after a touch: a platform one that keeps passkeys (resident
+// keys) and verifies the user, as a phone or laptop does, or a security
+// key that keeps none.
+func authenticator(tab context.Context, passkeys bool) (webauthn.AuthenticatorID, error) {
+	if _, err := chromedp.Call(tab, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		return "", err
+	}
+	transport := webauthn.AuthenticatorTransportUsb
+	if passkeys {
+		transport = webauthn.AuthenticatorTransportInternal
+	}
+	res, err := chromedp.Call(tab, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+			Transport:                   transport,
+			HasResidentKey:              passkeys,
+			HasUserVerification:         true,
+			IsUserVerified:              true,
+			AutomaticPresenceSimulation: true,
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	return res.AuthenticatorID, nil
 }

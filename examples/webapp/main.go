@@ -89,8 +89,9 @@ func main() {
 		SMTP: emailotp.SMTPConfig{
 			Host: *smtpHost, Port: *smtpPort, Username: *smtpUser, Password: *smtpPassword, From: *smtpFrom,
 		},
-		Log:    os.Stdout,
-		Policy: pol,
+		Log:           os.Stdout,
+		Policy:        pol,
+		InvitePasskey: true,
 	}
 	switch *smtpTLS {
 	case "starttls":

@@ -101,23 +101,45 @@ func (a *app) sessions(next http.Handler) http.Handler {
 // startSession logs u in: a new session, in a new cookie, instead of the
 // browser's session if it had one.
 func (a *app) startSession(w http.ResponseWriter, r *http.Request, u user) error {
+	_, err := a.openSession(w, r, u)
+	return err
+}
+
+// logIn is httpmw's Config.LogIn: a passkey that verified the user signed
+// userID in, with no password. The session starts as at a password login,
+// and the rest of the request (httpmw renews it and records the second
+// step) sees it.
+func (a *app) logIn(w http.ResponseWriter, r *http.Request, userID string) (*http.Request, error) {
+	u, err := a.userByID(r.Context(), userID)
+	if err != nil {
+		return r, err
+	}
+	s, err := a.openSession(w, r, u)
+	if err != nil {
+		return r, err
+	}
+	return withSession(r, s), nil
+}
+
+// openSession starts u's session and returns it.
+func (a *app) openSession(w http.ResponseWriter, r *http.Request, u user) (session, error) {
 	now := a.now().Unix()
 	old, _ := sessionFrom(r)
 	// Expired sessions and graces go now and then; here is as good a time
 	// as any.
 	if _, err := a.db.ExecContext(r.Context(), `DELETE FROM app_sessions WHERE expires <= $1 OR id_hash = $2`, now, old.hash); err != nil {
-		return err
+		return session{}, err
 	}
 	if _, err := a.db.ExecContext(r.Context(), `DELETE FROM app_session_renewals WHERE until <= $1 OR new_hash = $2`, now, old.hash); err != nil {
-		return err
+		return session{}, err
 	}
 	id := newSessionID()
 	if _, err := a.db.ExecContext(r.Context(), `INSERT INTO app_sessions (id_hash, user_id, created, expires) VALUES ($1, $2, $3, $4)`,
 		hashID(id), u.ID, now, now+int64(sessionTTL/time.Second)); err != nil {
-		return fmt.Errorf("start session: %w", err)
+		return session{}, fmt.Errorf("start session: %w", err)
 	}
 	http.SetCookie(w, a.sessionCookie(id, 0))
-	return nil
+	return session{id: id, hash: hashID(id), user: u}, nil
 }
 
 // renewSession is httpmw's RenewSession: once the second step is passed the

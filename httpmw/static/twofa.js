@@ -71,9 +71,13 @@
       const cred = await navigator.credentials.get({
         publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(begin.options.publicKey),
       });
-      const query = remember && remember.checked ? "?remember=1" : "";
-      await post(path + "key/finish" + query, { ceremony: begin.ceremony, response: cred.toJSON() });
-      window.location.assign(button.dataset.next || "/");
+      const query = new URLSearchParams({ next: button.dataset.next || "/" });
+      if (remember && remember.checked) {
+        query.set("remember", "1");
+      }
+      const done = await post(path + "key/finish?" + query, { ceremony: begin.ceremony, response: cred.toJSON() });
+      // done.next: the invitation to make a passkey, when there is one.
+      window.location.assign(done.next || button.dataset.next || "/");
     } catch (err) {
       showError(failure(button, err));
       button.disabled = false;
