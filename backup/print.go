@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/internal/sheet"
+	"github.com/twofa-go/twofa/pdffont"
 )
 
 // Sheet is a set of codes ready to print or download, right after
@@ -16,6 +17,10 @@ type Sheet struct {
 	Account string
 	Date    time.Time
 	Codes   []string
+	// Font prints the letters of the issuer or account that the embedded
+	// Go fonts (Latin, Greek, Cyrillic) lack, such as Chinese ones; nil
+	// for none. See package pdffont.
+	Font *pdffont.Font
 }
 
 const advice = "Each code works once. Keep them somewhere safe, such as with your important papers " +
@@ -39,38 +44,43 @@ func (s Sheet) WriteText(w io.Writer) error {
 
 // WritePDF writes the sheet as a one-page A4 PDF ready for a printer. The
 // document's dates are s.Date, so the same sheet gives the same bytes.
+//
+// The text is in the Go fonts, embedded, which cover Latin, Greek and
+// Cyrillic; s.Font prints other letters. A letter no font has prints as
+// U+FFFD, and a closing line names its code point. A font that fails in
+// the PDF library gives an error matching pdffont.ErrFont.
 func (s Sheet) WritePDF(w io.Writer) error {
-	d := sheet.New("Backup codes", s.Date)
-	d.Rows([][2]string{
-		{"Service", s.Issuer},
-		{"Account", s.Account},
-		{"Generated", s.Date.Format("2 January 2006")},
+	o := sheet.Options{Title: "Backup codes", Subtitle: "Two-factor authentication", Date: s.Date, Font: s.Font}
+	err := sheet.Build(w, o, func(d *sheet.Doc) {
+		d.Rows([][2]string{
+			{"Service", s.Issuer},
+			{"Account", s.Account},
+			{"Generated", s.Date.Format("2 January 2006")},
+		})
+		pdf := d.PDF
+		pdf.Ln(8)
+
+		// Two columns of codes in a box, numbered, in a monospaced face so
+		// that every character is unambiguous on paper.
+		const rowH = 11.0
+		rows := (len(s.Codes) + 1) / 2
+		top := pdf.GetY()
+		pdf.SetDrawColor(160, 160, 160)
+		pdf.Rect(sheet.Margin, top, d.TextW, float64(rows)*rowH+8, "D")
+		for i, c := range s.Codes {
+			col, row := i/rows, i%rows
+			x := sheet.Margin + 12 + float64(col)*d.TextW/2
+			pdf.SetXY(x, top+4+float64(row)*rowH)
+			pdf.SetTextColor(120, 120, 120)
+			d.TextAt(sheet.Regular, 10, rowH, fmt.Sprintf("%d.", i+1), "R", x, 10)
+			pdf.SetTextColor(0, 0, 0)
+			pdf.SetXY(x+12, top+4+float64(row)*rowH)
+			d.TextAt(sheet.Mono, 15, rowH, c, "L", x+12, d.TextW/2-24)
+		}
+		pdf.SetXY(sheet.Margin, top+float64(rows)*rowH+16)
+		d.Paragraph(advice)
 	})
-	pdf := d.PDF
-	pdf.Ln(8)
-
-	// Two columns of codes in a box, numbered, in a monospaced face so
-	// that every character is unambiguous on paper.
-	const rowH = 11.0
-	rows := (len(s.Codes) + 1) / 2
-	top := pdf.GetY()
-	pdf.SetDrawColor(160, 160, 160)
-	pdf.Rect(sheet.Margin, top, d.TextW, float64(rows)*rowH+8, "D")
-	for i, c := range s.Codes {
-		col, row := i/rows, i%rows
-		x := sheet.Margin + 12 + float64(col)*d.TextW/2
-		pdf.SetXY(x, top+4+float64(row)*rowH)
-		pdf.SetFont("Helvetica", "", 10)
-		pdf.SetTextColor(120, 120, 120)
-		pdf.CellFormat(10, rowH, fmt.Sprintf("%d.", i+1), "", 0, "R", false, 0, "")
-		pdf.SetTextColor(0, 0, 0)
-		pdf.SetFont("Courier", "B", 15)
-		pdf.CellFormat(50, rowH, " "+d.Text(c), "", 0, "L", false, 0, "")
-	}
-	pdf.SetXY(sheet.Margin, top+float64(rows)*rowH+16)
-	d.Paragraph(advice)
-
-	if err := d.Write(w); err != nil {
+	if err != nil {
 		return fmt.Errorf("backup: write PDF: %w", err)
 	}
 	return nil
