@@ -71,6 +71,7 @@ import (
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/keyring"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
@@ -200,6 +201,12 @@ type Config struct {
 	// DefaultLogRetention (90 days); New refuses a negative value.
 	LogRetention time.Duration
 
+	// Catalogue holds the messages of pages, problems, mails and printouts
+	// in every language; nil means i18n.Default() (English, German,
+	// French, Spanish, Ukrainian). See i18n.New to add a language or
+	// change a message.
+	Catalogue *i18n.Catalogue
+
 	// Events receives every security-relevant event; see event.Slog.
 	Events event.Hook
 	// Now is the clock; nil means time.Now.
@@ -234,7 +241,12 @@ type Service struct {
 	notify  *notifier
 	logKeep int
 	logFor  time.Duration
+	cat     *i18n.Catalogue
 }
+
+// Catalogue returns the messages the service and its pages speak:
+// Config.Catalogue, or i18n.Default().
+func (s *Service) Catalogue() *i18n.Catalogue { return s.cat }
 
 // New validates cfg, fills in defaults and returns a Service.
 func New(cfg Config) (*Service, error) {
@@ -264,6 +276,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.LogRetention < 0 {
 		return nil, fmt.Errorf("twofa: Config.LogRetention %v is negative", cfg.LogRetention)
+	}
+	s.cat = cfg.Catalogue
+	if s.cat == nil {
+		s.cat = i18n.Default()
 	}
 	if cfg.Address == nil {
 		s.address = func(context.Context, string) (string, error) { return "", nil }
