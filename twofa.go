@@ -73,6 +73,7 @@ import (
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/pdffont"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/throttle"
@@ -206,6 +207,16 @@ type Config struct {
 	// French, Spanish, Ukrainian). See i18n.New to add a language or
 	// change a message.
 	Catalogue *i18n.Catalogue
+	// Language returns the language the application records for the user
+	// (a BCP 47 tag such as "de" or "pt-BR"); "" for none. Mails and PDFs
+	// use it; without it, or when the catalogue lacks that language, they
+	// use the request's (see Service.Printer). An error is not fatal: the
+	// mail still goes out, in the request's language or English.
+	Language func(ctx context.Context, userID string) (string, error)
+	// Font is the application's TrueType font for the letters the PDFs'
+	// embedded Go fonts (Latin, Greek, Cyrillic) lack, such as Chinese,
+	// Japanese or Korean ones; nil for none. See package pdffont.
+	Font *pdffont.Font
 
 	// Events receives every security-relevant event; see event.Slog.
 	Events event.Hook
@@ -242,6 +253,10 @@ type Service struct {
 	logKeep int
 	logFor  time.Duration
 	cat     *i18n.Catalogue
+
+	// Config.Language and Config.Font, for mails and PDFs.
+	language func(ctx context.Context, userID string) (string, error)
+	font     *pdffont.Font
 }
 
 // Catalogue returns the messages the service and its pages speak:
@@ -281,6 +296,7 @@ func New(cfg Config) (*Service, error) {
 	if s.cat == nil {
 		s.cat = i18n.Default()
 	}
+	s.language, s.font = cfg.Language, cfg.Font
 	if cfg.Address == nil {
 		s.address = func(context.Context, string) (string, error) { return "", nil }
 	}

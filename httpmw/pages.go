@@ -1064,7 +1064,7 @@ func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := e.WritePDF(&b, m.cfg.Now()); err != nil {
+	if err := e.WritePaper(&b, totp.Paper{Date: m.cfg.Now(), Printer: m.printFor(r, userID), Font: m.tf.Font()}); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -1187,7 +1187,8 @@ func (m *Middleware) makeCodes(w http.ResponseWriter, r *http.Request, userID st
 		m.fail(w, r, err)
 		return
 	}
-	sheet := backup.Sheet{Issuer: m.tf.Issuer(), Account: account, Date: m.cfg.Now(), Codes: codes}
+	sheet := backup.Sheet{Issuer: m.tf.Issuer(), Account: account, Date: m.cfg.Now(), Codes: codes,
+		Printer: m.printFor(r, userID), Font: m.tf.Font()}
 	var text, pdf bytes.Buffer
 	if err := sheet.WriteText(&text); err != nil {
 		m.fail(w, r, err)

@@ -13,6 +13,9 @@ import (
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
 
+	"golang.org/x/text/language"
+
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/internal/sheet"
 	"github.com/twofa-go/twofa/pdffont"
 )
@@ -94,6 +97,9 @@ type Paper struct {
 	// modification date, so the same enrollment and date give the same
 	// bytes.
 	Date time.Time
+	// Printer is the language of the sheet (its words, its date); nil
+	// means English. Pick the user's: twofa.Service.Printer.
+	Printer *i18n.Printer
 	// Font prints the letters of the issuer or account that the embedded
 	// Go fonts (Latin, Greek, Cyrillic) lack, such as Chinese ones; nil
 	// for none. See package pdffont.
@@ -103,7 +109,7 @@ type Paper struct {
 // WritePaper writes a one-page A4 paper backup of the set-up to w: the QR
 // code and the secret as text, with the issuer, account and date, so the
 // user can restore the authenticator on a new phone after losing the old
-// one.
+// one. Its words and date are in p.Printer's language.
 //
 // The text is in the Go fonts, embedded, which cover Latin, Greek and
 // Cyrillic; p.Font prints other letters. A letter no font has prints as
@@ -117,18 +123,26 @@ func (e *Enrollment) WritePaper(w io.Writer, p Paper) error {
 	}
 
 	const qrSide = 70.0 // mm, including the quiet zone; the code itself is about 55 mm
-	o := sheet.Options{Title: "Authenticator app backup", Subtitle: "Two-factor authentication", Date: p.Date, Font: p.Font}
+	t := p.Printer
+	if t == nil {
+		t = i18n.Default().Printer(language.English)
+	}
+	o := sheet.Options{Title: t.T("pdf.paper.title"), Subtitle: t.T("pdf.subtitle"), Date: p.Date, Font: p.Font,
+		Unprintable: func(codes string) string {
+			return t.T("pdf.unprintable", "Replacement", string(sheet.Replacement), "Codes", codes)
+		}}
 	err = sheet.Build(w, o, func(d *sheet.Doc) {
 		rows := [][2]string{
-			{"Service", e.Issuer},
-			{"Account", e.Account},
-			{"Printed", p.Date.Format("2 January 2006")},
+			{t.T("pdf.row.service"), e.Issuer},
+			{t.T("pdf.row.account"), e.Account},
+			{t.T("pdf.row.printed"), t.Date(p.Date)},
 		}
 		// Most apps assume the defaults; a user restoring into an app has to
 		// choose anything else by hand.
 		if e.Algorithm != SHA1 || e.Digits != 6 || e.Period != 30*time.Second {
-			rows = append(rows, [2]string{"Settings", fmt.Sprintf("%s, %d digits, a new code every %d seconds",
-				e.Algorithm, e.Digits, int(e.Period/time.Second))})
+			seconds := int(e.Period / time.Second)
+			rows = append(rows, [2]string{t.T("pdf.row.settings"), t.T("pdf.paper.settings",
+				"Algorithm", e.Algorithm.String(), "Digits", t.Number(e.Digits), "Count", seconds)})
 		}
 		d.Rows(rows)
 
@@ -141,22 +155,18 @@ func (e *Enrollment) WritePaper(w io.Writer, p Paper) error {
 		pdf.SetY(y + qrSide + 6)
 
 		pdf.SetTextColor(90, 90, 90)
-		d.Text(sheet.Regular, 10, 6, "Or type this key into the app:", "C")
+		d.Text(sheet.Regular, 10, 6, t.T("pdf.paper.type_key"), "C")
 		pdf.SetTextColor(0, 0, 0)
 		// Text breaks between groups, so secrets longer than 160 bits,
 		// which other services issue, stay on the page.
 		d.Text(sheet.Mono, 15, 8, e.GroupedSecret(), "C")
 		pdf.Ln(10)
 
-		service := e.Issuer
-		if service == "" {
-			service = "the service"
+		restore := t.T("pdf.paper.restore.noissuer")
+		if e.Issuer != "" {
+			restore = t.T("pdf.paper.restore", "Service", e.Issuer)
 		}
-		d.Paragraph("Keep this sheet somewhere safe, such as with your important papers. " +
-			"Anyone who has it can make your sign-in codes, so do not photograph it or share it.\n\n" +
-			"To restore your codes on a new phone, open your authenticator app, choose to add an account, " +
-			"and scan the QR code above or type the key. If you later move to a new phone through the " +
-			service + " settings instead, this sheet stops working: print the new one.")
+		d.Paragraph(t.T("pdf.paper.keep") + "\n\n" + restore)
 	})
 	if err != nil {
 		return fmt.Errorf("totp: paper backup: %w", err)
