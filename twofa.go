@@ -153,7 +153,7 @@ type Config struct {
 	Backup backup.Config
 	// Email holds options for e-mail codes: Validity, Cooldown, Digits,
 	// MaxFailures, Templates. Its Store, Mailer, Issuer, Throttle, Events,
-	// Now and Rand are taken from this Config.
+	// Now, Rand, Catalogue and Language are taken from this Config.
 	Email emailotp.Config
 	// WebAuthn turns security keys and passkeys on when its RPID is set:
 	// RPID, RPDisplayName, Origins, Timeout, MaxKeys (25 per user),
@@ -302,7 +302,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.events = cfg.Events
 	if cfg.Notify && cfg.Mailer != nil && cfg.Address != nil {
-		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, cfg.Events)
+		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, s.Printer, cfg.Events)
 		if err != nil {
 			return nil, err
 		}
@@ -323,6 +323,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	ec := cfg.Email
 	ec.Store, ec.Mailer, ec.Issuer, ec.Throttle, ec.Events, ec.Now, ec.Rand = cfg.Store, cfg.Mailer, cfg.Issuer, limiter, s.events, cfg.Now, cfg.Rand
+	ec.Catalogue, ec.Language = s.cat, cfg.Language
 	if s.Email, err = emailotp.New(ec); err != nil {
 		return nil, err
 	}
