@@ -17,17 +17,20 @@ import (
 //
 // A failing Config.Language does not stop anything: the mail or PDF goes
 // out in the request's language, or English. A security notice matters
-// more than its language.
-func (s *Service) Printer(ctx context.Context, userID string) *i18n.Printer {
-	return printerFor(ctx, s.cat, s.language, userID)
+// more than its language. The only error is ErrInvalidUserID's.
+func (s *Service) Printer(ctx context.Context, userID string) (*i18n.Printer, error) {
+	if err := checkUser(userID); err != nil {
+		return nil, err
+	}
+	return printerFor(ctx, s.cat, s.language, userID), nil
 }
 
 // Font returns Config.Font: the application's font for the letters the
 // PDFs' own fonts lack; nil for none.
 func (s *Service) Font() *pdffont.Font { return s.font }
 
-// printerFor is Service.Printer over a catalogue and a Language function,
-// shared with package emailotp's copy of the rule through Config.Email.
+// printerFor is Service.Printer over a catalogue and a Language function;
+// package emailotp keeps its own copy of the rule.
 func printerFor(ctx context.Context, cat *i18n.Catalogue, lang func(context.Context, string) (string, error), userID string) *i18n.Printer {
 	if lang != nil && userID != "" {
 		if pref, err := lang(ctx, userID); err == nil && pref != "" {

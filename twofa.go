@@ -302,7 +302,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.events = cfg.Events
 	if cfg.Notify && cfg.Mailer != nil && cfg.Address != nil {
-		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, s.Printer, cfg.Events)
+		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, func(ctx context.Context, userID string) *i18n.Printer {
+			return printerFor(ctx, s.cat, s.language, userID)
+		}, cfg.Events)
 		if err != nil {
 			return nil, err
 		}
