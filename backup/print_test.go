@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/language"
+
 	"github.com/twofa-go/twofa/backup"
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/internal/fonttest"
 	"github.com/twofa-go/twofa/pdffont"
 )
@@ -81,5 +84,53 @@ func TestPrintReproducible(t *testing.T) {
 	}
 	if !bytes.Equal(first.Bytes(), second.Bytes()) {
 		t.Error("two PDFs of the same sheet differ")
+	}
+}
+
+// The sheet, as PDF and as text, in each shipped language: its own title,
+// labels and date, none of English's, every letter printable.
+func TestPrintLanguages(t *testing.T) {
+	date := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	cat := i18n.Default()
+	english := []string{"Backup codes", "Account", "Generated", "Each code works once"}
+	for _, tc := range []struct {
+		tag  language.Tag
+		want []string
+	}{
+		{language.English, append([]string{"23 November 2026"}, english...)},
+		{language.German, []string{"Backup-Codes", "Konto", "Erstellt", "23. November 2026", "Jeder Code funktioniert nur einmal"}},
+		{language.French, []string{"Codes de secours", "Compte", "23 novembre 2026", "Chaque code ne sert qu’une fois"}},
+		{language.Spanish, []string{"Códigos de respaldo", "Cuenta", "23 de noviembre de 2026", "Cada código sirve una sola vez"}},
+		{language.Ukrainian, []string{"Резервні коди", "Обліковий запис", "23 листопада 2026 р.", "Кожен код діє лише один раз"}},
+	} {
+		t.Run(tc.tag.String(), func(t *testing.T) {
+			s := backup.Sheet{Issuer: "Acme", Account: "jane@example.com", Date: date, Codes: []string{"abcd-efgh"}, Printer: cat.Printer(tc.tag)}
+			var text bytes.Buffer
+			if err := s.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			pdf := pdfText(t, s)
+			// Lines joined, and in lower case: the text's title is "Acme
+			// backup codes".
+			for name, out := range map[string]string{"PDF": strings.Join(strings.Fields(pdf), " "), "text": strings.Join(strings.Fields(text.String()), " ")} {
+				out = strings.ToLower(out)
+				for _, w := range tc.want {
+					if !strings.Contains(out, strings.ToLower(w)) {
+						t.Errorf("%s lacks %q:\n%s", name, w, out)
+					}
+				}
+				if tc.tag == language.English {
+					continue
+				}
+				for _, w := range english {
+					if strings.Contains(out, strings.ToLower(w)) {
+						t.Errorf("%s has English %q:\n%s", name, w, out)
+					}
+				}
+			}
+			if strings.ContainsRune(pdf, '\uFFFD') || strings.Contains(pdf, "U+") {
+				t.Errorf("a letter of the translation did not print:\n%s", pdf)
+			}
+		})
 	}
 }

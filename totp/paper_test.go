@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/language"
+
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/internal/fonttest"
 	"github.com/twofa-go/twofa/internal/testdb"
 	"github.com/twofa-go/twofa/pdffont"
@@ -302,6 +305,50 @@ func TestPaperBackupFont(t *testing.T) {
 				if strings.Contains(text, s) {
 					t.Errorf("page has %q:\n%s", s, text)
 				}
+			}
+		})
+	}
+}
+
+// The paper backup in each shipped language: its own title, labels and
+// date, none of English's, and every letter printable in the Go fonts.
+func TestPaperBackupLanguages(t *testing.T) {
+	needTool(t, "pdftotext")
+	e := enrollment(t, "otpauth://totp/Acme:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&period=60")
+	cat := i18n.Default()
+	english := []string{"Authenticator app backup", "Account", "Printed", "Keep this sheet", "every 60 seconds"}
+	for _, tc := range []struct {
+		tag  language.Tag
+		want []string
+	}{
+		{language.English, append([]string{"23 November 2026"}, english...)},
+		{language.German, []string{"Sicherung der Authenticator-App", "Dienst", "Konto", "Gedruckt", "23. November 2026", "Bewahren Sie", "alle 60 Sekunden"}},
+		{language.French, []string{"Sauvegarde de l’application", "Compte", "23 novembre 2026", "Conservez cette feuille", "toutes les 60 secondes"}},
+		{language.Spanish, []string{"Copia de seguridad", "Cuenta", "23 de noviembre de 2026", "Guarde esta hoja", "cada 60 segundos"}},
+		{language.Ukrainian, []string{"Резервна копія", "Обліковий запис", "23 листопада 2026 р.", "Зберігайте цей аркуш", "кожні 60 секунд"}},
+	} {
+		t.Run(tc.tag.String(), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := e.WritePaper(&buf, totp.Paper{Date: backupDate, Printer: cat.Printer(tc.tag)}); err != nil {
+				t.Fatal(err)
+			}
+			text := run(t, "pdftotext", "-enc", "UTF-8", writeFile(t, "backup.pdf", buf.Bytes()), "-")
+			// Read as a person would: lines joined.
+			words := strings.Join(strings.Fields(text), " ")
+			for _, s := range tc.want {
+				if !strings.Contains(words, s) {
+					t.Errorf("page lacks %q:\n%s", s, text)
+				}
+			}
+			if tc.tag != language.English {
+				for _, s := range english {
+					if strings.Contains(words, s) {
+						t.Errorf("page has English %q:\n%s", s, text)
+					}
+				}
+			}
+			if strings.ContainsRune(text, '\uFFFD') || strings.Contains(text, "U+") {
+				t.Errorf("a letter of the translation did not print:\n%s", text)
 			}
 		})
 	}
