@@ -136,9 +136,128 @@ func checkTables(b []byte) error {
 		off := int(binary.BigEndian.Uint32(cmap[rec+4:]))
 		if platform == 0 || platform == 3 && encoding == 1 {
 			if off >= 0 && off+2 <= len(cmap) && binary.BigEndian.Uint16(cmap[off:]) == 4 {
-				return nil
+				if err := checkFormat4(cmap[off:]); err != nil {
+					return err
+				}
+				return checkComposites(b, tables)
 			}
 		}
 	}
 	return fmt.Errorf("%w: no Unicode character map of format 4", ErrFont)
+}
+
+// checkFormat4 checks the segments of the character map the PDF library
+// reads: within the table, each in order and apart from the one before.
+// The library walks every code point of every segment, so segments that
+// overlap could make it walk billions.
+func checkFormat4(sub []byte) error {
+	if len(sub) < 14 {
+		return fmt.Errorf("%w: the character map is cut short", ErrFont)
+	}
+	segs := int(binary.BigEndian.Uint16(sub[6:])) / 2
+	if segs == 0 || len(sub) < 16+8*segs {
+		return fmt.Errorf("%w: the character map's segments are cut short", ErrFont)
+	}
+	ends, starts := sub[14:], sub[16+2*segs:]
+	prev := -1
+	for i := range segs {
+		start, end := int(binary.BigEndian.Uint16(starts[2*i:])), int(binary.BigEndian.Uint16(ends[2*i:]))
+		if start > end || start <= prev {
+			return fmt.Errorf("%w: the character map's segments overlap or are out of order", ErrFont)
+		}
+		prev = end
+	}
+	return nil
+}
+
+// checkComposites refuses a glyph built, directly or not, from itself, or
+// from a glyph the font does not have: the PDF library follows the parts
+// of each glyph it embeds without remembering where it has been.
+func checkComposites(b []byte, tables map[string][2]int) error {
+	bad := fmt.Errorf("%w: the glyph outlines (loca, glyf) are malformed", ErrFont)
+	head, maxp, loca, glyf := tables["head"], tables["maxp"], tables["loca"], tables["glyf"]
+	if head[1] < 54 || maxp[1] < 6 {
+		return bad
+	}
+	long := binary.BigEndian.Uint16(b[head[0]+50:]) != 0
+	n := int(binary.BigEndian.Uint16(b[maxp[0]+4:]))
+	offset := func(i int) int {
+		if long {
+			return int(binary.BigEndian.Uint32(b[loca[0]+4*i:]))
+		}
+		return 2 * int(binary.BigEndian.Uint16(b[loca[0]+2*i:]))
+	}
+	if width := map[bool]int{true: 4, false: 2}[long]; loca[1] < width*(n+1) {
+		return bad
+	}
+	parts := func(g int) ([]int, bool) {
+		start, end := offset(g), offset(g+1)
+		if start > end || end > glyf[1] {
+			return nil, false
+		}
+		data := b[glyf[0]+start : glyf[0]+end]
+		if len(data) < 10 || int16(binary.BigEndian.Uint16(data)) >= 0 {
+			return nil, true // empty or simple
+		}
+		var out []int
+		const (
+			wordArgs  = 0x0001
+			scale     = 0x0008
+			more      = 0x0020
+			xyScale   = 0x0040
+			twoByTwo  = 0x0080
+			maxDepths = 64
+		)
+		for p := 10; ; {
+			if p+4 > len(data) || len(out) == maxDepths {
+				return nil, false
+			}
+			flags, part := binary.BigEndian.Uint16(data[p:]), int(binary.BigEndian.Uint16(data[p+2:]))
+			if part >= n {
+				return nil, false
+			}
+			out = append(out, part)
+			p += 4 + map[bool]int{true: 4, false: 2}[flags&wordArgs != 0]
+			switch {
+			case flags&scale != 0:
+				p += 2
+			case flags&xyScale != 0:
+				p += 4
+			case flags&twoByTwo != 0:
+				p += 8
+			}
+			if flags&more == 0 {
+				return out, true
+			}
+		}
+	}
+	// Depth-first, three colours: a grey glyph met again is a cycle.
+	state := make([]byte, n)
+	var visit func(g, depth int) bool
+	visit = func(g, depth int) bool {
+		if state[g] == 2 {
+			return true
+		}
+		if state[g] == 1 || depth > 16 {
+			return false
+		}
+		state[g] = 1
+		ps, ok := parts(g)
+		if !ok {
+			return false
+		}
+		for _, p := range ps {
+			if !visit(p, depth+1) {
+				return false
+			}
+		}
+		state[g] = 2
+		return true
+	}
+	for g := range n {
+		if !visit(g, 0) {
+			return bad
+		}
+	}
+	return nil
 }
