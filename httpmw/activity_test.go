@@ -45,9 +45,9 @@ func TestSettingsShowActivity(t *testing.T) {
 	for _, want := range []string{
 		"<h2>Recent security activity</h2>",
 		"<td>Signed in with the authenticator app</td>",
-		`<td>Signed in with the authenticator app</td><td data-label="When"><time datetime="2026-11-23T09:01:00Z">23 Nov 2026, 09:01 UTC</time>`, // after dave's set-up
+		`<td>Signed in with the authenticator app</td><td data-label="When"><time datetime="2026-11-23T09:01:00Z">23 November 2026, 09:01 UTC</time>`, // after dave's set-up
 		"<td>Added the authenticator app</td>",
-		`<td data-label="When"><time datetime="2026-11-23T09:00:00Z">23 Nov 2026, 09:00 UTC</time>`,
+		`<td data-label="When"><time datetime="2026-11-23T09:00:00Z">23 November 2026, 09:00 UTC</time>`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the activity section lacks %q:\n%s", want, s)

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -126,7 +125,7 @@ func (m *Middleware) apiRoutes() http.Handler {
 			rt, ok := methods[r.Method]
 			if !ok {
 				w.Header().Set("Allow", strings.Join(allow, ", "))
-				writeProblem(w, newProblem(ProblemBadRequest, http.StatusMethodNotAllowed, "This method is not allowed here."), m.cfg.Now())
+				writeProblem(w, newProblem(ProblemBadRequest, http.StatusMethodNotAllowed, "problem.method-not-allowed"), m.cfg.Now())
 				return
 			}
 			m.serveAPI(w, r, rt)
@@ -139,9 +138,13 @@ func (m *Middleware) apiRoutes() http.Handler {
 		w.Write(m.apiDoc)
 	})
 	mux.HandleFunc(m.cfg.Path+"api/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, newProblem(ProblemNotFound, http.StatusNotFound, "There is no such API route."), m.cfg.Now())
+		writeProblem(w, newProblem(ProblemNotFound, http.StatusNotFound, "problem.no-route"), m.cfg.Now())
 	})
-	return mux
+	// Every problem is written in the request's language, which the
+	// writer carries to writeProblem.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(&speakingWriter{ResponseWriter: w, pr: m.printer(r)}, r)
+	})
 }
 
 // serveAPI applies the rules every route shares, in the order of the
@@ -149,7 +152,7 @@ func (m *Middleware) apiRoutes() http.Handler {
 // window of the settings.
 func (m *Middleware) serveAPI(w http.ResponseWriter, r *http.Request, rt apiRoute) {
 	if err := m.cfg.CrossOrigin.Check(r); err != nil {
-		m.problem(w, newProblem(ProblemCrossOrigin, http.StatusForbidden, "The request came from another site, and was refused."))
+		m.problem(w, newProblem(ProblemCrossOrigin, http.StatusForbidden, "problem.cross-origin"))
 		return
 	}
 	var c apiCall
@@ -166,7 +169,7 @@ func (m *Middleware) serveAPI(w http.ResponseWriter, r *http.Request, rt apiRout
 	r.Body, r.ContentLength = http.NoBody, 0
 	var ok bool
 	if c.userID, c.account, ok = m.cfg.User(r); !ok || c.userID == "" {
-		m.problem(w, newProblem(ProblemNotLoggedIn, http.StatusUnauthorized, "Log in first."))
+		m.problem(w, newProblem(ProblemNotLoggedIn, http.StatusUnauthorized, "problem.log-in"))
 		return
 	}
 	if rt.settings {
@@ -193,13 +196,13 @@ func readAPIBody(w http.ResponseWriter, r *http.Request, input bool) ([]byte, *P
 		return nil, tooLarge()
 	}
 	if err != nil {
-		return nil, newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body was broken off.")
+		return nil, newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.body-broken")
 	}
 	if len(body) == 0 && !input {
 		return nil, nil
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return nil, newProblem(ProblemBadRequest, http.StatusUnsupportedMediaType, "The request body must be JSON, sent as application/json.")
+		return nil, newProblem(ProblemBadRequest, http.StatusUnsupportedMediaType, "problem.body-json")
 	}
 	if !input {
 		var none struct{}
@@ -211,7 +214,7 @@ func readAPIBody(w http.ResponseWriter, r *http.Request, input bool) ([]byte, *P
 }
 
 func tooLarge() *Problem {
-	return newProblem(ProblemTooLarge, http.StatusRequestEntityTooLarge, "The request body is too large.")
+	return newProblem(ProblemTooLarge, http.StatusRequestEntityTooLarge, "problem.body-large")
 }
 
 // decodeStrict reads body, one JSON object and nothing after it, into v,
@@ -220,7 +223,7 @@ func decodeStrict(body []byte, v any) *Problem {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if len(bytes.TrimSpace(body)) == 0 || bytes.TrimSpace(body)[0] != '{' {
-		return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body must be one JSON object.")
+		return newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.body-object")
 	}
 	// encoding/json matches field names without regard to case; the
 	// document, and a client reading it, do not: "Code" is no "code".
@@ -229,7 +232,7 @@ func decodeStrict(body []byte, v any) *Problem {
 		known := jsonFields(v)
 		for k := range fields {
 			if !known[k] {
-				return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body has a field this route does not take.")
+				return newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.body-field")
 			}
 		}
 	}
@@ -237,15 +240,15 @@ func decodeStrict(body []byte, v any) *Problem {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			// The field's name is the API's, not the request's value.
-			return newProblem(ProblemBadRequest, http.StatusBadRequest, "The field "+te.Field+" has the wrong type.")
+			return newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.field-type", "Field", te.Field)
 		}
 		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body has a field this route does not take.")
+			return newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.body-field")
 		}
-		return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body is not valid JSON.")
+		return newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.body-invalid")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return newProblem(ProblemBadRequest, http.StatusBadRequest, "The request body must be one JSON object.")
+		return newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.body-object")
 	}
 	return nil
 }
@@ -283,12 +286,12 @@ func (m *Middleware) denyProblem(w http.ResponseWriter, r *http.Request, err err
 	var p *Problem
 	switch {
 	case errors.Is(err, ErrNotLoggedIn):
-		p = newProblem(ProblemNotLoggedIn, http.StatusUnauthorized, "Log in first.")
+		p = newProblem(ProblemNotLoggedIn, http.StatusUnauthorized, "problem.log-in")
 	case errors.Is(err, ErrSecondStep):
-		p = newProblem(ProblemSecondStepNeeded, http.StatusUnauthorized, "Pass the second step first.")
+		p = newProblem(ProblemSecondStepNeeded, http.StatusUnauthorized, "problem.second-step")
 		p.Challenge = m.cfg.Path + "api/challenge"
 	case errors.Is(err, ErrStepUp):
-		p = newProblem(ProblemStepUpNeeded, http.StatusUnauthorized, "For your security, confirm it is you: pass the second step again.")
+		p = newProblem(ProblemStepUpNeeded, http.StatusUnauthorized, "problem.step-up")
 		p.Challenge = m.cfg.Path + "api/challenge"
 	default:
 		m.apiFail(w, r, err)
@@ -306,7 +309,7 @@ func (m *Middleware) apiFail(w http.ResponseWriter, r *http.Request, err error) 
 		m.problem(w, newProblem(ProblemUnavailable, http.StatusServiceUnavailable, msgClock))
 		return
 	}
-	m.problem(w, newProblem(ProblemUnavailable, http.StatusInternalServerError, "Temporarily unavailable. Try again later."))
+	m.problem(w, newProblem(ProblemUnavailable, http.StatusInternalServerError, "problem.unavailable"))
 }
 
 type apiThrottle struct {
@@ -362,7 +365,7 @@ func (m *Middleware) apiChallenge(w http.ResponseWriter, r *http.Request, c apiC
 	v.Fresh = !v.Required || passed && m.fresh(mark, m.cfg.StepUpAge)
 	v.OfferRemember = m.cfg.OfferRemember && !passed
 	if state.Throttle != nil {
-		v.Detail = throttleMessage(state.Throttle, m.cfg.Now())
+		v.Detail = throttleMessage(m.printer(r), state.Throttle, m.cfg.Now())
 	}
 	if login, ok := m.loginOf(r); ok && slices.Contains(state.Offered, twofa.Email) {
 		if v.EmailWaiting, err = m.tf.Email.Waiting(r.Context(), c.userID, login); err != nil {
@@ -393,7 +396,7 @@ func (m *Middleware) apiVerify(w http.ResponseWriter, r *http.Request, c apiCall
 	method, err := m.tf.Verify(r.Context(), c.userID, login, req.Code)
 	switch {
 	case errors.Is(err, twofa.ErrNoMethod):
-		m.problem(w, newProblem(ProblemNotSetUp, http.StatusConflict, "This account has no second step to pass."))
+		m.problem(w, newProblem(ProblemNotSetUp, http.StatusConflict, "problem.no-second-step"))
 		return
 	case err != nil:
 		m.codeProblem(w, r, c.userID, err)
@@ -405,7 +408,8 @@ func (m *Middleware) apiVerify(w http.ResponseWriter, r *http.Request, c apiCall
 // codeProblem answers a code that did not pass, in the challenge's words.
 func (m *Middleware) codeProblem(w http.ResponseWriter, r *http.Request, userID string, err error) {
 	now := m.cfg.Now()
-	msg, status := codeMessage(err, now)
+	pr := m.printer(r)
+	msg, status := codeMessage(pr, err, now)
 	if status == http.StatusInternalServerError {
 		m.apiFail(w, r, err)
 		return
@@ -417,7 +421,9 @@ func (m *Middleware) codeProblem(w http.ResponseWriter, r *http.Request, userID 
 	case errors.Is(err, backup.ErrUsed), errors.Is(err, totp.ErrReplay):
 		typ = ProblemCodeUsed
 	}
-	p := newProblem(typ, status, msg)
+	// The detail is said here, in the request's language, not by msg.
+	p := newProblem(typ, status, "")
+	p.Detail = msg
 	if t := throttleOf(err); t != nil {
 		p.RetryAt, p.Locked = t.RetryAt, t.Locked
 	}
@@ -426,7 +432,7 @@ func (m *Middleware) codeProblem(w http.ResponseWriter, r *http.Request, userID 
 	// failure to read it leaves them out: the code is refused anyway.
 	if state, serr := m.tf.Account(r.Context(), userID); serr == nil {
 		if isMalformed(err) {
-			p.Detail = shapeMessage(state.Offered)
+			p.Detail = shapeMessage(pr, state.Offered)
 		}
 		n := max(state.LockIn, 0)
 		p.LockIn = &n
@@ -473,15 +479,16 @@ func (m *Middleware) apiSendEmail(w http.ResponseWriter, r *http.Request, c apiC
 			Sent bool `json:"sent"`
 		}{true})
 	case errors.As(err, &cool):
+		pr := m.printer(r)
 		p := newProblem(ProblemThrottled, http.StatusTooManyRequests,
-			fmt.Sprintf("A code was sent moments ago. You can ask for another in %s.", wait(cool.RetryAt, m.cfg.Now())))
+			"email.cooldown", "Wait", wait(pr, cool.RetryAt, m.cfg.Now()))
 		p.RetryAt = cool.RetryAt
 		m.problem(w, p)
 	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
-		m.problem(w, newProblem(ProblemMethodOff, http.StatusConflict, "Codes by e-mail are not available for this account."))
+		m.problem(w, newProblem(ProblemMethodOff, http.StatusConflict, "email.unavailable"))
 	case errors.Is(err, emailotp.ErrSend):
 		m.logError(r, err)
-		m.problem(w, newProblem(ProblemEmailNotSent, http.StatusBadGateway, "The e-mail could not be sent. Try again in a while, or use another method."))
+		m.problem(w, newProblem(ProblemEmailNotSent, http.StatusBadGateway, "email.not-sent"))
 	default:
 		m.apiFail(w, r, err)
 	}
@@ -497,19 +504,19 @@ func (m *Middleware) keyProblem(w http.ResponseWriter, r *http.Request, err erro
 	var p *Problem
 	switch {
 	case errors.Is(err, webauthn.ErrNotEnabled):
-		p = newProblem(ProblemMethodOff, http.StatusConflict, "Security keys are turned off for this account.")
+		p = newProblem(ProblemMethodOff, http.StatusConflict, "problem.keys-off")
 	case errors.Is(err, webauthn.ErrNoKeys):
-		p = newProblem(ProblemNotSetUp, http.StatusConflict, "No security key is set up for this account.")
+		p = newProblem(ProblemNotSetUp, http.StatusConflict, "problem.no-keys")
 	case errors.Is(err, webauthn.ErrNotFound):
-		p = newProblem(ProblemNotFound, http.StatusNotFound, "There is no such security key.")
+		p = newProblem(ProblemNotFound, http.StatusNotFound, "problem.no-key")
 	case errors.Is(err, webauthn.ErrCeremony), errors.Is(err, webauthn.ErrResponse), errors.Is(err, webauthn.ErrCloned):
-		p = newProblem(ProblemKeyRefused, http.StatusForbidden, "The security key was not accepted. Try again, or use another method.")
+		p = newProblem(ProblemKeyRefused, http.StatusForbidden, "problem.key-refused")
 	case errors.Is(err, webauthn.ErrDuplicateKey):
-		p = newProblem(ProblemKeyConflict, http.StatusConflict, "This security key is registered already.")
+		p = newProblem(ProblemKeyConflict, http.StatusConflict, "problem.key-registered")
 	case errors.Is(err, webauthn.ErrTooManyKeys):
-		p = newProblem(ProblemKeyConflict, http.StatusConflict, "This account has as many security keys as it can have: remove one first.")
+		p = newProblem(ProblemKeyConflict, http.StatusConflict, "problem.too-many-keys")
 	case errors.Is(err, webauthn.ErrBadName):
-		p = newProblem(ProblemInvalidName, http.StatusUnprocessableEntity, settingsErrors["name"])
+		p = newProblem(ProblemInvalidName, http.StatusUnprocessableEntity, "settings.error.name")
 	case errors.Is(err, twofa.ErrThrottled):
 		m.codeProblem(w, r, "", err)
 		return
@@ -547,7 +554,7 @@ func (m *Middleware) apiKeyFinish(w http.ResponseWriter, r *http.Request, c apiC
 		return
 	}
 	if !validFinish(req.Ceremony, req.Response) {
-		m.problem(w, newProblem(ProblemBadRequest, http.StatusBadRequest, "The request needs a ceremony and the key's response."))
+		m.problem(w, newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.ceremony"))
 		return
 	}
 	if _, err := m.tf.WebAuthn.FinishLogin(r.Context(), req.Ceremony, c.userID, req.Response); err != nil {
@@ -663,7 +670,7 @@ func (m *Middleware) accountView(r *http.Request, c apiCall) (apiAccountView, er
 	}
 	v.Activity = make([]apiActivityView, 0, len(acts))
 	for _, a := range acts {
-		v.Activity = append(v.Activity, apiActivityView{Time: a.Time, Kind: string(a.Kind), Method: string(a.Method), Detail: a.Detail, What: a.What})
+		v.Activity = append(v.Activity, apiActivityView{Time: a.Time, Kind: string(a.Kind), Method: string(a.Method), Detail: a.Detail, What: describe(m.printer(r), a)})
 	}
 	return v, nil
 }
@@ -718,9 +725,9 @@ func (m *Middleware) totpView(w http.ResponseWriter, r *http.Request, c apiCall,
 // noTOTPSetUp answers a set-up that is not under way, saying so when it
 // expired.
 func (m *Middleware) noTOTPSetUp(w http.ResponseWriter, err error) {
-	msg := "No set-up is under way: a saved secret is never shown again."
+	msg := "error.no-setup"
 	if errors.Is(err, totp.ErrSetupExpired) {
-		msg = settingsErrors["expired"]
+		msg = "settings.error.expired"
 	}
 	m.problem(w, newProblem(ProblemNotSetUp, http.StatusNotFound, msg))
 }
@@ -775,7 +782,7 @@ func (m *Middleware) apiTOTPConfirm(w http.ResponseWriter, r *http.Request, c ap
 		m.apiFail(w, r, err)
 		return
 	}
-	m.firstCodes(w, r, c, apiDone{Notice: notices["totp"]})
+	m.firstCodes(w, r, c, apiDone{Notice: m.printer(r).T("notice.totp")})
 }
 
 // firstCodes is nextCodes of the pages: a user with a primary method and
@@ -812,12 +819,12 @@ func (m *Middleware) apiTOTPCancel(w http.ResponseWriter, r *http.Request, c api
 		m.apiFail(w, r, err)
 		return
 	}
-	m.done(w, r, c, apiDone{Notice: notices["cancelled"]})
+	m.done(w, r, c, apiDone{Notice: m.printer(r).T("notice.cancelled")})
 }
 
 // msgNewCodes is the notice of a new set of backup codes, in the words of
 // the codes page.
-const msgNewCodes = "Each code works once, when you can't use your other methods. Keep them somewhere safe, such as a password manager or a printed page. They are shown only now, and any codes you had before no longer work."
+const msgNewCodes = "notice.new-codes"
 
 func (m *Middleware) apiBackup(w http.ResponseWriter, r *http.Request, c apiCall) {
 	state, err := m.tf.Account(r.Context(), c.userID)
@@ -826,10 +833,10 @@ func (m *Middleware) apiBackup(w http.ResponseWriter, r *http.Request, c apiCall
 		return
 	}
 	if !(Page{State: state}).Primary() {
-		m.problem(w, newProblem(ProblemNeedsPrimary, http.StatusConflict, settingsErrors["primary"]))
+		m.problem(w, newProblem(ProblemNeedsPrimary, http.StatusConflict, "settings.error.primary"))
 		return
 	}
-	m.makeAPICodes(w, r, c, apiDone{Notice: msgNewCodes})
+	m.makeAPICodes(w, r, c, apiDone{Notice: m.printer(r).T(msgNewCodes)})
 }
 
 type apiNameRequest struct {
@@ -860,7 +867,7 @@ func (m *Middleware) apiKeysFinish(w http.ResponseWriter, r *http.Request, c api
 		return
 	}
 	if !validFinish(req.Ceremony, req.Response) {
-		m.problem(w, newProblem(ProblemBadRequest, http.StatusBadRequest, "The request needs a ceremony and the key's response."))
+		m.problem(w, newProblem(ProblemBadRequest, http.StatusBadRequest, "problem.ceremony"))
 		return
 	}
 	k, err := m.tf.WebAuthn.FinishRegistration(r.Context(), req.Ceremony, c.userID, req.Response)
@@ -874,7 +881,7 @@ func (m *Middleware) apiKeysFinish(w http.ResponseWriter, r *http.Request, c api
 		return
 	}
 	kv := keyView(k)
-	m.firstCodes(w, r, c, apiDone{Notice: "The security key is added.", Key: &kv})
+	m.firstCodes(w, r, c, apiDone{Notice: m.printer(r).T("notice.key-added"), Key: &kv})
 }
 
 func (m *Middleware) apiKeyRename(w http.ResponseWriter, r *http.Request, c apiCall) {
@@ -886,7 +893,7 @@ func (m *Middleware) apiKeyRename(w http.ResponseWriter, r *http.Request, c apiC
 		m.keyProblem(w, r, noKeyIsNotFound(err))
 		return
 	}
-	m.done(w, r, c, apiDone{Notice: notices["renamed"]})
+	m.done(w, r, c, apiDone{Notice: m.printer(r).T("notice.renamed")})
 }
 
 // noKeyIsNotFound makes webauthn.ErrNoKeys, said of a key by its ID, the
@@ -903,7 +910,7 @@ func (m *Middleware) apiKeyRemove(w http.ResponseWriter, r *http.Request, c apiC
 		m.keyProblem(w, r, noKeyIsNotFound(err))
 		return
 	}
-	m.done(w, r, c, apiDone{Notice: notices["keyremoved"]})
+	m.done(w, r, c, apiDone{Notice: m.printer(r).T("notice.keyremoved")})
 }
 
 type apiBrowsersView struct {
@@ -933,14 +940,14 @@ func (m *Middleware) apiRevoke(w http.ResponseWriter, r *http.Request, c apiCall
 		return
 	}
 	if !slices.ContainsFunc(bs, func(b remember.Browser) bool { return b.ID == id }) {
-		m.problem(w, newProblem(ProblemNotFound, http.StatusNotFound, "There is no such remembered browser."))
+		m.problem(w, newProblem(ProblemNotFound, http.StatusNotFound, "problem.no-browser"))
 		return
 	}
 	if err := m.tf.Browsers.Revoke(r.Context(), c.userID, id); err != nil {
 		m.apiFail(w, r, err)
 		return
 	}
-	m.done(w, r, c, apiDone{Notice: notices["revoked"]})
+	m.done(w, r, c, apiDone{Notice: m.printer(r).T("notice.revoked")})
 }
 
 func (m *Middleware) apiRevokeAll(w http.ResponseWriter, r *http.Request, c apiCall) {
@@ -948,7 +955,7 @@ func (m *Middleware) apiRevokeAll(w http.ResponseWriter, r *http.Request, c apiC
 		m.apiFail(w, r, err)
 		return
 	}
-	m.done(w, r, c, apiDone{Notice: notices["revokedall"]})
+	m.done(w, r, c, apiDone{Notice: m.printer(r).T("notice.revokedall")})
 }
 
 // apiMethod turns a method off, on, or removes it, as the settings' method
@@ -974,17 +981,17 @@ func (m *Middleware) apiMethod(action string) func(w http.ResponseWriter, r *htt
 		}
 		switch {
 		case errors.Is(err, twofa.ErrUnknownMethod):
-			m.problem(w, newProblem(ProblemNotFound, http.StatusNotFound, "There is no such method."))
+			m.problem(w, newProblem(ProblemNotFound, http.StatusNotFound, "problem.no-method"))
 		case errors.Is(err, emailotp.ErrUnavailable):
-			m.problem(w, newProblem(ProblemMethodOff, http.StatusConflict, "Codes by e-mail are not available for this account."))
+			m.problem(w, newProblem(ProblemMethodOff, http.StatusConflict, "email.unavailable"))
 		case isNotSetUp(err):
-			m.problem(w, newProblem(ProblemNotSetUp, http.StatusConflict, "That method is not set up."))
+			m.problem(w, newProblem(ProblemNotSetUp, http.StatusConflict, "problem.not-set-up"))
 		case err != nil:
 			m.apiFail(w, r, err)
 		case done == "emailon":
-			m.firstCodes(w, r, c, apiDone{Notice: notices[done]})
+			m.firstCodes(w, r, c, apiDone{Notice: m.printer(r).T("notice." + done)})
 		default:
-			m.done(w, r, c, apiDone{Notice: notices[done]})
+			m.done(w, r, c, apiDone{Notice: m.printer(r).T("notice." + done)})
 		}
 	}
 }

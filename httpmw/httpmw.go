@@ -83,6 +83,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa"
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/remember"
 )
 
@@ -181,6 +182,14 @@ type Config struct {
 	// PageData, if set, returns what the application's own templates need
 	// on every page, such as its navigation; pages find it as Page.App.
 	PageData func(r *http.Request) any
+	// Language, if set, returns the language the application knows its
+	// user wants on r (a BCP 47 tag such as "de" or "pt-BR", from the
+	// user's settings), or "" for none. The pages, the API's problems and
+	// the mails sent during the request speak the first of it and the
+	// Accept-Language header that the catalogue
+	// (twofa.Config.Catalogue) has, else English. A request whose context
+	// already holds a language (i18n.WithLanguage) keeps it.
+	Language func(r *http.Request) string
 
 	// Deny answers a request that may not pass, with the reason: one of the
 	// errors above, or a system error (store, clock), which must deny too.
@@ -220,6 +229,7 @@ type Middleware struct {
 	tf    *twofa.Service
 	ck    cookieRules
 	pages http.Handler
+	cat   *i18n.Catalogue
 	// apiDoc is the API's OpenAPI document, with its server at the mount.
 	apiDoc []byte
 }
@@ -284,7 +294,7 @@ func New(cfg Config) (*Middleware, error) {
 	if r, ok := cfg.Session.(SessionRenewer); ok && cfg.RenewSession == nil {
 		cfg.RenewSession = r.Renew
 	}
-	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck}
+	m := &Middleware{cfg: cfg, tf: cfg.Service, ck: ck, cat: cfg.Service.Catalogue()}
 	if m.cfg.Deny == nil {
 		m.cfg.Deny = m.defaultDeny
 	}
@@ -375,6 +385,7 @@ func (m *Middleware) check(r *http.Request) (Mark, bool, error) {
 // copy whose context holds the Mark (FromContext).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = m.withLanguage(r)
 		mark, r, err := m.pass(w, r)
 		if err != nil {
 			m.cfg.Deny(w, r, err)
@@ -412,6 +423,7 @@ func (m *Middleware) StepUp(maxAge time.Duration, next http.Handler) http.Handle
 		maxAge = m.cfg.StepUpAge
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = m.withLanguage(r)
 		mark, r, err := m.stepUp(w, r, maxAge)
 		if err != nil {
 			m.cfg.Deny(w, r, err)
@@ -575,21 +587,21 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 	switch {
 	case errors.Is(err, ErrNotLoggedIn):
 		status, msg, to = http.StatusUnauthorized, "not logged in", m.loginURL(r)
-		typ, detail = ProblemNotLoggedIn, "Log in first."
+		typ, detail = ProblemNotLoggedIn, "problem.log-in"
 	case errors.Is(err, ErrSecondStep):
 		status, msg, to = http.StatusUnauthorized, "second factor required", m.challengeURL(r, false)
-		typ, detail = ProblemSecondStepNeeded, "Pass the second step first."
+		typ, detail = ProblemSecondStepNeeded, "problem.second-step"
 	case errors.Is(err, ErrStepUp):
 		status, msg, to = http.StatusUnauthorized, "recent second factor required", m.challengeURL(r, true)
-		typ, detail = ProblemStepUpNeeded, "Pass the second step again: this needs a recent one."
+		typ, detail = ProblemStepUpNeeded, "problem.step-up-guard"
 	case errors.Is(err, ErrSetUpRequired):
 		status, msg, to = http.StatusUnauthorized, "second factor set-up required", m.cfg.Path+"settings"
-		typ, detail = ProblemSetUpRequired, "Set up a second step first."
+		typ, detail = ProblemSetUpRequired, "problem.set-up"
 	default:
 		// A store, clock or session failure: deny, say nothing of it to
 		// the user, and tell the operator.
 		status, msg = http.StatusInternalServerError, "temporarily unavailable"
-		typ, detail = ProblemUnavailable, "Temporarily unavailable: try again in a moment."
+		typ, detail = ProblemUnavailable, "problem.unavailable-moment"
 		m.logError(r, err)
 	}
 	if wantsHTML(r) {
@@ -597,14 +609,14 @@ func (m *Middleware) defaultDeny(w http.ResponseWriter, r *http.Request, err err
 			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
-		http.Error(w, msg, status)
+		http.Error(w, m.printer(r).T("deny."+strings.ReplaceAll(msg, " ", "-")), status)
 		return
 	}
 	// A problem (RFC 9457) of the JSON API's types, which a client tells
 	// apart by its type; "location" is the page to send a browser to,
 	// "challenge" the API's, and "error" the short message this answer
 	// carried before it was a problem, kept for the clients that read it.
-	p := newProblem(typ, status, detail)
+	p := newProblem(typ, status, detail).in(m.printer(r))
 	if typ == ProblemSecondStepNeeded || typ == ProblemStepUpNeeded {
 		p.Challenge = m.cfg.Path + "api/challenge"
 	}

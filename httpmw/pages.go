@@ -3,6 +3,7 @@ package httpmw
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -10,12 +11,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/twofa-go/twofa"
 	"github.com/twofa-go/twofa/backup"
 	"github.com/twofa-go/twofa/emailotp"
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/totp"
@@ -140,7 +141,7 @@ func (m *Middleware) routes() http.Handler {
 	all := http.NewServeMux()
 	all.Handle(m.cfg.Path+"api/", m.apiRoutes())
 	all.Handle("/", m.cfg.CrossOrigin.Handler(mux))
-	return all
+	return m.speaking(all)
 }
 
 // noBody is h with the request's body ignored: no page reads one on GET,
@@ -212,7 +213,8 @@ func boundedJSON(h http.Handler) http.Handler {
 	})
 }
 
-// Page is what every page template gets.
+// Page is what every page template gets. Its methods T, Date, DateTime,
+// Number, Lang and Dir speak the request's language (see Templates).
 type Page struct {
 	// Path is where the pages are mounted, with a trailing slash, for links
 	// and forms: {{.Path}}verify.
@@ -272,6 +274,8 @@ type Page struct {
 	// malformed marks a code of no shape any offered method has: the
 	// challenge says which shapes it takes, once it knows them.
 	malformed bool
+	// pr speaks the request's language (see T).
+	pr *i18n.Printer
 }
 
 // Confirm is a destructive action the "confirm" page asks about before it
@@ -306,47 +310,36 @@ func (m *Middleware) askFirst(w http.ResponseWriter, r *http.Request, userID str
 	m.render(w, http.StatusOK, "confirm", p)
 }
 
-// methodWords names a method for people, as the pages and notices do.
-func methodWords(m twofa.Method) string {
-	switch m {
-	case twofa.TOTP:
-		return "authenticator app"
-	case twofa.WebAuthn:
-		return "security keys"
-	case twofa.Email:
-		return "codes by e-mail"
-	case twofa.Backup:
-		return "backup codes"
-	}
-	return string(m)
-}
-
 // PrimaryNames names the primary methods this application offers (an
 // authenticator app always; security keys when configured; codes by e-mail
 // when they can be sent to the user), as "an authenticator app, a security
 // key or codes by e-mail": the pages mention no method that is turned off.
 func (p Page) PrimaryNames() string {
 	var names []string
-	for _, m := range []struct {
-		m    twofa.Method
-		name string
-	}{{twofa.TOTP, "an authenticator app"}, {twofa.WebAuthn, "a security key"}, {twofa.Email, "codes by e-mail"}} {
-		if p.Lists(string(m.m)) {
-			names = append(names, m.name)
+	for _, m := range []twofa.Method{twofa.TOTP, twofa.WebAuthn, twofa.Email} {
+		if p.Lists(string(m)) {
+			names = append(names, p.T("method.a."+string(m)))
 		}
 	}
-	return orList(names)
+	return orList(p.printer(), names)
 }
 
-// orList joins names as "a, b or c".
-func orList(names []string) string {
+// orList joins names as "a, b or c", in pr's language.
+func orList(pr *i18n.Printer, names []string) string {
 	switch len(names) {
 	case 0:
 		return ""
 	case 1:
 		return names[0]
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	list := names[0]
+	for i, name := range names[1:] {
+		if i == len(names)-2 {
+			return pr.T("list.or", "List", list, "Last", name)
+		}
+		list = pr.T("list.comma", "List", list, "Next", name)
+	}
+	return list
 }
 
 // TriesLeft words how many more wrong codes start a lock, for a challenge
@@ -356,10 +349,7 @@ func (p Page) TriesLeft() string {
 	if p.Error == "" || n <= 0 || !p.CodeInvalid && p.State.Throttle == nil {
 		return ""
 	}
-	if n == 1 {
-		return "One more wrong code locks the second step of this account."
-	}
-	return fmt.Sprintf("%d more wrong codes lock the second step of this account.", n)
+	return p.T("challenge.tries-left", "Count", n)
 }
 
 // DigitsOnly reports whether every code the challenge takes is digits (an
@@ -368,24 +358,22 @@ func (p Page) TriesLeft() string {
 func (p Page) DigitsOnly() bool { return !p.Offers(string(twofa.Backup)) }
 
 // shapeMessage says what a code looks like, for the methods offered.
-func shapeMessage(offered []twofa.Method) string {
+func shapeMessage(pr *i18n.Printer, offered []twofa.Method) string {
 	has := map[twofa.Method]bool{}
 	for _, m := range offered {
 		has[m] = true
 	}
-	var digits []string
-	if has[twofa.TOTP] {
-		digits = append(digits, "your authenticator app")
-	}
-	if has[twofa.Email] {
-		digits = append(digits, "an e-mail")
-	}
-	msg := "That is not a code."
-	if len(digits) > 0 {
-		msg += " A code from " + orList(digits) + " is digits only, such as 123456."
+	msg := pr.T("code.shape")
+	switch {
+	case has[twofa.TOTP] && has[twofa.Email]:
+		msg += " " + pr.T("code.shape.app-email")
+	case has[twofa.TOTP]:
+		msg += " " + pr.T("code.shape.app")
+	case has[twofa.Email]:
+		msg += " " + pr.T("code.shape.email")
 	}
 	if has[twofa.Backup] {
-		msg += " A backup code is ten letters and digits, such as abcde-fghij."
+		msg += " " + pr.T("code.shape.backup")
 	}
 	return msg
 }
@@ -402,7 +390,7 @@ func (p Page) Offers(m string) bool {
 }
 
 // Status returns the status of method m: "not set up", "pending",
-// "enabled" or "disabled".
+// "enabled" or "disabled"; StatusText says it in the page's language.
 func (p Page) Status(m string) string { return p.State.Status(twofa.Method(m)).String() }
 
 // Lists reports whether the settings list method m (e-mail codes only where
@@ -437,19 +425,19 @@ func (p Page) BackupAlone() bool {
 }
 
 // notices are the messages a redirect after an action may ask for, by key,
-// so that no query string puts its own words on a page.
-var notices = map[string]string{
-	"totp":       "Your authenticator app is set up.",
-	"disabled":   "The method is turned off. Its settings are kept.",
-	"enabled":    "The method is turned on again.",
-	"removed":    "The method is removed.",
-	"emailon":    "Codes by e-mail are turned on.",
-	"renamed":    "The security key is renamed.",
-	"keyremoved": "The security key is removed.",
-	"revoked":    "The browser will ask for the second step again.",
-	"revokedall": "Every remembered browser will ask for the second step again.",
-	"cancelled":  "The set-up is cancelled.",
-	"saved":      "Your backup codes are saved. You are all set.",
+// so that no query string puts its own words on a page: each key's message
+// is "notice.<key>" in the catalogue.
+var notices = map[string]bool{
+	"totp": true, "disabled": true, "enabled": true, "removed": true, "emailon": true, "renamed": true,
+	"keyremoved": true, "revoked": true, "revokedall": true, "cancelled": true, "saved": true,
+}
+
+// notice is the message of the notice key done, or "".
+func (p Page) notice(done string) string {
+	if !notices[done] {
+		return ""
+	}
+	return p.T("notice." + done)
 }
 
 func (m *Middleware) page(r *http.Request) Page {
@@ -458,15 +446,17 @@ func (m *Middleware) page(r *http.Request) Page {
 	if m.cfg.PageData != nil {
 		app = m.cfg.PageData(r)
 	}
-	return Page{
+	p := Page{
 		App:     app,
 		Path:    m.cfg.Path,
 		Issuer:  m.tf.Issuer(),
 		Account: account,
-		Notice:  notices[r.URL.Query().Get("done")],
 		Next:    localPath(r.FormValue("next"), m.cfg.Home),
 		Home:    m.cfg.Home,
+		pr:      m.printer(r),
 	}
+	p.Notice = p.notice(r.URL.Query().Get("done"))
+	return p
 }
 
 // render writes the page template name with headers that keep it out of
@@ -475,10 +465,11 @@ func (m *Middleware) render(w http.ResponseWriter, status int, name string, p Pa
 	var b bytes.Buffer
 	if err := m.cfg.Templates.ExecuteTemplate(&b, name, p); err != nil {
 		m.cfg.Logger.Error("twofa: render page", "page", name, "error", err)
-		http.Error(w, "temporarily unavailable", http.StatusInternalServerError)
+		http.Error(w, p.T("error.unavailable"), http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
+	h.Set("Content-Language", p.Lang())
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -542,10 +533,10 @@ func (m *Middleware) showChallenge(w http.ResponseWriter, r *http.Request, userI
 	}
 	p.OfferRemember = m.cfg.OfferRemember && !p.StepUp
 	if p.malformed {
-		p.Error = shapeMessage(p.State.Offered)
+		p.Error = shapeMessage(p.pr, p.State.Offered)
 	}
 	if p.Error == "" && p.State.Throttle != nil {
-		p.Error = throttleMessage(p.State.Throttle, m.cfg.Now())
+		p.Error = throttleMessage(p.pr, p.State.Throttle, m.cfg.Now())
 	}
 	m.render(w, status, "challenge", p)
 }
@@ -565,7 +556,7 @@ func (m *Middleware) verify(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.Next, http.StatusSeeOther)
 		return
 	case err != nil:
-		msg, status := codeMessage(err, m.cfg.Now())
+		msg, status := codeMessage(p.pr, err, m.cfg.Now())
 		if status == http.StatusInternalServerError {
 			m.fail(w, r, err)
 			return
@@ -612,7 +603,7 @@ func (m *Middleware) keyPassed(w http.ResponseWriter, r *http.Request, userID st
 		m.logError(r, err)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
-		w.Write([]byte(`{"error":"temporarily unavailable"}`))
+		json.NewEncoder(w).Encode(map[string]string{"error": m.printer(r).T("error.unavailable")})
 	}
 }
 
@@ -633,13 +624,13 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, m.cfg.Path+"?"+q.Encode(), http.StatusSeeOther)
 		return
 	case errors.As(err, &cool):
-		p.Error = fmt.Sprintf("A code was sent moments ago. You can ask for another in %s.", wait(cool.RetryAt, m.cfg.Now()))
+		p.Error = p.T("email.cooldown", "Wait", wait(p.pr, cool.RetryAt, m.cfg.Now()))
 		m.showChallenge(w, r, userID, p, http.StatusTooManyRequests)
 	case errors.Is(err, emailotp.ErrNotEnabled), errors.Is(err, emailotp.ErrUnavailable):
-		p.Error = "Codes by e-mail are not available for this account."
+		p.Error = p.T("email.unavailable")
 		m.showChallenge(w, r, userID, p, http.StatusConflict)
 	case errors.Is(err, emailotp.ErrSend):
-		p.Error = "The e-mail could not be sent. Try again in a while, or use another method."
+		p.Error = p.T("email.not-sent")
 		m.showChallenge(w, r, userID, p, http.StatusBadGateway)
 	default:
 		m.fail(w, r, err)
@@ -647,18 +638,18 @@ func (m *Middleware) sendEmail(w http.ResponseWriter, r *http.Request) {
 }
 
 // codeMessage words a failed code for the user, with the status to answer.
-func codeMessage(err error, now time.Time) (string, int) {
+func codeMessage(pr *i18n.Printer, err error, now time.Time) (string, int) {
 	switch {
 	case errors.Is(err, twofa.ErrThrottled):
-		return throttleMessage(err, now), http.StatusTooManyRequests
+		return throttleMessage(pr, err, now), http.StatusTooManyRequests
 	case errors.Is(err, backup.ErrUsed):
-		return "That backup code was already used: each works once. Use another of your backup codes, or a code from another method.", http.StatusUnauthorized
+		return pr.T("code.backup-used"), http.StatusUnauthorized
 	case errors.Is(err, totp.ErrReplay):
-		return "That code was already used. Wait for the app to show the next code, or use another method.", http.StatusUnauthorized
+		return pr.T("code.replay"), http.StatusUnauthorized
 	case isMalformed(err):
-		return "That is not a code: a code is digits only, such as 123456.", http.StatusUnauthorized
+		return pr.T("code.malformed"), http.StatusUnauthorized
 	case errors.Is(err, twofa.ErrInvalidCode), errors.Is(err, totp.ErrInvalidCode):
-		return "That code did not work. Check it and try again.", http.StatusUnauthorized
+		return pr.T("code.invalid"), http.StatusUnauthorized
 	}
 	return "", http.StatusInternalServerError
 }
@@ -672,18 +663,21 @@ func isMalformed(err error) bool {
 // throttleMessage words a refusal by the throttle: how long to wait, when
 // a lock that ends by itself ends, and an administrator only for the lock
 // that only an administrator lifts.
-func throttleMessage(err error, now time.Time) string {
+func throttleMessage(pr *i18n.Printer, err error, now time.Time) string {
 	var t *twofa.ThrottledError
 	switch {
 	case !errors.As(err, &t):
-		return "Too many failed attempts. Try again later."
+		return pr.T("throttle.later")
 	case t.Locked:
-		return "Too many failed attempts: the second step is locked for this account until an administrator unlocks it. Ask an administrator for help."
+		return pr.T("throttle.locked")
 	case t.RetryAt.Sub(now) >= lockWording:
-		return "Too many failed attempts: the second step is locked for this account for " + wait(t.RetryAt, now) +
-			", until " + endTime(t.RetryAt, now) + ". The lock ends by itself; no administrator is needed."
+		clock, date := endTime(pr, t.RetryAt, now)
+		if date == "" {
+			return pr.T("throttle.lock", "Wait", wait(pr, t.RetryAt, now), "Time", clock)
+		}
+		return pr.T("throttle.lock-date", "Wait", wait(pr, t.RetryAt, now), "Time", clock, "Date", date)
 	}
-	return "Too many failed attempts. Try again in " + wait(t.RetryAt, now) + "."
+	return pr.T("throttle.wait", "Wait", wait(pr, t.RetryAt, now))
 }
 
 // lockWording is the wait from which the challenge speaks of a lock, with
@@ -691,37 +685,36 @@ func throttleMessage(err error, now time.Time) string {
 // (15 minutes at most by default), as long as its locks (an hour at first).
 const lockWording = 15 * time.Minute
 
-// endTime words the time at, in UTC: the server does not know the user's
-// time zone, and says which one it means.
-func endTime(at, now time.Time) string {
+// endTime words the time at, in UTC (the server does not know the user's
+// time zone, and says which one it means): its clock time, and its date
+// when it is not today's, else "".
+func endTime(pr *i18n.Printer, at, now time.Time) (clock, date string) {
 	at, now = at.UTC(), now.UTC()
+	clock = at.Format("15:04")
 	if y, m, d := at.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return at.Format("15:04 UTC")
+		return clock, ""
 	}
-	if at.Year() == now.Year() {
-		return at.Format("15:04 UTC on Mon 2 January")
-	}
-	return at.Format("15:04 UTC on Mon 2 January 2006")
+	return clock, pr.Date(at)
 }
 
 // wait words the time until at, rounded up to seconds, minutes, hours or
-// days.
-func wait(at, now time.Time) string {
+// days, in pr's language.
+func wait(pr *i18n.Printer, at, now time.Time) string {
 	d := at.Sub(now)
 	up := func(unit time.Duration) int { return int((d + unit - 1) / unit) }
 	switch {
 	case d <= time.Second:
-		return "a second"
+		return pr.T("wait.seconds", "Count", 1)
 	case d < time.Minute:
-		return fmt.Sprintf("%d seconds", up(time.Second))
+		return pr.T("wait.seconds", "Count", up(time.Second))
 	case d <= time.Minute:
-		return "a minute"
+		return pr.T("wait.minutes", "Count", 1)
 	case d <= 2*time.Hour:
-		return fmt.Sprintf("%d minutes", up(time.Minute))
+		return pr.T("wait.minutes", "Count", up(time.Minute))
 	case d <= 48*time.Hour:
-		return fmt.Sprintf("%d hours", up(time.Hour))
+		return pr.T("wait.hours", "Count", up(time.Hour))
 	}
-	return fmt.Sprintf("%d days", up(24*time.Hour))
+	return pr.T("wait.days", "Count", up(24*time.Hour))
 }
 
 // settings shows every method of the user.
@@ -736,7 +729,9 @@ func (m *Middleware) settings(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	p.Error = settingsErrors[r.URL.Query().Get("error")]
+	if key := r.URL.Query().Get("error"); settingsErrors[key] {
+		p.Error = p.T("settings.error." + key)
+	}
 	p.SetUpRequired = m.cfg.RequireSetUp && !p.State.Requires()
 	if p.ThisBrowser, err = m.thisBrowser(r, userID); err != nil {
 		m.fail(w, r, err)
@@ -768,18 +763,15 @@ func (m *Middleware) thisBrowser(r *http.Request, userID string) (string, error)
 }
 
 // settingsErrors are the messages a redirect to the settings may ask for,
-// by key, as notices are.
-var settingsErrors = map[string]string{
-	"name":    "A key's name must be 1 to 64 printable characters.",
-	"primary": "Set up a method first: backup codes stand in for one of the methods above.",
-	"expired": "The authenticator set-up expired before it was confirmed, and its key was thrown away. Set up again, and enter the app's code within the hour.",
-}
+// by key, as notices are: "settings.error.<key>" in the catalogue.
+var settingsErrors = map[string]bool{"name": true, "primary": true, "expired": true}
 
-// Messages of refusals the settings show with the refusal's status.
+// Messages of refusals the settings show with the refusal's status, by
+// their id in the catalogue.
 const (
-	msgBadAccount = "Your account's name cannot label an entry in an authenticator app: it holds a colon or a control character. Ask an administrator for help, or use another method."
-	msgTooSoon    = "A new set of backup codes was made moments ago, or is being made. Your codes are those of the last set; wait a minute before you make another."
-	msgClock      = "The server's clock is wrong, so nothing can be set up now. Try again later."
+	msgBadAccount = "settings.error.account"
+	msgTooSoon    = "settings.error.too-soon"
+	msgClock      = "error.clock"
 )
 
 // refuseOnSettings shows the settings with msg, answered with status: a
@@ -797,7 +789,7 @@ func (m *Middleware) refuseOnSettings(w http.ResponseWriter, r *http.Request, us
 		m.fail(w, r, err)
 		return
 	}
-	p.Error = msg
+	p.Error = p.T(msg)
 	m.render(w, status, "settings", p)
 }
 
@@ -810,7 +802,7 @@ func (m *Middleware) clockRefusal(w http.ResponseWriter, r *http.Request, err er
 		return false
 	}
 	m.logError(r, err)
-	http.Error(w, msgClock, http.StatusServiceUnavailable)
+	http.Error(w, m.printer(r).T(msgClock), http.StatusServiceUnavailable)
 	return true
 }
 
@@ -845,14 +837,14 @@ func (m *Middleware) method(w http.ResponseWriter, r *http.Request) {
 		}
 		err, done = m.tf.Remove(r.Context(), userID, method), "removed"
 	default:
-		http.Error(w, "unknown action", http.StatusBadRequest)
+		http.Error(w, m.printer(r).T("error.bad-form"), http.StatusBadRequest)
 		return
 	}
 	switch {
 	case errors.Is(err, twofa.ErrUnknownMethod):
-		http.Error(w, "unknown method", http.StatusBadRequest)
+		http.Error(w, m.printer(r).T("error.no-method"), http.StatusBadRequest)
 	case isNotSetUp(err):
-		http.Error(w, "that method is not set up", http.StatusConflict)
+		http.Error(w, m.printer(r).T("error.not-set-up"), http.StatusConflict)
 	case err != nil:
 		m.fail(w, r, err)
 	case done == "emailon":
@@ -869,28 +861,27 @@ func (m *Middleware) askRemove(w http.ResponseWriter, r *http.Request, userID st
 		m.fail(w, r, err)
 		return
 	}
+	pr := m.printer(r)
 	if !slices.ContainsFunc(state.Methods, func(s twofa.MethodState) bool { return s.Method == method }) {
-		http.Error(w, "unknown method", http.StatusBadRequest)
+		http.Error(w, pr.T("error.no-method"), http.StatusBadRequest)
 		return
 	}
 	c := Confirm{
-		Title:  "Remove your " + methodWords(method) + "?",
-		Button: "Remove",
+		Title:  pr.T("confirm.remove." + string(method) + ".title"),
+		Button: pr.T("confirm.remove"),
 		Action: "method",
 		Fields: []Field{{"method", string(method)}, {"action", "remove"}},
 	}
 	switch method {
-	case twofa.TOTP:
-		c.Text = "Its key is deleted: the codes your app shows stop working, and using an app again means a new set-up with a new QR code."
+	case twofa.TOTP, twofa.Email:
+		c.Text = pr.T("confirm.remove." + string(method) + ".text")
 	case twofa.WebAuthn:
-		c.Text = fmt.Sprintf("All %d of your security keys and passkeys are removed, and stop working here.", len(state.Keys))
-	case twofa.Email:
-		c.Text = "Codes are no longer sent to your e-mail address when you log in."
+		c.Text = pr.T("confirm.remove.webauthn.text", "Count", len(state.Keys))
 	case twofa.Backup:
-		c.Text = fmt.Sprintf("Your %d unused backup codes stop working.", state.BackupRemaining)
+		c.Text = pr.T("confirm.remove.backup.text", "Count", state.BackupRemaining)
 	}
 	if method != twofa.Backup && onlyPrimary(state, method) {
-		c.Text += " It is the only method that protects your login: after this, your password alone logs you in."
+		c.Text += " " + pr.T("confirm.only-method")
 	}
 	m.askFirst(w, r, userID, c)
 }
@@ -984,7 +975,7 @@ func (m *Middleware) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	login, _ := m.loginOf(r)
 	err := m.tf.TOTP.Confirm(r.Context(), userID, login, r.FormValue("code"))
 	if err != nil {
-		msg, status := codeMessage(err, m.cfg.Now())
+		msg, status := codeMessage(m.printer(r), err, m.cfg.Now())
 		if errors.Is(err, totp.ErrNotSetUp) {
 			m.noSetUp(w, r, err)
 			return
@@ -1025,7 +1016,7 @@ func (m *Middleware) nextCodes(w http.ResponseWriter, r *http.Request, userID, d
 		m.toSettings(w, r, done)
 		return
 	}
-	p.Notice = notices[done]
+	p.Notice = p.notice(done)
 	p.FirstCodes = true
 	m.makeCodes(w, r, userID, p)
 }
@@ -1052,11 +1043,11 @@ func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
 	login, _ := m.loginOf(r)
 	e, err := m.tf.TOTP.Pending(r.Context(), userID, login)
 	if errors.Is(err, totp.ErrSetupExpired) {
-		http.Error(w, "the set-up expired before it was confirmed: set up again", http.StatusNotFound)
+		http.Error(w, m.printer(r).T("error.setup-expired"), http.StatusNotFound)
 		return
 	}
 	if errors.Is(err, totp.ErrNotSetUp) {
-		http.Error(w, "no set-up is under way: a saved secret is never shown again", http.StatusNotFound)
+		http.Error(w, m.printer(r).T("error.no-setup"), http.StatusNotFound)
 		return
 	}
 	if err != nil {
@@ -1164,9 +1155,9 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 	if p.State.Status(twofa.Backup) != twofa.NotSetUp && !confirmed(r) {
 		// A new set ends the old one: ask first.
 		m.askFirst(w, r, userID, Confirm{
-			Title:  "Make new backup codes?",
-			Text:   fmt.Sprintf("Your %d unused backup codes stop working as soon as the new ones are made. Save the new ones when they are shown: they are shown only once.", p.State.BackupRemaining),
-			Button: "Make new codes",
+			Title:  p.T("confirm.new-codes.title"),
+			Text:   p.T("confirm.new-codes.text", "Count", p.State.BackupRemaining),
+			Button: p.T("confirm.new-codes.button"),
 			Action: "backup",
 		})
 		return
@@ -1225,7 +1216,7 @@ func (m *Middleware) keyRename(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, webauthn.ErrBadName):
 		http.Redirect(w, r, m.cfg.Path+"settings?error=name", http.StatusSeeOther)
 	case errors.Is(err, webauthn.ErrNoKeys), errors.Is(err, webauthn.ErrNotFound):
-		http.Error(w, "no such key", http.StatusNotFound)
+		http.Error(w, m.printer(r).T("error.no-key"), http.StatusNotFound)
 	case err != nil:
 		m.fail(w, r, err)
 	default:
@@ -1244,7 +1235,7 @@ func (m *Middleware) keyRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	switch err := m.tf.RemoveKey(r.Context(), userID, r.FormValue("id")); {
 	case errors.Is(err, webauthn.ErrNoKeys), errors.Is(err, webauthn.ErrNotFound):
-		http.Error(w, "no such key", http.StatusNotFound)
+		http.Error(w, m.printer(r).T("error.no-key"), http.StatusNotFound)
 	case err != nil:
 		m.fail(w, r, err)
 	default:
@@ -1261,18 +1252,19 @@ func (m *Middleware) askKeyRemove(w http.ResponseWriter, r *http.Request, userID
 	}
 	i := slices.IndexFunc(state.Keys, func(k twofa.KeyInfo) bool { return k.ID == id })
 	if i < 0 {
-		http.Error(w, "no such key", http.StatusNotFound)
+		http.Error(w, m.printer(r).T("error.no-key"), http.StatusNotFound)
 		return
 	}
+	pr := m.printer(r)
 	c := Confirm{
-		Title:  "Remove the security key \u201c" + state.Keys[i].Name + "\u201d?",
-		Text:   "It stops working here at once; adding it again means a new registration.",
-		Button: "Remove",
+		Title:  pr.T("confirm.remove-key.title", "Name", state.Keys[i].Name),
+		Text:   pr.T("confirm.remove-key.text"),
+		Button: pr.T("confirm.remove"),
 		Action: "keys/remove",
 		Fields: []Field{{"id", id}},
 	}
 	if len(state.Keys) == 1 && onlyPrimary(state, twofa.WebAuthn) {
-		c.Text += " It is the only method that protects your login: after this, your password alone logs you in."
+		c.Text += " " + pr.T("confirm.only-method")
 	}
 	m.askFirst(w, r, userID, c)
 }

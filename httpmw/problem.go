@@ -5,7 +5,11 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/twofa-go/twofa/i18n"
+	"golang.org/x/text/language"
 )
 
 // The problem types of the JSON API: the "type" of every problem it
@@ -36,7 +40,8 @@ const (
 
 const problemBase = "tag:twofa-go.github.io,2026:"
 
-// problemTitles are the short, fixed summaries of each type.
+// problemTitles are the short, fixed summaries of each type, in English;
+// the catalogue has them as "problem.title.<type's last part>".
 var problemTitles = map[string]string{
 	ProblemBadRequest:       "Bad request",
 	ProblemTooLarge:         "Request body too large",
@@ -81,17 +86,66 @@ type Problem struct {
 	// Challenge is the API's challenge, with ProblemSecondStepNeeded and
 	// ProblemStepUpNeeded: pass it, then try again.
 	Challenge string `json:"challenge,omitempty"`
+
+	// msg and args are Detail's message in the catalogue, to say it in
+	// the request's language when the problem is written.
+	msg  string
+	args []any
 }
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
 
-// newProblem is a problem of type typ.
-func newProblem(typ string, status int, detail string) *Problem {
-	return &Problem{Type: typ, Title: problemTitles[typ], Status: status, Detail: detail}
+// newProblem is a problem of type typ, whose detail is the message msg of
+// the catalogue with the placeholders kv; Title and Detail are in English
+// until the problem is written in the request's language (see in).
+func newProblem(typ string, status int, msg string, kv ...any) *Problem {
+	p := &Problem{Type: typ, Status: status, msg: msg, args: kv}
+	return p.in(i18n.Default().Printer(language.English))
 }
 
-// writeProblem answers p, with Retry-After when p has a time to retry at.
+// in returns p with its title and detail said by pr.
+func (p *Problem) in(pr *i18n.Printer) *Problem {
+	q := *p
+	q.Title = problemTitles[p.Type]
+	if id := "problem.title." + strings.TrimPrefix(p.Type, problemBase); pr.T(id) != id {
+		q.Title = pr.T(id)
+	}
+	if p.msg != "" {
+		q.Detail = pr.T(p.msg, p.args...)
+	}
+	return &q
+}
+
+// speakingWriter carries the request's printer to writeProblem, which
+// the API's handlers call with the ResponseWriter alone.
+type speakingWriter struct {
+	http.ResponseWriter
+	pr *i18n.Printer
+}
+
+func (s *speakingWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// printerOf finds the printer a speakingWriter in w's chain carries.
+func printerOf(w http.ResponseWriter) *i18n.Printer {
+	for range 16 {
+		switch x := w.(type) {
+		case *speakingWriter:
+			return x.pr
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// writeProblem answers p, with Retry-After when p has a time to retry at,
+// in the language of the printer w carries (see speakingWriter).
 func writeProblem(w http.ResponseWriter, p *Problem, now time.Time) {
+	if pr := printerOf(w); pr != nil {
+		p = p.in(pr)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")

@@ -42,6 +42,24 @@ var staticFS, _ = fs.Sub(staticRoot, "static")
 // Page.App. The pages are served with a Content-Security-Policy that allows
 // scripts and styles from the site's own files only, such as the default
 // {{.Path}}static/twofa.css.
+//
+// # Languages
+//
+// The pages speak the request's language (see Config.Language): every
+// text is a message of the catalogue (twofa.Config.Catalogue), which a
+// template says with Page.T, {{.T "challenge.title"}}, or {{$.T "..."}}
+// inside a range; {{.T "settings.backup.left" "Count" 3}} fills a
+// placeholder and picks the plural form. Page.Date, DateTime and Number
+// write dates and numbers in the language's own form, and the default
+// header sets <html lang="{{.Lang}}" dir="{{.Dir}}">. A header of the
+// application's own that keeps <html lang="en"> still works, with the
+// pages' text in the user's language; it should take Lang and Dir too. A
+// template of the application's own may use T for twofa's messages and
+// plain text for its own. To change a word, the application replaces the
+// message in its own catalogue file (i18n.New), not the template. The
+// buttons and forms that start a security-key ceremony carry the script's
+// messages as data-msg-* attributes ({{template "key-messages" .}}); the
+// "toggle" template takes the page as "Pg".
 func Templates() *template.Template {
 	return template.Must(template.New("twofa").Funcs(template.FuncMap{
 		// dict makes a map of key, value pairs, to pass several values to a
@@ -56,6 +74,9 @@ func Templates() *template.Template {
 		},
 		// inc is i+1, to number a list from 1.
 		"inc": func(i int) int { return i + 1 },
+		// date is the English date of the pages before they spoke other
+		// languages, kept for templates of the application's own; the
+		// default pages use Page.Date.
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "never"

@@ -30,6 +30,7 @@
 package i18n
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -81,6 +82,8 @@ type Catalogue struct {
 	tags     []language.Tag // English first
 	matcher  language.Matcher
 	ids      map[language.Tag]map[string]*goi18n.Message
+	plain    map[*goi18n.Message]bool   // messages whose text is said as it is
+	fileIDs  map[string]map[string]bool // while loading: the ids of each file
 	printers map[language.Tag]*Printer
 }
 
@@ -101,17 +104,40 @@ func Default() *Catalogue { return defaultCatalogue() }
 // it: a file adds its language, or replaces the messages it has. Each
 // pattern must match at least one file.
 func New(fsys fs.FS, patterns ...string) (*Catalogue, error) {
-	c := &Catalogue{bundle: goi18n.NewBundle(language.English), ids: map[language.Tag]map[string]*goi18n.Message{}}
-	names, err := fs.Glob(shipped, "catalogue/*.json")
+	return newCatalogue(shipped, fsys, patterns...)
+}
+
+// newCatalogue is New with the shipped files taken from base.
+func newCatalogue(base, fsys fs.FS, patterns ...string) (*Catalogue, error) {
+	c := &Catalogue{bundle: goi18n.NewBundle(language.English), ids: map[language.Tag]map[string]*goi18n.Message{},
+		plain: map[*goi18n.Message]bool{}}
+	names, err := fs.Glob(base, "catalogue/*.json")
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
+	// The shipped areas (pages, mail, pdf) are written by different
+	// hands: an id in two of them would be one area's text shown in the
+	// other.
+	from := map[language.Tag]map[string]string{}
 	for _, name := range names {
-		if err := c.load(shipped, name); err != nil {
+		if err := c.load(base, name); err != nil {
 			return nil, err
 		}
 	}
+	for _, name := range names {
+		tag, _ := language.Parse(strings.Split(path.Base(name), ".")[1])
+		if from[tag] == nil {
+			from[tag] = map[string]string{}
+		}
+		for id := range c.fileIDs[name] {
+			if other, ok := from[tag][id]; ok {
+				return nil, fmt.Errorf("%w: %s: message %q is also in %s", ErrBadFile, name, id, other)
+			}
+			from[tag][id] = name
+		}
+	}
+	c.fileIDs = nil
 	if len(patterns) > 0 && fsys == nil {
 		return nil, fmt.Errorf("%w: patterns %q without a file system", ErrNoFiles, patterns)
 	}
@@ -195,8 +221,16 @@ func (c *Catalogue) load(fsys fs.FS, name string) error {
 	if c.ids[tag] == nil {
 		c.ids[tag] = map[string]*goi18n.Message{}
 	}
+	if c.fileIDs == nil {
+		c.fileIDs = map[string]map[string]bool{}
+	}
+	c.fileIDs[name] = map[string]bool{}
 	for _, m := range mf.Messages {
+		c.fileIDs[name][m.ID] = true
 		c.ids[tag][m.ID] = m
+		if m.Zero == "" && m.One == "" && m.Two == "" && m.Few == "" && m.Many == "" && !strings.Contains(m.Other, cmp.Or(m.LeftDelim, "{{")) {
+			c.plain[m] = true
+		}
 	}
 	return nil
 }
@@ -253,8 +287,8 @@ func (c *Catalogue) Match(prefs ...string) language.Tag {
 				pref = pref[:j]
 			}
 		}
-		tags, _, err := language.ParseAcceptLanguage(pref)
-		if err != nil || len(tags) == 0 {
+		tags := parsePref(pref)
+		if len(tags) == 0 {
 			continue
 		}
 		if _, index, conf := c.matcher.Match(tags...); conf > language.No {
@@ -262,6 +296,40 @@ func (c *Catalogue) Match(prefs ...string) language.Tag {
 		}
 	}
 	return language.English
+}
+
+// maxEntries bounds the entries of an Accept-Language header read one by
+// one.
+const maxEntries = 32
+
+// parsePref returns the languages of an Accept-Language value or a tag,
+// most wanted first. x/text refuses a whole header for one entry it
+// refuses ("en-XX", "x-klingon"); the entries are then read one by one,
+// and those it takes kept, in the order of their weights.
+func parsePref(pref string) []language.Tag {
+	if tags, _, err := language.ParseAcceptLanguage(pref); err == nil {
+		return tags
+	}
+	type weighted struct {
+		tag language.Tag
+		q   float32
+	}
+	var all []weighted
+	for i, entry := range strings.Split(pref, ",") {
+		if i == maxEntries {
+			break
+		}
+		tags, q, err := language.ParseAcceptLanguage(entry)
+		if err == nil && len(tags) == 1 {
+			all = append(all, weighted{tags[0], q[0]})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b weighted) int { return cmp.Compare(b.q, a.q) })
+	tags := make([]language.Tag, len(all))
+	for i, w := range all {
+		tags[i] = w.tag
+	}
+	return tags
 }
 
 // Printer returns the printer of tag, or of the catalogue's language
@@ -347,8 +415,14 @@ func (p *Printer) T(id string, kv ...any) string {
 		}
 	}
 	for _, l := range p.chain {
-		if p.c.ids[l.tag][id] == nil {
+		m := p.c.ids[l.tag][id]
+		if m == nil {
 			continue
+		}
+		if len(kv) == 0 && p.c.plain[m] {
+			// No placeholder, no plural form: the text as it is,
+			// without a template's execution.
+			return m.Other
 		}
 		s, err := l.loc.Localize(&goi18n.LocalizeConfig{MessageID: id, TemplateData: data, PluralCount: count})
 		if err == nil || s != "" {

@@ -40,6 +40,8 @@ func TestMatch(t *testing.T) {
 		{"long header is cut, not parsed whole", []string{long}, language.English},
 		{"ninth pref is not read", []string{"x", "x", "x", "x", "x", "x", "x", "x", "de"}, language.English},
 		{"eighth pref is read", []string{"x", "x", "x", "x", "x", "x", "x", "de"}, language.German},
+		{"an entry x/text refuses spoils no other", []string{"xa-YA;q=0.9,fr;q=0.5,en-XX;q=0.1"}, language.French},
+		{"entries one by one keep their weights", []string{"xx-QQ,es;q=0.2,uk;q=0.8"}, language.Ukrainian},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,4 +279,53 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// BenchmarkMatch matches a long Accept-Language header, its only
+// supported language last, as a hostile or odd client sends it.
+func BenchmarkMatch(b *testing.B) {
+	c := i18n.Default()
+	var h strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&h, "x%c-Y%c;q=0.%d,", 'a'+i%26, 'A'+i%26, i%9+1)
+	}
+	header := h.String() + "uk;q=0.1"
+	for _, tt := range []struct{ name, header string }{
+		{"browser", "de-DE,de;q=0.9,en-US;q=0.8,en;q=0.7"},
+		{"long", header},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Match("", tt.header)
+			}
+		})
+	}
+}
+
+// BenchmarkT says a message with a plural form and a placeholder.
+func BenchmarkT(b *testing.B) {
+	p := i18n.Default().Printer(language.Ukrainian)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.T("wait.minutes", "Count", 5)
+	}
+}
+
+// TestShippedIDsOnce: an id in two shipped areas of one language is
+// refused, naming both files; the same id in two languages is the rule.
+func TestShippedIDsOnce(t *testing.T) {
+	base := fstest.MapFS{
+		"catalogue/pages.en.json": {Data: []byte(`{"a": "A", "b": "B"}`)},
+		"catalogue/mail.en.json":  {Data: []byte(`{"mail.a": "A"}`)},
+		"catalogue/pages.de.json": {Data: []byte(`{"a": "A", "b": "B"}`)},
+	}
+	if _, err := i18n.NewFrom(base, nil); err != nil {
+		t.Fatalf("distinct ids: %v", err)
+	}
+	base["catalogue/mail.de.json"] = &fstest.MapFile{Data: []byte(`{"b": "B"}`)}
+	_, err := i18n.NewFrom(base, nil)
+	if !errors.Is(err, i18n.ErrBadFile) || !strings.Contains(err.Error(), "mail.de.json") || !strings.Contains(err.Error(), "pages.de.json") {
+		t.Fatalf("an id in two shipped files: %v", err)
+	}
 }

@@ -4,6 +4,10 @@
 "use strict";
 
 (() => {
+  // The messages come from the page, in its language: data-msg-* on the
+  // button or form that starts the ceremony.
+  const message = (el, name) => (el && el.dataset["msg" + name]) || (el && el.dataset.msgFailed) || "";
+
   const showError = (msg) => {
     const el = document.querySelector("[data-twofa-error]");
     if (el) {
@@ -11,6 +15,17 @@
       el.hidden = false;
     }
   };
+
+  // An answer that is not OK names its message by its status; the
+  // server's own text is for developers, in English.
+  const statusMessage = { 400: "Name", 401: "Login", 403: "Refused", 409: "Conflict", 422: "Name" };
+
+  class Failed extends Error {
+    constructor(name) {
+      super(name);
+      this.key = name;
+    }
+  }
 
   const post = async (url, body) => {
     const res = await fetch(url, {
@@ -21,21 +36,24 @@
     });
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
-      throw new Error(answer.error || "The request failed (" + res.status + ").");
+      throw new Failed(statusMessage[res.status] || "Failed");
     }
     return answer;
   };
 
   const supported = () => window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON;
 
-  const failure = (err) => {
+  const failure = (el, err) => {
+    if (err instanceof Failed) {
+      return message(el, err.key);
+    }
     if (err && err.name === "NotAllowedError") {
-      return "The security key did not answer, or the request was cancelled.";
+      return message(el, "Cancelled");
     }
     if (err && err.name === "InvalidStateError") {
-      return "This security key is already registered.";
+      return message(el, "Registered");
     }
-    return (err && err.message) || "Something went wrong.";
+    return message(el, "Failed");
   };
 
   // Login with a key: begin, navigator.credentials.get, finish, go on.
@@ -45,7 +63,7 @@
     button.disabled = true;
     try {
       if (!supported()) {
-        throw new Error("This browser cannot use security keys.");
+        throw new Failed("Unsupported");
       }
       const begin = await post(path + "key/begin");
       const cred = await navigator.credentials.get({
@@ -55,7 +73,7 @@
       await post(path + "key/finish" + query, { ceremony: begin.ceremony, response: cred.toJSON() });
       window.location.assign(button.dataset.next || "/");
     } catch (err) {
-      showError(failure(err));
+      showError(failure(button, err));
       button.disabled = false;
     }
   };
@@ -67,7 +85,7 @@
     button.disabled = true;
     try {
       if (!supported()) {
-        throw new Error("This browser cannot use security keys.");
+        throw new Failed("Unsupported");
       }
       const begin = await post(path + "keys/begin", { name: form.elements.name.value });
       const cred = await navigator.credentials.create({
@@ -76,7 +94,7 @@
       await post(path + "keys/finish", { ceremony: begin.ceremony, response: cred.toJSON() });
       window.location.assign(path + "settings");
     } catch (err) {
-      showError(failure(err));
+      showError(failure(form, err));
       button.disabled = false;
     }
   };
