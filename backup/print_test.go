@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +133,34 @@ func TestPrintLanguages(t *testing.T) {
 				t.Errorf("a letter of the translation did not print:\n%s", pdf)
 			}
 		})
+	}
+}
+
+// Sheets printed at once, with the application's font, are each the
+// same bytes: the fonts parsed once are shared, and the PDF library, which
+// writes into the font bytes it gets, gets its own copy.
+func TestPrintConcurrently(t *testing.T) {
+	s := backup.Sheet{Issuer: "Acme", Account: "李 Дмитро", Date: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), Codes: []string{"abcd-efgh"}, Font: fonttest.CJK(t)}
+	var want bytes.Buffer
+	if err := s.WritePDF(&want); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	got := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			if err := s.WritePDF(&buf); err != nil {
+				t.Error(err)
+			}
+			got[i] = buf.Bytes()
+		})
+	}
+	wg.Wait()
+	for i, b := range got {
+		if !bytes.Equal(b, want.Bytes()) {
+			t.Errorf("sheet %d differs from the one printed alone", i)
+		}
 	}
 }
