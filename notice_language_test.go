@@ -185,3 +185,22 @@ func TestNoticeSubjectInjection(t *testing.T) {
 		t.Errorf("the app is still offered (%v): a failed notice must not undo the change", err)
 	}
 }
+
+// Over SMTP, a German user's notice has a German subject and
+// Content-Language: de.
+func TestNoticeLanguageOverSMTP(t *testing.T) {
+	srv := startSMTP(t)
+	f := newFixture(t, memory.New(), srv.mailer(t), func(cfg *twofa.Config) {
+		cfg.Language = func(context.Context, string) (string, error) { return "de", nil }
+	})
+	f.setUp(t, "u")
+	srv.take()
+	must(t, f.tf.Disable(ctx, "u", twofa.TOTP))
+	got := srv.take()
+	if len(got) != 1 {
+		t.Fatalf("%d notices, want 1", len(got))
+	}
+	if want := "Acme: Eine Anmeldemethode Ihres Kontos wurde ausgeschaltet"; got[0].subject != want || got[0].lang != "de" {
+		t.Errorf("subject %q, Content-Language %q; want %q, de", got[0].subject, got[0].lang, want)
+	}
+}
