@@ -124,11 +124,15 @@ func (d *Doc) setFont(fam string, size float64) {
 var ErrFont = pdffont.ErrFont
 
 // Build writes a page: the header, then what body adds, then the closing
-// line if any letter could not be printed. A panic in the PDF library
-// (which parses the application's font on each document) is returned as an
-// error matching ErrFont, not passed on.
+// line if any letter could not be printed. With an application's font, a
+// panic in the PDF library (which parses that font again for each
+// document) is returned as an error matching ErrFont, not passed on;
+// without one, a panic is a bug of ours and goes on.
 func Build(w io.Writer, o Options, body func(d *Doc)) (err error) {
 	defer func() {
+		if o.Font == nil {
+			return
+		}
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: the PDF library failed on it: %v", ErrFont, r)
 		}
@@ -204,9 +208,6 @@ func (d *Doc) unprintable(r rune) {
 	d.seen[r] = true
 	d.missing = append(d.missing, r)
 }
-
-// Missing returns the letters no font could print, in the order met.
-func (d *Doc) Missing() []rune { return d.missing }
 
 // Text writes s in face at size points, in lines lineH millimetres apart,
 // between the margins, wrapping at spaces; align "C" centres a line that
