@@ -16,10 +16,10 @@ import (
 // sets), else English; Message.Language names it, for Content-Language.
 func ExampleConfig_language() {
 	languages := map[string]string{"user-42": "uk"} // the application's own record
-	var last emailotp.Message
+	last := &keepLast{}
 	svc, err := emailotp.New(emailotp.Config{
 		Store:    memory.New(),
-		Mailer:   mailerFunc(func(_ context.Context, m emailotp.Message) error { last = m; return nil }),
+		Mailer:   last,
 		Issuer:   "Acme Photos",
 		Language: func(_ context.Context, userID string) (string, error) { return languages[userID], nil },
 	})
@@ -30,9 +30,17 @@ func ExampleConfig_language() {
 	for _, user := range []string{"user-42", "user-7"} {
 		_ = svc.Enable(ctx, user)
 		_ = svc.Send(ctx, user, "jane@example.com", "login-1")
-		fmt.Println(last.Language, last.Subject)
+		fmt.Println(last.m.Language, last.m.Subject)
 	}
 	// Output:
 	// uk Acme Photos: Ваш код для входу
 	// es Acme Photos: su código de inicio de sesión
+}
+
+// keepLast is a mailer that keeps the last message.
+type keepLast struct{ m emailotp.Message }
+
+func (k *keepLast) Send(_ context.Context, m emailotp.Message) error {
+	k.m = m
+	return nil
 }
