@@ -28,6 +28,7 @@ import (
 type delivered struct {
 	to                  []string
 	subject, text, html string
+	lang                string // Content-Language
 }
 
 // smtpServer is an SMTP server in the test process that keeps every
@@ -119,7 +120,7 @@ func decodeMessage(raw []byte) (delivered, error) {
 	if err != nil {
 		return delivered{}, err
 	}
-	var d delivered
+	d := delivered{lang: msg.Header.Get("Content-Language")}
 	if d.subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		return delivered{}, err
 	}
@@ -237,7 +238,7 @@ func TestNoticesOverSMTP(t *testing.T) {
 				t.Fatalf("delivered %d notices %q, want %d", len(got), subjects, len(c.want))
 			}
 			for i, d := range got {
-				if len(d.to) != 1 || d.to[0] != "u@example.com" || d.subject != "Acme: "+wholePhrase(t, c.want[i]) ||
+				if len(d.to) != 1 || d.to[0] != "u@example.com" || d.subject != "Acme: "+wholePhrase(t, c.want[i]) || d.lang != "en" ||
 					!strings.Contains(d.text, c.want[i]) || !strings.Contains(d.html, c.want[i]) ||
 					!strings.Contains(d.text, "If it was not you") {
 					t.Fatalf("notice %d: %+v, want %q", i, d, c.want[i])

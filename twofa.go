@@ -86,6 +86,7 @@ import (
 	"github.com/twofa-go/twofa/event"
 	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/keyring"
+	"github.com/twofa-go/twofa/pdffont"
 	"github.com/twofa-go/twofa/remember"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/throttle"
@@ -171,7 +172,7 @@ type Config struct {
 	Backup backup.Config
 	// Email holds options for e-mail codes: Validity, Cooldown, Digits,
 	// MaxFailures, Templates. Its Store, Mailer, Issuer, Throttle, Events,
-	// Now and Rand are taken from this Config.
+	// Now, Rand, Catalogue and Language are taken from this Config.
 	Email emailotp.Config
 	// WebAuthn turns security keys and passkeys on when its RPID is set:
 	// RPID, RPDisplayName, Origins, Timeout, MaxKeys (25 per user),
@@ -226,6 +227,16 @@ type Config struct {
 	// French, Spanish, Ukrainian). See i18n.New to add a language or
 	// change a message.
 	Catalogue *i18n.Catalogue
+	// Language returns the language the application records for the user
+	// (a BCP 47 tag such as "de" or "pt-BR"); "" for none. Mails and PDFs
+	// use it; without it, or when the catalogue lacks that language, they
+	// use the request's (see Service.Printer). An error is not fatal: the
+	// mail still goes out, in the request's language or English.
+	Language func(ctx context.Context, userID string) (string, error)
+	// Font is the application's TrueType font for the letters the PDFs'
+	// embedded Go fonts (Latin, Greek, Cyrillic) lack, such as Chinese,
+	// Japanese or Korean ones; nil for none. See package pdffont.
+	Font *pdffont.Font
 
 	// Policy, if set, returns what the application asks of the user's
 	// second factor (see Policy): required or not, by when, and whether
@@ -273,6 +284,10 @@ type Service struct {
 	cat     *i18n.Catalogue
 	// policyFn is Config.Policy.
 	policyFn func(ctx context.Context, userID string) (Policy, error)
+
+	// Config.Language and Config.Font, for mails and PDFs.
+	language func(ctx context.Context, userID string) (string, error)
+	font     *pdffont.Font
 }
 
 // Catalogue returns the messages the service and its pages speak:
@@ -312,12 +327,15 @@ func New(cfg Config) (*Service, error) {
 	if s.cat == nil {
 		s.cat = i18n.Default()
 	}
+	s.language, s.font = cfg.Language, cfg.Font
 	if cfg.Address == nil {
 		s.address = func(context.Context, string) (string, error) { return "", nil }
 	}
 	s.events = cfg.Events
 	if cfg.Notify && cfg.Mailer != nil && cfg.Address != nil {
-		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, cfg.Events)
+		n, err := newNotifier(cfg.Notices, cfg.Issuer, cfg.Mailer, s.address, func(ctx context.Context, userID string) *i18n.Printer {
+			return printerFor(ctx, s.cat, s.language, userID)
+		}, cfg.Events)
 		if err != nil {
 			return nil, err
 		}
@@ -338,6 +356,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	ec := cfg.Email
 	ec.Store, ec.Mailer, ec.Issuer, ec.Throttle, ec.Events, ec.Now, ec.Rand = cfg.Store, cfg.Mailer, cfg.Issuer, limiter, s.events, cfg.Now, cfg.Rand
+	ec.Catalogue, ec.Language = s.cat, cfg.Language
 	if s.Email, err = emailotp.New(ec); err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func TestInvalidUserIDs(t *testing.T) {
 			})
 		}
 	}
-	want := []string{"Account", "Disable", "Enable", "Remove", "RemoveKey", "Requires", "Reset", "SendCode", "Unlock", "Verify"}
+	want := []string{"Account", "Disable", "Enable", "Printer", "Remove", "RemoveKey", "Requires", "Reset", "SendCode", "Unlock", "Verify"}
 	for _, name := range want {
 		if !slices.Contains(called, name) {
 			t.Errorf("%s was not called: %v", name, called)

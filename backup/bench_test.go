@@ -1,6 +1,7 @@
 package backup_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -120,4 +121,21 @@ func sampleHeap(heap, live *uint64) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished; read() }
+}
+
+// BenchmarkWritePDF measures the sheet of 10 codes in English, with the
+// Go fonts embedded.
+func BenchmarkWritePDF(b *testing.B) {
+	s := backup.Sheet{Issuer: "Acme Photos", Account: "jane@example.com", Date: time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC),
+		Codes: []string{"abcd-efgh", "ijkm-npqr", "stuv-wxyz", "2345-6789", "abcd-2345", "efgh-6789", "ijkm-stuv", "npqr-wxyz", "abcd-wxyz", "2345-efgh"}}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := s.WritePDF(&buf); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size), "pdf-bytes")
 }

@@ -60,6 +60,7 @@ import (
 	"time"
 
 	"github.com/twofa-go/twofa/event"
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/throttle"
 )
@@ -141,6 +142,15 @@ type Config struct {
 	MaxFailures int
 	// Templates are the messages; the zero value uses the built-in ones.
 	Templates Templates
+	// Catalogue holds the built-in message in every language; nil means
+	// i18n.Default().
+	Catalogue *i18n.Catalogue
+	// Language returns the language the application records for the user
+	// (a BCP 47 tag such as "de"); "" for none. Without it, or when the
+	// catalogue lacks that language, a code goes out in the language of
+	// the request (i18n.FromContext), or else in English. An error does
+	// not stop the code: it goes out in the request's language or English.
+	Language func(ctx context.Context, userID string) (string, error)
 	// Throttle counts attempts; nil means the default policy over Store,
 	// which must then also be a storage.ThrottleStore.
 	Throttle *throttle.Limiter
@@ -186,6 +196,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("emailotp: Config.Digits must be 6 to 9")
 	case cfg.MaxFailures < 1 || cfg.MaxFailures > 10:
 		return nil, errors.New("emailotp: Config.MaxFailures must be 1 to 10")
+	}
+	if cfg.Catalogue == nil {
+		cfg.Catalogue = i18n.Default()
 	}
 	t, err := cfg.Templates.withDefaults()
 	if err != nil {
@@ -450,7 +463,12 @@ func (s *Service) Send(ctx context.Context, userID, addr, login string) error {
 	if err != nil {
 		return err
 	}
-	msg, err := s.cfg.Templates.render(data{Issuer: s.cfg.Issuer, Code: code, Minutes: int(s.cfg.Validity / time.Minute), To: addr})
+	d := data{Issuer: s.cfg.Issuer, Code: code, Minutes: int(s.cfg.Validity / time.Minute), To: addr}
+	d.words(s.printer(ctx, userID))
+	msg, err := s.cfg.Templates.render(d)
+	if errors.Is(err, ErrHeader) {
+		return err // it quotes no data
+	}
 	if err != nil {
 		// The templates rendered at start-up; the detail may hold the code.
 		return errors.New("emailotp: rendering the message failed")

@@ -45,8 +45,7 @@ func Example() {
 	//
 	// It works once, for 10 minutes.
 	//
-	// If you did not try to sign in, someone may know your password: change it,
-	// and do not give this code to anyone.
+	// If you did not try to sign in, someone may know your password: change it, and do not give this code to anyone.
 	//
 	// --- end of mail ---
 	// waiting in another login: false

@@ -13,6 +13,10 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Language is the language of Subject, Text and HTML, a BCP 47 tag
+	// ("de"); a mailer that can sets the Content-Language header from it.
+	// Empty for none.
+	Language string
 }
 
 // Mailer delivers messages. Send returns only once the message was handed

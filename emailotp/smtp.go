@@ -15,6 +15,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	gomailsmtp "github.com/wneessen/go-mail/smtp"
+	"golang.org/x/text/language"
 )
 
 // TLSMode says how an [SMTP] mailer protects its connection. The messages
@@ -320,7 +321,7 @@ func (s *SMTP) message(m Message) (*gomail.Msg, string, error) {
 		return nil, "", errors.New("emailotp: smtp: recipient contains a line break")
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
-		return nil, "", errors.New("emailotp: smtp: subject contains a line break")
+		return nil, "", fmt.Errorf("emailotp: smtp: subject contains a line break: %w", ErrHeader)
 	}
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
@@ -332,6 +333,15 @@ func (s *SMTP) message(m Message) (*gomail.Msg, string, error) {
 	msg.FromMailAddress(&from)
 	msg.ToMailAddress(to)
 	msg.Subject(m.Subject)
+	if m.Language != "" {
+		// A tag that parses is letters, digits and hyphens: no line
+		// break reaches the header.
+		tag, err := language.Parse(m.Language)
+		if err != nil {
+			return nil, "", fmt.Errorf("emailotp: smtp: the message's language %q is not a language tag", m.Language)
+		}
+		msg.SetGenHeader("Content-Language", tag.String())
+	}
 	msg.SetDate()
 	// go-mail names Message-IDs after this machine's host name, which the
 	// recipient has no business knowing; the sender's domain is the usual

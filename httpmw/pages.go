@@ -1082,8 +1082,13 @@ func (m *Middleware) totpPaper(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	printer, err := m.printFor(r, userID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
 	var b bytes.Buffer
-	if err := e.WritePDF(&b, m.cfg.Now()); err != nil {
+	if err := e.WritePaper(&b, totp.Paper{Date: m.cfg.Now(), Printer: printer, Font: m.tf.Font()}); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -1191,6 +1196,12 @@ func (m *Middleware) backupGenerate(w http.ResponseWriter, r *http.Request) {
 // makeCodes makes a new set of backup codes and shows it, this once.
 func (m *Middleware) makeCodes(w http.ResponseWriter, r *http.Request, userID string, p Page) {
 	_, account, _ := m.cfg.User(r)
+	// The sheet's language first: nothing may fail once the codes exist.
+	printer, err := m.printFor(r, userID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
 	codes, err := m.tf.Backup.Generate(r.Context(), userID)
 	switch {
 	case errors.Is(err, backup.ErrTooSoon): // ErrInProgress too
@@ -1206,7 +1217,8 @@ func (m *Middleware) makeCodes(w http.ResponseWriter, r *http.Request, userID st
 		m.fail(w, r, err)
 		return
 	}
-	sheet := backup.Sheet{Issuer: m.tf.Issuer(), Account: account, Date: m.cfg.Now(), Codes: codes}
+	sheet := backup.Sheet{Issuer: m.tf.Issuer(), Account: account, Date: m.cfg.Now(), Codes: codes,
+		Printer: printer, Font: m.tf.Font()}
 	var text, pdf bytes.Buffer
 	if err := sheet.WriteText(&text); err != nil {
 		m.fail(w, r, err)

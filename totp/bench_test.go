@@ -1,6 +1,7 @@
 package totp_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -8,7 +9,10 @@ import (
 
 	potp "github.com/pquerna/otp"
 	ptotp "github.com/pquerna/otp/totp"
+	"golang.org/x/text/language"
 
+	"github.com/twofa-go/twofa/i18n"
+	"github.com/twofa-go/twofa/internal/fonttest"
 	"github.com/twofa-go/twofa/storage"
 	"github.com/twofa-go/twofa/storage/memory"
 	"github.com/twofa-go/twofa/totp"
@@ -113,4 +117,45 @@ func BenchmarkImport(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// BenchmarkWritePDF measures the paper backup in English, with the Go
+// fonts embedded: fpdf parses and cuts them down for every document.
+func BenchmarkWritePDF(b *testing.B) {
+	e, err := totp.ParseURL("otpauth://totp/Acme%20Photos:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme%20Photos")
+	if err != nil {
+		b.Fatal(err)
+	}
+	date := time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := e.WritePDF(&buf, date); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size), "pdf-bytes")
+}
+
+// BenchmarkWritePaperFont is BenchmarkWritePDF with a Chinese name and
+// the application's font (a small one made from Go Regular): the cost of
+// the font fallback.
+func BenchmarkWritePaperFont(b *testing.B) {
+	e, err := totp.ParseURL("otpauth://totp/Acme:%E6%9D%8E%20%C5%81ukasz?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := totp.Paper{Date: time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC), Font: fonttest.CJK(b), Printer: i18n.Default().Printer(language.German)}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := e.WritePaper(&buf, p); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size), "pdf-bytes")
 }

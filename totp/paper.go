@@ -13,7 +13,11 @@ import (
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf"
 
+	"golang.org/x/text/language"
+
+	"github.com/twofa-go/twofa/i18n"
 	"github.com/twofa-go/twofa/internal/sheet"
+	"github.com/twofa-go/twofa/pdffont"
 )
 
 const (
@@ -81,65 +85,90 @@ func (e *Enrollment) qrPNG(size int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WritePDF writes a one-page A4 paper backup of the set-up to w: the QR
+// WritePDF writes a one-page A4 paper backup of the set-up to w, in
+// English: WritePaper with only a date.
+func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
+	return e.WritePaper(w, Paper{Date: date})
+}
+
+// Paper is how a paper backup is printed.
+type Paper struct {
+	// Date is printed on the sheet and is the document's creation and
+	// modification date, so the same enrollment and date give the same
+	// bytes.
+	Date time.Time
+	// Printer is the language of the sheet (its words, its date); nil
+	// means English. Pick the user's: twofa.Service.Printer.
+	Printer *i18n.Printer
+	// Font prints the letters of the issuer or account that the embedded
+	// Go fonts (Latin, Greek, Cyrillic) lack, such as Chinese ones; nil
+	// for none. See package pdffont.
+	Font *pdffont.Font
+}
+
+// WritePaper writes a one-page A4 paper backup of the set-up to w: the QR
 // code and the secret as text, with the issuer, account and date, so the
 // user can restore the authenticator on a new phone after losing the old
-// one. The document's creation and modification dates are date, so the same
-// enrollment and date give the same bytes.
+// one. Its words and date are in p.Printer's language.
 //
-// The PDF uses fpdf's core fonts, which know only Windows-1252: other
-// characters in the issuer or account print as '?'. The QR code carries
-// them intact.
-func (e *Enrollment) WritePDF(w io.Writer, date time.Time) error {
+// The text is in the Go fonts, embedded, which cover Latin, Greek and
+// Cyrillic; p.Font prints other letters. A letter no font has prints as
+// U+FFFD, and a closing line names its code point. The QR code carries
+// every letter intact whatever the fonts. A font that fails in the PDF
+// library gives an error matching pdffont.ErrFont.
+func (e *Enrollment) WritePaper(w io.Writer, p Paper) error {
 	qrImage, err := e.qrPNG(paperQRPixels)
 	if err != nil {
 		return fmt.Errorf("totp: paper backup: QR code: %w", err)
 	}
 
 	const qrSide = 70.0 // mm, including the quiet zone; the code itself is about 55 mm
-	d := sheet.New("Authenticator app backup", date)
-	rows := [][2]string{
-		{"Service", e.Issuer},
-		{"Account", e.Account},
-		{"Printed", date.Format("2 January 2006")},
+	t := p.Printer
+	if t == nil {
+		t = i18n.Default().Printer(language.English)
 	}
-	// Most apps assume the defaults; a user restoring into an app has to
-	// choose anything else by hand.
-	if e.Algorithm != SHA1 || e.Digits != 6 || e.Period != 30*time.Second {
-		rows = append(rows, [2]string{"Settings", fmt.Sprintf("%s, %d digits, a new code every %d seconds",
-			e.Algorithm, e.Digits, int(e.Period/time.Second))})
-	}
-	d.Rows(rows)
+	o := sheet.Options{Title: t.T("pdf.paper.title"), Subtitle: t.T("pdf.subtitle"), Date: p.Date, Font: p.Font,
+		Unprintable: func(codes string) string {
+			return t.T("pdf.unprintable", "Replacement", string(sheet.Replacement), "Codes", codes)
+		}}
+	err = sheet.Build(w, o, func(d *sheet.Doc) {
+		rows := [][2]string{
+			{t.T("pdf.row.service"), e.Issuer},
+			{t.T("pdf.row.account"), e.Account},
+			{t.T("pdf.row.printed"), t.Date(p.Date)},
+		}
+		// Most apps assume the defaults; a user restoring into an app has to
+		// choose anything else by hand.
+		if e.Algorithm != SHA1 || e.Digits != 6 || e.Period != 30*time.Second {
+			seconds := int(e.Period / time.Second)
+			rows = append(rows, [2]string{t.T("pdf.row.settings"), t.T("pdf.paper.settings",
+				"Algorithm", e.Algorithm.String(), "Digits", t.Number(e.Digits), "Count", seconds)})
+		}
+		d.Rows(rows)
 
-	pdf, textW := d.PDF, d.TextW
-	pageW, _ := pdf.GetPageSize()
-	y := pdf.GetY() + 10
-	opt := fpdf.ImageOptions{ImageType: "PNG"}
-	pdf.RegisterImageOptionsReader("qr", opt, bytes.NewReader(qrImage))
-	pdf.ImageOptions("qr", (pageW-qrSide)/2, y, qrSide, qrSide, false, opt, 0, "")
-	pdf.SetY(y + qrSide + 6)
+		pdf := d.PDF
+		pageW, _ := pdf.GetPageSize()
+		y := pdf.GetY() + 10
+		opt := fpdf.ImageOptions{ImageType: "PNG"}
+		pdf.RegisterImageOptionsReader("qr", opt, bytes.NewReader(qrImage))
+		pdf.ImageOptions("qr", (pageW-qrSide)/2, y, qrSide, qrSide, false, opt, 0, "")
+		pdf.SetY(y + qrSide + 6)
 
-	pdf.SetFont("Helvetica", "", 10)
-	pdf.SetTextColor(90, 90, 90)
-	pdf.CellFormat(textW, 6, "Or type this key into the app:", "", 1, "C", false, 0, "")
-	pdf.SetTextColor(0, 0, 0)
-	pdf.SetFont("Courier", "B", 15)
-	// MultiCell breaks between groups, so secrets longer than 160 bits,
-	// which other services issue, stay on the page.
-	pdf.MultiCell(textW, 8, e.GroupedSecret(), "", "C", false)
-	pdf.Ln(10)
+		pdf.SetTextColor(90, 90, 90)
+		d.Text(sheet.Regular, 10, 6, t.T("pdf.paper.type_key"), "C")
+		pdf.SetTextColor(0, 0, 0)
+		// Text breaks between groups, so secrets longer than 160 bits,
+		// which other services issue, stay on the page.
+		d.Text(sheet.Mono, 15, 8, e.GroupedSecret(), "C")
+		pdf.Ln(10)
 
-	service := e.Issuer
-	if service == "" {
-		service = "the service"
-	}
-	d.Paragraph("Keep this sheet somewhere safe, such as with your important papers. " +
-		"Anyone who has it can make your sign-in codes, so do not photograph it or share it.\n\n" +
-		"To restore your codes on a new phone, open your authenticator app, choose to add an account, " +
-		"and scan the QR code above or type the key. If you later move to a new phone through the " +
-		service + " settings instead, this sheet stops working: print the new one.")
-
-	if err := d.Write(w); err != nil {
+		restore := t.T("pdf.paper.restore.noissuer")
+		if e.Issuer != "" {
+			restore = t.T("pdf.paper.restore", "Service", e.Issuer)
+		}
+		d.Paragraph(t.T("pdf.paper.keep") + "\n\n" + restore)
+	})
+	if err != nil {
 		return fmt.Errorf("totp: paper backup: %w", err)
 	}
 	return nil

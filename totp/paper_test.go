@@ -13,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/language"
+
+	"github.com/twofa-go/twofa/i18n"
+	"github.com/twofa-go/twofa/internal/fonttest"
 	"github.com/twofa-go/twofa/internal/testdb"
+	"github.com/twofa-go/twofa/pdffont"
 	"github.com/twofa-go/twofa/totp"
 )
 
@@ -170,11 +175,18 @@ func TestPaperBackup(t *testing.T) {
 		want: []string{"Acme Photos", "jane@example.com"},
 		not:  []string{"Settings", "SHA1"},
 	}, {
-		// The core fonts are cp1252: the Latin-1 letters survive and the
-		// rest print as '?', without breaking the PDF.
-		name: "non-Latin text",
+		// Latin, Greek and Cyrillic print as written, in the Go fonts.
+		name: "names in three scripts",
+		url:  "otpauth://totp/%C5%81ukasz%20%D0%94%D0%BC%D0%B8%D1%82%D1%80%D0%BE:%CE%95%CE%BB%CE%AD%CE%BD%CE%B7@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+		want: []string{"Łukasz Дмитро", "Ελένη@example.com"},
+		not:  []string{"\uFFFD", "could not", "U+"},
+	}, {
+		// Letters no font has print as U+FFFD, and the page names them,
+		// without breaking the PDF.
+		name: "letters without a font",
 		url:  "otpauth://totp/Z%C3%BCrich%20%C3%9Cn%C3%AFcode:%E7%94%A8%E6%88%B7@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
-		want: []string{"Zürich Ünïcode", "??@example.com"},
+		want: []string{"Zürich Ünïcode", "\uFFFD\uFFFD@example.com", "U+7528, U+6237"},
+		not:  []string{"?@example.com"},
 	}, {
 		name: "other settings",
 		url:  "otpauth://totp/Acme:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA256&digits=8&period=60",
@@ -262,5 +274,82 @@ func TestPaperBackupWriteError(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "totp: paper backup: ") || strings.Contains(err.Error(), e.Secret) {
 		t.Errorf("err = %q, want the package prefix and no secret", err)
+	}
+}
+
+// A name in a script the Go fonts lack prints in the application's font;
+// without it, the page shows U+FFFD and names the letter.
+func TestPaperBackupFont(t *testing.T) {
+	needTool(t, "pdftotext")
+	e := enrollment(t, "otpauth://totp/Acme:%E6%9D%8E%20%C5%81ukasz?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme")
+	for _, tc := range []struct {
+		name      string
+		font      *pdffont.Font
+		want, not []string
+	}{
+		{"no font", nil, []string{"\uFFFD Łukasz", "U+674E"}, []string{"李"}},
+		{"the application's font", fonttest.CJK(t), []string{"李 Łukasz"}, []string{"U+674E", "\uFFFD"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := e.WritePaper(&buf, totp.Paper{Date: backupDate, Font: tc.font}); err != nil {
+				t.Fatal(err)
+			}
+			text := run(t, "pdftotext", "-enc", "UTF-8", writeFile(t, "backup.pdf", buf.Bytes()), "-")
+			for _, s := range tc.want {
+				if !strings.Contains(text, s) {
+					t.Errorf("page lacks %q:\n%s", s, text)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(text, s) {
+					t.Errorf("page has %q:\n%s", s, text)
+				}
+			}
+		})
+	}
+}
+
+// The paper backup in each shipped language: its own title, labels and
+// date, none of English's, and every letter printable in the Go fonts.
+func TestPaperBackupLanguages(t *testing.T) {
+	needTool(t, "pdftotext")
+	e := enrollment(t, "otpauth://totp/Acme:jane@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Acme&period=60")
+	cat := i18n.Default()
+	english := []string{"Authenticator app backup", "Account", "Printed", "Keep this sheet", "every 60 seconds"}
+	for _, tc := range []struct {
+		tag  language.Tag
+		want []string
+	}{
+		{language.English, append([]string{"23 November 2026"}, english...)},
+		{language.German, []string{"Sicherung der Authenticator-App", "Dienst", "Konto", "Gedruckt", "23. November 2026", "Bewahren Sie", "alle 60 Sekunden"}},
+		{language.French, []string{"Sauvegarde de l’application", "Compte", "23 novembre 2026", "Conservez cette feuille", "toutes les 60 secondes"}},
+		{language.Spanish, []string{"Copia de seguridad", "Cuenta", "23 de noviembre de 2026", "Guarde esta hoja", "cada 60 segundos"}},
+		{language.Ukrainian, []string{"Резервна копія", "Обліковий запис", "23 листопада 2026 р.", "Зберігайте цей аркуш", "кожні 60 секунд"}},
+	} {
+		t.Run(tc.tag.String(), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := e.WritePaper(&buf, totp.Paper{Date: backupDate, Printer: cat.Printer(tc.tag)}); err != nil {
+				t.Fatal(err)
+			}
+			text := run(t, "pdftotext", "-enc", "UTF-8", writeFile(t, "backup.pdf", buf.Bytes()), "-")
+			// Read as a person would: lines joined.
+			words := strings.Join(strings.Fields(text), " ")
+			for _, s := range tc.want {
+				if !strings.Contains(words, s) {
+					t.Errorf("page lacks %q:\n%s", s, text)
+				}
+			}
+			if tc.tag != language.English {
+				for _, s := range english {
+					if strings.Contains(words, s) {
+						t.Errorf("page has English %q:\n%s", s, text)
+					}
+				}
+			}
+			if strings.ContainsRune(text, '\uFFFD') || strings.Contains(text, "U+") {
+				t.Errorf("a letter of the translation did not print:\n%s", text)
+			}
+		})
 	}
 }

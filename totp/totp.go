@@ -4,7 +4,9 @@
 //
 // [Service.Begin] makes a new 160-bit secret and returns an [Enrollment]: the
 // otpauth URL, a QR code, the secret grouped for typing and a printable paper
-// backup. Nothing is active yet. [Service.Confirm] takes the first code from
+// backup ([Enrollment.WritePaper]: in the user's language, any name in
+// Latin, Greek or Cyrillic printed as written, other scripts with the
+// application's font from package pdffont). Nothing is active yet. [Service.Confirm] takes the first code from
 // the app ("verify and save") and only then enables the method. Begin on a
 // user who already has the method moves it to a different phone: the old
 // secret keeps working until the new one is confirmed, and the swap is one
