@@ -34,7 +34,7 @@ func ExampleConfig_language() {
 	}
 	// Output:
 	// uk Acme Photos: Ваш код для входу
-	// es Acme Photos: su código de inicio de sesión
+	// es Acme Photos: tu código de inicio de sesión
 }
 
 // keepLast is a mailer that keeps the last message.

@@ -324,7 +324,7 @@ func TestPaperBackupLanguages(t *testing.T) {
 		{language.English, append([]string{"23 November 2026"}, english...)},
 		{language.German, []string{"Sicherung der Authenticator-App", "Dienst", "Konto", "Gedruckt", "23. November 2026", "Bewahren Sie", "alle 60 Sekunden"}},
 		{language.French, []string{"Sauvegarde de l’application", "Compte", "23 novembre 2026", "Conservez cette feuille", "toutes les 60 secondes"}},
-		{language.Spanish, []string{"Copia de seguridad", "Cuenta", "23 de noviembre de 2026", "Guarde esta hoja", "cada 60 segundos"}},
+		{language.Spanish, []string{"Copia de seguridad", "Cuenta", "23 de noviembre de 2026", "Guarda esta hoja", "cada 60 segundos"}},
 		{language.Ukrainian, []string{"Резервна копія", "Обліковий запис", "23 листопада 2026 р.", "Зберігайте цей аркуш", "кожні 60 секунд"}},
 	} {
 		t.Run(tc.tag.String(), func(t *testing.T) {

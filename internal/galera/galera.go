@@ -8,9 +8,11 @@
 // developer's machine and fails when CI=true, as internal/testdb does for
 // PostgreSQL.
 //
-// Ports are this package's own: SQL 33471-33473, group communication
-// 54471-54473, incremental state transfer 54571-54573 and rsync state
-// transfer 54581-54583. So only one cluster runs on a machine at a time:
+// Ports are this package's own: SQL 23471-23473, group communication
+// 24471-24473, incremental state transfer 24571-24573 and rsync state
+// transfer 24581-24583, all below Linux's range of outgoing local ports
+// (32768-60999), where a test's own connection could hold one at start.
+// So only one cluster runs on a machine at a time:
 // a test package starts it once ([Shared], stopped by [Main]) and its tests
 // share it, each in a database of its own ([Cluster.Database]).
 //
@@ -55,10 +57,10 @@ const Nodes = 3
 
 // The ports of node i (0, 1, 2) are these plus i.
 const (
-	SQLPort   = 33471
-	GcommPort = 54471
-	ISTPort   = 54571
-	SSTPort   = 54581
+	SQLPort   = 23471
+	GcommPort = 24471
+	ISTPort   = 24571
+	SSTPort   = 24581
 )
 
 // The database account the application uses on every node.
