@@ -1,12 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"net"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +9,8 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/internal/browser"
-	"github.com/twofa-go/twofa/internal/fake"
 	twofawebauthn "github.com/twofa-go/twofa/webauthn"
 )
 
@@ -37,32 +29,12 @@ import (
 // rather than falling back to the modal request, if that changes.
 func TestBrowserPasskey(t *testing.T) {
 	tab := browser.New(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	clock := fake.NewClock(time.Now())
-	h, closeDB, err := newServer(config{
-		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
-		DemoPassword: "demo-password", AdminPassword: "admin-password",
-		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
-		InvitePasskey: true,
+	p := walker(t, tab, func(c *config) {
+		c.InvitePasskey = true
 		// Chromium's virtual authenticator reports this fixed AAGUID.
-		KeyModels: map[twofawebauthn.AAGUID]string{{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}: "Chromium virtual key"},
+		c.KeyModels = map[twofawebauthn.AAGUID]string{{1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8}: "Chromium virtual key"}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeDB)
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS"),
-		axe: browser.AxeSource(t), checked: map[string]bool{}}
+	clock := p.clock
 	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 	const demo, demoPW = "demo@example.com", "demo-password"
 

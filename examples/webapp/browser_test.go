@@ -240,6 +240,40 @@ func (p *person) onHome(passedWith string) {
 	}
 }
 
+// walker starts the example in process for a browser test and returns the
+// person who walks it in tab, at phone width: on a fake clock, so that
+// codes of later time steps come without waiting, and on localhost, which
+// WebAuthn needs. set changes the test's settings before the start.
+func walker(t *testing.T, tab context.Context, set func(*config)) *person {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	clock := fake.NewClock(time.Now())
+	cfg := config{
+		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
+		DemoPassword: "demo-password", AdminPassword: "admin-password",
+		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
+	}
+	set(&cfg)
+	h, closeDB, err := newServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeDB)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS"),
+		axe: browser.AxeSource(t), checked: map[string]bool{}}
+	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
+	return p
+}
+
 var mailCode = regexp.MustCompile(`\b(\d{6,8})\b`)
 
 func TestBrowser(t *testing.T) {
@@ -251,31 +285,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The example, in process, on a fake clock so that codes of later time
-	// steps come without waiting; WebAuthn needs the page on localhost.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	clock := fake.NewClock(time.Now())
-	h, closeDB, err := newServer(config{
-		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
-		DemoPassword: "demo-password", AdminPassword: "admin-password",
-		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
+	p := walker(t, tab, func(c *config) {
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeDB)
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	p := &person{t: t, tab: tab, base: base, clock: clock, shots: os.Getenv("TWOFA_SCREENSHOTS"),
-		axe: browser.AxeSource(t), checked: map[string]bool{}}
+	base, clock := p.base, p.clock
 	p.step("phone width", chromedp.EmulateViewport(phoneWidth, phoneHeight))
 	const demo, demoPW = "demo@example.com", "demo-password"
 

@@ -1,20 +1,13 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twofa-go/twofa/internal/browser"
-	"github.com/twofa-go/twofa/internal/fake"
 )
 
 // TestBrowserOutOfPolicy looks at the policy's pages in Chromium: the home
@@ -29,29 +22,10 @@ func TestBrowserOutOfPolicy(t *testing.T) {
 	if _, err := browser.VirtualAuthenticator(tab); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	clock := fake.NewClock(time.Now())
-	h, closeDB, err := newServer(config{
-		DB: filepath.Join(t.TempDir(), "webapp.db"), Origin: base,
-		DemoPassword: "demo-password", AdminPassword: "admin-password",
-		Log: io.Discard, Now: clock.Now, PasswordCost: bcrypt.MinCost,
-		Policy: policyConfig{Require: true, Deadline: clock.Now().Add(6 * time.Hour), AdminKeys: true},
+	p := walker(t, tab, func(c *config) {
+		c.Policy = policyConfig{Require: true, Deadline: c.Now().Add(6 * time.Hour), AdminKeys: true}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeDB)
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	p := &person{t: t, tab: tab, base: base, clock: clock, axe: browser.AxeSource(t), checked: map[string]bool{}}
+	clock := p.clock
 	both := func() {
 		t.Helper()
 		// person.check runs at phone width; then once more at desktop
