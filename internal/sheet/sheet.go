@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -123,12 +124,23 @@ func (d *Doc) setFont(fam string, size float64) {
 // written.
 var ErrFont = pdffont.ErrFont
 
+// slots bounds the documents built at once in the process. The PDF
+// library parses each embedded font again for each document, which costs
+// about 15 MB of short-lived memory per page: without a bound, many users
+// downloading at once (or one application's worth of parallel requests)
+// would each hold that much at the same moment. A document waits for a
+// slot; each takes tens of milliseconds.
+var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
 // Build writes a page: the header, then what body adds, then the closing
-// line if any letter could not be printed. With an application's font, a
+// line if any letter could not be printed. At most GOMAXPROCS pages are
+// built at once in the process; others wait (see slots). With an application's font, a
 // panic in the PDF library (which parses that font again for each
 // document) is returned as an error matching ErrFont, not passed on;
 // without one, a panic is a bug of ours and goes on.
 func Build(w io.Writer, o Options, body func(d *Doc)) (err error) {
+	slots <- struct{}{}
+	defer func() { <-slots }()
 	defer func() {
 		if o.Font == nil {
 			return
