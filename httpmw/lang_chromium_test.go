@@ -1,6 +1,7 @@
 package httpmw_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,8 @@ import (
 // settings.png, totp.png, totp-wrong-code.png, codes.png,
 // settings-done.png, challenge.png, challenge-wrong-code.png. Without
 // -artifacts they go to a temporary directory (testing.T.ArtifactDir).
+// With TWOFA_SCREENSHOTS set, the desktop ones go there too, named de-*.png
+// (the README shows docs/screenshots/de-settings.png).
 func TestGermanPagesInChromium(t *testing.T) {
 	axe := chrome.AxeSource(t)
 	for _, width := range []int{1200, 390} {
@@ -87,6 +90,11 @@ func germanWalk(t *testing.T, axe string, width int) {
 		}
 		if err := chrome.Screenshot(tab, filepath.Join(shots, name+".png")); err != nil {
 			t.Fatal(err)
+		}
+		if dir := os.Getenv("TWOFA_SCREENSHOTS"); dir != "" && width == 1200 {
+			if err := chrome.Screenshot(tab, filepath.Join(dir, "de-"+name+".png")); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 
