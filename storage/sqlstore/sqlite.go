@@ -44,6 +44,9 @@ const SQLiteConns = 64
 //     write-ahead logging gives it.
 //   - each connection keeps its reads and writes prepared, so SQLite parses
 //     a statement once per connection.
+//   - a write that finds SQLite's write lock taken for a moment anyway (a
+//     reader re-reading the write-ahead log's index while a commit
+//     rewrites it does that) is tried again at once, for up to 100 ms.
 //
 // The pool holds [SQLiteConns] connections. Several processes, or several
 // handles in one process, may open one file: between them SQLite's own
