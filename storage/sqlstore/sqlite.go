@@ -6,9 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // SQLiteConns is the pool size (SetMaxOpenConns and SetMaxIdleConns) of a
@@ -42,6 +44,9 @@ const SQLiteConns = 64
 //     write-ahead logging gives it.
 //   - each connection keeps its reads and writes prepared, so SQLite parses
 //     a statement once per connection.
+//   - a write that finds SQLite's write lock taken for a moment anyway (a
+//     reader re-reading the write-ahead log's index while a commit
+//     rewrites it does that) is tried again at once, for up to 100 ms.
 //
 // The pool holds [SQLiteConns] connections. Several processes, or several
 // handles in one process, may open one file: between them SQLite's own
@@ -74,7 +79,8 @@ func openSQLiteConnector(dsn string) (*sql.DB, *sqliteConnector, error) {
 	drv := probe.Driver()
 	probe.Close()
 	c := &sqliteConnector{drv: drv, dsn: dsn, lock: make(chan struct{}, 1),
-		reqs: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{})}
+		reqs: make(chan *writeReq), stop: make(chan struct{}), stopped: make(chan struct{}),
+		busyFor: busyRetryFor}
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(SQLiteConns)
 	db.SetMaxIdleConns(SQLiteConns)
@@ -111,8 +117,13 @@ type sqliteConnector struct {
 	// queued counts the writes given to the writer and not yet answered.
 	queued atomic.Int64
 	// For the tests: handed counts the writes given to the writer,
-	// batched those it ran in batches of more than one.
-	handed, batched atomic.Int64
+	// batched those it ran in batches of more than one, busyRetries the
+	// steps tried again after SQLITE_BUSY; onBusy, if set before the
+	// handle is used, runs before each such retry.
+	handed, batched, busyRetries atomic.Int64
+	onBusy                       func()
+	// busyFor bounds the retries of one step, see retryBusy.
+	busyFor time.Duration
 }
 
 // writeReq is one write waiting for the writer, and its outcome.
@@ -165,6 +176,68 @@ func (c *sqliteConnector) acquire(ctx context.Context) error {
 }
 
 func (c *sqliteConnector) release() { <-c.lock }
+
+// busyRetryFor bounds how long retryBusy tries a step again.
+const busyRetryFor = 100 * time.Millisecond
+
+// retryBusy runs step, which its caller runs under the handle's lock and
+// which takes SQLite's write lock as it starts (a BEGIN, or a write
+// outside a transaction), and runs it again while it fails with
+// SQLITE_BUSY, for up to c.busyFor after the first try.
+//
+// The lock keeps this handle's writers from meeting, but SQLite itself
+// takes the write lock for a moment outside any write: a connection that
+// reads the wal-index header while a commit rewrites it gets two copies
+// that differ, and takes the write lock to read the header again
+// (walIndexReadHdr in SQLite's wal.c). A write that comes just then, as
+// the next one in the queue does, meets that lock and gets SQLITE_BUSY at
+// once when the busy handler does not wait (busy_timeout 0, or a call
+// SQLite runs without it). Nothing was written: the step failed taking
+// the lock, so running it again is safe. A busy handler that waited, for
+// another process's write, has used the time already: an attempt that
+// took longer than busyFor is not retried, so the wait stays the busy
+// timeout's.
+func retryBusy[T any](ctx context.Context, c *sqliteConnector, step func() (T, error)) (T, error) {
+	start := time.Now()
+	pause := 10 * time.Microsecond
+	for {
+		v, err := step()
+		if !isBusy(err) || time.Since(start) > c.busyFor || ctx.Err() != nil {
+			return v, err
+		}
+		c.busyRetries.Add(1)
+		if c.onBusy != nil {
+			c.onBusy()
+		}
+		// The reader holds the lock for a few instructions: yield first,
+		// then wait a little longer each time.
+		if pause < time.Millisecond {
+			runtime.Gosched()
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		pause = min(2*pause, time.Millisecond)
+	}
+}
+
+// isBusy reports SQLITE_BUSY in any of its forms from modernc.org/sqlite,
+// whose errors carry the result code.
+func isBusy(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 5 // SQLITE_BUSY
+}
+
+// oneStatement reports whether query holds a single statement, so that a
+// step that failed at its start did nothing and may run again: with
+// several, the first may have committed before a later one failed. A ';'
+// inside a literal counts too, which only costs that write its retry.
+func oneStatement(query string) bool {
+	return !strings.Contains(strings.TrimRight(query, " \t\r\n;"), ";")
+}
 
 // write hands a write to the writer and waits for its commit.
 func (c *sqliteConnector) write(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -257,7 +330,7 @@ func (c *sqliteConnector) writer() {
 		if len(batch) > 1 {
 			c.batched.Add(int64(len(batch)))
 		}
-		if w != nil && runBatch(w, &stmts, batch) {
+		if w != nil && c.runBatch(w, &stmts, batch) {
 			stmts.close() // broken: a new connection for the next batch
 			w.Close()
 			w = nil
@@ -271,7 +344,7 @@ func (c *sqliteConnector) writer() {
 
 // runBatch runs batch on w, one commit for all, and reports whether w is
 // broken. A request whose caller has left is not run.
-func runBatch(w sqliteInner, stmts *stmtCache, batch []*writeReq) (broken bool) {
+func (c *sqliteConnector) runBatch(w sqliteInner, stmts *stmtCache, batch []*writeReq) (broken bool) {
 	bg := context.Background()
 	live := batch[:0:0]
 	for _, r := range batch {
@@ -283,7 +356,7 @@ func runBatch(w sqliteInner, stmts *stmtCache, batch []*writeReq) (broken bool) 
 	}
 	alone := func() {
 		for _, r := range live {
-			r.res, r.err = stmts.exec(bg, w, r.query, r.args)
+			r.res, r.err = c.execWrite(bg, stmts, w, r.query, r.args)
 			if errors.Is(r.err, driver.ErrBadConn) {
 				broken = true
 			}
@@ -293,7 +366,9 @@ func runBatch(w sqliteInner, stmts *stmtCache, batch []*writeReq) (broken bool) 
 		alone()
 		return broken
 	}
-	if _, err := w.ExecContext(bg, "BEGIN IMMEDIATE", nil); err != nil {
+	if _, err := retryBusy(bg, c, func() (driver.Result, error) {
+		return w.ExecContext(bg, "BEGIN IMMEDIATE", nil)
+	}); err != nil {
 		for _, r := range live {
 			r.err = err
 		}
@@ -321,6 +396,15 @@ func runBatch(w sqliteInner, stmts *stmtCache, batch []*writeReq) (broken bool) 
 		return errors.Is(err, driver.ErrBadConn)
 	}
 	return false
+}
+
+// execWrite runs a write outside a transaction, under the lock, on conn's
+// cached statement; see retryBusy.
+func (c *sqliteConnector) execWrite(ctx context.Context, stmts *stmtCache, conn driver.ConnPrepareContext, query string, args []driver.NamedValue) (driver.Result, error) {
+	if !oneStatement(query) {
+		return stmts.exec(ctx, conn, query, args)
+	}
+	return retryBusy(ctx, c, func() (driver.Result, error) { return stmts.exec(ctx, conn, query, args) })
 }
 
 // sqliteInner is what the handle needs of a modernc.org/sqlite connection.
@@ -430,7 +514,7 @@ func (s *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.S
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteStmt{Stmt: st, conn: s, kind: kindOf(query)}, nil
+	return &sqliteStmt{Stmt: st, conn: s, kind: kindOf(query), one: oneStatement(query)}, nil
 }
 
 func (s *sqliteConn) Close() error {
@@ -449,7 +533,7 @@ func (s *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	if err := s.c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	tx, err := s.in.BeginTx(ctx, opts)
+	tx, err := retryBusy(ctx, s.c, func() (driver.Tx, error) { return s.in.BeginTx(ctx, opts) })
 	if err != nil {
 		s.c.release()
 		return nil, err
@@ -472,7 +556,7 @@ func (s *sqliteConn) ExecContext(ctx context.Context, query string, args []drive
 			select {
 			case s.c.lock <- struct{}{}:
 				defer s.c.release()
-				return s.stmts.exec(ctx, s.in, query, args)
+				return s.c.execWrite(ctx, &s.stmts, s.in, query, args)
 			default:
 			}
 		}
@@ -484,7 +568,10 @@ func (s *sqliteConn) ExecContext(ctx context.Context, query string, args []drive
 		return nil, err
 	}
 	defer s.c.release()
-	return s.in.ExecContext(ctx, query, args)
+	if !oneStatement(query) {
+		return s.in.ExecContext(ctx, query, args)
+	}
+	return retryBusy(ctx, s.c, func() (driver.Result, error) { return s.in.ExecContext(ctx, query, args) })
 }
 
 func (s *sqliteConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -499,7 +586,13 @@ func (s *sqliteConn) QueryContext(ctx context.Context, query string, args []driv
 	if err := s.c.acquire(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.in.QueryContext(ctx, query, args)
+	var rows driver.Rows
+	var err error
+	if oneStatement(query) {
+		rows, err = retryBusy(ctx, s.c, func() (driver.Rows, error) { return s.in.QueryContext(ctx, query, args) })
+	} else {
+		rows, err = s.in.QueryContext(ctx, query, args)
+	}
 	if err != nil {
 		s.c.release()
 		return nil, err
@@ -570,6 +663,7 @@ type sqliteStmt struct {
 	driver.Stmt
 	conn *sqliteConn
 	kind int
+	one  bool // a single statement, see retryBusy
 }
 
 func (s *sqliteStmt) locked(ctx context.Context) (bool, error) {
@@ -588,6 +682,9 @@ func (s *sqliteStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 		defer s.conn.c.release()
 	}
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
+		if locked && s.one {
+			return retryBusy(ctx, s.conn.c, func() (driver.Result, error) { return e.ExecContext(ctx, args) })
+		}
 		return e.ExecContext(ctx, args)
 	}
 	return nil, errors.New("sqlstore: statement cannot run with a context")
@@ -605,9 +702,14 @@ func (s *sqliteStmt) QueryContext(ctx context.Context, args []driver.NamedValue)
 		}
 		return nil, errors.New("sqlstore: statement cannot run with a context")
 	}
-	rows, err := q.QueryContext(ctx, args)
 	if !locked {
-		return rows, err
+		return q.QueryContext(ctx, args)
+	}
+	var rows driver.Rows
+	if s.one {
+		rows, err = retryBusy(ctx, s.conn.c, func() (driver.Rows, error) { return q.QueryContext(ctx, args) })
+	} else {
+		rows, err = q.QueryContext(ctx, args)
 	}
 	if err != nil {
 		s.conn.c.release()

@@ -3,24 +3,34 @@ package sqlstore
 // These tests open the handle with a busy timeout of zero, which no
 // application should: then any wait for SQLite's write lock inside the
 // process fails at once with SQLITE_BUSY instead of sleeping, so that a
-// queue that lets two writers meet shows as an error. They need the
-// unexported openSQLiteConnector for that DSN and for the writer's count.
+// queue that lets two writers meet shows, as an error or as many of the
+// handle's retries (see retryBusy). They need the unexported
+// openSQLiteConnector for that DSN and for the writer's counts.
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite" // driver "sqlite", for the tests only
 )
 
 func openNoWait(t *testing.T) (*sql.DB, *sqliteConnector) {
 	t.Helper()
-	db, c, err := openSQLiteConnector(sqliteDSN(filepath.Join(t.TempDir(), "twofa.db"), 0))
+	db, c, _ := openNoWaitPath(t)
+	return db, c
+}
+
+func openNoWaitPath(t *testing.T) (*sql.DB, *sqliteConnector, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "twofa.db")
+	db, c, err := openSQLiteConnector(sqliteDSN(path, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +42,7 @@ func openNoWait(t *testing.T) (*sql.DB, *sqliteConnector) {
 	if _, err := db.ExecContext(t.Context(), `CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))`); err != nil {
 		t.Fatal(err)
 	}
-	return db, c
+	return db, c, path
 }
 
 // 32 goroutines writing at once, by compare-and-set as the store does,
@@ -109,7 +119,18 @@ func TestSQLiteWritersQueue(t *testing.T) {
 	if c.batched.Load() == 0 {
 		t.Error("no write was committed in a batch of several")
 	}
+	// A write may meet SQLite's lock held for a moment by a reader (see
+	// retryBusy) and is tried again; writers that met each other would
+	// meet hundreds of times.
+	if n := c.busyRetries.Load(); n > maxReaderHolds {
+		t.Errorf("writes met SQLite's write lock %d times, want at most %d", n, maxReaderHolds)
+	}
 }
+
+// maxReaderHolds bounds the retries TestSQLiteWritersQueue accepts: a
+// reader takes the write lock only when it reads the wal-index header
+// just as a commit rewrites it, a few times in a run at most.
+const maxReaderHolds = 8
 
 func txInsertDelete(ctx context.Context, db *sql.DB, id int) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -211,5 +232,113 @@ func waitQueued(t *testing.T, c *sqliteConnector, n int) {
 			t.Fatal("the writes never queued")
 		}
 		runtime.Gosched()
+	}
+}
+
+// holdWriteLock takes SQLite's write lock on the file at path from a
+// connection outside the handle, as a reader re-reading a torn wal-index
+// header does for a moment, and returns the function that lets it go.
+func holdWriteLock(t *testing.T, path string) (letGo func()) {
+	t.Helper()
+	other, err := sql.Open("sqlite", sqliteDSN(path, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	tx, err := other.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	letGo = func() { once.Do(func() { tx.Rollback() }) }
+	t.Cleanup(letGo)
+	return letGo
+}
+
+// A step that meets SQLite's write lock held outside the queue for a
+// moment gets SQLITE_BUSY at once with busy_timeout 0: each way of
+// writing tries again, and succeeds once the lock is let go (here at the
+// first retry), instead of failing the write; in the writer, instead of
+// failing the whole batch, as TestSQLiteWritersQueue once saw.
+func TestSQLiteBusyRetried(t *testing.T) {
+	ops := []struct {
+		name string
+		run  func(ctx context.Context, db *sql.DB, c *sqliteConnector) error
+	}{
+		{"write", func(ctx context.Context, db *sql.DB, _ *sqliteConnector) error {
+			_, err := db.ExecContext(ctx, "INSERT INTO counter (id, n) VALUES (1, 1)")
+			return err
+		}},
+		{"batch", func(ctx context.Context, db *sql.DB, c *sqliteConnector) error {
+			// The handle's lock taken, writes queue for the writer; the
+			// writer's BEGIN IMMEDIATE then meets SQLite's lock.
+			if err := c.acquire(ctx); err != nil {
+				return err
+			}
+			const n = 8
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					_, errs[i] = db.ExecContext(ctx, "INSERT INTO counter (id, n) VALUES (?, 1)", i)
+				})
+			}
+			waitQueued(t, c, n)
+			c.release()
+			wg.Wait()
+			if c.batched.Load() == 0 {
+				return errors.New("the writes did not meet in a batch")
+			}
+			return errors.Join(errs...)
+		}},
+		{"transaction", func(ctx context.Context, db *sql.DB, _ *sqliteConnector) error {
+			return txInsertDelete(ctx, db, 1)
+		}},
+		{"other statement", func(ctx context.Context, db *sql.DB, _ *sqliteConnector) error {
+			_, err := db.ExecContext(ctx, "CREATE TABLE more (id INTEGER PRIMARY KEY)")
+			return err
+		}},
+		{"writing query", func(ctx context.Context, db *sql.DB, _ *sqliteConnector) error {
+			var n int
+			return db.QueryRowContext(ctx, "INSERT INTO counter (id, n) VALUES (1, 3) RETURNING n").Scan(&n)
+		}},
+		{"prepared write", func(ctx context.Context, db *sql.DB, _ *sqliteConnector) error {
+			st, err := db.PrepareContext(ctx, "INSERT INTO counter (id, n) VALUES (?, 1)")
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, err = st.ExecContext(ctx, 1)
+			return err
+		}},
+	}
+	for _, op := range ops {
+		t.Run(op.name, func(t *testing.T) {
+			db, c, path := openNoWaitPath(t)
+			// Long enough for any load: the lock goes at the first retry.
+			c.busyFor = time.Minute
+			letGo := holdWriteLock(t, path)
+			c.onBusy = letGo
+			if err := op.run(t.Context(), db, c); err != nil {
+				t.Fatal(err)
+			}
+			if c.busyRetries.Load() == 0 {
+				t.Error("the write never met the held lock")
+			}
+		})
+	}
+}
+
+// Retries are bounded: a lock that is not let go, as another process's
+// long write, still ends the write with SQLITE_BUSY.
+func TestSQLiteBusyRetryBounded(t *testing.T) {
+	db, c, path := openNoWaitPath(t)
+	holdWriteLock(t, path)
+	_, err := db.ExecContext(t.Context(), "INSERT INTO counter (id, n) VALUES (1, 1)")
+	if !isBusy(err) {
+		t.Fatalf("write under a held lock: %v, want SQLITE_BUSY", err)
+	}
+	if c.busyRetries.Load() == 0 {
+		t.Error("the write was not tried again")
 	}
 }
